@@ -1,0 +1,201 @@
+/*
+ * bill.h — the billing domain: phone accounts and a double-entry ledger in
+ * MariaDB (DESIGN.md "Money rules"). No HTTP here.
+ *
+ * Every function that moves money runs INSIDE the caller's open
+ * transaction (gw_db_begin … gw_db_commit): a purchase is one transaction
+ * of idempotency record, debit, postings, entitlement, CDR and outbox row.
+ * The caller commits; on any error it rolls back and nothing happened.
+ *
+ * Accounts and signs. Every account has balance = SUM(its postings); a
+ * posting is + when money arrives in the account. A subscriber's account
+ * holds what the subscriber may spend (prepaid ≥ 0; postpaid ≥ −credit
+ * limit). Revenue is split over BILL_BUCKETS rows per provider and for the
+ * carrier (bucket = subscriber id mod BILL_BUCKETS) so concurrent
+ * purchases of different subscribers never queue on one row lock. Top-ups
+ * come from the "funding" accounts (cash received), also bucketed.
+ *
+ * Amounts are int64 minor units (fen). A charge's revenue split is
+ * provider = amount * share_bp / 10000 (floor), carrier = the rest, so the
+ * parts add up exactly; refunds return each part pro rata by cumulative
+ * floors, so a full refund returns each part exactly.
+ *
+ * Errors: GW_EFUNDS, GW_ECAP, GW_ESUSPENDED, GW_ENOTFOUND, GW_EINVAL,
+ * GW_ECONFLICT (state: hold not pending, refund above charge), GW_EEXPIRED
+ * (hold expired), GW_ERETRY (deadlock: roll back, retry), database errors.
+ *
+ * Thread-safety: functions are reentrant; the db belongs to the caller's
+ * thread.
+ */
+#ifndef BILL_H
+#define BILL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gw_arena.h"
+#include "gw_config.h"
+#include "gw_db.h"
+
+#define BILL_BUCKETS          16
+#define BILL_AMOUNT_MAX       100000000000LL  /* 10^11 fen per movement */
+#define BILL_SHARE_BP_MAX     10000
+#define BILL_CAP_WARN_PCT     80
+#define BILL_REFERENCE_MAX    128
+#define BILL_REASON_MAX       255
+#define BILL_ACTOR_MAX        80
+#define BILL_MSISDN_MIN       8
+#define BILL_MSISDN_MAX       15
+
+/* Who acts and why: recorded on every ledger transaction. */
+struct bill_ctx {
+    const struct gw_config *cfg;
+    const char             *actor;     /* "u:<im user>", "a:<key id>", "vasctl" */
+    const char             *reason;    /* free text or NULL */
+    const char             *rid;       /* request id for logs */
+};
+
+struct bill_subscriber {
+    int64_t     id;
+    int64_t     account_id;
+    const char *im_user_id;
+    const char *msisdn;
+    const char *plan;           /* "prepaid" | "postpaid" */
+    const char *status;         /* "active" | "suspended" */
+    const char *currency;
+    int64_t     balance;
+    int64_t     held;
+    int64_t     credit_limit;
+    int64_t     cap_daily;      /* -1: no cap */
+    int64_t     cap_monthly;    /* -1: no cap */
+    int64_t     spent_today;
+    int64_t     spent_month;
+    const char *created_at;
+};
+
+/* 1 when s is 8..15 digits (E.164 without '+'). */
+int bill_msisdn_valid(const char *s);
+
+/* "8613812345678" → "138****5678" (national part masked) into out[32]. */
+void bill_msisdn_mask(const char *msisdn, char *out, size_t cap);
+
+/* Business day (UTC + day_offset_min) as YYYYMMDD and YYYYMM for time t. */
+void bill_day_keys(const struct gw_config *cfg, int64_t t, int *day,
+                   int *month);
+
+/*
+ * Creates a subscriber and its account (own transaction NOT required: it
+ * runs inside the caller's). plan "prepaid"|"postpaid"; caps -1 = none.
+ * GW_ECONFLICT when the IM user or MSISDN is already bound.
+ */
+int bill_subscriber_create(struct gw_db *db, const struct bill_ctx *ctx,
+                           const char *im_user_id, const char *msisdn,
+                           const char *plan, int64_t credit_limit,
+                           int64_t cap_daily, int64_t cap_monthly,
+                           int64_t *subscriber_id);
+
+/* Looks up by IM user id / MSISDN / id (strings live in the arena). */
+int bill_subscriber_by_user(struct gw_db *db, struct gw_arena *a,
+                            const struct gw_config *cfg, const char *im_user_id,
+                            struct bill_subscriber *out);
+int bill_subscriber_by_msisdn(struct gw_db *db, struct gw_arena *a,
+                              const struct gw_config *cfg, const char *msisdn,
+                              struct bill_subscriber *out);
+int bill_subscriber_by_id(struct gw_db *db, struct gw_arena *a,
+                          const struct gw_config *cfg, int64_t id,
+                          struct bill_subscriber *out);
+
+/*
+ * Changes status ("active"|"suspended", NULL = keep), credit limit and caps
+ * (BILL_KEEP = keep, -1 = remove the cap).
+ */
+#define BILL_KEEP INT64_MIN
+int bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
+                           int64_t subscriber_id, const char *status,
+                           int64_t credit_limit, int64_t cap_daily,
+                           int64_t cap_monthly);
+
+/* Ensures the BILL_BUCKETS revenue accounts of a content provider exist. */
+int bill_provider_accounts_ensure(struct gw_db *db, int64_t provider_id,
+                                  const char *currency);
+
+/* A charge: debit a subscriber, credit provider and carrier revenue. */
+struct bill_charge {
+    int64_t     subscriber_id;
+    int64_t     amount;           /* > 0 */
+    int64_t     provider_id;      /* 0: all revenue to the carrier */
+    int64_t     share_bp;         /* provider's share, 0..10000 */
+    const char *reference;        /* e.g. "purchase:123" (CDR, reconciliation) */
+    int64_t     item_id;          /* for the CDR, 0 if none */
+    const char *sku;              /* for the CDR, may be NULL */
+    const char *notify_user;      /* IM user for warnings (NULL: subscriber's) */
+};
+
+struct bill_result {
+    int64_t txn_id;
+    int64_t balance_after;        /* the subscriber's balance */
+    int64_t provider_share;
+    int64_t carrier_share;
+    int64_t amount;               /* what moved */
+    char    cdr_id[33];
+    int     full_refund;          /* refunds: the charge is now fully refunded */
+};
+
+/* Debits atomically with every limit checked in the same statement. */
+int bill_charge_apply(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, const struct bill_charge *c,
+                      struct bill_result *res);
+
+/*
+ * Refunds amount (0 = all that is left) of the charge (or capture)
+ * transaction charge_txn_id: credit the subscriber, debit the revenue
+ * pro rata. Total refunds never exceed the charge (GW_ECONFLICT).
+ */
+int bill_refund_apply(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, int64_t charge_txn_id,
+                      int64_t amount, const char *reference,
+                      struct bill_result *res);
+
+/* A top-up (prepaid) or payment received (postpaid): credit a subscriber. */
+int bill_topup_apply(struct gw_db *db, struct gw_arena *a,
+                     const struct bill_ctx *ctx, int64_t subscriber_id,
+                     int64_t amount, const char *reference,
+                     struct bill_result *res);
+
+/*
+ * Two-phase charges (TigerBeetle's pending transfers): reserve holds
+ * amount (counted against balance, credit limit and caps) until
+ * hold_ttl_s; capture takes part or all of it as a charge and releases the
+ * rest; release gives it back. Capture after expiry is GW_EEXPIRED.
+ */
+struct bill_hold {
+    int64_t subscriber_id;
+    int64_t amount;
+    int64_t provider_id;
+    int64_t share_bp;
+    const char *reference;
+    int64_t item_id;
+    const char *sku;
+};
+
+int bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, const struct bill_hold *h,
+                      int64_t *hold_id);
+int bill_hold_capture(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, int64_t hold_id,
+                      int64_t amount, struct bill_result *res);
+int bill_hold_release(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, int64_t hold_id);
+
+/* Expires up to limit stale holds (own transactions). Count or < 0. */
+int bill_holds_expire(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, int limit);
+
+/*
+ * Checks every ledger invariant of DESIGN.md over the whole database and
+ * prints each violation with ids to out. Returns the number of
+ * violations (0 = clean) or < 0 when the check itself failed.
+ */
+int bill_audit_run(struct gw_db *db, FILE *out);
+
+#endif /* BILL_H */

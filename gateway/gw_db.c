@@ -1,0 +1,400 @@
+/*
+ * gw_db.c — MariaDB Connector/C plumbing.
+ */
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gw_db.h"
+#include "gw_log.h"
+#include "gw_status.h"
+
+void
+gw_db_init(struct gw_db *db, const struct gw_config *cfg)
+{
+    memset(db, 0, sizeof(*db));
+    db->cfg = cfg;
+}
+
+void
+gw_db_close(struct gw_db *db)
+{
+    if (db->conn != NULL) {
+        mysql_close(db->conn);
+        db->conn = NULL;
+    }
+    db->in_txn = 0;
+}
+
+void
+gw_db_fini(struct gw_db *db)
+{
+    gw_db_close(db);
+    gw_buf_free(&db->sql);
+}
+
+static unsigned
+gw_db_seconds(int64_t ms)
+{
+    return ms < 1000 ? 1 : (unsigned) ((ms + 999) / 1000);
+}
+
+int
+gw_db_connect(struct gw_db *db)
+{
+    const struct gw_config *cfg = db->cfg;
+    unsigned                t_conn, t_read, t_write;
+    my_bool                 no = 0;
+    MYSQL                  *m;
+
+    if (db->conn != NULL) {
+        return GW_OK;
+    }
+    m = mysql_init(NULL);
+    if (m == NULL) {
+        return GW_ERROR;
+    }
+    t_conn = gw_db_seconds(cfg->mysql.connect_timeout_ms);
+    t_read = gw_db_seconds(cfg->mysql.read_timeout_ms);
+    t_write = gw_db_seconds(cfg->mysql.write_timeout_ms);
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t_conn);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &t_read);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &t_write);
+    /* Never reconnect silently: a reconnect inside a transaction would
+     * run the rest of it in autocommit mode. We reconnect ourselves. */
+    mysql_options(m, MYSQL_OPT_RECONNECT, &no);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(m, MYSQL_INIT_COMMAND,
+                  "SET SESSION time_zone = '+00:00', "
+                  "SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
+                  "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
+
+    if (mysql_real_connect(m, cfg->mysql.socket[0] ? NULL : cfg->mysql.host,
+                           cfg->mysql.user, cfg->mysql_password,
+                           cfg->mysql.database,
+                           (unsigned) cfg->mysql.port,
+                           cfg->mysql.socket[0] ? cfg->mysql.socket : NULL,
+                           CLIENT_FOUND_ROWS)
+        == NULL) {
+        gw_log_warn(db->rid, "connect: %s", mysql_error(m));
+        db->last_errno = mysql_errno(m);
+        mysql_close(m);
+        return GW_EUNAVAIL;
+    }
+    db->conn = m;
+    db->in_txn = 0;
+    return GW_OK;
+}
+
+static int
+gw_db_conn_error(unsigned e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST
+        || e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR
+        || e == CR_COMMANDS_OUT_OF_SYNC || e == ER_CONNECTION_KILLED
+        || e == ER_SERVER_SHUTDOWN;
+}
+
+/* Statements that can be re-sent after the connection died before them. */
+static int
+gw_db_stmt_resendable(const char *sql)
+{
+    return strncasecmp(sql, "SELECT", 6) == 0
+        || strncasecmp(sql, "START", 5) == 0
+        || strncasecmp(sql, "SET", 3) == 0 || strncasecmp(sql, "DO", 2) == 0;
+}
+
+int
+gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,
+              va_list ap)
+{
+    const char *p, *s;
+    size_t      len;
+    int         lcount;
+
+    for (p = fmt; *p; p++) {
+        if (*p != '%') {
+            if (gw_buf_append(out, p, 1) != 0) return GW_ERROR;
+            continue;
+        }
+        p++;
+        if (*p == '%') {
+            if (gw_buf_append(out, "%", 1) != 0) return GW_ERROR;
+            continue;
+        }
+        if (*p == 's') {
+            s = va_arg(ap, const char *);
+            if (s == NULL) {
+                if (gw_buf_appends(out, "NULL") != 0) return GW_ERROR;
+                continue;
+            }
+            len = strlen(s);
+            if (gw_buf_reserve(out, len * 2 + 3) != 0) return GW_ERROR;
+            out->data[out->len++] = '\'';
+            out->len += mysql_real_escape_string(db->conn,
+                                                 out->data + out->len, s,
+                                                 (unsigned long) len);
+            out->data[out->len++] = '\'';
+            out->data[out->len] = '\0';
+            continue;
+        }
+        for (lcount = 0; *p == 'l'; p++) {
+            lcount++;
+        }
+        if (*p == 'd' && lcount == 0) {
+            if (gw_buf_printf(out, "%d", va_arg(ap, int)) != 0) return -1;
+        } else if (*p == 'u' && lcount == 0) {
+            if (gw_buf_printf(out, "%u", va_arg(ap, unsigned)) != 0) return -1;
+        } else if (*p == 'd' && lcount == 1) {
+            if (gw_buf_printf(out, "%ld", va_arg(ap, long)) != 0) return -1;
+        } else if (*p == 'u' && lcount == 1) {
+            if (gw_buf_printf(out, "%lu", va_arg(ap, unsigned long)) != 0)
+                return -1;
+        } else if (*p == 'd' && lcount == 2) {
+            if (gw_buf_printf(out, "%lld", va_arg(ap, long long)) != 0)
+                return -1;
+        } else if (*p == 'u' && lcount == 2) {
+            if (gw_buf_printf(out, "%llu", va_arg(ap, unsigned long long))
+                != 0)
+                return -1;
+        } else {
+            gw_log_error(db->rid, "bad SQL format near '%.20s'", fmt);
+            return GW_ERROR;
+        }
+    }
+    if (out->len > GW_SQL_BYTES_MAX) {
+        gw_log_error(db->rid, "statement over %d bytes", GW_SQL_BYTES_MAX);
+        return GW_ERROR;
+    }
+    return GW_OK;
+}
+
+static int
+gw_db_status_of(struct gw_db *db)
+{
+    unsigned e = mysql_errno(db->conn);
+
+    db->last_errno = e;
+    if (gw_db_conn_error(e)) {
+        gw_log_warn(db->rid, "connection lost: %s", mysql_error(db->conn));
+        gw_db_close(db);
+        return GW_EUNAVAIL;
+    }
+    if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+        return GW_ERETRY;
+    }
+    if (e == ER_DUP_ENTRY) {
+        return GW_EDUP;
+    }
+    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e,
+                 mysql_error(db->conn), db->sql.data);
+    return GW_ERROR;
+}
+
+/* Formats and sends a statement; reconnects and re-sends once if safe. */
+static int
+gw_db_send(struct gw_db *db, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int     rc, attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        rc = gw_db_connect(db);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        db->sql.len = 0;
+        va_copy(ap2, ap);
+        rc = gw_db_vformat(db, &db->sql, fmt, ap2);
+        va_end(ap2);
+        if (rc != GW_OK) {
+            return GW_ERROR;
+        }
+        if (mysql_real_query(db->conn, db->sql.data, db->sql.len) == 0) {
+            return GW_OK;
+        }
+        int in_txn = db->in_txn;
+        rc = gw_db_status_of(db);
+        if (rc != GW_EUNAVAIL || in_txn
+            || !gw_db_stmt_resendable(db->sql.data)) {
+            return rc;
+        }
+    }
+    return rc;
+}
+
+int
+gw_db_exec(struct gw_db *db, const char *fmt, ...)
+{
+    MYSQL_RES *res;
+    va_list    ap;
+    int        rc;
+
+    va_start(ap, fmt);
+    rc = gw_db_send(db, fmt, ap);
+    va_end(ap);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    /* A statement may still return rows (SELECT GET_LOCK): drop them. */
+    res = mysql_store_result(db->conn);
+    if (res != NULL) {
+        mysql_free_result(res);
+    } else if (mysql_field_count(db->conn) != 0) {
+        return gw_db_status_of(db);
+    }
+    db->affected = (int64_t) mysql_affected_rows(db->conn);
+    db->insert_id = (int64_t) mysql_insert_id(db->conn);
+    return GW_OK;
+}
+
+static void
+gw_db_free_result(void *res)
+{
+    mysql_free_result(res);
+}
+
+static int
+gw_db_vquery(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
+             const char *fmt, va_list ap)
+{
+    int rc;
+
+    *res = NULL;
+    rc = gw_db_send(db, fmt, ap);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    *res = mysql_store_result(db->conn);
+    if (*res == NULL) {
+        if (mysql_field_count(db->conn) == 0) {
+            gw_log_error(db->rid, "query returned no result set: %.200s",
+                         db->sql.data);
+            return GW_ERROR;
+        }
+        return gw_db_status_of(db);
+    }
+    if (a != NULL && gw_arena_cleanup_add(a, gw_db_free_result, *res) != 0) {
+        *res = NULL;
+        return GW_ERROR;
+    }
+    return GW_OK;
+}
+
+int
+gw_db_query(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
+            const char *fmt, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, fmt);
+    rc = gw_db_vquery(db, a, res, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+gw_db_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row,
+          const char *fmt, ...)
+{
+    MYSQL_RES *res;
+    va_list    ap;
+    int        rc;
+
+    *row = NULL;
+    va_start(ap, fmt);
+    rc = gw_db_vquery(db, a, &res, fmt, ap);
+    va_end(ap);
+    if (rc == GW_OK) {
+        *row = mysql_fetch_row(res);
+    }
+    return rc;
+}
+
+int
+gw_db_begin(struct gw_db *db)
+{
+    int rc;
+
+    if (db->in_txn) {
+        gw_log_error(db->rid, "transaction already open");
+        return GW_ERROR;
+    }
+    rc = gw_db_exec(db, "START TRANSACTION");
+    if (rc == GW_OK) {
+        db->in_txn = 1;
+    }
+    return rc;
+}
+
+int
+gw_db_commit(struct gw_db *db)
+{
+    int rc;
+
+    if (!db->in_txn || db->conn == NULL) {
+        return GW_ERROR;
+    }
+    if (mysql_real_query(db->conn, "COMMIT", 6) == 0) {
+        db->in_txn = 0;
+        return GW_OK;
+    }
+    rc = gw_db_status_of(db);
+    if (rc == GW_EUNAVAIL) {
+        /* The server may or may not have committed: only a retry with the
+         * same idempotency key can tell. */
+        gw_log_error(db->rid, "COMMIT outcome unknown");
+        return GW_EOUTCOME;
+    }
+    gw_db_rollback(db);
+    return rc;
+}
+
+void
+gw_db_rollback(struct gw_db *db)
+{
+    if (db->conn != NULL && db->in_txn
+        && mysql_real_query(db->conn, "ROLLBACK", 8) != 0) {
+        gw_log_warn(db->rid, "rollback failed: %s", mysql_error(db->conn));
+        gw_db_close(db);
+    }
+    db->in_txn = 0;
+}
+
+int
+gw_db_ping(struct gw_db *db)
+{
+    int rc = gw_db_connect(db);
+
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (mysql_ping(db->conn) != 0) {
+        gw_db_close(db);
+        rc = gw_db_connect(db);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        if (mysql_ping(db->conn) != 0) {
+            gw_db_close(db);
+            return GW_EUNAVAIL;
+        }
+    }
+    return GW_OK;
+}
+
+int64_t
+gw_db_col_i64(MYSQL_ROW row, unsigned col)
+{
+    return row[col] != NULL ? strtoll(row[col], NULL, 10) : 0;
+}
+
+const char *
+gw_db_col_str(MYSQL_ROW row, unsigned col)
+{
+    return row[col];
+}

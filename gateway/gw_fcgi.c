@@ -1,0 +1,178 @@
+/*
+ * gw_fcgi.c — libfcgi accept loop, body reading and reply writing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "gw_fcgi.h"
+#include "gw_http.h"
+#include "gw_limits.h"
+#include "gw_log.h"
+#include "gw_status.h"
+#include "gw_thread.h"
+
+int
+gw_fcgi_listen(const char *path, int backlog)
+{
+    int fd;
+
+    unlink(path);
+    fd = FCGX_OpenSocket(path, backlog);
+    if (fd < 0) {
+        return -1;
+    }
+    if (chmod(path, 0600) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+gw_fcgi_init(void)
+{
+    return FCGX_Init() == 0 ? 0 : -1;
+}
+
+static const char *
+gw_fcgi_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* Reads exactly n body bytes into the arena; GW_EINVAL when short. */
+static int
+gw_fcgi_read_body(struct gw_request *r, FCGX_Stream *in, size_t n)
+{
+    int got;
+
+    r->body = gw_arena_alloc(r->arena, n + 1);
+    if (r->body == NULL) {
+        return GW_ERROR;
+    }
+    got = n > 0 ? FCGX_GetStr(r->body, (int) n, in) : 0;
+    if (got < 0 || (size_t) got != n) {
+        gw_request_problem(r, "request body shorter than Content-Length");
+        return GW_EINVAL;
+    }
+    r->body[n] = '\0';
+    r->body_len = n;
+    return GW_OK;
+}
+
+/* Drops what is left of the body so a kept connection stays in sync. */
+static void
+gw_fcgi_drain(FCGX_Stream *in)
+{
+    char   buf[8192];
+    size_t total = 0;
+    int    n;
+
+    while (total < GW_BODY_DRAIN_MAX
+           && (n = FCGX_GetStr(buf, sizeof(buf), in)) > 0) {
+        total += (size_t) n;
+    }
+}
+
+static void
+gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
+{
+    char head[GW_REPLY_HEADERS_MAX + 512];
+    int  n;
+
+    n = snprintf(head, sizeof(head),
+                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n",
+                 r->status, gw_fcgi_reason(r->status), r->request_id,
+                 r->content_type ? "Content-Type: " : "",
+                 r->content_type ? r->content_type : "",
+                 r->content_type ? "\r\n" : "", r->headers);
+    if (n < 0 || (size_t) n >= sizeof(head)) {
+        n = snprintf(head, sizeof(head), "Status: 500 Server Error\r\n\r\n");
+    }
+    FCGX_PutStr(head, n, out);
+    if (r->reply_len > 0) {
+        FCGX_PutStr(r->reply_body, (int) r->reply_len, out);
+    }
+}
+
+static void
+gw_fcgi_handle(FCGX_Request *req, struct gw_thread *t)
+{
+    struct gw_request r;
+    size_t            body_max;
+    int               rc;
+
+    gw_http_init(&r, t, req->envp);
+    rc = gw_http_prepare(&r, &body_max);
+    if (rc == GW_OK) {
+        rc = gw_fcgi_read_body(&r, req->in, (size_t) r.content_length);
+    }
+    if (rc == GW_OK) {
+        gw_http_run(&r);
+    } else {
+        gw_fcgi_drain(req->in);
+        gw_http_fail(&r, rc);
+    }
+    gw_fcgi_write(&r, req->out);
+    gw_http_finish(&r);
+}
+
+void
+gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_thread *t)
+{
+    FCGX_Request req;
+    int64_t      served;
+
+    if (FCGX_InitRequest(&req, sh->listen_fd, 0) != 0) {
+        gw_log_error(NULL, "FCGX_InitRequest failed");
+        return;
+    }
+    while (!sh->stopping) {
+        if (FCGX_Accept_r(&req) < 0) {
+            if (sh->stopping) {
+                break;
+            }
+            /* EINTR or a peer that went away mid-handshake. */
+            continue;
+        }
+        __atomic_fetch_add(&sh->inflight, 1, __ATOMIC_SEQ_CST);
+        gw_fcgi_handle(&req, t);
+        served = __atomic_add_fetch(&sh->served, 1, __ATOMIC_RELAXED);
+        if (sh->max_requests > 0 && served >= sh->max_requests) {
+            sh->recycle = 1;
+        }
+        if (sh->stopping || sh->recycle) {
+            /* Close the kept connection so nginx does not reuse it. */
+            req.keepConnection = 0;
+        }
+        FCGX_Finish_r(&req);
+        __atomic_fetch_sub(&sh->inflight, 1, __ATOMIC_SEQ_CST);
+    }
+    FCGX_Free(&req, 1);
+}

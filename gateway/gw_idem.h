@@ -1,0 +1,43 @@
+/*
+ * gw_idem.h — Idempotency-Key plumbing for money-moving POSTs.
+ *
+ * Protocol (API.md, Stripe's model), per caller scope and key:
+ *   1. gw_idem_begin() takes a MariaDB named lock GET_LOCK(scope+key, 0) on
+ *      the thread's connection. Not granted → another request with this key
+ *      is in flight → 409 idempotency_in_progress. Then it reads the stored
+ *      record: same request hash → the stored reply is replayed
+ *      (Idempotent-Replayed: true); another hash → 422.
+ *   2. The handler runs its one transaction and, inside it, calls
+ *      gw_idem_save() with the reply it is about to send; the record
+ *      commits or rolls back with the money movement itself.
+ *   3. gw_idem_end() releases the lock.
+ * The lock belongs to the connection: when a worker is killed, or a COMMIT
+ * fails with an unknown outcome (we then drop the connection), the server
+ * releases it, and the retry finds either the committed record (replay) or
+ * nothing (a fresh attempt) — never a second charge.
+ *
+ * Only successful replies are recorded: an error changes nothing, so
+ * retrying the same key after an error runs the request again.
+ */
+#ifndef GW_IDEM_H
+#define GW_IDEM_H
+
+#include "gw_request.h"
+
+/* Returned by gw_idem_begin when the stored reply was loaded into r. */
+#define GW_IDEM_REPLAYED 1
+
+/*
+ * Checks the key (1..255 printable ASCII), locks it and looks it up.
+ * GW_OK (go on), GW_IDEM_REPLAYED, GW_EIDEM_BUSY, GW_EIDEM_REUSED or a
+ * database status.
+ */
+int gw_idem_begin(struct gw_request *r);
+
+/* Records the reply inside the caller's open transaction. */
+int gw_idem_save(struct gw_request *r, int status, const char *body);
+
+/* Releases the lock (safe to call when none is held). */
+void gw_idem_end(struct gw_request *r);
+
+#endif /* GW_IDEM_H */

@@ -1,0 +1,56 @@
+/*
+ * gw_json.h — request-body JSON with limits, and typed field access that
+ * turns wrong types into GW_EINVAL with a detail naming the field.
+ *
+ * Parsing checks the nesting depth before cJSON sees the text (cJSON's own
+ * limit is 1000, far above ours), and rejects trailing garbage. Trees made
+ * by gw_json_parse are freed at the arena's reset.
+ *
+ * Numbers: cJSON stores doubles, so integers are accepted only when they
+ * are integral and within +-2^53 (exactly representable); money amounts
+ * also have their own range checks in the domain.
+ */
+#ifndef GW_JSON_H
+#define GW_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "gw_arena.h"
+
+#define GW_JSON_INT_MAX 9007199254740992LL /* 2^53 */
+
+/* 1 when text nests deeper than max (objects + arrays), else 0. */
+int gw_json_too_deep(const char *text, size_t len, int max);
+
+/*
+ * Parses len bytes of text as one JSON value. GW_OK, or GW_EINVAL with a
+ * static reason in *why. The tree is freed at a's reset.
+ */
+int gw_json_parse(struct gw_arena *a, const char *text, size_t len,
+                  int depth_max, cJSON **out, const char **why);
+
+/*
+ * Field getters on an object. required = 1: missing is an error; else a
+ * missing (or JSON null) field leaves *out untouched and returns GW_OK with
+ * *present = 0 (present may be NULL). Errors are GW_EINVAL with a reason
+ * written to why (an arena string naming the field).
+ */
+int gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
+                    int required, int64_t min, int64_t max, int64_t *out,
+                    int *present, const char **why);
+int gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
+                    int required, size_t max_len, const char **out,
+                    int *present, const char **why);
+int gw_json_get_bool(struct gw_arena *a, const cJSON *obj, const char *name,
+                     int required, int *out, int *present, const char **why);
+
+/* Serialises item (unformatted) into the arena; NULL on failure. */
+char *gw_json_print(struct gw_arena *a, const cJSON *item);
+
+/* Registers cJSON_Delete(item) with the arena; returns item. */
+cJSON *gw_json_own(struct gw_arena *a, cJSON *item);
+
+#endif /* GW_JSON_H */

@@ -1,0 +1,39 @@
+/*
+ * gw_log.h — JSON log lines, one per event, to one file descriptor.
+ *
+ * Each line is written with a single write(2) on an O_APPEND descriptor, so
+ * lines from all threads and worker processes do not interleave. Log the
+ * cause of an error once, where it is known, with the request id
+ * (gw_log_error's rid) and __func__.
+ */
+#ifndef GW_LOG_H
+#define GW_LOG_H
+
+#include <stdint.h>
+
+enum gw_log_level { GW_LOG_DEBUG, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR };
+
+/* Opens path ("-" or NULL = stderr). 0 or -1. Safe to call again (reopen). */
+int gw_log_open(const char *path);
+
+/* Sets the "role" field ("master", "worker", "relay", "vasctl"…). */
+void gw_log_role(const char *role);
+
+/* Minimum level written (default INFO; VASGW_LOG_DEBUG=1 enables debug). */
+void gw_log_level_set(enum gw_log_level level);
+
+/* A free-form event: {"ts","level","role","pid","func","rid","msg"}. */
+void gw_log(enum gw_log_level level, const char *func, const char *rid,
+            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#define gw_log_error(rid, ...) gw_log(GW_LOG_ERROR, __func__, rid, __VA_ARGS__)
+#define gw_log_warn(rid, ...)  gw_log(GW_LOG_WARN, __func__, rid, __VA_ARGS__)
+#define gw_log_info(rid, ...)  gw_log(GW_LOG_INFO, __func__, rid, __VA_ARGS__)
+#define gw_log_debug(rid, ...) gw_log(GW_LOG_DEBUG, __func__, rid, __VA_ARGS__)
+
+/* The access line of one request. */
+void gw_log_access(const char *rid, const char *method, const char *route,
+                   const char *path, int status, int64_t dur_us,
+                   const char *user, const char *code);
+
+#endif /* GW_LOG_H */

@@ -1,0 +1,60 @@
+/*
+ * gw_outbox.c — outbox rows.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_db.h"
+#include "gw_outbox.h"
+#include "gw_status.h"
+#include "gw_util.h"
+
+void
+gw_outbox_id_new(char *out)
+{
+    unsigned char rnd[10];
+    uint64_t      ms = (uint64_t) gw_now_ms();
+
+    snprintf(out, 13, "%012llx", (unsigned long long) (ms & 0xffffffffffffULL));
+    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
+        memset(rnd, 0, sizeof(rnd));
+    }
+    gw_hex_encode(rnd, sizeof(rnd), out + 12);
+}
+
+int
+gw_outbox_add(struct gw_db *db, const char *user_id, const char *type,
+              const char *payload_json, char *id_out)
+{
+    char id[GW_NOTIF_ID_LEN + 1];
+    int  rc;
+
+    gw_outbox_id_new(id);
+    rc = gw_db_exec(db,
+                    "INSERT INTO outbox (notif_id, user_id, type, payload,"
+                    " created_at) VALUES (%s, %s, %s, %s, UTC_TIMESTAMP(3))",
+                    id, user_id, type, payload_json);
+    if (rc == GW_OK && id_out != NULL) {
+        memcpy(id_out, id, sizeof(id));
+    }
+    return rc;
+}
+
+int
+gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id, const char *type,
+                      const char *payload_json, char *id_out)
+{
+    char id[GW_NOTIF_ID_LEN + 1];
+    int  rc;
+
+    gw_outbox_id_new(id);
+    rc = gw_db_exec(db,
+                    "INSERT INTO webhook_events (event_id, provider_id, type,"
+                    " payload, next_attempt_at, created_at) VALUES (%s, %lld,"
+                    " %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+                    id, (long long) provider_id, type, payload_json);
+    if (rc == GW_OK && id_out != NULL) {
+        memcpy(id_out, id, sizeof(id));
+    }
+    return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * gw_redis.c — hiredis plumbing.
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "gw_log.h"
+#include "gw_redis.h"
+#include "gw_status.h"
+
+void
+gw_redis_init(struct gw_redis *r, const struct gw_config *cfg)
+{
+    memset(r, 0, sizeof(*r));
+    r->cfg = cfg;
+}
+
+static void
+gw_redis_drop(struct gw_redis *r)
+{
+    if (r->ctx != NULL) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+}
+
+void
+gw_redis_fini(struct gw_redis *r)
+{
+    gw_redis_drop(r);
+}
+
+static struct timeval
+gw_redis_tv(int64_t ms)
+{
+    struct timeval tv;
+
+    tv.tv_sec = (time_t) (ms / 1000);
+    tv.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+    return tv;
+}
+
+int
+gw_redis_connect(struct gw_redis *r)
+{
+    redisContext *c;
+
+    if (r->ctx != NULL) {
+        return GW_OK;
+    }
+    c = redisConnectWithTimeout(r->cfg->redis.host, (int) r->cfg->redis.port,
+                                gw_redis_tv(r->cfg->redis.connect_timeout_ms));
+    if (c == NULL || c->err) {
+        gw_log_warn(r->rid, "connect %s:%lld: %s", r->cfg->redis.host,
+                    (long long) r->cfg->redis.port,
+                    c ? c->errstr : "out of memory");
+        if (c != NULL) {
+            redisFree(c);
+        }
+        return GW_EUNAVAIL;
+    }
+    if (redisSetTimeout(c, gw_redis_tv(r->cfg->redis.timeout_ms)) != REDIS_OK) {
+        redisFree(c);
+        return GW_EUNAVAIL;
+    }
+    r->ctx = c;
+    return GW_OK;
+}
+
+static void
+gw_redis_free_reply(void *reply)
+{
+    freeReplyObject(reply);
+}
+
+static int
+gw_redis_finish(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+                redisReply *rep)
+{
+    *reply = NULL;
+    if (rep == NULL) {
+        gw_log_warn(r->rid, "redis I/O: %s", r->ctx ? r->ctx->errstr : "");
+        gw_redis_drop(r);
+        return GW_EUNAVAIL;
+    }
+    if (a != NULL && gw_arena_cleanup_add(a, gw_redis_free_reply, rep) != 0) {
+        return GW_ERROR;
+    }
+    *reply = rep;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        gw_log_error(r->rid, "redis: %s", rep->str);
+        return GW_ERROR;
+    }
+    return GW_OK;
+}
+
+int
+gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+             const char *fmt, ...)
+{
+    va_list ap;
+    void   *rep;
+    int     rc;
+
+    *reply = NULL;
+    rc = gw_redis_connect(r);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    va_start(ap, fmt);
+    rep = redisvCommand(r->ctx, fmt, ap);
+    va_end(ap);
+    return gw_redis_finish(r, a, reply, rep);
+}
+
+int
+gw_redis_cmdv(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+              int argc, const char **argv, const size_t *argvlen)
+{
+    int rc;
+
+    *reply = NULL;
+    rc = gw_redis_connect(r);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    return gw_redis_finish(r, a, reply,
+                           redisCommandArgv(r->ctx, argc, argv, argvlen));
+}
+
+int
+gw_redis_pipeline_get(struct gw_redis *r, redisReply **reply)
+{
+    void *rep = NULL;
+
+    *reply = NULL;
+    if (r->ctx == NULL) {
+        return GW_EUNAVAIL;
+    }
+    if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
+        gw_log_warn(r->rid, "redis I/O: %s", r->ctx->errstr);
+        gw_redis_drop(r);
+        return GW_EUNAVAIL;
+    }
+    *reply = rep;
+    return ((redisReply *) rep)->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
+}
+
+int
+gw_redis_ping(struct gw_redis *r)
+{
+    redisReply *rep;
+    int         rc;
+
+    rc = gw_redis_cmd(r, NULL, &rep, "PING");
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    if (rc == GW_ERROR) {
+        gw_redis_drop(r);
+        rc = GW_EUNAVAIL;
+    }
+    return rc;
+}

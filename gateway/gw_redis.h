@@ -1,0 +1,52 @@
+/*
+ * gw_redis.h — one Redis connection per thread (hiredis 0.14, blocking),
+ * with explicit connect and command timeouts. After any I/O or protocol
+ * error the context is dropped and the next call reconnects: a failed
+ * Redis never wedges a thread, and callers decide whether Redis being
+ * down matters (it never does for money paths, see DESIGN.md).
+ *
+ * Keys are namespaced "vas:" and use {hash tags} for Redis Cluster.
+ * Not thread-safe: a struct gw_redis belongs to one thread.
+ */
+#ifndef GW_REDIS_H
+#define GW_REDIS_H
+
+#include <hiredis.h>
+
+#include "gw_arena.h"
+#include "gw_config.h"
+
+struct gw_redis {
+    redisContext           *ctx;     /* NULL while disconnected */
+    const struct gw_config *cfg;
+    const char             *rid;
+};
+
+void gw_redis_init(struct gw_redis *r, const struct gw_config *cfg);
+void gw_redis_fini(struct gw_redis *r);
+
+/* Connects if needed. GW_OK or GW_EUNAVAIL. */
+int gw_redis_connect(struct gw_redis *r);
+
+/*
+ * Runs one command (hiredis format: %s, %b, %lld…). *reply is freed at the
+ * arena's reset when a is given, else by the caller (freeReplyObject).
+ * A Redis error reply ("-ERR …") is GW_ERROR with *reply set.
+ */
+int gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+                 const char *fmt, ...);
+
+/* Same with an argv vector (binary-safe). */
+int gw_redis_cmdv(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+                  int argc, const char **argv, const size_t *argvlen);
+
+/*
+ * Pipelining: append n commands with redisAppendCommandArgv on r->ctx
+ * (after gw_redis_connect), then collect them with gw_redis_pipeline_get().
+ */
+int gw_redis_pipeline_get(struct gw_redis *r, redisReply **reply);
+
+/* PING. */
+int gw_redis_ping(struct gw_redis *r);
+
+#endif /* GW_REDIS_H */

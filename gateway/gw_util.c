@@ -1,0 +1,342 @@
+/*
+ * gw_util.c — encodings, hashing and time helpers (OpenSSL for the crypto).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "gw_util.h"
+
+static const char gw_b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+gw_b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t   i, o = 0;
+    uint32_t v;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8 | in[i + 2];
+        out[o++] = gw_b64url_alphabet[(v >> 18) & 63];
+        out[o++] = gw_b64url_alphabet[(v >> 12) & 63];
+        out[o++] = gw_b64url_alphabet[(v >> 6) & 63];
+        out[o++] = gw_b64url_alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        v = (uint32_t) in[i] << 16;
+        out[o++] = gw_b64url_alphabet[(v >> 18) & 63];
+        out[o++] = gw_b64url_alphabet[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8;
+        out[o++] = gw_b64url_alphabet[(v >> 18) & 63];
+        out[o++] = gw_b64url_alphabet[(v >> 12) & 63];
+        out[o++] = gw_b64url_alphabet[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int
+gw_b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+long
+gw_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
+{
+    size_t   i, o = 0, rem = n % 4;
+    uint32_t v = 0;
+    int      d, bits = 0;
+
+    if (rem == 1) {
+        return -1;
+    }
+    if ((n / 4) * 3 + (rem ? rem - 1 : 0) > cap) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        d = gw_b64url_value((unsigned char) in[i]);
+        if (d < 0) {
+            return -1;
+        }
+        v = (v << 6) | (uint32_t) d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char) (v >> bits);
+            v &= (1u << bits) - 1;
+        }
+    }
+    /* Leftover bits must be zero (canonical encoding only). */
+    if (v != 0) {
+        return -1;
+    }
+    return (long) o;
+}
+
+void
+gw_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t            i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void
+gw_sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, n, md);
+    gw_hex_encode(md, sizeof(md), out);
+}
+
+void
+gw_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+               unsigned char mac[32])
+{
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), key, (int) key_len, data, n, mac, &len);
+}
+
+int
+gw_ct_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int
+gw_random_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    ssize_t        r;
+
+    while (n > 0) {
+        r = getrandom(p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += r;
+        n -= (size_t) r;
+    }
+    return 0;
+}
+
+int64_t
+gw_now_s(void)
+{
+    return (int64_t) time(NULL);
+}
+
+int64_t
+gw_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+gw_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+gw_time_rfc3339(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t    tt = (time_t) t;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+gw_time_rfc3339_ms(int64_t t_ms, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t    tt = (time_t) (t_ms / 1000);
+
+    gmtime_r(&tt, &tm);
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int) (t_ms % 1000));
+}
+
+int
+gw_parse_i64(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v = 0, limit;
+    size_t   i = 0;
+    int      neg = 0;
+
+    if (n > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == n || n - i > 19) {
+        return -1;
+    }
+    limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        if (v > (limit - (uint64_t) (s[i] - '0')) / 10) {
+            return -1;
+        }
+        v = v * 10 + (uint64_t) (s[i] - '0');
+    }
+    if (neg) {
+        *out = v == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) v;
+    } else {
+        *out = (int64_t) v;
+    }
+    return 0;
+}
+
+int
+gw_is_token(const char *s, size_t n, size_t max)
+{
+    size_t i;
+
+    if (n == 0 || n > max) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x21 || s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+gw_buf_reserve(struct gw_buf *b, size_t n)
+{
+    size_t cap;
+    char  *p;
+
+    if (b->len + n + 1 <= b->cap) {
+        return 0;
+    }
+    cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) {
+        cap *= 2;
+    }
+    p = realloc(b->data, cap);
+    if (p == NULL) {
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int
+gw_buf_append(struct gw_buf *b, const void *p, size_t n)
+{
+    if (gw_buf_reserve(b, n) != 0) {
+        return -1;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
+gw_buf_appends(struct gw_buf *b, const char *s)
+{
+    return gw_buf_append(b, s, strlen(s));
+}
+
+int
+gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int     n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || gw_buf_reserve(b, (size_t) n) != 0) {
+        return -1;
+    }
+    vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+    b->len += (size_t) n;
+    return 0;
+}
+
+int
+gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, fmt);
+    rc = gw_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+gw_buf_append_json_str(struct gw_buf *b, const char *s)
+{
+    const unsigned char *p;
+    char                 esc[8];
+
+    if (gw_buf_append(b, "\"", 1) != 0) {
+        return -1;
+    }
+    for (p = (const unsigned char *) s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char) *p;
+            if (gw_buf_append(b, esc, 2) != 0) return -1;
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            if (gw_buf_append(b, esc, 6) != 0) return -1;
+        } else if (gw_buf_append(b, p, 1) != 0) {
+            return -1;
+        }
+    }
+    return gw_buf_append(b, "\"", 1);
+}
+
+void
+gw_buf_free(struct gw_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * gw_worker.c — one worker process: T serving threads and a main thread
+ * that waits for signals and decides when the process ends.
+ *
+ * libfcgi's FCGX_Init installs a SIGTERM handler that only sets a flag,
+ * and threads blocked in accept(2) never look at it. So every signal is
+ * blocked in all threads and taken synchronously here with sigtimedwait:
+ * on SIGTERM (or after max_requests) the process stops accepting, lets
+ * in-flight requests finish, and exits without waiting for idle threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_fcgi.h"
+#include "gw_log.h"
+#include "gw_master.h"
+#include "gw_thread.h"
+#include "gw_worker.h"
+
+extern volatile sig_atomic_t gw_stop_flag;
+
+struct gw_worker_thread {
+    pthread_t              tid;
+    struct gw_thread       t;
+    struct gw_fcgi_shared *sh;
+};
+
+static void *
+gw_worker_thread_main(void *arg)
+{
+    struct gw_worker_thread *wt = arg;
+
+    gw_fcgi_serve(wt->sh, &wt->t);
+    return NULL;
+}
+
+static int
+gw_worker_start_threads(struct gw_worker_thread *wts, int n,
+                        const struct gw_config *cfg,
+                        struct gw_fcgi_shared *sh)
+{
+    pthread_attr_t attr;
+    int            i;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, GW_THREAD_STACK_BYTES);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (i = 0; i < n; i++) {
+        wts[i].sh = sh;
+        if (gw_thread_init(&wts[i].t, cfg, i) != 0
+            || pthread_create(&wts[i].tid, &attr, gw_worker_thread_main,
+                              &wts[i])
+                   != 0) {
+            pthread_attr_destroy(&attr);
+            return -1;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
+/* Waits until no request is in flight (twice, to close the accept race). */
+static void
+gw_worker_drain(struct gw_fcgi_shared *sh, int64_t timeout_s)
+{
+    struct timespec pause = {0, 5 * 1000000L};
+    int64_t         waited_ms = 0;
+    int             quiet = 0;
+
+    while (waited_ms < timeout_s * 1000 && quiet < 4) {
+        if (__atomic_load_n(&sh->inflight, __ATOMIC_SEQ_CST) == 0) {
+            quiet++;
+        } else {
+            quiet = 0;
+        }
+        nanosleep(&pause, NULL);
+        waited_ms += 5;
+    }
+    if (quiet < 4) {
+        gw_log_warn(NULL, "drain timeout: %lld requests cut off",
+                    (long long) __atomic_load_n(&sh->inflight,
+                                                __ATOMIC_SEQ_CST));
+    }
+}
+
+int
+gw_worker_main(const struct gw_config *cfg, int listen_fd)
+{
+    static struct gw_fcgi_shared sh;
+    struct gw_worker_thread     *wts;
+    struct timespec              tick = {0, 100 * 1000000L};
+    sigset_t                     set;
+    int                          sig, n = (int) cfg->server.threads;
+
+    gw_log_role("worker");
+    if (gw_fcgi_init() != 0) {
+        gw_log_error(NULL, "FCGX_Init failed");
+        return 1;
+    }
+    /* After FCGX_Init (which sets its own handlers): block everything we
+     * handle, so it reaches only sigtimedwait below. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sh.listen_fd = listen_fd;
+    sh.max_requests = cfg->server.max_requests;
+    wts = calloc((size_t) n, sizeof(*wts));
+    if (wts == NULL || gw_worker_start_threads(wts, n, cfg, &sh) != 0) {
+        gw_log_error(NULL, "cannot start %d threads", n);
+        return 1;
+    }
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+            break;
+        }
+        if (sh.recycle) {
+            break;
+        }
+        if (getppid() == 1) {
+            break; /* the master is gone: do not linger as an orphan */
+        }
+    }
+    sh.stopping = 1;
+    gw_stop_flag = 1;
+    gw_worker_drain(&sh, cfg->server.drain_timeout_s);
+    gw_log_info(NULL, "worker exits after %lld requests%s",
+                (long long) sh.served, sh.recycle ? " (recycled)" : "");
+    /* Idle threads sit in accept/read; the process exit closes them. */
+    _exit(sh.recycle ? GW_EXIT_RECYCLE : 0);
+}
+
+int
+gw_role_main(const struct gw_config *cfg, const struct gw_role *role)
+{
+    struct gw_thread t;
+    sigset_t         set;
+    int              rc;
+
+    gw_log_role(role->name);
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (gw_thread_init(&t, cfg, 0) != 0) {
+        return 1;
+    }
+    rc = role->run(&t);
+    gw_thread_fini(&t);
+    return rc;
+}
