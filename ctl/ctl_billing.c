@@ -1,22 +1,346 @@
-/* ctl_billing.c — STUB while the billing work lands (lead). */
+/*
+ * ctl_billing.c — vasctl's billing and finance commands: subscribers,
+ * top-ups, refunds, the ledger audit and the CDR export. They call the
+ * same billing/ functions as the HTTP API, each in one transaction.
+ *
+ * Idempotency from the command line: a top-up is keyed by its --reference
+ * and a refund by its --key (default: "TXN:AMOUNT:REASON"), recorded in
+ * idempotency_keys in the same transaction, so re-running a command that
+ * may or may not have gone through never moves money twice.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "bill.h"
 #include "ctl.h"
+#include "gw_status.h"
+#include "gw_util.h"
 
-#define STUB(name)                                                          \
-    int name(struct ctl *c, int argc, char **argv)                          \
-    {                                                                       \
-        (void) c;                                                           \
-        (void) argc;                                                        \
-        (void) argv;                                                        \
-        fprintf(stderr, "vasctl: not implemented yet\n");                   \
-        return 1;                                                           \
+/* Provided by catalog/ (purchases ↔ entitlements/CDRs/outbox checks). */
+int cat_audit_run(struct gw_db *db, FILE *out) __attribute__((weak));
+
+static void
+ctl_bill_ctx(struct ctl *c, struct bill_ctx *ctx, const char *reason)
+{
+    static char actor[BILL_ACTOR_MAX];
+    const char *user = getenv("SUDO_USER");
+
+    if (user == NULL) {
+        user = getenv("USER");
     }
-STUB(ctl_subscriber_add)
-STUB(ctl_subscriber_show)
-STUB(ctl_subscriber_suspend)
-STUB(ctl_subscriber_resume)
-STUB(ctl_topup)
-STUB(ctl_refund)
-STUB(ctl_audit)
-STUB(ctl_cdr_export)
+    snprintf(actor, sizeof(actor), "vasctl:%s", user ? user : "?");
+    ctx->cfg = c->cfg;
+    ctx->actor = actor;
+    ctx->reason = reason;
+    ctx->rid = NULL;
+}
+
+static int
+ctl_amount(const char *s, int64_t min, int64_t *out)
+{
+    if (s == NULL || gw_parse_i64(s, strlen(s), out) != 0 || *out < min
+        || *out > BILL_AMOUNT_MAX) {
+        fprintf(stderr, "vasctl: '%s' is not an amount in fen (%lld..%lld)\n",
+                s ? s : "", (long long) min, (long long) BILL_AMOUNT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+ctl_fail(int rc, const char *what)
+{
+    fprintf(stderr, "vasctl: %s: %s\n", what, gw_status_title(rc));
+    return 1;
+}
+
+static void
+ctl_subscriber_print(const struct bill_subscriber *s)
+{
+    printf("{\"id\":%lld,\"im_user_id\":\"%s\",\"msisdn\":\"%s\","
+           "\"plan\":\"%s\",\"status\":\"%s\",\"balance\":%lld,"
+           "\"held\":%lld,\"credit_limit\":%lld,\"currency\":\"%s\","
+           "\"cap_daily\":%lld,\"cap_monthly\":%lld,\"spent_today\":%lld,"
+           "\"spent_month\":%lld}\n",
+           (long long) s->id, s->im_user_id, s->msisdn, s->plan, s->status,
+           (long long) s->balance, (long long) s->held,
+           (long long) s->credit_limit, s->currency,
+           (long long) s->cap_daily, (long long) s->cap_monthly,
+           (long long) s->spent_today, (long long) s->spent_month);
+}
+
+int
+ctl_subscriber_add(struct ctl *c, int argc, char **argv)
+{
+    struct bill_ctx ctx;
+    const char     *opt;
+    int64_t         limit = 0, daily = -1, monthly = -1, id;
+    int             rc;
+
+    if (argc < 3 || !bill_msisdn_valid(argv[1])
+        || (strcmp(argv[2], "prepaid") != 0
+            && strcmp(argv[2], "postpaid") != 0)
+        || !gw_is_token(argv[0], strlen(argv[0]), GW_USER_ID_MAX)) {
+        return 2;
+    }
+    if (((opt = ctl_opt(argc, argv, "--credit-limit")) != NULL
+         && ctl_amount(opt, 0, &limit) != 0)
+        || ((opt = ctl_opt(argc, argv, "--cap-daily")) != NULL
+            && ctl_amount(opt, 0, &daily) != 0)
+        || ((opt = ctl_opt(argc, argv, "--cap-monthly")) != NULL
+            && ctl_amount(opt, 0, &monthly) != 0)) {
+        return 2;
+    }
+    if (strcmp(argv[2], "prepaid") == 0 && limit != 0) {
+        fprintf(stderr, "vasctl: a prepaid account has no credit limit\n");
+        return 2;
+    }
+    ctl_bill_ctx(c, &ctx, "subscriber created");
+    rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = bill_subscriber_create(&c->t.db, &ctx, argv[0], argv[1],
+                                    argv[2], limit, daily, monthly, &id);
+    }
+    rc = rc == GW_OK ? gw_db_commit(&c->t.db) : (gw_db_rollback(&c->t.db), rc);
+    if (rc == GW_ECONFLICT) {
+        fprintf(stderr, "vasctl: %s or %s is already bound\n", argv[0],
+                argv[1]);
+        return 1;
+    }
+    if (rc != GW_OK) {
+        return ctl_fail(rc, "subscriber add");
+    }
+    printf("subscriber %lld: %s <-> %s (%s)\n", (long long) id, argv[0],
+           argv[1], argv[2]);
+    return 0;
+}
+
+int
+ctl_subscriber_show(struct ctl *c, int argc, char **argv)
+{
+    struct bill_subscriber s;
+    int                    rc;
+
+    if (argc < 1) {
+        return 2;
+    }
+    rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0], &s);
+    if (rc != GW_OK) {
+        return ctl_fail(rc, argv[0]);
+    }
+    ctl_subscriber_print(&s);
+    return 0;
+}
+
+static int
+ctl_subscriber_status(struct ctl *c, int argc, char **argv,
+                      const char *status)
+{
+    struct bill_subscriber s;
+    struct bill_ctx        ctx;
+    int                    rc;
+
+    if (argc < 1) {
+        return 2;
+    }
+    rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0], &s);
+    if (rc == GW_OK) {
+        ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
+        rc = bill_subscriber_update(&c->t.db, &ctx, s.id, status, BILL_KEEP,
+                                    BILL_KEEP, BILL_KEEP);
+    }
+    if (rc != GW_OK) {
+        return ctl_fail(rc, argv[0]);
+    }
+    printf("%s is %s\n", argv[0], status);
+    return 0;
+}
+
+int
+ctl_subscriber_suspend(struct ctl *c, int argc, char **argv)
+{
+    return ctl_subscriber_status(c, argc, argv, "suspended");
+}
+
+int
+ctl_subscriber_resume(struct ctl *c, int argc, char **argv)
+{
+    return ctl_subscriber_status(c, argc, argv, "active");
+}
+
+/*
+ * Records (scope, key) → result in the open transaction. GW_EDUP when the
+ * key exists: *stored then holds the earlier result (NULL if the request
+ * differed).
+ */
+static int
+ctl_idem_record(struct ctl *c, const char *scope, const char *key,
+                const char *request, const char *result, const char **stored)
+{
+    MYSQL_ROW row;
+    char      hash[65];
+    int       rc;
+
+    *stored = NULL;
+    gw_sha256_hex(request, strlen(request), hash);
+    rc = gw_db_exec(&c->t.db,
+                    "INSERT INTO idempotency_keys (scope, idem_key, req_hash,"
+                    " status, body, created_at) VALUES (%s, %s, %s, 201, %s,"
+                    " UTC_TIMESTAMP(3))",
+                    scope, key, hash, result);
+    if (rc != GW_EDUP) {
+        return rc;
+    }
+    rc = gw_db_row(&c->t.db, &c->t.arena, &row,
+                   "SELECT req_hash, body FROM idempotency_keys WHERE scope ="
+                   " %s AND idem_key = %s",
+                   scope, key);
+    if (rc == GW_OK && row != NULL && strcmp(row[0], hash) == 0) {
+        *stored = row[1];
+    }
+    return GW_EDUP;
+}
+
+/* Commits, or rolls back and prints the earlier result of the same key. */
+static int
+ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
+           const char *what)
+{
+    if (rc == GW_OK) {
+        rc = gw_db_commit(&c->t.db);
+    } else {
+        gw_db_rollback(&c->t.db);
+    }
+    if (rc == GW_EDUP) {
+        if (stored == NULL) {
+            fprintf(stderr, "vasctl: %s: this key was used for another"
+                    " request\n", what);
+            return 1;
+        }
+        printf("%s (replayed: already done)\n", stored);
+        return 0;
+    }
+    if (rc != GW_OK) {
+        return ctl_fail(rc, what);
+    }
+    printf("%s\n", result);
+    return 0;
+}
+
+int
+ctl_topup(struct ctl *c, int argc, char **argv)
+{
+    struct bill_subscriber s;
+    struct bill_result     res = {0};
+    struct bill_ctx        ctx;
+    const char            *ref = ctl_opt(argc, argv, "--reference"), *stored;
+    char                   request[128], result[256];
+    int64_t                amount;
+    int                    rc;
+
+    if (argc < 2 || ref == NULL || strlen(ref) > BILL_REFERENCE_MAX
+        || ctl_amount(argv[1], 1, &amount) != 0) {
+        return 2;
+    }
+    ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
+    snprintf(request, sizeof(request), "%s:%lld", argv[0], (long long) amount);
+    rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0],
+                                       &s);
+    }
+    if (rc == GW_OK) {
+        rc = bill_topup_apply(&c->t.db, &c->t.arena, &ctx, s.id, amount, ref,
+                              &res);
+    }
+    snprintf(result, sizeof(result), "topup txn %lld: %s +%lld, balance %lld",
+             (long long) res.txn_id, argv[0], (long long) amount,
+             (long long) res.balance_after);
+    if (rc == GW_OK) {
+        rc = ctl_idem_record(c, "vasctl:topup", ref, request, result, &stored);
+    }
+    return ctl_finish(c, rc, result, stored, "topup");
+}
+
+int
+ctl_refund(struct ctl *c, int argc, char **argv)
+{
+    struct bill_result res = {0};
+    struct bill_ctx    ctx;
+    const char        *reason = ctl_opt(argc, argv, "--reason");
+    const char        *key = ctl_opt(argc, argv, "--key"), *stored = NULL;
+    char               request[512], result[256];
+    int64_t            txn, amount = 0;
+    int                rc;
+
+    if (argc < 1 || reason == NULL || gw_parse_i64(argv[0], strlen(argv[0]),
+                                                   &txn) != 0) {
+        return 2;
+    }
+    if (argc > 1 && argv[1][0] != '-' && ctl_amount(argv[1], 1, &amount) != 0) {
+        return 2;
+    }
+    snprintf(request, sizeof(request), "%lld:%lld:%s", (long long) txn,
+             (long long) amount, reason);
+    if (key == NULL) {
+        key = request;
+    }
+    ctl_bill_ctx(c, &ctx, reason);
+    rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = bill_refund_apply(&c->t.db, &c->t.arena, &ctx, txn, amount,
+                               "vasctl refund", &res);
+    }
+    snprintf(result, sizeof(result),
+             "refund txn %lld of txn %lld: %lld (provider %lld, carrier"
+             " %lld)%s", (long long) res.txn_id, (long long) txn,
+             (long long) res.amount, (long long) res.provider_share,
+             (long long) res.carrier_share,
+             res.full_refund ? ", fully refunded" : "");
+    if (rc == GW_OK) {
+        rc = ctl_idem_record(c, "vasctl:refund", key, request, result,
+                             &stored);
+    }
+    return ctl_finish(c, rc, result, stored, "refund");
+}
+
+int
+ctl_audit(struct ctl *c, int argc, char **argv)
+{
+    int ledger, store = 0;
+
+    (void) argc;
+    (void) argv;
+    ledger = bill_audit_run(&c->t.db, stdout);
+    if (cat_audit_run != NULL && ledger >= 0) {
+        store = cat_audit_run(&c->t.db, stdout);
+    }
+    if (ledger < 0 || store < 0) {
+        fprintf(stderr, "vasctl: audit could not run\n");
+        return 1;
+    }
+    printf("audit: %d violation(s)\n", ledger + store);
+    return ledger + store == 0 ? 0 : 1;
+}
+
+int
+ctl_cdr_export(struct ctl *c, int argc, char **argv)
+{
+    const char   *from = ctl_opt(argc, argv, "--from");
+    const char   *to = ctl_opt(argc, argv, "--to");
+    struct gw_buf csv = {0};
+    int           rc;
+
+    if (from == NULL || to == NULL || !bill_cdr_day_valid(from)
+        || !bill_cdr_day_valid(to) || strcmp(from, to) > 0) {
+        return 2;
+    }
+    rc = bill_cdr_export(&c->t.db, &c->t.arena, c->cfg, from, to, &csv);
+    if (rc == GW_OK && csv.len > 0) {
+        fwrite(csv.data, 1, csv.len, stdout);
+    }
+    gw_buf_free(&csv);
+    return rc == GW_OK ? 0 : ctl_fail(rc, "cdr export");
+}

@@ -1,0 +1,124 @@
+/*
+ * bill_audit.c — the ledger invariants of DESIGN.md, checked over the whole
+ * database. Each check is one query that returns the offending rows, so a
+ * clean ledger returns nothing and a violation names its ids.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bill.h"
+#include "gw_status.h"
+
+struct bill_audit_check {
+    const char *name;
+    const char *sql;
+};
+
+static const struct bill_audit_check bill_audit_checks[] = {
+    {"postings of a transaction must sum to zero",
+     "SELECT CONCAT('txn ', txn_id, ': sum ', SUM(amount)) FROM postings"
+     " GROUP BY txn_id HAVING SUM(amount) <> 0"},
+    {"every ledger transaction has postings",
+     "SELECT CONCAT('txn ', t.id, ' (', t.kind, ')') FROM ledger_txns t"
+     " LEFT JOIN postings p ON p.txn_id = t.id WHERE p.id IS NULL"},
+    {"postings only reference existing transactions and accounts",
+     "SELECT CONCAT('posting ', p.id) FROM postings p LEFT JOIN ledger_txns t"
+     " ON t.id = p.txn_id LEFT JOIN accounts a ON a.id = p.account_id"
+     " WHERE t.id IS NULL OR a.id IS NULL"},
+    {"account balance equals the sum of its postings",
+     "SELECT CONCAT('account ', a.id, ' (', a.kind, ' ', a.owner_id, '/',"
+     " a.bucket, '): balance ', a.balance, ' <> postings ',"
+     " COALESCE(p.s, 0)) FROM accounts a LEFT JOIN (SELECT account_id,"
+     " SUM(amount) s FROM postings GROUP BY account_id) p ON p.account_id ="
+     " a.id WHERE a.balance <> COALESCE(p.s, 0)"},
+    {"no prepaid balance below zero",
+     "SELECT CONCAT('account ', id, ' (subscriber ', owner_id, '): balance ',"
+     " balance) FROM accounts WHERE kind = 'subscriber' AND plan ="
+     " 'prepaid' AND balance < 0"},
+    {"no postpaid balance below -credit limit",
+     "SELECT CONCAT('account ', id, ' (subscriber ', owner_id, '): balance ',"
+     " balance, ' limit ', credit_limit) FROM accounts WHERE kind ="
+     " 'subscriber' AND plan = 'postpaid' AND balance < -credit_limit"},
+    {"held equals the sum of pending holds",
+     "SELECT CONCAT('account ', a.id, ': held ', a.held, ' <> pending ',"
+     " COALESCE(h.s, 0)) FROM accounts a LEFT JOIN (SELECT account_id,"
+     " SUM(amount) s FROM holds WHERE state = 'pending' GROUP BY"
+     " account_id) h ON h.account_id = a.id WHERE a.held <> COALESCE(h.s, 0)"},
+    {"available funds never below the floor (holds included)",
+     "SELECT CONCAT('account ', id, ': balance ', balance, ' held ', held)"
+     " FROM accounts WHERE kind = 'subscriber' AND held > 0 AND"
+     " balance - held < -credit_limit"},
+    {"revenue split adds up to the amount",
+     "SELECT CONCAT('txn ', id) FROM ledger_txns WHERE provider_share +"
+     " carrier_share <> amount AND kind IN ('charge', 'capture', 'refund')"},
+    {"refunds never exceed the charge and match the refund transactions",
+     "SELECT CONCAT('txn ', c.id, ': charged ', c.amount, ' refunded ',"
+     " c.refunded, ' refund txns ', COALESCE(r.s, 0)) FROM ledger_txns c"
+     " LEFT JOIN (SELECT corrects_txn_id, SUM(amount) s FROM ledger_txns"
+     " WHERE kind = 'refund' GROUP BY corrects_txn_id) r ON"
+     " r.corrects_txn_id = c.id WHERE c.kind IN ('charge', 'capture') AND"
+     " (c.refunded > c.amount OR c.refunded <> COALESCE(r.s, 0))"},
+    {"every refund points at a charge",
+     "SELECT CONCAT('txn ', r.id) FROM ledger_txns r LEFT JOIN ledger_txns c"
+     " ON c.id = r.corrects_txn_id AND c.kind IN ('charge', 'capture')"
+     " WHERE r.kind = 'refund' AND c.id IS NULL"},
+    {"every charge and refund has exactly one CDR with its amount",
+     "SELECT CONCAT('txn ', t.id, ' (', t.kind, '): ', COUNT(c.id),"
+     " ' CDRs') FROM ledger_txns t LEFT JOIN cdrs c ON c.txn_id = t.id"
+     " WHERE t.kind IN ('charge', 'capture', 'refund') GROUP BY t.id"
+     " HAVING COUNT(c.id) <> 1 OR SUM(ABS(c.amount)) <> MAX(t.amount)"},
+    {"captured holds have their capture transaction",
+     "SELECT CONCAT('hold ', h.id) FROM holds h LEFT JOIN ledger_txns t ON"
+     " t.id = h.capture_txn_id WHERE h.state = 'captured' AND h.captured"
+     " > 0 AND (t.id IS NULL OR t.amount <> h.captured)"},
+};
+
+#define BILL_AUDIT_NCHECKS \
+    (sizeof(bill_audit_checks) / sizeof(bill_audit_checks[0]))
+#define BILL_AUDIT_SHOW_MAX 50
+
+int
+bill_audit_run(struct gw_db *db, FILE *out)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    size_t     i;
+    int        violations = 0, rc, n;
+
+    rc = gw_db_connect(db);
+    if (rc != GW_OK) {
+        fprintf(out, "audit: cannot connect to MariaDB\n");
+        return -1;
+    }
+    /* One consistent snapshot for all checks. */
+    if (gw_db_exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT") != GW_OK) {
+        return -1;
+    }
+    for (i = 0; i < BILL_AUDIT_NCHECKS; i++) {
+        if (mysql_real_query(db->conn, bill_audit_checks[i].sql,
+                             strlen(bill_audit_checks[i].sql))
+                != 0
+            || (res = mysql_store_result(db->conn)) == NULL) {
+            fprintf(out, "audit: check '%s' failed: %s\n",
+                    bill_audit_checks[i].name, mysql_error(db->conn));
+            rc = GW_ERROR;
+            break;
+        }
+        n = 0;
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            if (n++ < BILL_AUDIT_SHOW_MAX) {
+                fprintf(out, "VIOLATION %s: %s\n", bill_audit_checks[i].name,
+                        row[0]);
+            }
+        }
+        mysql_free_result(res);
+        if (n > BILL_AUDIT_SHOW_MAX) {
+            fprintf(out, "VIOLATION %s: … %d more\n",
+                    bill_audit_checks[i].name, n - BILL_AUDIT_SHOW_MAX);
+        }
+        fprintf(out, "%-4s %s\n", n ? "FAIL" : "ok", bill_audit_checks[i].name);
+        violations += n;
+    }
+    gw_db_exec(db, "COMMIT");
+    return rc == GW_OK ? violations : -1;
+}

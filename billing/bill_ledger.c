@@ -1,0 +1,431 @@
+/*
+ * bill_ledger.c — charges, refunds and top-ups as double-entry postings.
+ *
+ * Each movement: one conditional UPDATE of the subscriber's account (the
+ * limits are in its WHERE clause, so the check and the debit are one
+ * atomic step under any concurrency), one UPDATE of the bucketed
+ * counter-accounts, one ledger_txns row, one multi-row INSERT of postings
+ * and, for charges and refunds, one CDR. All inside the caller's
+ * transaction.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bill_internal.h"
+#include "gw_log.h"
+#include "gw_outbox.h"
+#include "gw_status.h"
+#include "gw_util.h"
+
+int
+bill_legs_post(struct gw_db *db, const struct bill_ctx *ctx,
+               const struct bill_legs *l, int64_t *txn_id)
+{
+    int64_t sub_amt = l->sign * l->amount;
+    int     bucket = bill_bucket(l->subscriber_id), rc, want;
+
+    rc = gw_db_exec(db,
+                    "INSERT INTO ledger_txns (kind, subscriber_id, amount,"
+                    " currency, provider_id, provider_share, carrier_share,"
+                    " bucket, corrects_txn_id, hold_id, reference, actor,"
+                    " reason, created_at) VALUES (%s, %lld, %lld, %s, %lld,"
+                    " %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"
+                    " %s, %s, UTC_TIMESTAMP(3))",
+                    l->kind, (long long) l->subscriber_id,
+                    (long long) l->amount, l->currency,
+                    (long long) l->provider_id, (long long) l->provider_share,
+                    (long long) l->carrier_share, bucket,
+                    (long long) l->corrects_txn_id, (long long) l->hold_id,
+                    l->reference, ctx->actor, ctx->reason);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    *txn_id = db->insert_id;
+
+    /* Counter-accounts move opposite to the subscriber. */
+    if (l->funding) {
+        want = 1;
+        rc = gw_db_exec(db,
+                        "UPDATE accounts SET balance = balance + %lld"
+                        " WHERE kind = 'funding' AND owner_id = 0"
+                        " AND bucket = %d",
+                        (long long) -sub_amt, bucket);
+    } else {
+        want = (l->provider_share != 0) + (l->carrier_share != 0);
+        rc = gw_db_exec(db,
+                        "UPDATE accounts SET balance = balance + IF(kind ="
+                        " 'provider', %lld, %lld) WHERE bucket = %d AND"
+                        " ((kind = 'provider' AND owner_id = %lld AND %lld"
+                        " <> 0) OR (kind = 'carrier' AND owner_id = 0 AND"
+                        " %lld <> 0))",
+                        (long long) (-l->sign * l->provider_share),
+                        (long long) (-l->sign * l->carrier_share), bucket,
+                        (long long) l->provider_id,
+                        (long long) l->provider_share,
+                        (long long) l->carrier_share);
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (db->affected != want) {
+        gw_log_error(ctx->rid, "revenue/funding accounts missing (provider"
+                     " %lld bucket %d)", (long long) l->provider_id, bucket);
+        return GW_ERROR;
+    }
+
+    /* The postings: the subscriber's leg and the counter legs, read back
+     * from the rows just updated so every posting names a real account. */
+    return gw_db_exec(db,
+                      "INSERT INTO postings (txn_id, account_id, amount,"
+                      " created_at) SELECT %lld, %lld, %lld, UTC_TIMESTAMP(3)"
+                      " UNION ALL SELECT %lld, id, CASE kind"
+                      " WHEN 'provider' THEN %lld WHEN 'carrier' THEN %lld"
+                      " ELSE %lld END, UTC_TIMESTAMP(3) FROM accounts"
+                      " WHERE bucket = %d AND ((kind = 'funding' AND %d)"
+                      " OR (kind = 'provider' AND owner_id = %lld AND %lld"
+                      " <> 0 AND NOT %d) OR (kind = 'carrier' AND owner_id"
+                      " = 0 AND %lld <> 0 AND NOT %d))",
+                      (long long) *txn_id, (long long) l->account_id,
+                      (long long) sub_amt, (long long) *txn_id,
+                      (long long) (-l->sign * l->provider_share),
+                      (long long) (-l->sign * l->carrier_share),
+                      (long long) -sub_amt, bucket, l->funding,
+                      (long long) l->provider_id,
+                      (long long) l->provider_share, l->funding,
+                      (long long) l->carrier_share, l->funding);
+}
+
+int
+bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx, const char *kind,
+             int64_t txn_id, const struct bill_legs *l, int64_t item_id,
+             const char *sku, char *cdr_id)
+{
+    char    id[GW_NOTIF_ID_LEN + 1], day[16];
+    int64_t sign = strcmp(kind, "refund") == 0 ? -1 : 1;
+
+    gw_outbox_id_new(id);
+    bill_business_day(ctx->cfg, day);
+    if (cdr_id != NULL) {
+        memcpy(cdr_id, id, sizeof(id));
+    }
+    return gw_db_exec(db,
+                      "INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id,"
+                      " msisdn, im_user_id, item_id, sku, provider_id, amount,"
+                      " currency, provider_share, carrier_share, business_day,"
+                      " reference, created_at) SELECT %s, %s, %lld, s.id,"
+                      " s.msisdn, s.im_user_id, NULLIF(%lld, 0), %s, %lld,"
+                      " %lld, %s, %lld, %lld, %s, %s, UTC_TIMESTAMP(3)"
+                      " FROM subscribers s WHERE s.id = %lld",
+                      id, kind, (long long) txn_id, (long long) item_id, sku,
+                      (long long) l->provider_id,
+                      (long long) (sign * l->amount), l->currency,
+                      (long long) (sign * l->provider_share),
+                      (long long) (sign * l->carrier_share), day,
+                      l->reference, (long long) l->subscriber_id);
+}
+
+int
+bill_debit_refused(struct gw_db *db, struct gw_arena *a,
+                   int64_t subscriber_id, int64_t amount, int day, int month)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    rc = gw_db_row(db, a, &row,
+                   "SELECT status, balance - held - %lld >= -credit_limit,"
+                   " cap_daily IS NULL OR IF(spent_day_key = %d, spent_day, 0)"
+                   " + %lld <= cap_daily, cap_monthly IS NULL OR"
+                   " IF(spent_month_key = %d, spent_month, 0) + %lld <="
+                   " cap_monthly FROM accounts WHERE kind = 'subscriber'"
+                   " AND owner_id = %lld",
+                   (long long) amount, day, (long long) amount, month,
+                   (long long) amount, (long long) subscriber_id);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (row == NULL) {
+        return GW_ENOTFOUND;
+    }
+    if (strcmp(row[0], "active") != 0) {
+        return GW_ESUSPENDED;
+    }
+    if (strcmp(row[1], "1") != 0) {
+        return GW_EFUNDS;
+    }
+    if (strcmp(row[2], "1") != 0 || strcmp(row[3], "1") != 0) {
+        return GW_ECAP;
+    }
+    /* The row changed between the two statements: let the caller retry. */
+    return GW_ERETRY;
+}
+
+/* Queues account.cap_warning when spent crossed 80% of cap with amount. */
+static int
+bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
+                 const char *period, int64_t cap, int64_t spent,
+                 int64_t amount, const char *currency)
+{
+    __int128 warn = (__int128) cap * BILL_CAP_WARN_PCT;
+
+    if (cap < 0 || (__int128) spent * 100 < warn
+        || (__int128) (spent - amount) * 100 >= warn) {
+        return GW_OK;
+    }
+    return gw_outbox_add(db, user, "account.cap_warning",
+                         gw_arena_printf(a, "{\"period\":\"%s\",\"cap\":%lld,"
+                                         "\"spent\":%lld,\"currency\":\"%s\"}",
+                                         period, (long long) cap,
+                                         (long long) spent, currency),
+                         NULL);
+}
+
+int
+bill_after_debit(struct gw_db *db, struct gw_arena *a,
+                 const struct bill_ctx *ctx, int64_t subscriber_id,
+                 int64_t amount, int64_t *account_id, int64_t *balance_after,
+                 const char **currency)
+{
+    int64_t   low = ctx->cfg->billing.low_balance_minor, bal;
+    MYSQL_ROW row;
+    int       rc;
+
+    rc = gw_db_row(db, a, &row,
+                   "SELECT a.id, a.balance, a.currency, a.plan,"
+                   " COALESCE(a.cap_daily, -1), a.spent_day,"
+                   " COALESCE(a.cap_monthly, -1), a.spent_month, s.im_user_id"
+                   " FROM accounts a JOIN subscribers s ON s.id = a.owner_id"
+                   " WHERE a.kind = 'subscriber' AND a.owner_id = %lld",
+                   (long long) subscriber_id);
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
+    }
+    *account_id = gw_db_col_i64(row, 0);
+    bal = *balance_after = gw_db_col_i64(row, 1);
+    *currency = row[2];
+    if (amount == 0) {
+        return GW_OK;
+    }
+    rc = bill_cap_warning(db, a, row[8], "daily", gw_db_col_i64(row, 4),
+                          gw_db_col_i64(row, 5), amount, row[2]);
+    if (rc == GW_OK) {
+        rc = bill_cap_warning(db, a, row[8], "monthly", gw_db_col_i64(row, 6),
+                              gw_db_col_i64(row, 7), amount, row[2]);
+    }
+    if (rc == GW_OK && strcmp(row[3], "prepaid") == 0 && bal < low
+        && bal + amount >= low) {
+        rc = gw_outbox_add(db, row[8], "account.low_balance",
+                           gw_arena_printf(a, "{\"balance\":%lld,"
+                                           "\"threshold\":%lld,"
+                                           "\"currency\":\"%s\"}",
+                                           (long long) bal, (long long) low,
+                                           row[2]),
+                           NULL);
+    }
+    return rc;
+}
+
+static int
+bill_amount_ok(int64_t amount)
+{
+    return amount > 0 && amount <= BILL_AMOUNT_MAX;
+}
+
+/* Splits amount into the provider's and the carrier's parts exactly. */
+static void
+bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
+           int64_t *provider, int64_t *carrier)
+{
+    *provider = provider_id > 0
+                  ? (int64_t) ((__int128) amount * share_bp / BILL_SHARE_BP_MAX)
+                  : 0;
+    *carrier = amount - *provider;
+}
+
+int
+bill_charge_apply(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, const struct bill_charge *c,
+                  struct bill_result *res)
+{
+    struct bill_legs legs = {0};
+    int              day, month, rc;
+
+    memset(res, 0, sizeof(*res));
+    if (!bill_amount_ok(c->amount) || c->share_bp < 0
+        || c->share_bp > BILL_SHARE_BP_MAX) {
+        return GW_EINVAL;
+    }
+    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
+    /* The debit and every limit in one statement. Assignments in a
+     * single-table UPDATE run left to right: each spent counter is
+     * computed before its key is moved to the current period. */
+    rc = gw_db_exec(db,
+                    "UPDATE accounts SET"
+                    " spent_day = IF(spent_day_key = %d, spent_day, 0) + %lld,"
+                    " spent_day_key = %d,"
+                    " spent_month = IF(spent_month_key = %d, spent_month, 0)"
+                    " + %lld, spent_month_key = %d,"
+                    " balance = balance - %lld, updated_at = UTC_TIMESTAMP(3)"
+                    " WHERE kind = 'subscriber' AND owner_id = %lld"
+                    " AND status = 'active'"
+                    " AND balance - held - %lld >= -credit_limit"
+                    " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
+                    " spent_day, 0) + %lld <= cap_daily)"
+                    " AND (cap_monthly IS NULL OR IF(spent_month_key = %d,"
+                    " spent_month, 0) + %lld <= cap_monthly)",
+                    day, (long long) c->amount, day, month,
+                    (long long) c->amount, month, (long long) c->amount,
+                    (long long) c->subscriber_id, (long long) c->amount, day,
+                    (long long) c->amount, month, (long long) c->amount);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (db->affected != 1) {
+        return bill_debit_refused(db, a, c->subscriber_id, c->amount, day,
+                                  month);
+    }
+    legs.kind = "charge";
+    legs.subscriber_id = c->subscriber_id;
+    legs.amount = c->amount;
+    legs.sign = -1;
+    legs.provider_id = c->provider_id;
+    legs.reference = c->reference;
+    bill_split(c->amount, c->provider_id, c->share_bp, &legs.provider_share,
+               &legs.carrier_share);
+    rc = bill_after_debit(db, a, ctx, c->subscriber_id, c->amount,
+                          &legs.account_id, &res->balance_after,
+                          &legs.currency);
+    if (rc == GW_OK) {
+        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
+    }
+    if (rc == GW_OK) {
+        rc = bill_cdr_add(db, ctx, "charge", res->txn_id, &legs, c->item_id,
+                          c->sku, res->cdr_id);
+    }
+    res->amount = c->amount;
+    res->provider_share = legs.provider_share;
+    res->carrier_share = legs.carrier_share;
+    return rc;
+}
+
+int
+bill_topup_apply(struct gw_db *db, struct gw_arena *a,
+                 const struct bill_ctx *ctx, int64_t subscriber_id,
+                 int64_t amount, const char *reference,
+                 struct bill_result *res)
+{
+    struct bill_legs legs = {0};
+    int              rc;
+
+    memset(res, 0, sizeof(*res));
+    if (!bill_amount_ok(amount)) {
+        return GW_EINVAL;
+    }
+    rc = gw_db_exec(db,
+                    "UPDATE accounts SET balance = balance + %lld,"
+                    " updated_at = UTC_TIMESTAMP(3) WHERE kind = 'subscriber'"
+                    " AND owner_id = %lld",
+                    (long long) amount, (long long) subscriber_id);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (db->affected != 1) {
+        return GW_ENOTFOUND;
+    }
+    legs.kind = "topup";
+    legs.subscriber_id = subscriber_id;
+    legs.amount = amount;
+    legs.sign = 1;
+    legs.funding = 1;
+    legs.reference = reference;
+    rc = bill_after_debit(db, a, ctx, subscriber_id, 0, &legs.account_id,
+                          &res->balance_after, &legs.currency);
+    if (rc == GW_OK) {
+        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
+    }
+    res->amount = amount;
+    return rc;
+}
+
+int
+bill_refund_apply(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, int64_t charge_txn_id,
+                  int64_t amount, const char *reference,
+                  struct bill_result *res)
+{
+    struct bill_legs legs = {0};
+    MYSQL_ROW        row;
+    int64_t          charged, refunded, pshare, item_id;
+    int              rc;
+
+    memset(res, 0, sizeof(*res));
+    if (amount < 0 || amount > BILL_AMOUNT_MAX) {
+        return GW_EINVAL;
+    }
+    /* Lock the charge: concurrent refunds of it queue here. */
+    rc = gw_db_row(db, a, &row,
+                   "SELECT t.subscriber_id, t.amount, t.refunded,"
+                   " t.provider_id, t.provider_share, COALESCE(c.item_id, 0),"
+                   " c.sku FROM ledger_txns t LEFT JOIN cdrs c ON c.txn_id ="
+                   " t.id WHERE t.id = %lld AND t.kind IN ('charge',"
+                   " 'capture') FOR UPDATE",
+                   (long long) charge_txn_id);
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ENOTFOUND;
+    }
+    legs.subscriber_id = gw_db_col_i64(row, 0);
+    charged = gw_db_col_i64(row, 1);
+    refunded = gw_db_col_i64(row, 2);
+    legs.provider_id = gw_db_col_i64(row, 3);
+    pshare = gw_db_col_i64(row, 4);
+    item_id = gw_db_col_i64(row, 5);
+    const char *sku = row[6];
+    if (amount == 0) {
+        amount = charged - refunded;
+    }
+    if (amount <= 0 || amount > charged - refunded) {
+        return GW_ECONFLICT;
+    }
+    /* Cumulative floors: the provider part of all refunds so far is
+     * floor(pshare * refunded / charged), exactly pshare when complete. */
+    legs.provider_share =
+        (int64_t) ((__int128) pshare * (refunded + amount) / charged)
+        - (int64_t) ((__int128) pshare * refunded / charged);
+    legs.carrier_share = amount - legs.provider_share;
+    legs.kind = "refund";
+    legs.amount = amount;
+    legs.sign = 1;
+    legs.corrects_txn_id = charge_txn_id;
+    legs.reference = reference;
+
+    rc = gw_db_exec(db, "UPDATE ledger_txns SET refunded = refunded + %lld"
+                    " WHERE id = %lld AND refunded + %lld <= amount",
+                    (long long) amount, (long long) charge_txn_id,
+                    (long long) amount);
+    if (rc == GW_OK && db->affected != 1) {
+        rc = GW_ECONFLICT;
+    }
+    if (rc == GW_OK) {
+        rc = gw_db_exec(db,
+                        "UPDATE accounts SET balance = balance + %lld,"
+                        " updated_at = UTC_TIMESTAMP(3) WHERE kind ="
+                        " 'subscriber' AND owner_id = %lld",
+                        (long long) amount, (long long) legs.subscriber_id);
+    }
+    if (rc == GW_OK) {
+        rc = bill_after_debit(db, a, ctx, legs.subscriber_id, 0,
+                              &legs.account_id, &res->balance_after,
+                              &legs.currency);
+    }
+    if (rc == GW_OK) {
+        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
+    }
+    if (rc == GW_OK) {
+        rc = bill_cdr_add(db, ctx, "refund", res->txn_id, &legs, item_id, sku,
+                          res->cdr_id);
+    }
+    res->amount = amount;
+    res->provider_share = legs.provider_share;
+    res->carrier_share = legs.carrier_share;
+    res->full_refund = refunded + amount == charged;
+    return rc;
+}
