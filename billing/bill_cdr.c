@@ -76,7 +76,7 @@ bill_cdr_export(struct gw_db *db, struct gw_arena *a,
                      "SELECT cdr_id, kind, DATE_FORMAT(business_day,"
                      " '%%Y-%%m-%%d'), IF(business_day >= %s, 'provisional',"
                      " 'final'), DATE_FORMAT(created_at,"
-                     " '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ'), msisdn, im_user_id,"
+                     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), msisdn, im_user_id,"
                      " item_id, sku, provider_id, amount, currency,"
                      " provider_share, carrier_share, txn_id, reference"
                      " FROM cdrs WHERE business_day BETWEEN %s AND %s"

@@ -124,6 +124,10 @@ bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx, const char *kind,
                       l->reference, (long long) l->subscriber_id);
 }
 
+/*
+ * The diagnosis is a locking read: a plain SELECT would read the
+ * transaction's snapshot, older than the row the UPDATE just judged.
+ */
 int
 bill_debit_refused(struct gw_db *db, struct gw_arena *a,
                    int64_t subscriber_id, int64_t amount, int day, int month)
@@ -137,7 +141,7 @@ bill_debit_refused(struct gw_db *db, struct gw_arena *a,
                    " + %lld <= cap_daily, cap_monthly IS NULL OR"
                    " IF(spent_month_key = %d, spent_month, 0) + %lld <="
                    " cap_monthly FROM accounts WHERE kind = 'subscriber'"
-                   " AND owner_id = %lld",
+                   " AND owner_id = %lld LOCK IN SHARE MODE",
                    (long long) amount, day, (long long) amount, month,
                    (long long) amount, (long long) subscriber_id);
     if (rc != GW_OK) {

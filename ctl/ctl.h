@@ -39,6 +39,10 @@ int ctl_topup(struct ctl *c, int argc, char **argv);
 int ctl_refund(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv);
 int ctl_cdr_export(struct ctl *c, int argc, char **argv);
+int ctl_hold_reserve(struct ctl *c, int argc, char **argv);
+int ctl_hold_capture(struct ctl *c, int argc, char **argv);
+int ctl_hold_release(struct ctl *c, int argc, char **argv);
+int ctl_hold_expire(struct ctl *c, int argc, char **argv);
 
 /* Catalog (ctl_catalog.c). */
 int ctl_catalog_import(struct ctl *c, int argc, char **argv);

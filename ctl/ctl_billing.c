@@ -203,6 +203,33 @@ ctl_idem_record(struct ctl *c, const char *scope, const char *key,
     return GW_EDUP;
 }
 
+/*
+ * Looks the key up before doing anything: GW_EDUP when it was used (with
+ * *stored = the earlier result, or NULL for another request), else GW_OK.
+ */
+static int
+ctl_idem_lookup(struct ctl *c, const char *scope, const char *key,
+                const char *request, const char **stored)
+{
+    MYSQL_ROW row;
+    char      hash[65];
+    int       rc;
+
+    *stored = NULL;
+    gw_sha256_hex(request, strlen(request), hash);
+    rc = gw_db_row(&c->t.db, &c->t.arena, &row,
+                   "SELECT req_hash, body FROM idempotency_keys WHERE scope ="
+                   " %s AND idem_key = %s",
+                   scope, key);
+    if (rc != GW_OK || row == NULL) {
+        return rc;
+    }
+    if (strcmp(row[0], hash) == 0) {
+        *stored = row[1];
+    }
+    return GW_EDUP;
+}
+
 /* Commits, or rolls back and prints the earlier result of the same key. */
 static int
 ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
@@ -248,6 +275,9 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     snprintf(request, sizeof(request), "%s:%lld", argv[0], (long long) amount);
     rc = gw_db_begin(&c->t.db);
     if (rc == GW_OK) {
+        rc = ctl_idem_lookup(c, "vasctl:topup", ref, request, &stored);
+    }
+    if (rc == GW_OK) {
         rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0],
                                        &s);
     }
@@ -289,6 +319,9 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     }
     ctl_bill_ctx(c, &ctx, reason);
     rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = ctl_idem_lookup(c, "vasctl:refund", key, request, &stored);
+    }
     if (rc == GW_OK) {
         rc = bill_refund_apply(&c->t.db, &c->t.arena, &ctx, txn, amount,
                                "vasctl refund", &res);
@@ -343,4 +376,108 @@ ctl_cdr_export(struct ctl *c, int argc, char **argv)
     }
     gw_buf_free(&csv);
     return rc == GW_OK ? 0 : ctl_fail(rc, "cdr export");
+}
+
+int
+ctl_hold_reserve(struct ctl *c, int argc, char **argv)
+{
+    struct bill_subscriber s;
+    struct bill_hold       h = {0};
+    struct bill_ctx        ctx;
+    const char            *opt;
+    int64_t                id = 0;
+    int                    rc;
+
+    if (argc < 2 || ctl_amount(argv[1], 1, &h.amount) != 0) {
+        return 2;
+    }
+    if ((opt = ctl_opt(argc, argv, "--provider")) != NULL
+        && gw_parse_i64(opt, strlen(opt), &h.provider_id) != 0) {
+        return 2;
+    }
+    if ((opt = ctl_opt(argc, argv, "--share-bp")) != NULL
+        && gw_parse_i64(opt, strlen(opt), &h.share_bp) != 0) {
+        return 2;
+    }
+    h.reference = ctl_opt(argc, argv, "--reference");
+    ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
+    rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0],
+                                       &s);
+    }
+    if (rc == GW_OK) {
+        h.subscriber_id = s.id;
+        rc = bill_hold_reserve(&c->t.db, &c->t.arena, &ctx, &h, &id);
+    }
+    rc = rc == GW_OK ? gw_db_commit(&c->t.db) : (gw_db_rollback(&c->t.db), rc);
+    if (rc != GW_OK) {
+        return ctl_fail(rc, "hold reserve");
+    }
+    printf("%lld\n", (long long) id);
+    return 0;
+}
+
+static int
+ctl_hold_settle(struct ctl *c, int argc, char **argv, int capture)
+{
+    struct bill_result res = {0};
+    struct bill_ctx    ctx;
+    int64_t            id, amount = 0;
+    int                rc;
+
+    if (argc < 1 || gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0) {
+        return 2;
+    }
+    if (capture && argc > 1 && ctl_amount(argv[1], 0, &amount) != 0) {
+        return 2;
+    }
+    ctl_bill_ctx(c, &ctx, capture ? "hold captured" : "hold released");
+    rc = gw_db_begin(&c->t.db);
+    if (rc == GW_OK) {
+        rc = capture ? bill_hold_capture(&c->t.db, &c->t.arena, &ctx, id,
+                                         amount, &res)
+                     : bill_hold_release(&c->t.db, &c->t.arena, &ctx, id);
+    }
+    rc = rc == GW_OK ? gw_db_commit(&c->t.db) : (gw_db_rollback(&c->t.db), rc);
+    if (rc != GW_OK) {
+        return ctl_fail(rc, capture ? "hold capture" : "hold release");
+    }
+    if (capture) {
+        printf("hold %lld captured %lld: txn %lld, balance %lld\n",
+               (long long) id, (long long) res.amount, (long long) res.txn_id,
+               (long long) res.balance_after);
+    } else {
+        printf("hold %lld released\n", (long long) id);
+    }
+    return 0;
+}
+
+int
+ctl_hold_capture(struct ctl *c, int argc, char **argv)
+{
+    return ctl_hold_settle(c, argc, argv, 1);
+}
+
+int
+ctl_hold_release(struct ctl *c, int argc, char **argv)
+{
+    return ctl_hold_settle(c, argc, argv, 0);
+}
+
+int
+ctl_hold_expire(struct ctl *c, int argc, char **argv)
+{
+    struct bill_ctx ctx;
+    int             n;
+
+    (void) argc;
+    (void) argv;
+    ctl_bill_ctx(c, &ctx, "hold expired");
+    n = bill_holds_expire(&c->t.db, &c->t.arena, &ctx, 1000);
+    if (n < 0) {
+        return ctl_fail(GW_ERROR, "hold expire");
+    }
+    printf("%d hold(s) expired\n", n);
+    return 0;
 }

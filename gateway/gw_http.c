@@ -308,8 +308,8 @@ gw_http_finish(struct gw_request *r)
     if (r->route == NULL || !(r->route->flags & GW_ROUTE_NOLOG)) {
         gw_log_access(r->request_id, r->method ? r->method : "-",
                       r->route ? r->route->pattern : "-",
-                      r->path ? r->path : "-", r->status, dur, r->user_id,
-                      code);
+                      r->path ? r->path : "-", r->status, dur,
+                      r->user_id ? r->user_id : r->caller, code);
     }
     r->thr->db.rid = NULL;
     r->thr->redis.rid = NULL;
