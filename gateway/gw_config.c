@@ -169,12 +169,55 @@ gw_config_ini_handler(void *user, const char *section, const char *name,
     struct gw_config_parse     *p = user;
     const struct gw_config_key *k;
 
+    char                        scratch[256];
+    char                       *err = p->err;
+    size_t                      err_len = p->err_len;
+
+    /* inih goes on after an error and reports the first error's line:
+     * keep the first reason too, so line and reason match. */
+    if (p->err[0] != '\0') {
+        err = scratch;
+        err_len = sizeof(scratch);
+    }
     k = gw_config_key_find(section, name);
     if (k == NULL) {
-        snprintf(p->err, p->err_len, "unknown key [%s] %s", section, name);
+        snprintf(err, err_len, "unknown key [%s] %s", section, name);
         return 0;
     }
-    return gw_config_set(p->cfg, k, value, p->err, p->err_len) == 0;
+    return gw_config_set(p->cfg, k, value, err, err_len) == 0;
+}
+
+/*
+ * inih reads lines into INI_MAX_LINE bytes and parses the rest of a longer
+ * line as the next line: a long value would be cut silently (or fail with
+ * a "syntax" error on the wrong line). Refuse such lines up front.
+ */
+static int
+gw_config_line_lengths(const char *path, char *err, size_t err_len)
+{
+    FILE  *fp = fopen(path, "r");
+    char   line[INI_MAX_LINE + 1];
+    size_t len;
+    int    lineno = 0, partial = 0;
+
+    if (fp == NULL) {
+        return 0; /* ini_parse reports it */
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        len = strlen(line);
+        if (!partial) {
+            lineno++;
+        }
+        partial = len > 0 && line[len - 1] != '\n';
+        if (len >= INI_MAX_LINE - 1 && (partial || len > INI_MAX_LINE - 1)) {
+            snprintf(err, err_len, "%s:%d: line longer than %d bytes", path,
+                     lineno, INI_MAX_LINE - 2);
+            fclose(fp);
+            return -1;
+        }
+    }
+    fclose(fp);
+    return 0;
 }
 
 static int
@@ -219,6 +262,9 @@ gw_config_load(struct gw_config *cfg, const char *path, char *err,
     err[0] = '\0';
     if (path != NULL) {
         snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+        if (gw_config_line_lengths(path, err, err_len) != 0) {
+            return -1;
+        }
         rc = ini_parse(path, gw_config_ini_handler, &p);
         if (rc < 0) {
             snprintf(err, err_len, "%s: cannot open", path);
@@ -254,21 +300,23 @@ gw_config_read_file(const char *path, void *buf, size_t cap,
     if (fd < 0) {
         return -1;
     }
-    while (len < cap) {
-        n = read(fd, p + len, cap - len);
+    for (;;) {
+        char extra;
+
+        /* Once cap bytes are in, one more byte means the file is too
+         * large: refuse, don't truncate. */
+        n = len < cap ? read(fd, p + len, cap - len) : read(fd, &extra, 1);
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n <= 0) {
+        if (n <= 0 || len == cap) {
             break;
         }
         len += (size_t) n;
     }
-    /* A file that fills the buffer is too large: refuse, don't truncate. */
-    n = len == cap ? read(fd, &p[0], 0) : 0;
     close(fd);
-    if (len == cap || n < 0) {
-        return -1;
+    if (n != 0) {
+        return -1; /* a read error, or more than cap bytes */
     }
     if (strip_newline && len > 0 && p[len - 1] == '\n') {
         len--;

@@ -27,6 +27,7 @@ gw_db_close(struct gw_db *db)
         db->conn = NULL;
     }
     db->in_txn = 0;
+    db->begin_pending = 0;
 }
 
 void
@@ -77,7 +78,7 @@ gw_db_connect(struct gw_db *db)
                            cfg->mysql.database,
                            (unsigned) cfg->mysql.port,
                            cfg->mysql.socket[0] ? cfg->mysql.socket : NULL,
-                           CLIENT_FOUND_ROWS)
+                           CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)
         == NULL) {
         gw_log_warn(db->rid, "connect: %s", mysql_error(m));
         db->last_errno = mysql_errno(m);
@@ -85,7 +86,6 @@ gw_db_connect(struct gw_db *db)
         return GW_EUNAVAIL;
     }
     db->conn = m;
-    db->in_txn = 0;
     return GW_OK;
 }
 
@@ -194,12 +194,58 @@ gw_db_status_of(struct gw_db *db)
     return GW_ERROR;
 }
 
+/*
+ * Sends db->sql and walks every result it produced. The last result set
+ * (if any) goes to *res (NULL res: freed); affected/insert_id are those of
+ * the last statement that returned no rows. Results are always drained, so
+ * the connection stays in sync even on errors.
+ */
+static int
+gw_db_roundtrip(struct gw_db *db, MYSQL_RES **res)
+{
+    MYSQL_RES *last = NULL, *cur;
+    int        more, rc = GW_OK;
+
+    if (mysql_real_query(db->conn, db->sql.data, db->sql.len) != 0) {
+        return gw_db_status_of(db);
+    }
+    do {
+        cur = mysql_store_result(db->conn);
+        if (cur != NULL) {
+            if (last != NULL) {
+                mysql_free_result(last);
+            }
+            last = cur;
+        } else if (mysql_field_count(db->conn) == 0) {
+            db->affected = (int64_t) mysql_affected_rows(db->conn);
+            db->insert_id = (int64_t) mysql_insert_id(db->conn);
+        } else {
+            rc = gw_db_status_of(db);
+            break;
+        }
+        more = mysql_next_result(db->conn);
+        if (more > 0) {
+            rc = gw_db_status_of(db);
+        }
+    } while (more == 0);
+    if (rc != GW_OK || res == NULL) {
+        if (last != NULL) {
+            mysql_free_result(last);
+        }
+        last = NULL;
+    }
+    if (res != NULL) {
+        *res = last;
+    }
+    return rc;
+}
+
 /* Formats and sends a statement; reconnects and re-sends once if safe. */
 static int
-gw_db_send(struct gw_db *db, const char *fmt, va_list ap)
+gw_db_send(struct gw_db *db, MYSQL_RES **res, const char *fmt, va_list ap)
 {
     va_list ap2;
-    int     rc, attempt;
+    int     rc = GW_ERROR, attempt, safe, pending;
 
     for (attempt = 0; attempt < 2; attempt++) {
         rc = gw_db_connect(db);
@@ -207,21 +253,30 @@ gw_db_send(struct gw_db *db, const char *fmt, va_list ap)
             return rc;
         }
         db->sql.len = 0;
+        if (db->begin_pending
+            && gw_buf_appends(&db->sql, "START TRANSACTION;") != 0) {
+            return GW_ERROR;
+        }
         va_copy(ap2, ap);
         rc = gw_db_vformat(db, &db->sql, fmt, ap2);
         va_end(ap2);
         if (rc != GW_OK) {
             return GW_ERROR;
         }
-        if (mysql_real_query(db->conn, db->sql.data, db->sql.len) == 0) {
+        pending = db->begin_pending;
+        safe = pending
+            || (!db->in_txn && gw_db_stmt_resendable(db->sql.data));
+        rc = gw_db_roundtrip(db, res);
+        if (rc == GW_OK) {
+            db->begin_pending = 0;
             return GW_OK;
         }
-        int in_txn = db->in_txn;
-        rc = gw_db_status_of(db);
-        if (rc != GW_EUNAVAIL || in_txn
-            || !gw_db_stmt_resendable(db->sql.data)) {
+        if (rc != GW_EUNAVAIL || !safe) {
             return rc;
         }
+        /* The connection died: when this was the first statement of a
+         * transaction, the server rolled it back; start it again. */
+        db->in_txn = db->begin_pending = pending;
     }
     return rc;
 }
@@ -229,26 +284,13 @@ gw_db_send(struct gw_db *db, const char *fmt, va_list ap)
 int
 gw_db_exec(struct gw_db *db, const char *fmt, ...)
 {
-    MYSQL_RES *res;
-    va_list    ap;
-    int        rc;
+    va_list ap;
+    int     rc;
 
     va_start(ap, fmt);
-    rc = gw_db_send(db, fmt, ap);
+    rc = gw_db_send(db, NULL, fmt, ap);
     va_end(ap);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    /* A statement may still return rows (SELECT GET_LOCK): drop them. */
-    res = mysql_store_result(db->conn);
-    if (res != NULL) {
-        mysql_free_result(res);
-    } else if (mysql_field_count(db->conn) != 0) {
-        return gw_db_status_of(db);
-    }
-    db->affected = (int64_t) mysql_affected_rows(db->conn);
-    db->insert_id = (int64_t) mysql_insert_id(db->conn);
-    return GW_OK;
+    return rc;
 }
 
 static void
@@ -264,18 +306,14 @@ gw_db_vquery(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
     int rc;
 
     *res = NULL;
-    rc = gw_db_send(db, fmt, ap);
+    rc = gw_db_send(db, res, fmt, ap);
     if (rc != GW_OK) {
         return rc;
     }
-    *res = mysql_store_result(db->conn);
     if (*res == NULL) {
-        if (mysql_field_count(db->conn) == 0) {
-            gw_log_error(db->rid, "query returned no result set: %.200s",
-                         db->sql.data);
-            return GW_ERROR;
-        }
-        return gw_db_status_of(db);
+        gw_log_error(db->rid, "query returned no result set: %.200s",
+                     db->sql.data);
+        return GW_ERROR;
     }
     if (a != NULL && gw_arena_cleanup_add(a, gw_db_free_result, *res) != 0) {
         *res = NULL;
@@ -318,51 +356,75 @@ gw_db_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row,
 int
 gw_db_begin(struct gw_db *db)
 {
-    int rc;
-
     if (db->in_txn) {
         gw_log_error(db->rid, "transaction already open");
         return GW_ERROR;
     }
-    rc = gw_db_exec(db, "START TRANSACTION");
-    if (rc == GW_OK) {
-        db->in_txn = 1;
-    }
-    return rc;
+    /* Sent with the first statement: one round trip less per transaction. */
+    db->in_txn = 1;
+    db->begin_pending = 1;
+    db->after_commit_ran = 0;
+    return GW_OK;
 }
 
 int
 gw_db_commit(struct gw_db *db)
 {
-    int rc;
+    MYSQL_RES *res;
+    int        more, rc;
 
-    if (!db->in_txn || db->conn == NULL) {
+    if (!db->in_txn) {
         return GW_ERROR;
     }
-    if (mysql_real_query(db->conn, "COMMIT", 6) == 0) {
-        db->in_txn = 0;
-        return GW_OK;
+    if (db->begin_pending || db->conn == NULL) {
+        db->in_txn = db->begin_pending = 0;  /* nothing was sent */
+        return db->conn == NULL ? GW_EOUTCOME : GW_OK;
     }
-    rc = gw_db_status_of(db);
-    if (rc == GW_EUNAVAIL) {
-        /* The server may or may not have committed: only a retry with the
-         * same idempotency key can tell. */
-        gw_log_error(db->rid, "COMMIT outcome unknown");
-        return GW_EOUTCOME;
+    db->sql.len = 0;
+    gw_buf_appends(&db->sql, "COMMIT");
+    if (db->after_commit[0] != '\0') {
+        gw_buf_append(&db->sql, ";", 1);
+        gw_buf_appends(&db->sql, db->after_commit);
     }
-    gw_db_rollback(db);
-    return rc;
+    if (mysql_real_query(db->conn, db->sql.data, db->sql.len) != 0) {
+        rc = gw_db_status_of(db);
+        if (rc == GW_EUNAVAIL) {
+            /* The server may or may not have committed: only a retry with
+             * the same idempotency key can tell. */
+            gw_log_error(db->rid, "COMMIT outcome unknown");
+            return GW_EOUTCOME;
+        }
+        gw_db_rollback(db);
+        return rc;
+    }
+    db->in_txn = 0;
+    /* COMMIT succeeded; drain what came with it. */
+    while ((more = mysql_next_result(db->conn)) == 0) {
+        res = mysql_store_result(db->conn);
+        if (res != NULL) {
+            mysql_free_result(res);
+        }
+    }
+    if (more > 0) {
+        gw_log_warn(db->rid, "after-commit statement failed: %s",
+                    mysql_error(db->conn));
+        gw_db_close(db);           /* releases session locks with it */
+    }
+    db->after_commit_ran = db->after_commit[0] != '\0';
+    db->after_commit[0] = '\0';
+    return GW_OK;
 }
 
 void
 gw_db_rollback(struct gw_db *db)
 {
-    if (db->conn != NULL && db->in_txn
+    if (db->conn != NULL && db->in_txn && !db->begin_pending
         && mysql_real_query(db->conn, "ROLLBACK", 8) != 0) {
         gw_log_warn(db->rid, "rollback failed: %s", mysql_error(db->conn));
         gw_db_close(db);
     }
     db->in_txn = 0;
+    db->begin_pending = 0;
 }
 
 int

@@ -15,9 +15,17 @@
  * GW_ERROR otherwise (logged here, once, with the request id).
  *
  * Reconnect: outside a transaction a read-only or transaction-opening
- * statement (SELECT, START TRANSACTION, SET, DO) that fails because the
- * connection died is retried once on a fresh connection; nothing that may
- * have changed data is ever re-sent.
+ * statement (SELECT, SET, DO) that fails because the connection died is
+ * retried once on a fresh connection, and so is the first statement of a
+ * transaction (nothing can have committed without our COMMIT); nothing
+ * else that may have changed data is ever re-sent.
+ *
+ * Round trips are the cost of a money path, so: gw_db_begin() sends
+ * nothing and "START TRANSACTION" travels with the transaction's first
+ * statement; a statement text may hold several statements separated by
+ * ';' (the results of all but the last are consumed, the last one is the
+ * result); and db->after_commit (e.g. "DO RELEASE_LOCK('…')") travels with
+ * COMMIT.
  *
  * Not thread-safe: a struct gw_db belongs to one thread.
  */
@@ -37,6 +45,10 @@ struct gw_db {
     const struct gw_config *cfg;
     const char             *rid;     /* request id for log lines */
     int                     in_txn;
+    int                     begin_pending;  /* START TRANSACTION not sent yet */
+    int                     after_commit_ran;
+    char                    after_commit[128]; /* sent with COMMIT, e.g. a
+                                               * RELEASE_LOCK */
     unsigned                last_errno;
     int64_t                 affected;
     int64_t                 insert_id;

@@ -73,10 +73,10 @@ gw_http_trusted(const struct gw_request *r)
     const char *list = r->cfg->server.metrics_trusted, *p;
     size_t      n;
 
-    if (r->remote_addr == NULL) {
-        return 0;
+    n = r->remote_addr != NULL ? strlen(r->remote_addr) : 0;
+    if (n == 0) {
+        return 0; /* strstr(p, "") would never advance */
     }
-    n = strlen(r->remote_addr);
     for (p = list; (p = strstr(p, r->remote_addr)) != NULL; p += n) {
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
             return 1;
@@ -185,6 +185,35 @@ gw_http_auth_user(struct gw_request *r, const char *token)
     return GW_OK;
 }
 
+/*
+ * Admin key → id, remembered per thread for GW_ADMIN_KEY_CACHE_MS: admin
+ * traffic is one or a few keys, and a lookup is a database round trip on
+ * every money call. A revoked key stops working within that time.
+ */
+static int
+gw_http_admin_key(struct gw_request *r, const char *token, int64_t *key_id)
+{
+    struct gw_thread *t = r->thr;
+    char              hash[65];
+    int64_t           now = gw_now_ms();
+    int               rc;
+
+    gw_auth_admin_key_hash(token, strlen(token), hash);
+    if (t->admin_cache.id > 0 && strcmp(t->admin_cache.hash, hash) == 0
+        && now - t->admin_cache.checked_ms < GW_ADMIN_KEY_CACHE_MS) {
+        *key_id = t->admin_cache.id;
+        return GW_OK;
+    }
+    rc = gw_auth_admin_key_find(&t->db, r->arena, token, strlen(token),
+                                key_id);
+    if (rc == GW_OK && *key_id > 0) {
+        memcpy(t->admin_cache.hash, hash, sizeof(hash));
+        t->admin_cache.id = *key_id;
+        t->admin_cache.checked_ms = now;
+    }
+    return rc;
+}
+
 static int
 gw_http_auth(struct gw_request *r)
 {
@@ -202,8 +231,7 @@ gw_http_auth(struct gw_request *r)
     if (r->route->flags & GW_ROUTE_USER) {
         return gw_http_auth_user(r, token);
     }
-    rc = gw_auth_admin_key_find(&r->thr->db, r->arena, token, strlen(token),
-                                &key_id);
+    rc = gw_http_admin_key(r, token, &key_id);
     if (rc != GW_OK) {
         return rc == GW_EUNAVAIL ? rc : GW_ERROR;
     }

@@ -1,6 +1,7 @@
 /*
  * gw_idem.c — named lock + stored reply per (scope, key).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "gw_db.h"
@@ -59,8 +60,16 @@ gw_idem_begin(struct gw_request *r)
                            " ASCII characters", GW_IDEM_KEY_MAX);
         return GW_EINVAL;
     }
+    db->after_commit_ran = 0;
     gw_idem_lock_name(r, name);
-    rc = gw_db_row(db, r->arena, &row, "SELECT GET_LOCK(%s, 0)", name);
+    /* One round trip: the lock attempt, then (a second statement, so it
+     * runs after the lock is held) whether we hold it and the record. */
+    rc = gw_db_row(db, r->arena, &row,
+                   "DO GET_LOCK(%s, 0); SELECT IS_USED_LOCK(%s) <=>"
+                   " CONNECTION_ID(), k.req_hash, k.status, k.body FROM"
+                   " (SELECT 1) d LEFT JOIN idempotency_keys k ON k.scope ="
+                   " %s AND k.idem_key = %s",
+                   name, name, r->caller, r->idem_key);
     if (rc != GW_OK) {
         return rc == GW_EUNAVAIL ? rc : GW_ERROR;
     }
@@ -68,14 +77,13 @@ gw_idem_begin(struct gw_request *r)
         return GW_EIDEM_BUSY;
     }
     r->idem_locked = 1;
-
-    rc = gw_db_row(db, r->arena, &row,
-                   "SELECT req_hash, status, body FROM idempotency_keys"
-                   " WHERE scope = %s AND idem_key = %s",
-                   r->caller, r->idem_key);
-    if (rc != GW_OK || row == NULL) {
-        return rc;
+    /* Released in the COMMIT's round trip (gw_db_commit), or below. */
+    snprintf(db->after_commit, sizeof(db->after_commit),
+             "DO RELEASE_LOCK('%s')", name);
+    if (row[1] == NULL) {
+        return GW_OK;
     }
+    row++;
     gw_idem_request_hash(r, hash);
     if (strcmp(row[0], hash) != 0) {
         gw_request_problem(r, "this Idempotency-Key was used with another"
@@ -114,8 +122,9 @@ gw_idem_end(struct gw_request *r)
         return;
     }
     r->idem_locked = 0;
-    if (r->thr->db.conn == NULL) {
-        return; /* the server released it with the connection */
+    r->thr->db.after_commit[0] = '\0';
+    if (r->thr->db.conn == NULL || r->thr->db.after_commit_ran) {
+        return; /* released with the connection, or with the COMMIT */
     }
     gw_idem_lock_name(r, name);
     if (gw_db_exec(&r->thr->db, "DO RELEASE_LOCK(%s)", name) != GW_OK) {

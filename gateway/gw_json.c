@@ -141,8 +141,9 @@ gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
         return GW_EINVAL;
     }
     d = f->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d > (double) GW_JSON_INT_MAX
-        || d < -(double) GW_JSON_INT_MAX) {
+    /* 2^53 itself is refused: 2^53 + 1 in the text also parses to it. */
+    if (!isfinite(d) || d != floor(d) || d >= (double) GW_JSON_INT_MAX
+        || d <= -(double) GW_JSON_INT_MAX) {
         *why = gw_arena_printf(a, "'%s' must be an integer within +-2^53",
                                name);
         return GW_EINVAL;

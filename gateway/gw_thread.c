@@ -13,6 +13,8 @@ gw_thread_init(struct gw_thread *t, const struct gw_config *cfg, int index)
 {
     t->index = index;
     t->cfg = cfg;
+    t->admin_cache.hash[0] = '\0';
+    t->admin_cache.id = 0;
     gw_db_init(&t->db, cfg);
     gw_redis_init(&t->redis, cfg);
     return gw_arena_init(&t->arena);

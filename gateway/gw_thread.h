@@ -17,6 +17,11 @@ struct gw_thread {
     struct gw_arena         arena;
     struct gw_db            db;
     struct gw_redis         redis;
+    struct {                        /* last admin key seen (gw_http.c) */
+        char    hash[65];
+        int64_t id;
+        int64_t checked_ms;
+    } admin_cache;
 };
 
 /* 0 or -1 (out of memory). Connections open lazily on first use. */

@@ -309,17 +309,64 @@ gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
     return rc;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (1..4), or 0 (stray
+ * continuation byte, truncated sequence, overlong form, surrogate, above
+ * U+10FFFF). p is NUL-terminated, and NUL is never a continuation byte.
+ */
+static size_t
+gw_utf8_len(const unsigned char *p)
+{
+    size_t i, n;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)) {
+            return 0;
+        }
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f)) {
+            return 0;
+        }
+    } else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
 int
 gw_buf_append_json_str(struct gw_buf *b, const char *s)
 {
     const unsigned char *p;
     char                 esc[8];
+    size_t               n;
 
     if (gw_buf_append(b, "\"", 1) != 0) {
         return -1;
     }
     for (p = (const unsigned char *) s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
+        if (*p >= 0x80) {
+            /* JSON text is UTF-8 (RFC 8259): outside bytes (a decoded
+             * path, a header) that are not become U+FFFD. */
+            n = gw_utf8_len(p);
+            if (n == 0) {
+                if (gw_buf_append(b, "\\ufffd", 6) != 0) return -1;
+                continue;
+            }
+            if (gw_buf_append(b, p, n) != 0) return -1;
+            p += n - 1;
+        } else if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char) *p;
             if (gw_buf_append(b, esc, 2) != 0) return -1;
