@@ -219,7 +219,7 @@ bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
                     " cap_daily = IF(%d, cap_daily, NULLIF(%lld, -1)),"
                     " cap_monthly = IF(%d, cap_monthly, NULLIF(%lld, -1)),"
                     " updated_at = UTC_TIMESTAMP(3)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld",
+                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
                     status, credit_limit == BILL_KEEP,
                     (long long) (credit_limit == BILL_KEEP ? 0 : credit_limit),
                     cap_daily == BILL_KEEP,

@@ -32,7 +32,7 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                     " spent_month = IF(spent_month_key = %d, spent_month, 0)"
                     " + %lld, spent_month_key = %d,"
                     " held = held + %lld, updated_at = UTC_TIMESTAMP(3)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld"
+                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0"
                     " AND status = 'active'"
                     " AND balance - held - %lld >= -credit_limit"
                     " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
@@ -58,7 +58,7 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                     " %lld, NULLIF(%lld, 0), %s, %d, %d, %s, %s, %s,"
                     " UTC_TIMESTAMP(3) + INTERVAL %lld SECOND,"
                     " UTC_TIMESTAMP(3) FROM accounts WHERE kind ="
-                    " 'subscriber' AND owner_id = %lld",
+                    " 'subscriber' AND owner_id = %lld AND bucket = 0",
                     (long long) h->subscriber_id, (long long) h->amount,
                     (long long) h->provider_id, (long long) h->share_bp,
                     (long long) h->item_id, h->sku, day, month, h->reference,
@@ -128,7 +128,7 @@ bill_hold_unhold(struct gw_db *db, const struct bill_hold_row *h,
                       " spent_day = spent_day - IF(spent_day_key = %d, %lld,"
                       " 0), spent_month = spent_month - IF(spent_month_key ="
                       " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3)"
-                      " WHERE kind = 'subscriber' AND owner_id = %lld",
+                      " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
                       (long long) h->amount, (long long) debit, h->day_key,
                       (long long) giveback, h->month_key, (long long) giveback,
                       (long long) h->subscriber_id);
@@ -168,19 +168,15 @@ bill_hold_capture(struct gw_db *db, struct gw_arena *a,
     legs.provider_id = h.provider_id;
     legs.hold_id = hold_id;
     legs.reference = h.reference;
+    legs.item_id = h.item_id;
+    legs.sku = h.sku;
     legs.provider_share =
         h.provider_id > 0 ? (int64_t) ((__int128) amount * h.share_bp
                                        / BILL_SHARE_BP_MAX)
                           : 0;
     legs.carrier_share = amount - legs.provider_share;
-    rc = bill_after_debit(db, a, ctx, h.subscriber_id, 0, &legs.account_id,
-                          &res->balance_after, &legs.currency);
-    if (rc == GW_OK && amount > 0) {
-        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
-        if (rc == GW_OK) {
-            rc = bill_cdr_add(db, ctx, "charge", res->txn_id, &legs,
-                              h.item_id, h.sku, res->cdr_id);
-        }
+    if (amount > 0) {
+        rc = bill_legs_post(db, a, ctx, &legs, 0, res);
     }
     if (rc == GW_OK) {
         rc = gw_db_exec(db,

@@ -11,7 +11,6 @@
 struct bill_legs {
     const char *kind;             /* ledger_txns.kind */
     int64_t     subscriber_id;
-    int64_t     account_id;       /* the subscriber's account */
     int64_t     amount;           /* gross, > 0 */
     int         sign;             /* -1: subscriber pays; +1: receives */
     int64_t     provider_id;
@@ -21,25 +20,23 @@ struct bill_legs {
     int64_t     corrects_txn_id;
     int64_t     hold_id;
     const char *reference;
-    const char *currency;
+    int64_t     item_id;          /* for the CDR */
+    const char *sku;
 };
 
 /* The revenue/funding bucket of a subscriber. */
 int bill_bucket(int64_t subscriber_id);
 
 /*
- * Writes the ledger transaction, moves the counter-accounts' balances and
- * appends the postings (the subscriber's balance was already moved by the
- * caller's conditional UPDATE). Sets *txn_id.
+ * Writes the ledger transaction, moves the counter-accounts' balances,
+ * appends the CDR (charges and refunds) and the postings, in one round
+ * trip (the subscriber's balance was already moved by the caller's
+ * conditional UPDATE). Fills res (txn id, balance after, CDR id, parts).
+ * warn_amount > 0: queue the cap/low-balance warnings this debit crossed.
  */
-int bill_legs_post(struct gw_db *db, const struct bill_ctx *ctx,
-                   const struct bill_legs *legs, int64_t *txn_id);
-
-/* Appends the CDR of a charge (amount > 0) or refund (amount < 0). */
-int bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx,
-                 const char *kind, int64_t txn_id,
-                 const struct bill_legs *legs, int64_t item_id,
-                 const char *sku, char *cdr_id);
+int bill_legs_post(struct gw_db *db, struct gw_arena *a,
+                   const struct bill_ctx *ctx, const struct bill_legs *legs,
+                   int64_t warn_amount, struct bill_result *res);
 
 /* The carrier business day "YYYY-MM-DD" of now into out[16]. */
 void bill_business_day(const struct gw_config *cfg, char *out);
@@ -48,14 +45,5 @@ void bill_business_day(const struct gw_config *cfg, char *out);
 int bill_debit_refused(struct gw_db *db, struct gw_arena *a,
                        int64_t subscriber_id, int64_t amount, int day,
                        int month);
-
-/*
- * Reads the subscriber's account after a debit and queues the cap (80%)
- * and low-balance warnings when this debit crossed them.
- */
-int bill_after_debit(struct gw_db *db, struct gw_arena *a,
-                     const struct bill_ctx *ctx, int64_t subscriber_id,
-                     int64_t amount, int64_t *account_id,
-                     int64_t *balance_after, const char **currency);
 
 #endif /* BILL_INTERNAL_H */

@@ -17,111 +17,116 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
+/* One round trip: the ledger transaction, the counter-accounts, the CDR,
+ * the postings, then the subscriber's account read back (own writes are
+ * visible) with ROW_COUNT() of the postings INSERT. */
+#define BILL_POST_SQL                                                       \
+    "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"       \
+    " provider_id, provider_share, carrier_share, bucket, corrects_txn_id," \
+    " hold_id, reference, actor, reason, created_at) VALUES (%s, %lld,"     \
+    " %lld, %s, %lld, %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"\
+    " %s, %s, UTC_TIMESTAMP(3));"                                           \
+    " SET @vas_txn = LAST_INSERT_ID();"                                     \
+    " UPDATE accounts SET balance = balance + CASE kind"                    \
+    " WHEN 'provider' THEN %lld WHEN 'carrier' THEN %lld ELSE %lld END,"    \
+    " updated_at = UTC_TIMESTAMP(3) WHERE"                                  \
+    " (kind = 'provider' AND owner_id = %lld AND bucket = %d AND %d) OR"    \
+    " (kind = 'carrier' AND owner_id = 0 AND bucket = %d AND %d) OR"        \
+    " (kind = 'funding' AND owner_id = 0 AND bucket = %d AND %d);"          \
+    " INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"       \
+    " im_user_id, item_id, sku, provider_id, amount, currency,"             \
+    " provider_share, carrier_share, business_day, reference, created_at)"  \
+    " SELECT %s, %s, @vas_txn, s.id, s.msisdn, s.im_user_id,"               \
+    " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"             \
+    " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"        \
+    " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
+    " SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts WHERE"      \
+    " kind = 'subscriber' AND owner_id = %lld AND bucket = 0"               \
+    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
+    " WHERE kind = 'provider' AND owner_id = %lld AND bucket = %d AND %d"   \
+    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
+    " WHERE kind = 'carrier' AND owner_id = 0 AND bucket = %d AND %d"       \
+    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
+    " WHERE kind = 'funding' AND owner_id = 0 AND bucket = %d AND %d;"      \
+    " SELECT @vas_txn, ROW_COUNT(), a.balance, a.plan,"                     \
+    " COALESCE(a.cap_daily, -1), a.spent_day, COALESCE(a.cap_monthly, -1)," \
+    " a.spent_month, s.im_user_id FROM accounts a JOIN subscribers s ON"    \
+    " s.id = a.owner_id WHERE a.kind = 'subscriber' AND a.owner_id = %lld"  \
+    " AND a.bucket = 0"
+
+static int bill_warnings(struct gw_db *db, struct gw_arena *a,
+                         const struct bill_ctx *ctx, MYSQL_ROW row,
+                         int64_t amount);
+
 int
-bill_legs_post(struct gw_db *db, const struct bill_ctx *ctx,
-               const struct bill_legs *l, int64_t *txn_id)
+bill_legs_post(struct gw_db *db, struct gw_arena *a,
+               const struct bill_ctx *ctx, const struct bill_legs *l,
+               int64_t warn_amount, struct bill_result *res)
 {
-    int64_t sub_amt = l->sign * l->amount;
-    int     bucket = bill_bucket(l->subscriber_id), rc, want;
+    /* Counter-accounts move opposite to the subscriber: the provider's
+     * and carrier's revenue (charges, refunds) or funding (top-ups), all
+     * in the subscriber's bucket. Every branch names the whole unique key
+     * (kind, owner_id, bucket), so InnoDB locks exactly those rows; a
+     * branch whose amount is 0 is a constant-false condition and locks
+     * nothing. (A condition on part of the key would lock every bucket.) */
+    int64_t     sub_amt = l->sign * l->amount;
+    int64_t     pa = l->funding ? 0 : -l->sign * l->provider_share;
+    int64_t     ca = l->funding ? 0 : -l->sign * l->carrier_share;
+    int64_t     fa = l->funding ? -sub_amt : 0;
+    int64_t     csign = l->sign < 0 ? 1 : -1;  /* CDR: charges +, refunds - */
+    int         bucket = bill_bucket(l->subscriber_id), rc, want;
+    const char *currency = ctx->cfg->billing.currency;
+    char        day[16];
+    MYSQL_ROW   row;
 
-    rc = gw_db_exec(db,
-                    "INSERT INTO ledger_txns (kind, subscriber_id, amount,"
-                    " currency, provider_id, provider_share, carrier_share,"
-                    " bucket, corrects_txn_id, hold_id, reference, actor,"
-                    " reason, created_at) VALUES (%s, %lld, %lld, %s, %lld,"
-                    " %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"
-                    " %s, %s, UTC_TIMESTAMP(3))",
-                    l->kind, (long long) l->subscriber_id,
-                    (long long) l->amount, l->currency,
-                    (long long) l->provider_id, (long long) l->provider_share,
-                    (long long) l->carrier_share, bucket,
-                    (long long) l->corrects_txn_id, (long long) l->hold_id,
-                    l->reference, ctx->actor, ctx->reason);
+    gw_outbox_id_new(res->cdr_id);
+    bill_business_day(ctx->cfg, day);
+    want = 1 + (pa != 0) + (ca != 0) + (fa != 0);
+    rc = gw_db_row(db, a, &row, BILL_POST_SQL,
+                   l->kind, (long long) l->subscriber_id,
+                   (long long) l->amount, currency,
+                   (long long) l->provider_id, (long long) l->provider_share,
+                   (long long) l->carrier_share, bucket,
+                   (long long) l->corrects_txn_id, (long long) l->hold_id,
+                   l->reference, ctx->actor, ctx->reason,
+                   /* counter-accounts */
+                   (long long) pa, (long long) ca, (long long) fa,
+                   (long long) l->provider_id, bucket, pa != 0, bucket,
+                   ca != 0, bucket, fa != 0,
+                   /* CDR */
+                   res->cdr_id, l->sign < 0 ? "charge" : "refund",
+                   (long long) l->item_id, l->sku,
+                   (long long) l->provider_id,
+                   (long long) (csign * l->amount), currency,
+                   (long long) (csign * l->provider_share),
+                   (long long) (csign * l->carrier_share), day, l->reference,
+                   (long long) l->subscriber_id, !l->funding,
+                   /* postings */
+                   (long long) sub_amt, (long long) l->subscriber_id,
+                   (long long) pa, (long long) l->provider_id, bucket,
+                   pa != 0, (long long) ca, bucket, ca != 0, (long long) fa,
+                   bucket, fa != 0,
+                   /* read back */
+                   (long long) l->subscriber_id);
     if (rc != GW_OK) {
         return rc;
     }
-    *txn_id = db->insert_id;
-
-    /* Counter-accounts move opposite to the subscriber. */
-    if (l->funding) {
-        want = 1;
-        rc = gw_db_exec(db,
-                        "UPDATE accounts SET balance = balance + %lld"
-                        " WHERE kind = 'funding' AND owner_id = 0"
-                        " AND bucket = %d",
-                        (long long) -sub_amt, bucket);
-    } else {
-        want = (l->provider_share != 0) + (l->carrier_share != 0);
-        rc = gw_db_exec(db,
-                        "UPDATE accounts SET balance = balance + IF(kind ="
-                        " 'provider', %lld, %lld) WHERE bucket = %d AND"
-                        " ((kind = 'provider' AND owner_id = %lld AND %lld"
-                        " <> 0) OR (kind = 'carrier' AND owner_id = 0 AND"
-                        " %lld <> 0))",
-                        (long long) (-l->sign * l->provider_share),
-                        (long long) (-l->sign * l->carrier_share), bucket,
-                        (long long) l->provider_id,
-                        (long long) l->provider_share,
-                        (long long) l->carrier_share);
-    }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (db->affected != want) {
-        gw_log_error(ctx->rid, "revenue/funding accounts missing (provider"
-                     " %lld bucket %d)", (long long) l->provider_id, bucket);
+    if (row == NULL || gw_db_col_i64(row, 1) != want) {
+        gw_log_error(ctx->rid, "ledger accounts missing (subscriber %lld,"
+                     " provider %lld, bucket %d)", (long long) l->subscriber_id,
+                     (long long) l->provider_id, bucket);
         return GW_ERROR;
     }
-
-    /* The postings: the subscriber's leg and the counter legs, read back
-     * from the rows just updated so every posting names a real account. */
-    return gw_db_exec(db,
-                      "INSERT INTO postings (txn_id, account_id, amount,"
-                      " created_at) SELECT %lld, %lld, %lld, UTC_TIMESTAMP(3)"
-                      " UNION ALL SELECT %lld, id, CASE kind"
-                      " WHEN 'provider' THEN %lld WHEN 'carrier' THEN %lld"
-                      " ELSE %lld END, UTC_TIMESTAMP(3) FROM accounts"
-                      " WHERE bucket = %d AND ((kind = 'funding' AND %d)"
-                      " OR (kind = 'provider' AND owner_id = %lld AND %lld"
-                      " <> 0 AND NOT %d) OR (kind = 'carrier' AND owner_id"
-                      " = 0 AND %lld <> 0 AND NOT %d))",
-                      (long long) *txn_id, (long long) l->account_id,
-                      (long long) sub_amt, (long long) *txn_id,
-                      (long long) (-l->sign * l->provider_share),
-                      (long long) (-l->sign * l->carrier_share),
-                      (long long) -sub_amt, bucket, l->funding,
-                      (long long) l->provider_id,
-                      (long long) l->provider_share, l->funding,
-                      (long long) l->carrier_share, l->funding);
-}
-
-int
-bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx, const char *kind,
-             int64_t txn_id, const struct bill_legs *l, int64_t item_id,
-             const char *sku, char *cdr_id)
-{
-    char    id[GW_NOTIF_ID_LEN + 1], day[16];
-    int64_t sign = strcmp(kind, "refund") == 0 ? -1 : 1;
-
-    gw_outbox_id_new(id);
-    bill_business_day(ctx->cfg, day);
-    if (cdr_id != NULL) {
-        memcpy(cdr_id, id, sizeof(id));
+    if (l->funding) {
+        res->cdr_id[0] = '\0';
     }
-    return gw_db_exec(db,
-                      "INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id,"
-                      " msisdn, im_user_id, item_id, sku, provider_id, amount,"
-                      " currency, provider_share, carrier_share, business_day,"
-                      " reference, created_at) SELECT %s, %s, %lld, s.id,"
-                      " s.msisdn, s.im_user_id, NULLIF(%lld, 0), %s, %lld,"
-                      " %lld, %s, %lld, %lld, %s, %s, UTC_TIMESTAMP(3)"
-                      " FROM subscribers s WHERE s.id = %lld",
-                      id, kind, (long long) txn_id, (long long) item_id, sku,
-                      (long long) l->provider_id,
-                      (long long) (sign * l->amount), l->currency,
-                      (long long) (sign * l->provider_share),
-                      (long long) (sign * l->carrier_share), day,
-                      l->reference, (long long) l->subscriber_id);
+    res->txn_id = gw_db_col_i64(row, 0);
+    res->balance_after = gw_db_col_i64(row, 2);
+    res->amount = l->amount;
+    res->provider_share = l->provider_share;
+    res->carrier_share = l->carrier_share;
+    return warn_amount > 0 ? bill_warnings(db, a, ctx, row, warn_amount)
+                           : GW_OK;
 }
 
 /*
@@ -141,7 +146,7 @@ bill_debit_refused(struct gw_db *db, struct gw_arena *a,
                    " + %lld <= cap_daily, cap_monthly IS NULL OR"
                    " IF(spent_month_key = %d, spent_month, 0) + %lld <="
                    " cap_monthly FROM accounts WHERE kind = 'subscriber'"
-                   " AND owner_id = %lld LOCK IN SHARE MODE",
+                   " AND owner_id = %lld AND bucket = 0 LOCK IN SHARE MODE",
                    (long long) amount, day, (long long) amount, month,
                    (long long) amount, (long long) subscriber_id);
     if (rc != GW_OK) {
@@ -183,46 +188,31 @@ bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
                          NULL);
 }
 
-int
-bill_after_debit(struct gw_db *db, struct gw_arena *a,
-                 const struct bill_ctx *ctx, int64_t subscriber_id,
-                 int64_t amount, int64_t *account_id, int64_t *balance_after,
-                 const char **currency)
+/* Cap (80%) and low-balance warnings this debit crossed; row is the
+ * read-back of BILL_POST_SQL. */
+static int
+bill_warnings(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
+              MYSQL_ROW row, int64_t amount)
 {
-    int64_t   low = ctx->cfg->billing.low_balance_minor, bal;
-    MYSQL_ROW row;
-    int       rc;
+    int64_t     low = ctx->cfg->billing.low_balance_minor;
+    int64_t     bal = gw_db_col_i64(row, 2);
+    const char *cur = ctx->cfg->billing.currency, *user = row[8];
+    int         rc;
 
-    rc = gw_db_row(db, a, &row,
-                   "SELECT a.id, a.balance, a.currency, a.plan,"
-                   " COALESCE(a.cap_daily, -1), a.spent_day,"
-                   " COALESCE(a.cap_monthly, -1), a.spent_month, s.im_user_id"
-                   " FROM accounts a JOIN subscribers s ON s.id = a.owner_id"
-                   " WHERE a.kind = 'subscriber' AND a.owner_id = %lld",
-                   (long long) subscriber_id);
-    if (rc != GW_OK || row == NULL) {
-        return rc != GW_OK ? rc : GW_ERROR;
-    }
-    *account_id = gw_db_col_i64(row, 0);
-    bal = *balance_after = gw_db_col_i64(row, 1);
-    *currency = row[2];
-    if (amount == 0) {
-        return GW_OK;
-    }
-    rc = bill_cap_warning(db, a, row[8], "daily", gw_db_col_i64(row, 4),
-                          gw_db_col_i64(row, 5), amount, row[2]);
+    rc = bill_cap_warning(db, a, user, "daily", gw_db_col_i64(row, 4),
+                          gw_db_col_i64(row, 5), amount, cur);
     if (rc == GW_OK) {
-        rc = bill_cap_warning(db, a, row[8], "monthly", gw_db_col_i64(row, 6),
-                              gw_db_col_i64(row, 7), amount, row[2]);
+        rc = bill_cap_warning(db, a, user, "monthly", gw_db_col_i64(row, 6),
+                              gw_db_col_i64(row, 7), amount, cur);
     }
     if (rc == GW_OK && strcmp(row[3], "prepaid") == 0 && bal < low
         && bal + amount >= low) {
-        rc = gw_outbox_add(db, row[8], "account.low_balance",
+        rc = gw_outbox_add(db, user, "account.low_balance",
                            gw_arena_printf(a, "{\"balance\":%lld,"
                                            "\"threshold\":%lld,"
                                            "\"currency\":\"%s\"}",
                                            (long long) bal, (long long) low,
-                                           row[2]),
+                                           cur),
                            NULL);
     }
     return rc;
@@ -269,7 +259,7 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
                     " spent_month = IF(spent_month_key = %d, spent_month, 0)"
                     " + %lld, spent_month_key = %d,"
                     " balance = balance - %lld, updated_at = UTC_TIMESTAMP(3)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld"
+                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0"
                     " AND status = 'active'"
                     " AND balance - held - %lld >= -credit_limit"
                     " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
@@ -293,22 +283,11 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
     legs.sign = -1;
     legs.provider_id = c->provider_id;
     legs.reference = c->reference;
+    legs.item_id = c->item_id;
+    legs.sku = c->sku;
     bill_split(c->amount, c->provider_id, c->share_bp, &legs.provider_share,
                &legs.carrier_share);
-    rc = bill_after_debit(db, a, ctx, c->subscriber_id, c->amount,
-                          &legs.account_id, &res->balance_after,
-                          &legs.currency);
-    if (rc == GW_OK) {
-        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
-    }
-    if (rc == GW_OK) {
-        rc = bill_cdr_add(db, ctx, "charge", res->txn_id, &legs, c->item_id,
-                          c->sku, res->cdr_id);
-    }
-    res->amount = c->amount;
-    res->provider_share = legs.provider_share;
-    res->carrier_share = legs.carrier_share;
-    return rc;
+    return bill_legs_post(db, a, ctx, &legs, c->amount, res);
 }
 
 int
@@ -327,7 +306,7 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     rc = gw_db_exec(db,
                     "UPDATE accounts SET balance = balance + %lld,"
                     " updated_at = UTC_TIMESTAMP(3) WHERE kind = 'subscriber'"
-                    " AND owner_id = %lld",
+                    " AND owner_id = %lld AND bucket = 0",
                     (long long) amount, (long long) subscriber_id);
     if (rc != GW_OK) {
         return rc;
@@ -341,13 +320,7 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     legs.sign = 1;
     legs.funding = 1;
     legs.reference = reference;
-    rc = bill_after_debit(db, a, ctx, subscriber_id, 0, &legs.account_id,
-                          &res->balance_after, &legs.currency);
-    if (rc == GW_OK) {
-        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
-    }
-    res->amount = amount;
-    return rc;
+    return bill_legs_post(db, a, ctx, &legs, 0, res);
 }
 
 int
@@ -412,24 +385,14 @@ bill_refund_apply(struct gw_db *db, struct gw_arena *a,
         rc = gw_db_exec(db,
                         "UPDATE accounts SET balance = balance + %lld,"
                         " updated_at = UTC_TIMESTAMP(3) WHERE kind ="
-                        " 'subscriber' AND owner_id = %lld",
+                        " 'subscriber' AND owner_id = %lld AND bucket = 0",
                         (long long) amount, (long long) legs.subscriber_id);
     }
     if (rc == GW_OK) {
-        rc = bill_after_debit(db, a, ctx, legs.subscriber_id, 0,
-                              &legs.account_id, &res->balance_after,
-                              &legs.currency);
+        legs.item_id = item_id;
+        legs.sku = sku;
+        rc = bill_legs_post(db, a, ctx, &legs, 0, res);
     }
-    if (rc == GW_OK) {
-        rc = bill_legs_post(db, ctx, &legs, &res->txn_id);
-    }
-    if (rc == GW_OK) {
-        rc = bill_cdr_add(db, ctx, "refund", res->txn_id, &legs, item_id, sku,
-                          res->cdr_id);
-    }
-    res->amount = amount;
-    res->provider_share = legs.provider_share;
-    res->carrier_share = legs.carrier_share;
     res->full_refund = refunded + amount == charged;
     return rc;
 }

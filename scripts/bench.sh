@@ -31,6 +31,14 @@ BENCH_ROWS=(
     "healthz       /healthz            64  -  fcgi-floor"
     "floor-tx@16   /floor-tx           16  -  fcgi-floor"
     "floor-tx@64   /floor-tx           64  -  fcgi-floor"
+    "topup@16      /topups             16  scripts/bench/topup.lua  floor-tx@16"
+    "topup@64      /topups             64  scripts/bench/topup.lua  floor-tx@64"
+    # Store (issue 4): scripts/bench/store.lua loads the catalog and buyers on first use.
+    "catalog-list  /v1/catalog/items?kind=ringtone&limit=20  64  scripts/bench/store.lua  fcgi-floor"
+    "catalog-item  /v1/catalog/items/1  64  scripts/bench/store.lua  fcgi-floor"
+    "purchase@16   /purchase           16  scripts/bench/store.lua  floor-tx@16"
+    "nginx-300k    /bench/ringtone.bin 64  -  -"
+    "download-300k /download           64  scripts/bench/store.lua  nginx-300k"
 )
 
 selected() {
@@ -62,6 +70,10 @@ set -a
 # shellcheck source=/dev/null
 . "$DIR/stack.env"
 set +a
+
+# Fixtures the money-path rows need (subscribers with balances, …).
+log "bench fixtures"
+scripts/bench/setup.sh
 
 # --- measuring -------------------------------------------------------------------------------
 # wrk prints latencies as 806.00us, 1.23ms, 1.02s or 2.00m: all to milliseconds.
@@ -132,3 +144,89 @@ table() {
 }
 table | tee "$DIR/bench.txt"
 log "table saved to $DIR/bench.txt (wrk output: $DIR/wrk-*.txt)"
+
+# --- notifications relay (issue 5) -----------------------------------------------------------
+# Rows appended to the table above, same columns: "req/s" is notifications/s.
+#   relay-drain    a backlog of BENCH_RELAY_ROWS (100,000) outbox rows, drained by the stack's relay:
+#                  rows / (last delivered_at - first delivered_at), both from MariaDB's clock
+#   xadd-ceiling   redis-benchmark XADD of the same entry, one connection, pipelined like the relay
+#                  ([relay] batch commands per round trip); the relay also writes the inbox (ZADD +
+#                  trim), so 3 commands per notification against this 1
+#   relay-latency  outbox commit → stream under a steady 1,000 rows/s for 5 s: delivered_at -
+#                  created_at per row (the relay marks a row after its XADD returned)
+relay_sql() {
+    mariadb --no-defaults --socket="$VAS_MYSQL_SOCKET" --user="$VAS_MYSQL_USER" \
+        --password="$VAS_MYSQL_PASSWORD" --batch --skip-column-names "$VAS_MYSQL_DATABASE" "$@"
+}
+
+relay_rows() {
+    local n=${BENCH_RELAY_ROWS:-100000} batch out secs rps tag
+    batch=$(ini_value relay batch 500)
+    tag=$(rand_hex 4)
+    log "relay-drain: $n outbox rows, relay batch $batch"
+    scripts/stack.sh stop-part "$STACK" vasgw >/dev/null
+    relay_sql -e "INSERT INTO outbox (notif_id, user_id, type, payload, created_at)
+        SELECT CONCAT(LPAD(LOWER(HEX(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000))), 12, '0'), '$tag',
+               LPAD(LOWER(HEX(seq)), 12, '0')), CONCAT('im-bench-', seq MOD 1000),
+               'purchase.completed', CONCAT('{\"purchase_id\":', seq, ',\"amount\":300}'),
+               UTC_TIMESTAMP(3) FROM seq_1_to_$n"
+    scripts/stack.sh start-part "$STACK" vasgw >/dev/null
+    local deadline=$((SECONDS + 300))
+    until [[ $(relay_sql -e "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL
+                             AND SUBSTRING(notif_id, 13, 8) = '$tag'") == 0 ]]; do
+        ((SECONDS < deadline)) || { warn "relay-drain: backlog not drained in 300 s"; break; }
+        sleep 0.2
+    done
+    secs=$(relay_sql -e "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(delivered_at), MAX(delivered_at))
+                         / 1e6 FROM outbox WHERE SUBSTRING(notif_id, 13, 8) = '$tag'")
+    rps=$(awk -v n="$n" -v s="$secs" 'BEGIN { if (s + 0 > 0) printf "%.0f", n / s; else print 0 }')
+
+    out=$(redis-benchmark -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" -c 1 -n "$n" -P "$batch" -q \
+        XADD vas:bench:ceiling MAXLEN '~' 1000000 '*' id 0123456789abcdef0123456789abcdef \
+        user im-bench-1 type purchase.completed payload '{"purchase_id":1,"amount":300}' \
+        created_at 2026-01-01T00:00:00.000Z 2>&1 | tr '\r' '\n' | awk '/requests per second/ { v = $2 } END { print v + 0 }')
+    EXTRA_ROWS+=("xadd-ceiling 1 ${out%.*} - - - - - 0")
+    EXTRA_ROWS+=("relay-drain 1 $rps - - xadd-ceiling $(ratio "$rps" "${out%.*}") - 0")
+    redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" DEL vas:bench:ceiling >/dev/null
+
+    tag=$(rand_hex 4)
+    /usr/bin/python3 - "$tag" <<'PY'
+import os, sys, time, secrets, pymysql
+tag = sys.argv[1]
+c = pymysql.connect(unix_socket=os.environ["VAS_MYSQL_SOCKET"], user=os.environ["VAS_MYSQL_USER"],
+                    password=os.environ["VAS_MYSQL_PASSWORD"], database=os.environ["VAS_MYSQL_DATABASE"],
+                    autocommit=True)
+cur, t0, i = c.cursor(), time.time(), 0
+while time.time() - t0 < 5:
+    i += 1
+    nid = "%012x" % (int(time.time() * 1000) & 0xFFFFFFFFFFFF) + tag + secrets.token_hex(6)
+    cur.execute("INSERT INTO outbox (notif_id, user_id, type, payload, created_at) VALUES"
+                " (%s, 'im-bench-lat', 'purchase.completed', '{}', UTC_TIMESTAMP(3))", (nid,))
+    time.sleep(max(0, t0 + i / 1000 - time.time()))
+PY
+    sleep 2
+    read -r p50 p99 < <(relay_sql -e "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1000
+        FROM outbox WHERE SUBSTRING(notif_id, 13, 8) = '$tag' AND delivered_at IS NOT NULL" |
+        sort -n | awk '{ v[NR] = $1 }
+            END { if (NR) printf "%.2f %.2f\n", v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1]; else print "- -" }')
+    EXTRA_ROWS+=("relay-latency - - $p50 $p99 - - - 0")
+}
+
+ini_value() {
+    local v
+    v=$(awk -v want="$1" -v key="$2" '
+        /^[ \t]*\[[^]]+\][ \t]*$/ { s = $0; gsub(/^[ \t]*\[|\][ \t]*$/, "", s); next }
+        s == want && $0 ~ "^[ \t]*" key "[ \t]*=" { v = $0; sub(/^[^=]*=[ \t]*/, "", v) }
+        END { print v }' "$VAS_VASGW_INI")
+    printf '%s\n' "${v:-$3}"
+}
+
+EXTRA_ROWS=()
+if selected relay-drain; then
+    relay_rows
+    for row in "${EXTRA_ROWS[@]}"; do
+        read -r name conns rps p50 p99 base rr pr errs <<<"$row"
+        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s\n' "$name" "$conns" "$rps" "$p50" "$p99" \
+            "$base" "$rr" "$pr" "$errs"
+    done | tee -a "$DIR/bench.txt"
+fi
