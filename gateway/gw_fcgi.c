@@ -2,6 +2,8 @@
  * gw_fcgi.c — libfcgi accept loop, body reading and reply writing.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,22 +145,36 @@ gw_fcgi_handle(FCGX_Request *req, struct gw_thread *t)
     gw_http_finish(&r);
 }
 
+static void
+gw_fcgi_state(struct gw_fcgi_slot *slot, enum gw_fcgi_state state)
+{
+    pthread_mutex_lock(&slot->mu);
+    slot->state = state;
+    pthread_mutex_unlock(&slot->mu);
+}
+
 void
-gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_thread *t)
+gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
+              struct gw_thread *t)
 {
     FCGX_Request req;
     int64_t      served;
+    int          rc;
 
-    if (FCGX_InitRequest(&req, sh->listen_fd, 0) != 0) {
+    if (FCGX_InitRequest(&req, sh->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)
+        != 0) {
         gw_log_error(NULL, "FCGX_InitRequest failed");
+        gw_fcgi_state(slot, GW_FCGI_EXITED);
         return;
     }
     while (!sh->stopping) {
-        if (FCGX_Accept_r(&req) < 0) {
-            if (sh->stopping) {
-                break;
-            }
-            /* EINTR or a peer that went away mid-handshake. */
+        rc = FCGX_Accept_r(&req);
+        /* BUSY before anything else can block: from here on the drainer
+         * will not signal this thread. */
+        gw_fcgi_state(slot, GW_FCGI_BUSY);
+        if (rc < 0) {
+            /* Woken by the drainer, or a peer gone mid-handshake. */
+            gw_fcgi_state(slot, GW_FCGI_IDLE);
             continue;
         }
         __atomic_fetch_add(&sh->inflight, 1, __ATOMIC_SEQ_CST);
@@ -173,6 +189,8 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_thread *t)
         }
         FCGX_Finish_r(&req);
         __atomic_fetch_sub(&sh->inflight, 1, __ATOMIC_SEQ_CST);
+        gw_fcgi_state(slot, GW_FCGI_IDLE);
     }
     FCGX_Free(&req, 1);
+    gw_fcgi_state(slot, GW_FCGI_EXITED);
 }

@@ -19,6 +19,17 @@ int gw_fcgi_listen(const char *path, int backlog);
 /* Once per worker process, after fork. 0 or -1. */
 int gw_fcgi_init(void);
 
+#include <pthread.h>
+
+/* A serving thread's state, read by the draining main thread. */
+enum gw_fcgi_state { GW_FCGI_IDLE, GW_FCGI_BUSY, GW_FCGI_EXITED };
+
+struct gw_fcgi_slot {
+    pthread_t          tid;
+    pthread_mutex_t    mu;        /* guards state against the drainer */
+    enum gw_fcgi_state state;
+};
+
 /* Shared by a worker's threads. */
 struct gw_fcgi_shared {
     int              listen_fd;
@@ -29,7 +40,16 @@ struct gw_fcgi_shared {
     volatile int     recycle;          /* max_requests reached */
 };
 
-/* Thread body: accept/serve until sh->stopping. arg: struct gw_thread. */
-void gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_thread *t);
+/*
+ * Thread body: accept/serve until sh->stopping. The thread waits for
+ * requests with FCGI_FAIL_ACCEPT_ON_INTR, so the drainer can wake it out
+ * of accept(2) with a signal while it is IDLE (never while BUSY: the
+ * state is changed and read under slot->mu).
+ */
+void gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
+                   struct gw_thread *t);
+
+/* Signal used to wake idle threads (handler installed by the worker). */
+#define GW_FCGI_WAKE_SIGNAL SIGUSR1
 
 #endif /* GW_FCGI_H */

@@ -51,19 +51,39 @@ gw_http_request_id_ok(const char *s)
     return i > 0;
 }
 
+/*
+ * Request ids need to be unique, not secret: a per-thread xorshift64*
+ * seeded once from the kernel saves a getrandom(2) on every request.
+ */
+static uint64_t
+gw_http_id_next(void)
+{
+    static __thread uint64_t s;
+
+    if (s == 0 && (gw_random_bytes(&s, sizeof(s)) != 0 || s == 0)) {
+        s = (uint64_t) gw_mono_us() | 1;
+    }
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1DULL;
+}
+
 static void
 gw_http_request_id(struct gw_request *r)
 {
     const char   *in = gw_request_param(r, "HTTP_X_REQUEST_ID");
+    uint64_t      a, b;
     unsigned char raw[12];
 
     if (in != NULL && gw_http_request_id_ok(in)) {
         memcpy(r->request_id, in, strlen(in) + 1);
         return;
     }
-    if (gw_random_bytes(raw, sizeof(raw)) != 0) {
-        memset(raw, 0, sizeof(raw));
-    }
+    a = gw_http_id_next();
+    b = gw_http_id_next();
+    memcpy(raw, &a, 8);
+    memcpy(raw + 8, &b, 4);
     gw_hex_encode(raw, sizeof(raw), r->request_id);
 }
 

@@ -151,15 +151,22 @@ int
 gw_redis_ping(struct gw_redis *r)
 {
     redisReply *rep;
-    int         rc;
+    int         rc, stale = r->ctx != NULL;
 
-    rc = gw_redis_cmd(r, NULL, &rep, "PING");
-    if (rep != NULL) {
-        freeReplyObject(rep);
+    for (;;) {
+        rc = gw_redis_cmd(r, NULL, &rep, "PING");
+        if (rep != NULL) {
+            freeReplyObject(rep);
+        }
+        if (rc == GW_ERROR) {
+            gw_redis_drop(r);
+            rc = GW_EUNAVAIL;
+        }
+        /* A connection made before a Redis restart fails once: probe
+         * again on a fresh one (as gw_db_ping does) before saying down. */
+        if (rc == GW_OK || !stale) {
+            return rc;
+        }
+        stale = 0;
     }
-    if (rc == GW_ERROR) {
-        gw_redis_drop(r);
-        rc = GW_EUNAVAIL;
-    }
-    return rc;
 }

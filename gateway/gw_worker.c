@@ -20,12 +20,13 @@
 #include "gw_log.h"
 #include "gw_master.h"
 #include "gw_thread.h"
+#include "gw_util.h"
 #include "gw_worker.h"
 
 extern volatile sig_atomic_t gw_stop_flag;
 
 struct gw_worker_thread {
-    pthread_t              tid;
+    struct gw_fcgi_slot    slot;
     struct gw_thread       t;
     struct gw_fcgi_shared *sh;
 };
@@ -35,8 +36,15 @@ gw_worker_thread_main(void *arg)
 {
     struct gw_worker_thread *wt = arg;
 
-    gw_fcgi_serve(wt->sh, &wt->t);
+    gw_fcgi_serve(wt->sh, &wt->slot, &wt->t);
     return NULL;
+}
+
+/* The wake-up signal only has to interrupt accept(2)/read(2). */
+static void
+gw_worker_on_wake(int sig)
+{
+    (void) sig;
 }
 
 static int
@@ -52,8 +60,10 @@ gw_worker_start_threads(struct gw_worker_thread *wts, int n,
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     for (i = 0; i < n; i++) {
         wts[i].sh = sh;
+        pthread_mutex_init(&wts[i].slot.mu, NULL);
+        wts[i].slot.state = GW_FCGI_IDLE;
         if (gw_thread_init(&wts[i].t, cfg, i) != 0
-            || pthread_create(&wts[i].tid, &attr, gw_worker_thread_main,
+            || pthread_create(&wts[i].slot.tid, &attr, gw_worker_thread_main,
                               &wts[i])
                    != 0) {
             pthread_attr_destroy(&attr);
@@ -64,27 +74,39 @@ gw_worker_start_threads(struct gw_worker_thread *wts, int n,
     return 0;
 }
 
-/* Waits until no request is in flight (twice, to close the accept race). */
+/*
+ * Stops a worker without cutting off a request: idle threads are woken
+ * out of accept(2) (or the read of an idle kept connection) by a signal
+ * and leave; busy ones finish their request, close their connection and
+ * leave. A thread is signalled only while it is IDLE under its mutex, so
+ * no request's own I/O is ever interrupted. Returns when every thread has
+ * left, or at the timeout.
+ */
 static void
-gw_worker_drain(struct gw_fcgi_shared *sh, int64_t timeout_s)
+gw_worker_drain(struct gw_worker_thread *wts, int n, int64_t timeout_s)
 {
-    struct timespec pause = {0, 5 * 1000000L};
-    int64_t         waited_ms = 0;
-    int             quiet = 0;
+    struct timespec pause = {0, 2 * 1000000L};
+    int64_t         deadline = gw_mono_us() + timeout_s * 1000000;
+    int             i, left;
 
-    while (waited_ms < timeout_s * 1000 && quiet < 4) {
-        if (__atomic_load_n(&sh->inflight, __ATOMIC_SEQ_CST) == 0) {
-            quiet++;
-        } else {
-            quiet = 0;
+    do {
+        left = 0;
+        for (i = 0; i < n; i++) {
+            struct gw_fcgi_slot *s = &wts[i].slot;
+
+            pthread_mutex_lock(&s->mu);
+            if (s->state == GW_FCGI_IDLE) {
+                pthread_kill(s->tid, GW_FCGI_WAKE_SIGNAL);
+            }
+            left += s->state != GW_FCGI_EXITED;
+            pthread_mutex_unlock(&s->mu);
         }
-        nanosleep(&pause, NULL);
-        waited_ms += 5;
-    }
-    if (quiet < 4) {
-        gw_log_warn(NULL, "drain timeout: %lld requests cut off",
-                    (long long) __atomic_load_n(&sh->inflight,
-                                                __ATOMIC_SEQ_CST));
+        if (left > 0) {
+            nanosleep(&pause, NULL);
+        }
+    } while (left > 0 && gw_mono_us() < deadline);
+    if (left > 0) {
+        gw_log_warn(NULL, "drain timeout: %d threads still busy", left);
     }
 }
 
@@ -94,6 +116,7 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     static struct gw_fcgi_shared sh;
     struct gw_worker_thread     *wts;
     struct timespec              tick = {0, 100 * 1000000L};
+    struct sigaction             wake;
     sigset_t                     set;
     int                          sig, n = (int) cfg->server.threads;
 
@@ -111,6 +134,9 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     sigaddset(&set, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    memset(&wake, 0, sizeof(wake));
+    wake.sa_handler = gw_worker_on_wake;  /* no SA_RESTART: EINTR wanted */
+    sigaction(GW_FCGI_WAKE_SIGNAL, &wake, NULL);
 
     sh.listen_fd = listen_fd;
     sh.max_requests = cfg->server.max_requests;
@@ -133,7 +159,7 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     }
     sh.stopping = 1;
     gw_stop_flag = 1;
-    gw_worker_drain(&sh, cfg->server.drain_timeout_s);
+    gw_worker_drain(wts, n, cfg->server.drain_timeout_s);
     gw_log_info(NULL, "worker exits after %lld requests%s",
                 (long long) sh.served, sh.recycle ? " (recycled)" : "");
     /* Idle threads sit in accept/read; the process exit closes them. */

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# libFuzzer harnesses for the request, JSON and token parsers, under ASan + UBSan.
+#
+#   scripts/fuzz.sh [SECONDS]     (make fuzz, FUZZ_SECONDS; scripts/test.sh runs it with 20)
+#
+# Builds tests/fuzz/fuzz_*.c with clang -fsanitize=fuzzer,address,undefined against the gateway
+# sources compiled directly (no libvas.a: the domain layers are not needed), into build-fuzz/, and
+# runs each harness for SECONDS/3 seconds (at least 1). Seeds come from tests/fuzz/corpus/NAME/
+# (committed); what the fuzzer learns goes to build-fuzz/corpus-NAME/ (kept between runs) and a
+# crashing input to build-fuzz/artifacts/. Exit status non-zero if any harness failed to build or
+# found a crash, leak, hang (-timeout) or sanitizer error. Last line: "fuzz: N passed, N failed".
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$VAS_ROOT"
+
+total=${1:-${FUZZ_SECONDS:-60}}
+[[ $total =~ ^[0-9]+$ ]] || die "usage: fuzz.sh [SECONDS]"
+per=$((total / 3))
+((per >= 1)) || per=1
+CLANG=${CLANG:-clang}
+command -v "$CLANG" >/dev/null || die "$CLANG not found (scripts/deps.sh installs clang)"
+
+OUT=build-fuzz
+mkdir -p "$OUT/obj" "$OUT/artifacts"
+PKGS="libmariadb hiredis libcjson libcurl openssl inih"
+# shellcheck disable=SC2046 # pkg-config prints a list of words
+CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread
+    -fsanitize=address,undefined -fno-sanitize-recover=all
+    -Wall -Wextra -Werror -Wmissing-prototypes -Wno-missing-field-initializers
+    -Igateway $(pkg-config --cflags $PKGS))
+# shellcheck disable=SC2046
+LIBS=($(pkg-config --libs $PKGS) -lfcgi -lpthread -lm)
+
+# The gateway once, instrumented for coverage (fuzzer-no-link), rebuilt when a source is newer.
+objs=()
+for src in gateway/*.c; do
+    obj=$OUT/obj/$(basename "${src%.c}").o
+    if [[ ! -f $obj || $src -nt $obj ]] || ! cmp -s <(cat gateway/*.h) "$OUT/obj/headers.stamp" 2>/dev/null; then
+        "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c -o "$obj" "$src" || die "cannot compile $src"
+    fi
+    objs+=("$obj")
+done
+cat gateway/*.h >"$OUT/obj/headers.stamp"
+
+passed=0
+failed=0
+for harness in tests/fuzz/fuzz_*.c; do
+    name=$(basename "${harness%.c}")
+    short=${name#fuzz_}
+    bin=$OUT/$name
+    printf '== %s (%ss)\n' "$name" "$per"
+    if ! "$CLANG" "${CFLAGS[@]}" -fsanitize=fuzzer -o "$bin" "$harness" "${objs[@]}" "${LIBS[@]}"; then
+        log "$name: build failed"
+        failed=$((failed + 1))
+        continue
+    fi
+    mkdir -p "$OUT/corpus-$short"
+    seeds=tests/fuzz/corpus/$short
+    [[ -d $seeds ]] || seeds=
+    rc=0
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+        "$bin" "$OUT/corpus-$short" ${seeds:+"$seeds"} \
+        -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+        -artifact_prefix="$OUT/artifacts/$name-" -print_final_stats=1 \
+        >"$OUT/$name.log" 2>&1 || rc=$?
+    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|.*runtime error|.*Test unit written)' \
+        "$OUT/$name.log" | sed 's/^/    /' || true
+    if ((rc == 0)); then
+        passed=$((passed + 1))
+    else
+        log "$name: failed (exit $rc); see $OUT/$name.log and $OUT/artifacts/"
+        failed=$((failed + 1))
+    fi
+done
+
+printf 'fuzz: %d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))

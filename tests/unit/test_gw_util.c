@@ -1,0 +1,327 @@
+/*
+ * test_gw_util.c — base64url, strict integers, tokens, JSON string escaping,
+ * hex/hash/HMAC helpers and the growable buffer (gateway/gw_util.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "gw_util.h"
+
+/* Round trips of every length 0..64 and every byte value: catches a wrong
+ * tail (1 or 2 leftover bytes) in either direction. */
+static void
+test_b64url_round_trip(void **state)
+{
+    unsigned char in[64], out[64];
+    char          enc[GW_B64URL_LEN(64) + 1];
+    size_t        n, i, elen;
+    long          dlen;
+
+    (void) state;
+    for (i = 0; i < sizeof(in); i++) {
+        in[i] = (unsigned char) (i * 37 + 0xF0);
+    }
+    for (n = 0; n <= sizeof(in); n++) {
+        elen = gw_b64url_encode(in, n, enc);
+        assert_int_equal(elen, GW_B64URL_LEN(n));
+        assert_int_equal(strlen(enc), elen);
+        assert_null(strpbrk(enc, "+/="));
+        dlen = gw_b64url_decode(enc, elen, out, sizeof(out));
+        assert_int_equal(dlen, (long) n);
+        assert_memory_equal(in, out, n);
+    }
+}
+
+/* Known vectors (RFC 4648 section 10, url alphabet, no padding): catches
+ * a wrong alphabet or bit order that a pure round trip would not see. */
+static void
+test_b64url_vectors(void **state)
+{
+    static const struct {
+        const char *plain, *enc;
+    } v[] = {
+        {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},
+        {"foo", "Zm9v"},  {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
+        {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+    };
+    char          enc[32];
+    unsigned char dec[32];
+    size_t        i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        gw_b64url_encode((const unsigned char *) v[i].plain,
+                         strlen(v[i].plain), enc);
+        assert_string_equal(enc, v[i].enc);
+        assert_int_equal(gw_b64url_decode(v[i].enc, strlen(v[i].enc), dec,
+                                          sizeof(dec)),
+                         (long) strlen(v[i].plain));
+        assert_memory_equal(dec, v[i].plain, strlen(v[i].plain));
+    }
+}
+
+/* Invalid inputs: standard-alphabet chars, padding, a length of 4k+1,
+ * NUL/space inside, non-canonical trailing bits (a second encoding of the
+ * same bytes would let a tampered token verify), and a too-small out. */
+static void
+test_b64url_invalid(void **state)
+{
+    unsigned char out[16];
+
+    (void) state;
+    assert_int_equal(gw_b64url_decode("Zm9v+A", 6, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm9v/A", 6, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zg==", 4, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm9vY", 5, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("A", 1, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm\0v", 4, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm v", 4, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm9\x80", 4, out, sizeof(out)), -1);
+    /* "Zg" is 'f'; "Zh" carries the same byte with non-zero spare bits. */
+    assert_int_equal(gw_b64url_decode("Zg", 2, out, sizeof(out)), 1);
+    assert_int_equal(gw_b64url_decode("Zh", 2, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm9", 3, out, sizeof(out)), -1);
+    assert_int_equal(gw_b64url_decode("Zm8", 3, out, sizeof(out)), 2);
+    /* Capacity: 6 bytes do not fit in 5; 4 chars need 3 bytes. */
+    assert_int_equal(gw_b64url_decode("Zm9vYmFy", 8, out, 5), -1);
+    assert_int_equal(gw_b64url_decode("Zm9vYmFy", 8, out, 6), 6);
+    assert_int_equal(gw_b64url_decode("Zm9v", 4, out, 2), -1);
+    assert_int_equal(gw_b64url_decode("", 0, out, 0), 0);
+}
+
+/* Strict integers: overflow at both edges (a wrap would turn a huge value
+ * into a small or negative one), signs, spaces, empty, 20 digits. */
+static void
+test_parse_i64(void **state)
+{
+    int64_t v = 42;
+
+    (void) state;
+#define OK(s, want)                                                         \
+    do {                                                                    \
+        assert_int_equal(gw_parse_i64(s, strlen(s), &v), 0);                \
+        assert_true(v == (want));                                           \
+    } while (0)
+#define BAD(s) assert_int_equal(gw_parse_i64(s, strlen(s), &v), -1)
+    OK("0", 0);
+    OK("-0", 0);
+    OK("7", 7);
+    OK("-7", -7);
+    OK("000123", 123);
+    OK("9223372036854775807", INT64_MAX);
+    OK("-9223372036854775808", INT64_MIN);
+    OK("-9223372036854775807", -INT64_MAX);
+    BAD("9223372036854775808");
+    BAD("9223372036854775810");
+    BAD("-9223372036854775809");
+    BAD("18446744073709551615");
+    BAD("18446744073709551616");
+    BAD("99999999999999999999");
+    BAD("00000000000000000001"); /* 20 digits */
+    BAD("");
+    BAD("-");
+    BAD("+1");
+    BAD(" 1");
+    BAD("1 ");
+    BAD("1a");
+    BAD("0x10");
+    BAD("1.0");
+    BAD("--1");
+#undef OK
+#undef BAD
+    /* n bounds the read: "12" out of "123". */
+    assert_int_equal(gw_parse_i64("123", 2, &v), 0);
+    assert_true(v == 12);
+    /* A NUL within n is not a digit. */
+    assert_int_equal(gw_parse_i64("1\0" "2", 3, &v), -1);
+}
+
+/* Printable ASCII 1..max: catches control chars, DEL, high bytes (signed
+ * char), space, empty and over-long keys reaching SQL/lock names. */
+static void
+test_is_token(void **state)
+{
+    char long_key[300];
+
+    (void) state;
+    assert_int_equal(gw_is_token("abc-123_~!", 10, 255), 1);
+    assert_int_equal(gw_is_token("", 0, 255), 0);
+    assert_int_equal(gw_is_token("a b", 3, 255), 0);
+    assert_int_equal(gw_is_token("a\tb", 3, 255), 0);
+    assert_int_equal(gw_is_token("a\x7f", 2, 255), 0);
+    assert_int_equal(gw_is_token("a\x80", 2, 255), 0);
+    assert_int_equal(gw_is_token("\xff", 1, 255), 0);
+    assert_int_equal(gw_is_token("a\0b", 3, 255), 0);
+    memset(long_key, 'k', sizeof(long_key));
+    assert_int_equal(gw_is_token(long_key, 255, 255), 1);
+    assert_int_equal(gw_is_token(long_key, 256, 255), 0);
+}
+
+/* Escaping: quotes, backslashes and every control byte must come out as
+ * JSON that parses back to the same string (a raw newline or quote in a
+ * problem detail or log line breaks the document). */
+static void
+test_buf_append_json_str(void **state)
+{
+    struct gw_buf b = {0};
+    char          in[40];
+    cJSON        *j;
+    int           i;
+
+    (void) state;
+    assert_int_equal(gw_buf_append_json_str(&b, "a\"b\\c/d\n\r\t\x01\x1f"),
+                     0);
+    assert_string_equal(b.data,
+                        "\"a\\\"b\\\\c/d\\u000a\\u000d\\u0009\\u0001\\u001f\"");
+    gw_buf_free(&b);
+    assert_null(b.data);
+
+    for (i = 1; i < 40; i++) {
+        in[i - 1] = (char) i;
+    }
+    in[39] = '\0';
+    assert_int_equal(gw_buf_append_json_str(&b, in), 0);
+    j = cJSON_Parse(b.data);
+    assert_non_null(j);
+    assert_true(cJSON_IsString(j));
+    assert_string_equal(j->valuestring, in);
+    cJSON_Delete(j);
+    gw_buf_free(&b);
+
+    assert_int_equal(gw_buf_append_json_str(&b, ""), 0);
+    assert_string_equal(b.data, "\"\"");
+    gw_buf_free(&b);
+
+    /* UTF-8 passes through untouched. */
+    assert_int_equal(gw_buf_append_json_str(&b, "\xe9\x93\x83\xe5\xa3\xb0"),
+                     0);
+    assert_string_equal(b.data, "\"\xe9\x93\x83\xe5\xa3\xb0\"");
+    gw_buf_free(&b);
+}
+
+/* Bytes that are not UTF-8 (a decoded request path like /%FF, a header)
+ * must not reach a JSON document raw: RFC 8259 JSON is UTF-8, and strict
+ * clients (Python's json on bytes, Go) refuse the whole problem+json. Each
+ * bad byte becomes \ufffd; well-formed sequences pass through. */
+static void
+test_buf_append_json_str_utf8(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } v[] = {
+        {"/v1/\xff\xfe", "\"/v1/\\ufffd\\ufffd\""},
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},            /* overlong '/' */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""}, /* overlong */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
+        {"\xf4\x90\x80\x80x", "\"\\ufffd\\ufffd\\ufffd\\ufffdx\""},
+        {"a\xe9\x93", "\"a\\ufffd\\ufffd\""},           /* truncated */
+        {"\xe9\x93\x83", "\"\xe9\x93\x83\""},
+        {"\xf0\x9f\x8e\xb5!", "\"\xf0\x9f\x8e\xb5!\""},
+        {"\xc2\xa9\x7f", "\"\xc2\xa9\x7f\""},
+        {"\x80", "\"\\ufffd\""},
+    };
+    struct gw_buf b = {0};
+    size_t        i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(gw_buf_append_json_str(&b, v[i].in), 0);
+        assert_string_equal(b.data, v[i].out);
+        gw_buf_free(&b);
+    }
+}
+
+/* Growth across many appends and a large printf (a wrong capacity
+ * computation shows up as a heap overflow under ASan/valgrind). */
+static void
+test_buf_growth(void **state)
+{
+    struct gw_buf b = {0};
+    char          big[5000];
+    int           i;
+
+    (void) state;
+    for (i = 0; i < 1000; i++) {
+        assert_int_equal(gw_buf_printf(&b, "%d,", i % 10), 0);
+    }
+    assert_int_equal(b.len, 2000);
+    assert_int_equal(strlen(b.data), 2000);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(gw_buf_printf(&b, "[%s]", big), 0);
+    assert_int_equal(b.len, 2000 + 2 + sizeof(big) - 1);
+    assert_int_equal(b.data[b.len], '\0');
+    assert_true(b.cap > b.len);
+    assert_int_equal(gw_buf_append(&b, "\0z", 2), 0);
+    assert_int_equal(b.len, 2000 + 2 + sizeof(big) - 1 + 2);
+    gw_buf_free(&b);
+}
+
+/* Hex, SHA-256 and HMAC-SHA256 against published vectors (RFC 4231 test
+ * case 2), and the constant-time comparison. */
+static void
+test_hashes(void **state)
+{
+    static const unsigned char raw[] = {0x00, 0x0f, 0xa5, 0xff};
+    unsigned char              mac[32];
+    char                       hex[65];
+
+    (void) state;
+    gw_hex_encode(raw, sizeof(raw), hex);
+    assert_string_equal(hex, "000fa5ff");
+    gw_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
+                             "b00361a396177a9cb410ff61f20015ad");
+    gw_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    gw_hex_encode(mac, 32, hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+                             "5a003f089d2739839dec58b964ec3843");
+    assert_int_equal(gw_ct_equal("abcd", "abcd", 4), 1);
+    assert_int_equal(gw_ct_equal("abcd", "abce", 4), 0);
+    assert_int_equal(gw_ct_equal("xbcd", "abcd", 4), 0);
+    assert_int_equal(gw_ct_equal("a", "b", 0), 1);
+}
+
+/* RFC 3339 formatting (UTC, zero-padded, milliseconds). */
+static void
+test_time_format(void **state)
+{
+    char out[32];
+
+    (void) state;
+    gw_time_rfc3339(0, out, sizeof(out));
+    assert_string_equal(out, "1970-01-01T00:00:00Z");
+    gw_time_rfc3339(1795860000, out, sizeof(out));
+    assert_string_equal(out, "2026-11-28T10:00:00Z");
+    gw_time_rfc3339_ms(1795860000007LL, out, sizeof(out));
+    assert_string_equal(out, "2026-11-28T10:00:00.007Z");
+    assert_true(gw_now_s() > 1700000000);
+    assert_true(gw_mono_us() > 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_b64url_round_trip),
+        cmocka_unit_test(test_b64url_vectors),
+        cmocka_unit_test(test_b64url_invalid),
+        cmocka_unit_test(test_parse_i64),
+        cmocka_unit_test(test_is_token),
+        cmocka_unit_test(test_buf_append_json_str),
+        cmocka_unit_test(test_buf_append_json_str_utf8),
+        cmocka_unit_test(test_buf_growth),
+        cmocka_unit_test(test_hashes),
+        cmocka_unit_test(test_time_format),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
