@@ -184,7 +184,8 @@ relay_rows() {
     out=$(redis-benchmark -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" -c 1 -n "$n" -P "$batch" -q \
         XADD vas:bench:ceiling MAXLEN '~' 1000000 '*' id 0123456789abcdef0123456789abcdef \
         user im-bench-1 type purchase.completed payload '{"purchase_id":1,"amount":300}' \
-        created_at 2026-01-01T00:00:00.000Z 2>&1 | tr '\r' '\n' | awk '/requests per second/ { v = $2 } END { print v + 0 }')
+        created_at 2026-01-01T00:00:00.000Z 2>&1 | tr '\r' '\n' |
+        grep -o '[0-9.]* requests per second' | awk '{ v = $1 } END { print v + 0 }')
     EXTRA_ROWS+=("xadd-ceiling 1 ${out%.*} - - - - - 0")
     EXTRA_ROWS+=("relay-drain 1 $rps - - xadd-ceiling $(ratio "$rps" "${out%.*}") - 0")
     redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" DEL vas:bench:ceiling >/dev/null

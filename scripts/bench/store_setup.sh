@@ -40,7 +40,7 @@ JSON
     done
 } >&2
 mysql_q() {
-    python3 - "$1" <<'PY'
+    /usr/bin/python3 - "$1" <<'PY'
 import os, sys, pymysql
 c = pymysql.connect(unix_socket=os.environ["VAS_MYSQL_SOCKET"], user=os.environ["VAS_MYSQL_USER"],
                     password=os.environ["VAS_MYSQL_PASSWORD"], database=os.environ["VAS_MYSQL_DATABASE"])

@@ -1,0 +1,164 @@
+/*
+ * cat.h — the catalog domain: items, categories, browse queries, search,
+ * charts, admin item changes and the store's audit checks. No HTTP here:
+ * functions take a struct gw_db and an arena and return gw_status codes.
+ *
+ * Ownership: every string a function hands out lives in the caller's
+ * arena (or in a MariaDB result registered with it) and dies at its reset.
+ * Thread-safety: reentrant; the db and arena belong to the calling thread.
+ * Errors: GW_ENOTFOUND (unknown/retired item), GW_EINVAL (bad argument,
+ * *why set to a static reason), database statuses (GW_ERETRY, …).
+ */
+#ifndef CAT_H
+#define CAT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cJSON.h>
+
+#include "gw_arena.h"
+#include "gw_db.h"
+
+/* Limits of the catalog (docs/catalog-feed.md, API.md). */
+#define CAT_PAGE_LIMIT_DEFAULT   20
+#define CAT_PAGE_LIMIT_MAX       100
+#define CAT_FORMATS_MAX          3       /* midi, amr, mp3 */
+#define CAT_SKU_MAX              64
+#define CAT_SLUG_MAX             64
+#define CAT_TITLE_MAX            200     /* characters */
+#define CAT_ARTIST_MAX           200
+#define CAT_CATEGORY_NAME_MAX    100
+#define CAT_PATH_MAX             255
+#define CAT_FILE_BYTES_MAX       (10 * 1024 * 1024)
+#define CAT_PRICE_MAX            1000000000LL
+#define CAT_PLAYERS_MAX          64
+#define CAT_PASS_DAYS_MAX        366
+#define CAT_URL_MAX              2048
+#define CAT_QUERY_BYTES_MAX      200     /* q= */
+#define CAT_QUERY_TERMS_MAX      5       /* words of q, ANDed */
+#define CAT_SEARCH_TEXT_MAX      512     /* items.search_text */
+#define CAT_CURSOR_MAX           128     /* encoded cursor */
+#define CAT_CHART_SIZE           20
+
+struct cat_asset {
+    const char *format;          /* "midi" | "amr" | "mp3" */
+    const char *mime;
+    const char *path;            /* relative to the content store */
+    int64_t     bytes;
+};
+
+struct cat_item {
+    int64_t          id;
+    const char      *kind;       /* "ringtone" | "game" */
+    const char      *sku;
+    const char      *title;
+    const char      *artist;     /* NULL */
+    int64_t          provider_id;
+    const char      *provider_name;
+    int64_t          share_bp;   /* provider's revenue share */
+    const char      *category;   /* slug */
+    int64_t          price;
+    const char      *currency;
+    const char      *status;     /* "active" | "retired" */
+    int64_t          popularity;
+    const char      *created_at; /* RFC 3339 */
+    const char      *preview_path;
+    int64_t          min_players, max_players, pass_days;
+    const char      *pricing;    /* games: "per_play" | "pass" */
+    struct cat_asset assets[CAT_FORMATS_MAX];
+    size_t           nassets;
+};
+
+/* Browse parameters (API.md GET /v1/catalog/items). */
+enum cat_sort { CAT_SORT_POPULAR, CAT_SORT_NEW, CAT_SORT_PRICE_ASC,
+                CAT_SORT_PRICE_DESC };
+
+struct cat_query {
+    const char   *kind;          /* NULL: all */
+    const char   *category;      /* slug or NULL */
+    const char   *q;             /* search text or NULL */
+    enum cat_sort sort;
+    int64_t       limit;
+    int           has_cursor;
+    int64_t       after_key;     /* sort value of the last item seen */
+    int64_t       after_id;
+};
+
+/*
+ * Loads an item by id. With active_only, a retired item is GW_ENOTFOUND.
+ * for_update is not used for locking: items are read as of the snapshot.
+ */
+int cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id,
+                  int active_only, struct cat_item *out);
+
+/* The asset of item in format, or NULL. */
+const struct cat_asset *cat_item_asset(const struct cat_item *item,
+                                       const char *format);
+
+/* The item as API.md's JSON object (a new tree; caller owns it). */
+cJSON *cat_item_json_new(const struct cat_item *item);
+
+/*
+ * One page of items as {"items":[...],"next_cursor":...} (caller owns the
+ * tree). GW_EINVAL for a bad category/kind combination is never returned:
+ * unknown filters simply match nothing.
+ */
+int cat_items_page_new(struct gw_db *db, struct gw_arena *a,
+                       const struct cat_query *q, cJSON **out);
+
+/* {"items":[{"id","slug","name","kind","item_count"}]} (caller owns). */
+int cat_categories_new(struct gw_db *db, struct gw_arena *a, cJSON **out);
+
+/*
+ * Charts: the CAT_CHART_SIZE best sellers of kind in the current business
+ * day or week (day_offset_min: UTC offset of the business day).
+ */
+int cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind,
+                   int week, int64_t day_offset_min, cJSON **out);
+
+/* Parses sort= ("popular" default when NULL). 0 or -1. */
+int cat_sort_parse(const char *s, enum cat_sort *out);
+
+/*
+ * Cursors: base64url of "v1.<sort>.<key>.<id>". Encode into out[cap];
+ * decode checks the sort matches. 0 or -1.
+ */
+int cat_cursor_encode(enum cat_sort sort, int64_t key, int64_t id, char *out,
+                      size_t cap);
+int cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key,
+                      int64_t *id);
+
+/*
+ * Search normalisation: lower-cases ASCII, folds full-width ASCII
+ * (U+FF01..U+FF5E) and the ideographic space to ASCII, collapses blanks.
+ * Writes at most cap-1 bytes + NUL into out (never splits a UTF-8
+ * sequence). Returns the length, or -1 on invalid UTF-8.
+ */
+long cat_search_normalize(const char *in, char *out, size_t cap);
+
+/*
+ * Builds the LIKE pattern "%term%" for one term with % _ and \ escaped
+ * (backslash is LIKE's default escape). out needs 2 * strlen(term) + 3.
+ */
+void cat_search_like(const char *term, size_t len, char *out);
+
+/* Bumps the catalog generation inside the caller's transaction. */
+int cat_generation_bump(struct gw_db *db);
+
+/* Reads the catalog generation. */
+int cat_generation_get(struct gw_db *db, struct gw_arena *a, int64_t *gen);
+
+/*
+ * Store audit (DESIGN.md): every completed purchase has exactly one
+ * entitlement, one CDR (cdrs.txn_id = its charge txn) and one outbox row;
+ * refunds are consistent with purchases. Prints each violation with ids to
+ * out; returns the violation count, or < 0 when a check could not run.
+ */
+int cat_audit_run(struct gw_db *db, FILE *out);
+
+/* MIME type and file extension of a format, or NULL for an unknown one. */
+const char *cat_format_mime(const char *format);
+const char *cat_format_ext(const char *format);
+
+#endif /* CAT_H */

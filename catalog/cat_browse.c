@@ -1,0 +1,292 @@
+/*
+ * cat_browse.c — catalog pages with keyset pagination, categories, charts.
+ *
+ * Keyset, never OFFSET: every sort is a total order on (key, id) and the
+ * cursor carries the last (key, id) seen, so a walk has no duplicates or
+ * gaps while items are inserted. Filters are static SQL with NULL-able
+ * arguments ("%s IS NULL OR …"), so no SQL text is ever assembled at run
+ * time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cat.h"
+#include "cat_internal.h"
+#include "gw_status.h"
+#include "gw_util.h"
+
+#define CAT_TERM_SQL "AND (%s IS NULL OR i.search_text LIKE %s) "
+#define CAT_KEYSET(col, op)                                                 \
+    "(%d = 0 OR " col " " op " %lld OR (" col " = %lld AND i.id " op        \
+    " %lld)) "
+#define CAT_PAGE_SQL(col, op, order)                                        \
+    "SELECT " CAT_ITEM_COLS " FROM " CAT_ITEM_FROM                          \
+    " WHERE i.status = 'active' AND (%s IS NULL OR i.kind = %s)"            \
+    " AND (%s IS NULL OR c.slug = %s) " CAT_TERM_SQL CAT_TERM_SQL           \
+    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL "AND " CAT_KEYSET(col, op)       \
+    "ORDER BY " order " LIMIT %lld"
+
+/* Indexed by enum cat_sort. */
+static const char *const cat_page_sql[] = {
+    CAT_PAGE_SQL("i.popularity", "<", "i.popularity DESC, i.id DESC"),
+    CAT_PAGE_SQL("i.id", "<", "i.id DESC"),
+    CAT_PAGE_SQL("i.price", ">", "i.price ASC, i.id ASC"),
+    CAT_PAGE_SQL("i.price", "<", "i.price DESC, i.id DESC"),
+};
+
+static const char *const cat_sort_names[] = {"popular", "new", "price_asc",
+                                             "price_desc"};
+
+int
+cat_sort_parse(const char *s, enum cat_sort *out)
+{
+    size_t i;
+
+    if (s == NULL) {
+        *out = CAT_SORT_POPULAR;
+        return 0;
+    }
+    for (i = 0; i < sizeof(cat_sort_names) / sizeof(cat_sort_names[0]); i++) {
+        if (strcmp(s, cat_sort_names[i]) == 0) {
+            *out = (enum cat_sort) i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+cat_cursor_encode(enum cat_sort sort, int64_t key, int64_t id, char *out,
+                  size_t cap)
+{
+    char raw[80];
+    int  n;
+
+    n = snprintf(raw, sizeof(raw), "v1.%d.%lld.%lld", (int) sort,
+                 (long long) key, (long long) id);
+    if (n < 0 || (size_t) n >= sizeof(raw)
+        || GW_B64URL_LEN((size_t) n) + 1 > cap) {
+        return -1;
+    }
+    gw_b64url_encode((const unsigned char *) raw, (size_t) n, out);
+    return 0;
+}
+
+int
+cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key,
+                  int64_t *id)
+{
+    unsigned char raw[96];
+    char          txt[97], *p, *q;
+    long          n;
+    size_t        len = strlen(s);
+
+    if (len == 0 || len > CAT_CURSOR_MAX) {
+        return -1;
+    }
+    n = gw_b64url_decode(s, len, raw, sizeof(raw) - 1);
+    if (n < 5) {
+        return -1;
+    }
+    memcpy(txt, raw, (size_t) n);
+    txt[n] = '\0';
+    if (strncmp(txt, "v1.", 3) != 0 || txt[3] != '0' + (int) sort
+        || txt[4] != '.') {
+        return -1;
+    }
+    p = txt + 5;
+    q = strchr(p, '.');
+    if (q == NULL || gw_parse_i64(p, (size_t) (q - p), key) != 0
+        || gw_parse_i64(q + 1, strlen(q + 1), id) != 0 || *id < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t
+cat_sort_key(enum cat_sort sort, const struct cat_item *it)
+{
+    switch (sort) {
+    case CAT_SORT_POPULAR: return it->popularity;
+    case CAT_SORT_NEW: return it->id;
+    default: return it->price;
+    }
+}
+
+/* Splits the normalised q into up to CAT_QUERY_TERMS_MAX LIKE patterns. */
+static int
+cat_search_terms(struct gw_arena *a, const char *q,
+                 const char *pat[CAT_QUERY_TERMS_MAX])
+{
+    char        norm[CAT_QUERY_BYTES_MAX * 3 + 1];
+    const char *p = norm, *sp;
+    size_t      len;
+    int         n = 0;
+
+    memset(pat, 0, sizeof(*pat) * CAT_QUERY_TERMS_MAX);
+    if (q == NULL) {
+        return 0;
+    }
+    if (cat_search_normalize(q, norm, sizeof(norm)) < 0) {
+        return -1;
+    }
+    while (*p != '\0' && n < CAT_QUERY_TERMS_MAX) {
+        sp = strchr(p, ' ');
+        len = sp ? (size_t) (sp - p) : strlen(p);
+        if (len > 0) {
+            char *like = gw_arena_alloc(a, 2 * len + 3);
+            if (like == NULL) {
+                return -1;
+            }
+            cat_search_like(p, len, like);
+            pat[n++] = like;
+        }
+        p += len + (sp != NULL);
+    }
+    return 0;
+}
+
+static int
+cat_page_build(struct gw_arena *a, MYSQL_RES *res, const struct cat_query *q,
+               cJSON **out)
+{
+    cJSON          *page = cJSON_CreateObject(), *arr, *o;
+    MYSQL_ROW       row;
+    struct cat_item it;
+    int64_t         n = 0;
+    char            cursor[CAT_CURSOR_MAX + 1];
+
+    arr = page ? cJSON_AddArrayToObject(page, "items") : NULL;
+    if (arr == NULL) {
+        cJSON_Delete(page);
+        return GW_ERROR;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL && n < q->limit) {
+        cat_item_from_row(a, row, &it);
+        if ((o = cat_item_json_new(&it)) == NULL) {
+            cJSON_Delete(page);
+            return GW_ERROR;
+        }
+        cJSON_AddItemToArray(arr, o);
+        n++;
+    }
+    if (row != NULL
+        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, &it), it.id,
+                             cursor, sizeof(cursor)) == 0) {
+        cJSON_AddStringToObject(page, "next_cursor", cursor);
+    } else {
+        cJSON_AddNullToObject(page, "next_cursor");
+    }
+    *out = page;
+    return GW_OK;
+}
+
+int
+cat_items_page_new(struct gw_db *db, struct gw_arena *a,
+                   const struct cat_query *q, cJSON **out)
+{
+    const char *t[CAT_QUERY_TERMS_MAX];
+    MYSQL_RES  *res;
+    int         rc;
+
+    if (cat_search_terms(a, q->q, t) != 0) {
+        return GW_EINVAL;
+    }
+    rc = gw_db_query(db, a, &res, cat_page_sql[q->sort], q->kind, q->kind,
+                     q->category, q->category, t[0], t[0], t[1], t[1], t[2],
+                     t[2], t[3], t[3], t[4], t[4], q->has_cursor,
+                     (long long) q->after_key, (long long) q->after_key,
+                     (long long) q->after_id, (long long) q->limit + 1);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    return cat_page_build(a, res, q, out);
+}
+
+int
+cat_categories_new(struct gw_db *db, struct gw_arena *a, cJSON **out)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    cJSON     *page, *arr, *o;
+    int        rc;
+
+    rc = gw_db_query(db, a, &res,
+                     "SELECT c.id, c.slug, c.name, c.kind, COUNT(i.id)"
+                     " FROM categories c LEFT JOIN items i"
+                     " ON i.category_id = c.id AND i.status = 'active'"
+                     " GROUP BY c.id ORDER BY c.kind, c.slug");
+    if (rc != GW_OK) {
+        return rc;
+    }
+    page = cJSON_CreateObject();
+    arr = page ? cJSON_AddArrayToObject(page, "items") : NULL;
+    while (arr != NULL && (row = mysql_fetch_row(res)) != NULL) {
+        if ((o = cJSON_CreateObject()) == NULL) {
+            break;
+        }
+        cJSON_AddNumberToObject(o, "id", (double) gw_db_col_i64(row, 0));
+        cJSON_AddStringToObject(o, "slug", row[1]);
+        cJSON_AddStringToObject(o, "name", row[2]);
+        cJSON_AddStringToObject(o, "kind", row[3]);
+        cJSON_AddNumberToObject(o, "item_count",
+                                (double) gw_db_col_i64(row, 4));
+        cJSON_AddItemToArray(arr, o);
+    }
+    *out = page;
+    return page != NULL ? GW_OK : GW_ERROR;
+}
+
+/* Start (UTC seconds) of the current business day or ISO week. */
+static int64_t
+cat_period_start(int week, int64_t day_offset_min)
+{
+    int64_t off = day_offset_min * 60, local = gw_now_s() + off;
+    int64_t days = local / 86400, start = days * 86400 - off;
+
+    if (week) {
+        start -= ((days + 3) % 7) * 86400; /* 1970-01-01 was a Thursday */
+    }
+    return start;
+}
+
+int
+cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind,
+               int week, int64_t day_offset_min, cJSON **out)
+{
+    MYSQL_RES      *res;
+    MYSQL_ROW       row;
+    struct cat_item it;
+    cJSON          *page, *arr, *o;
+    int             rc, rank = 0;
+
+    rc = gw_db_query(
+        db, a, &res,
+        "SELECT " CAT_ITEM_COLS ", t.n FROM " CAT_ITEM_FROM
+        " JOIN (SELECT item_id, COUNT(*) AS n FROM purchases"
+        " WHERE created_at >= DATE_ADD('1970-01-01', INTERVAL %lld SECOND)"
+        " AND status <> 'refunded' GROUP BY item_id) t ON t.item_id = i.id"
+        " WHERE i.status = 'active' AND (%s IS NULL OR i.kind = %s)"
+        " ORDER BY t.n DESC, i.id ASC LIMIT %d",
+        (long long) cat_period_start(week, day_offset_min), kind, kind,
+        CAT_CHART_SIZE);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    page = cJSON_CreateObject();
+    arr = page ? cJSON_AddArrayToObject(page, "items") : NULL;
+    while (arr != NULL && (row = mysql_fetch_row(res)) != NULL) {
+        cat_item_from_row(a, row, &it);
+        if ((o = cJSON_CreateObject()) == NULL) {
+            break;
+        }
+        cJSON_AddNumberToObject(o, "rank", ++rank);
+        cJSON_AddNumberToObject(o, "purchases",
+                                (double) gw_db_col_i64(row, 20));
+        cJSON_AddItemToObject(o, "item", cat_item_json_new(&it));
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddStringToObject(page, "period", week ? "week" : "day");
+    *out = page;
+    return page != NULL ? GW_OK : GW_ERROR;
+}

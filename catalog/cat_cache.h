@@ -1,0 +1,63 @@
+/*
+ * cat_cache.h — rendered catalog replies (list pages, items, categories,
+ * charts) cached in each worker process, keyed by request key and the
+ * catalog generation (docs/store.md, "Cache").
+ *
+ * The generation lives in MariaDB (catalog_meta), bumped in the same
+ * transaction as every catalog change (admin items, feed imports). Each
+ * host keeps a copy in a shared mapping made before the master forks:
+ *   - a change made through this host's gateway refreshes the copy right
+ *     after its commit, so every worker of the host sees it at once;
+ *   - changes made elsewhere (vasctl import, other hosts) are picked up by
+ *     a poll of catalog_meta at most every CAT_GEN_POLL_MS (one query per
+ *     host per period, elected with a CAS).
+ * Entries also expire after CAT_CACHE_TTL_MS so popularity moves.
+ *
+ * Thread-safety: all functions are safe from any thread (per-slot locks).
+ * Memory: bodies are malloc'd copies owned by the cache; lookups copy
+ * them into the caller's arena.
+ */
+#ifndef CAT_CACHE_H
+#define CAT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_arena.h"
+#include "gw_db.h"
+
+#define CAT_CACHE_SLOTS      1024   /* direct-mapped entries per process */
+#define CAT_CACHE_KEY_MAX    512    /* longer keys are not cached */
+#define CAT_CACHE_BODY_MAX   (512 * 1024)
+#define CAT_CACHE_TTL_MS     5000
+#define CAT_GEN_POLL_MS      250
+#define CAT_ETAG_MAX         24     /* "\"" + 16 hex + "\"" */
+
+/* Maps the shared generation block; call once before forking. 0 or -1. */
+int cat_cache_init(void);
+
+/*
+ * The catalog generation to key entries with (polls MariaDB when the
+ * host copy is older than CAT_GEN_POLL_MS; without cat_cache_init, reads
+ * MariaDB every time). A failed poll keeps the last value.
+ */
+int64_t cat_cache_generation(struct gw_db *db, struct gw_arena *a);
+
+/* Re-reads the generation now (after committing a catalog change). */
+void cat_cache_refresh(struct gw_db *db, struct gw_arena *a);
+
+/*
+ * Looks key up for gen: 1 on a hit (body, len and etag copied into a),
+ * else 0.
+ */
+int cat_cache_get(const char *key, int64_t gen, struct gw_arena *a,
+                  const char **body, size_t *len, const char **etag);
+
+/* Stores a copy of body (and its etag) for key and gen. */
+void cat_cache_put(const char *key, int64_t gen, const char *body,
+                   size_t len, const char *etag);
+
+/* Strong ETag of a body: 16 hex digits of its SHA-256, in quotes. */
+void cat_cache_etag(const char *body, size_t len, char out[CAT_ETAG_MAX]);
+
+#endif /* CAT_CACHE_H */

@@ -1,0 +1,104 @@
+/*
+ * cat_search.c — search text normalisation (docs/store.md, "Search").
+ *
+ * MariaDB's FULLTEXT parser splits on spaces and punctuation, so Chinese
+ * titles ("茉莉花") are one token and "莉花" finds nothing. We match
+ * substrings instead: items.search_text holds title + artist normalised
+ * here, queries are normalised the same way and each term becomes
+ * LIKE '%term%'. Substring matching on UTF-8 bytes is exact (UTF-8 is
+ * self-synchronising: a valid sequence never matches mid-character).
+ */
+#include <string.h>
+
+#include "cat.h"
+
+/* Length of the UTF-8 sequence starting with byte c, 0 if invalid. */
+static size_t
+cat_utf8_len(unsigned char c)
+{
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return 2;
+    if (c >= 0xe0 && c <= 0xef) return 3;
+    if (c >= 0xf0 && c <= 0xf4) return 4;
+    return 0;
+}
+
+/* Decodes one code point of n bytes (validated by the caller's length). */
+static long
+cat_utf8_cp(const unsigned char *p, size_t n)
+{
+    long   cp = n == 1 ? p[0] : (n == 2 ? p[0] & 0x1f : (n == 3 ? p[0] & 0x0f
+                                                                : p[0] & 0x07));
+    size_t i;
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return -1;
+        }
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    return cp;
+}
+
+long
+cat_search_normalize(const char *in, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *) in;
+    size_t               o = 0, n;
+    long                 cp;
+    int                  blank = 1;     /* drops leading blanks */
+
+    if (cap == 0) {
+        return -1;
+    }
+    while (*p != '\0') {
+        if ((n = cat_utf8_len(*p)) == 0 || (cp = cat_utf8_cp(p, n)) < 0) {
+            return -1;
+        }
+        if (cp >= 0xff01 && cp <= 0xff5e) {
+            cp -= 0xfee0;               /* full-width ASCII */
+        } else if (cp == 0x3000) {
+            cp = ' ';                   /* ideographic space */
+        }
+        if (cp < 0x80) {
+            char c = (char) cp;
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                if (!blank && o + 1 < cap) {
+                    out[o++] = ' ';
+                }
+                blank = 1;
+            } else if (o + 1 < cap) {
+                out[o++] = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
+                blank = 0;
+            }
+        } else if (o + n < cap) {
+            memcpy(out + o, p, n);
+            o += n;
+            blank = 0;
+        } else {
+            break;
+        }
+        p += n;
+    }
+    if (o > 0 && out[o - 1] == ' ') {
+        o--;
+    }
+    out[o] = '\0';
+    return (long) o;
+}
+
+void
+cat_search_like(const char *term, size_t len, char *out)
+{
+    size_t i, o = 0;
+
+    out[o++] = '%';
+    for (i = 0; i < len; i++) {
+        if (term[i] == '%' || term[i] == '_' || term[i] == '\\') {
+            out[o++] = '\\';
+        }
+        out[o++] = term[i];
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+}

@@ -1,0 +1,134 @@
+"""Catalog browsing, search, cache invalidation, admin items, feed import."""
+import json
+import secrets
+import urllib.parse
+
+from conftest import assert_problem, db_query, http
+from store_helpers import CONTENT, import_feed, make_feed, midi_bytes, write_file
+
+
+def page(**q):
+    r = http("GET", "/v1/catalog/items?" + urllib.parse.urlencode(q))
+    assert r.status == 200, r
+    return r.json()
+
+
+def walk(**q):
+    seen, cursor = [], None
+    for _ in range(100):
+        args = dict(q)
+        if cursor:
+            args["cursor"] = cursor
+        p = page(**args)
+        seen += [i["id"] for i in p["items"]]
+        cursor = p["next_cursor"]
+        if not cursor:
+            return seen
+    raise AssertionError("no end")
+
+
+def test_pagination_sorts_and_inserts(admin_key):
+    feed, tag = make_feed(9, price=100)
+    import_feed(feed)
+    cat = f"t-{tag}"
+    full = walk(category=cat, sort="new", limit=2)
+    assert len(full) == 9 == len(set(full))
+    assert full == sorted(full, reverse=True)
+    prices = [i["price"] for i in page(category=cat, sort="price_asc",
+                                       limit=100)["items"]]
+    assert prices == sorted(prices)
+    desc = [i["price"] for i in page(category=cat, sort="price_desc",
+                                     limit=100)["items"]]
+    assert desc == sorted(desc, reverse=True)
+    # Walk price_asc while new items are inserted: no duplicates, no gaps.
+    seen, cursor = [], None
+    pid = db_query("SELECT id FROM providers WHERE code = %s",
+                   (f"p-{tag}",))[0][0]
+    for n in range(20):
+        args = {"category": cat, "sort": "price_asc", "limit": 2}
+        if cursor:
+            args["cursor"] = cursor
+        p = page(**args)
+        seen += [i["id"] for i in p["items"]]
+        f = write_file(f"t-{tag}/X{n}.mid", midi_bytes())
+        r = http("POST", "/v1/admin/items",
+                 {"kind": "ringtone", "sku": f"X{tag.upper()}-{n}",
+                  "title": f"Inserted {n}", "provider_id": pid,
+                  "category": cat, "price": 50 + n,
+                  "assets": [{"format": "midi", "path": f["path"]}]},
+                 token=admin_key)
+        assert r.status == 201, r
+        cursor = p["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen))
+    assert set(full) <= set(seen)
+
+
+def test_filters_and_search():
+    feed, tag = make_feed(3)
+    import_feed(feed)
+    for q in ("测试铃声", "铃声", "TEST TONE " + tag, "tone " + tag.upper(),
+              "ｔｅｓｔ " + tag):
+        got = page(q=q, limit=100)["items"]
+        assert {i["sku"] for i in got} >= {f"T{tag.upper()}-000"}, q
+    assert page(q="不存在的歌名" + tag)["items"] == []
+    assert all(i["kind"] == "game" for i in page(kind="game")["items"])
+    assert_problem(http("GET", "/v1/catalog/items?kind=x"), 400)
+    assert_problem(http("GET", "/v1/catalog/items?sort=x"), 400)
+    assert_problem(http("GET", "/v1/catalog/items?limit=0"), 400)
+    assert_problem(http("GET", "/v1/catalog/items?limit=101"), 400)
+    assert_problem(http("GET", "/v1/catalog/items?cursor=zz"), 400)
+    cats = http("GET", "/v1/catalog/categories").json()["items"]
+    assert any(c["slug"] == f"t-{tag}" and c["item_count"] == 3 for c in cats)
+    ch = http("GET", "/v1/catalog/charts?kind=ringtone&period=week")
+    assert ch.status == 200 and "items" in ch.json()
+
+
+def test_etag_and_price_change_and_retire(admin_key):
+    feed, tag = make_feed(1, price=100)
+    import_feed(feed)
+    iid = db_query("SELECT id FROM items WHERE sku = %s",
+                   (f"T{tag.upper()}-000",))[0][0]
+    r = http("GET", f"/v1/catalog/items/{iid}")
+    etag = r.headers["etag"]
+    r2 = http("GET", f"/v1/catalog/items/{iid}",
+              headers={"If-None-Match": etag})
+    assert r2.status == 304 and r2.body == b""
+    lst = http("GET", f"/v1/catalog/items?category=t-{tag}")
+    assert http("GET", f"/v1/catalog/items?category=t-{tag}",
+                headers={"If-None-Match": lst.headers["etag"]}).status == 304
+    p = http("PATCH", f"/v1/admin/items/{iid}", {"price": 777},
+             token=admin_key)
+    assert p.status == 200 and p.json()["price"] == 777
+    r3 = http("GET", f"/v1/catalog/items/{iid}")
+    assert r3.json()["price"] == 777 and r3.headers["etag"] != etag
+    assert page(category=f"t-{tag}")["items"][0]["price"] == 777
+    assert http("GET", f"/v1/catalog/items/{iid}",
+                headers={"If-None-Match": etag}).status == 200
+    http("PATCH", f"/v1/admin/items/{iid}", {"status": "retired"},
+         token=admin_key)
+    assert_problem(http("GET", f"/v1/catalog/items/{iid}"), 404)
+    assert page(category=f"t-{tag}")["items"] == []
+
+
+def test_import_rejects_atomically_and_is_idempotent():
+    feed, tag = make_feed(3)
+    bad = json.loads(json.dumps(feed))
+    bad["items"][1]["prcie"] = 5
+    bad["items"][2]["assets"][0]["sha256"] = "0" * 64
+    bad["items"][0]["price"] = -1
+    p = import_feed(bad, check=False)
+    assert p.returncode != 0
+    assert "items[1]" in p.stdout and "prcie" in p.stdout
+    assert "checksum mismatch" in p.stdout and "items[0]" in p.stdout
+    assert db_query("SELECT COUNT(*) FROM providers WHERE code = %s",
+                    (f"p-{tag}",))[0][0] == 0
+    p = import_feed('{"feed_version": 1,\n "items": [\n  {,}]}', check=False)
+    assert p.returncode != 0 and ":3:" in p.stdout, p.stdout
+    assert import_feed(feed).stdout.strip().endswith(
+        "3 created, 0 updated, 0 unchanged")
+    assert import_feed(feed).stdout.strip().endswith(
+        "0 created, 0 updated, 3 unchanged")
+    feed["items"][0]["price"] = 999
+    assert "1 updated" in import_feed(feed).stdout

@@ -1,0 +1,191 @@
+"""Purchases, library, downloads and refunds (issue 4)."""
+import secrets
+import threading
+import urllib.parse
+
+import pytest
+
+from conftest import (ENV, assert_problem, audit_clean, db_query, http,
+                      new_user)
+from store_helpers import import_feed, make_feed
+
+
+@pytest.fixture(scope="module")
+def shop():
+    feed, tag = make_feed(4, price=300, games=[("pass", 7), ("per_play", None)])
+    import_feed(feed)
+    rows = db_query("SELECT i.sku, i.id FROM items i JOIN providers p ON"
+                    " p.id = i.provider_id WHERE p.code = %s", (f"p-{tag}",))
+    return {sku: iid for sku, iid in rows}, tag
+
+
+def ids(shop):
+    items, tag = shop
+    t = tag.upper()
+    return [items[f"T{t}-{i:03d}"] for i in range(4)], items[f"G{t}-0"], \
+        items[f"G{t}-1"]
+
+
+def buy(sub, body, key=None):
+    return http("POST", "/v1/purchases", body, token=sub["token"],
+                headers={"Idempotency-Key": key or secrets.token_hex(8)})
+
+
+def balance(sub):
+    return db_query("SELECT a.balance FROM subscribers s JOIN accounts a ON"
+                    " a.id = s.account_id WHERE s.im_user_id = %s",
+                    (sub["user"],))[0][0]
+
+
+def state(sub):
+    """What no failed request may change."""
+    return (balance(sub),
+            db_query("SELECT COUNT(*) FROM entitlements WHERE owner_user_id"
+                     " = %s", (sub["user"],))[0][0],
+            db_query("SELECT COUNT(*) FROM outbox WHERE user_id = %s",
+                     (sub["user"],))[0][0],
+            db_query("SELECT COUNT(*) FROM purchases WHERE buyer_user_id"
+                     " = %s", (sub["user"],))[0][0])
+
+
+def test_purchase_download_and_replay(subscriber, shop):
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    key = secrets.token_hex(8)
+    r = buy(s, {"item_id": rts[0], "expected_price": 300}, key)
+    assert r.status == 201, r
+    p = r.json()
+    assert p["amount"] == 300 and p["balance_after"] == 9700
+    assert p["download"]["url"].startswith("/v1/downloads/")
+    again = buy(s, {"item_id": rts[0], "expected_price": 300}, key)
+    assert again.status == 201 and again.json() == p
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert balance(s) == 9700
+    d = http("GET", p["download"]["url"])
+    assert d.status == 200, d
+    assert d.headers["content-type"] == "audio/midi"
+    assert "attachment" in d.headers["content-disposition"]
+    assert d.body.startswith(b"MThd")
+    rng = http("GET", p["download"]["url"], headers={"Range": "bytes=2-9"})
+    assert rng.status == 206 and rng.body == d.body[2:10]
+    lib = http("GET", "/v1/library", token=s["token"]).json()
+    assert [e["item"]["id"] for e in lib["items"]] == [rts[0]]
+    assert lib["items"][0]["status"] == "active"
+    got = http("GET", f"/v1/purchases/{p['id']}", token=s["token"])
+    assert got.status == 200 and got.json()["refunds"] == []
+    assert http("GET", "/v1/purchases", token=s["token"]).json()["items"][0]["id"] == p["id"]
+
+
+def test_errors_change_nothing(subscriber, shop, admin_key):
+    rts, _, perplay = ids(shop)
+    s = subscriber(balance=200)
+    other = subscriber(balance=10000)
+    before = state(s)
+    assert_problem(buy(s, {"item_id": rts[1]}), 402, "insufficient_funds")
+    assert_problem(buy(s, {"item_id": rts[1], "expected_price": 1}), 409,
+                   "price_changed")
+    assert_problem(buy(s, {"item_id": 999999999}), 404, "not_found")
+    assert_problem(buy(s, {"item_id": rts[1], "format": "mp3"}), 400,
+                   "invalid_request")
+    assert_problem(buy(s, {"item_id": perplay}), 400, "invalid_request")
+    assert_problem(buy(s, {"item_id": "x"}), 400, "invalid_request")
+    assert_problem(buy(s, {"item_id": rts[1], "gift_to": new_user()}), 404)
+    r = http("PATCH", f"/v1/admin/subscribers/{s['msisdn']}",
+             {"status": "suspended"}, token=admin_key)
+    assert r.status == 200, r
+    assert_problem(buy(s, {"item_id": rts[1]}), 403, "account_suspended")
+    assert state(s) == before
+    # Another user's objects are 404.
+    p = buy(other, {"item_id": rts[1]}).json()
+    assert_problem(http("GET", f"/v1/purchases/{p['id']}", token=s["token"]),
+                   404)
+    assert_problem(http("POST", f"/v1/library/{p['entitlement_id']}"
+                        "/download-links", {"format": "midi"},
+                        token=s["token"]), 404)
+    assert_problem(buy(other, {"item_id": rts[1]}), 409, "already_owned")
+    assert state(s) == before
+
+
+def test_concurrent_same_item_one_charge(subscriber, shop):
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    results = []
+
+    def go():
+        results.append(buy(s, {"item_id": rts[2]}).status)
+
+    th = [threading.Thread(target=go) for _ in range(12)]
+    [t.start() for t in th]
+    [t.join() for t in th]
+    assert sorted(results) == [201] + [409] * 11, results
+    assert balance(s) == 10000 - 302
+    assert db_query("SELECT COUNT(*) FROM purchases WHERE buyer_user_id = %s",
+                    (s["user"],))[0][0] == 1
+
+
+def test_gift_and_pass(subscriber, shop):
+    rts, passgame, _ = ids(shop)
+    a, b = subscriber(balance=10000), subscriber(balance=0)
+    r = buy(a, {"item_id": rts[3], "gift_to": b["user"]})
+    assert r.status == 201 and r.json()["download"] is None, r
+    assert_problem(buy(a, {"item_id": rts[3], "gift_to": b["user"]}), 409,
+                   "already_owned")
+    lib = http("GET", "/v1/library", token=b["token"]).json()["items"]
+    assert [e["item"]["id"] for e in lib] == [rts[3]]
+    types = {t for (t,) in db_query("SELECT type FROM outbox WHERE user_id"
+                                    " = %s", (b["user"],))}
+    assert "gift.received" in types
+    p1 = buy(a, {"item_id": passgame}).json()
+    p2 = buy(a, {"item_id": passgame}).json()
+    exp1, exp2 = p1["expires_at"], p2["expires_at"]
+    assert exp2 > exp1  # extended by pass_days
+    assert balance(a) == 10000 - 303 - 600
+
+
+def test_links_tampered_expired_revoked(subscriber, shop, admin_key):
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[0]}).json()
+    url = p["download"]["url"]
+    tok = url.rsplit("/", 1)[1]
+    bad = tok[:-2] + ("AA" if tok[-2:] != "AA" else "BB")
+    assert_problem(http("GET", "/v1/downloads/" + bad), 404)
+    assert_problem(http("GET", "/v1/downloads/garbage"), 404)
+    # The protected store itself is not reachable.
+    r = http("GET", "/_protected/" + urllib.parse.quote("ringtones/x.mid"))
+    assert r.status == 404
+    # Refund fully: the link now answers 410 entitlement_revoked.
+    rr = http("POST", f"/v1/admin/purchases/{p['id']}/refunds",
+              {"reason": "test"}, token=admin_key,
+              headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert rr.status == 201, rr
+    assert rr.json()["full"] is True
+    assert_problem(http("GET", url), 410, "entitlement_revoked")
+    assert balance(s) == 10000
+    over = http("POST", f"/v1/admin/purchases/{p['id']}/refunds",
+                {"reason": "again", "amount": 1}, token=admin_key,
+                headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert_problem(over, 409)
+    got = http("GET", f"/v1/purchases/{p['id']}", token=s["token"]).json()
+    assert got["status"] == "refunded" and len(got["refunds"]) == 1
+    types = [t for (t,) in db_query("SELECT type FROM outbox WHERE user_id"
+                                    " = %s", (s["user"],))]
+    assert "purchase.refunded" in types
+
+
+def test_expired_link(subscriber, shop):
+    import base64, hashlib, hmac, struct, time
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[1]}).json()
+    key = open(ENV["VAS_DOWNLOAD_SECRET_FILE"], "rb").read()
+    payload = bytes([1]) + struct.pack(">Q", p["entitlement_id"]) + bytes([0]) \
+        + struct.pack(">Q", int(time.time()) - 5)
+    tag = hmac.new(key, payload, hashlib.sha256).digest()[:16]
+    tok = base64.urlsafe_b64encode(payload + tag).decode().rstrip("=")
+    assert_problem(http("GET", "/v1/downloads/" + tok), 410, "link_expired")
+
+
+def test_audit_clean_after_store_tests():
+    ok, out = audit_clean()
+    assert ok, out

@@ -1,0 +1,108 @@
+/* test_cat_pure.c — catalog pure logic: links, cursors, search text. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "cat.h"
+#include "cat_link.h"
+
+static const unsigned char key[] = "test-secret";
+
+static void
+test_link_roundtrip(void **state)
+{
+    struct cat_link in = {42, "amr", 1900000000}, out;
+    char            tok[CAT_LINK_TOKEN_MAX];
+
+    (void) state;
+    assert_int_equal(cat_link_sign(key, 11, &in, tok, sizeof(tok)), 0);
+    assert_int_equal(cat_link_verify(key, 11, tok, &out), 0);
+    assert_int_equal(out.entitlement_id, 42);
+    assert_string_equal(out.format, "amr");
+    assert_int_equal(out.expires_s, 1900000000);
+}
+
+static void
+test_link_tamper(void **state)
+{
+    struct cat_link in = {7, "midi", 1900000000}, out;
+    char            tok[CAT_LINK_TOKEN_MAX];
+    size_t          i;
+
+    (void) state;
+    assert_int_equal(cat_link_sign(key, 11, &in, tok, sizeof(tok)), 0);
+    for (i = 0; i < strlen(tok); i++) {
+        char save = tok[i];
+        tok[i] = save == 'A' ? 'B' : 'A';
+        assert_int_equal(cat_link_verify(key, 11, tok, &out), -1);
+        tok[i] = save;
+    }
+    assert_int_equal(cat_link_verify((const unsigned char *) "other", 5, tok,
+                                     &out), -1);
+    assert_int_equal(cat_link_verify(key, 11, "", &out), -1);
+    assert_int_equal(cat_link_verify(key, 11, "!!!", &out), -1);
+    in.format = "wav";
+    assert_int_equal(cat_link_sign(key, 11, &in, tok, sizeof(tok)), -1);
+}
+
+static void
+test_cursor(void **state)
+{
+    char    c[CAT_CURSOR_MAX + 1];
+    int64_t k, id;
+
+    (void) state;
+    assert_int_equal(cat_cursor_encode(CAT_SORT_PRICE_ASC, 150, 9, c,
+                                       sizeof(c)), 0);
+    assert_int_equal(cat_cursor_decode(c, CAT_SORT_PRICE_ASC, &k, &id), 0);
+    assert_int_equal(k, 150);
+    assert_int_equal(id, 9);
+    assert_int_equal(cat_cursor_decode(c, CAT_SORT_NEW, &k, &id), -1);
+    assert_int_equal(cat_cursor_decode("zz", CAT_SORT_NEW, &k, &id), -1);
+    assert_int_equal(cat_cursor_decode("", CAT_SORT_NEW, &k, &id), -1);
+}
+
+static void
+test_search_normalize(void **state)
+{
+    char out[64];
+
+    (void) state;
+    assert_int_equal(cat_search_normalize("  Ode  TO\tJoy ", out,
+                                          sizeof(out)), 10);
+    assert_string_equal(out, "ode to joy");
+    cat_search_normalize("\xef\xbc\xb4\xef\xbd\x85st\xe3\x80\x80\xe8\x8c\x89",
+                         out, sizeof(out)); /* full-width "Te", U+3000 */
+    assert_string_equal(out, "test \xe8\x8c\x89");
+    assert_int_equal(cat_search_normalize("\xff", out, sizeof(out)), -1);
+    assert_int_equal(cat_search_normalize("\xe8\x8c", out, sizeof(out)), -1);
+    /* never splits a character when out is short */
+    assert_int_equal(cat_search_normalize("a\xe8\x8c\x89", out, 3), 1);
+}
+
+static void
+test_search_like(void **state)
+{
+    char out[32];
+
+    (void) state;
+    cat_search_like("50%_a\\", 6, out);
+    assert_string_equal(out, "%50\\%\\_a\\\\%");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_link_roundtrip),
+        cmocka_unit_test(test_link_tamper),
+        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_search_normalize),
+        cmocka_unit_test(test_search_like),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
