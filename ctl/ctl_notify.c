@@ -1,28 +1,298 @@
 /*
- * ctl_notify.c — STUB: notifications tail / webhooks (issue 5) replace this.
+ * ctl_notify.c — the reference stream consumer and webhook operations.
+ *
+ *   vasctl notifications tail [--group G] [--consumer C] [--count N]
+ *                             [--timeout-ms T] [--min-idle-ms M] [--new]
+ *   vasctl webhooks list [--failed] [--limit N]
+ *   vasctl webhooks retry EVENT_ID|--all-failed
+ *
+ * tail reads exactly as docs/notifications.md tells the IM's push servers
+ * to: first XAUTOCLAIM entries a crashed consumer left pending longer than
+ * M ms, then XREADGROUP ">" for new ones; each entry is printed as one
+ * JSON line and then XACKed (print first: a crash between the two re-reads
+ * the entry, at-least-once). It exits after N entries, or after T ms
+ * without a new entry.
  */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
 
 #include "ctl.h"
+#include "gw_db.h"
+#include "gw_redis.h"
+#include "gw_status.h"
+#include "gw_util.h"
+#include "svc_notify.h"
+#include "svc_relay.h"
+
+#define CTL_TAIL_GROUP_DEFAULT "vasctl"
+#define CTL_TAIL_COUNT_MAX 1000000
+#define CTL_TAIL_TIMEOUT_MS 5000
+#define CTL_TAIL_MIN_IDLE_MS 30000
+#define CTL_TAIL_READ_MAX 100 /* entries per XREADGROUP */
+#define CTL_TAIL_CONSUMER_MAX 64
+#define CTL_WEBHOOKS_LIST_DEFAULT 50
+#define CTL_WEBHOOKS_LIST_MAX 10000
+
+struct ctl_tail {
+    struct gw_redis *r;
+    const char *stream;
+    const char *group;
+    char consumer[CTL_TAIL_CONSUMER_MAX];
+    int64_t want; /* entries to print before exiting */
+    int64_t seen;
+};
+
+/* A positive integer option in [1, max], or dflt when absent; -1 if bad. */
+static int64_t
+ctl_notify_opt_i64(int argc, char **argv, const char *name, int64_t dflt,
+                   int64_t max)
+{
+    const char *s = ctl_opt(argc, argv, name);
+    int64_t v;
+
+    if (s == NULL) {
+        return dflt;
+    }
+    if (gw_parse_i64(s, strlen(s), &v) != 0 || v < 1 || v > max) {
+        fprintf(stderr, "vasctl: %s wants an integer from 1 to %lld\n", name,
+                (long long)max);
+        return -1;
+    }
+    return v;
+}
+
+/* Prints one stream entry [id, [field, value, …]] as a JSON line. */
+static void
+ctl_tail_print(const redisReply *e)
+{
+    cJSON *o = cJSON_CreateObject(), *payload = NULL;
+    const char *name, *text;
+    char *line;
+    size_t i;
+
+    if (o == NULL) {
+        return;
+    }
+    cJSON_AddStringToObject(o, "stream_id", e->element[0]->str);
+    for (i = 0; i + 1 < e->element[1]->elements; i += 2) {
+        name = e->element[1]->element[i]->str;
+        text = e->element[1]->element[i + 1]->str;
+        if (strcmp(name, "payload") == 0 &&
+            (payload = cJSON_Parse(text)) != NULL) {
+            cJSON_AddItemToObject(o, name, payload);
+        } else {
+            cJSON_AddStringToObject(o, name, text);
+        }
+    }
+    line = cJSON_PrintUnformatted(o);
+    if (line != NULL) {
+        printf("%s\n", line);
+        cJSON_free(line);
+    }
+    cJSON_Delete(o);
+}
+
+/* Prints and acknowledges entries (an array of [id, fields]). */
+static int
+ctl_tail_entries(struct ctl_tail *t, const redisReply *entries)
+{
+    redisReply *rep;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < entries->elements && t->seen < t->want; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[1]->type != REDIS_REPLY_ARRAY) {
+            continue; /* deleted entry (trimmed): nothing to show */
+        }
+        ctl_tail_print(e);
+        fflush(stdout);
+        rc = gw_redis_cmd(t->r, NULL, &rep, "XACK %s %s %s", t->stream,
+                          t->group, e->element[0]->str);
+        if (rep != NULL) {
+            freeReplyObject(rep);
+        }
+        if (rc != GW_OK) {
+            return rc;
+        }
+        t->seen++;
+    }
+    return GW_OK;
+}
+
+/* Takes over entries pending longer than min_idle_ms (crashed consumers). */
+static int
+ctl_tail_autoclaim(struct ctl_tail *t, int64_t min_idle_ms)
+{
+    redisReply *rep;
+    char start[64] = "0-0";
+    int rc, rounds;
+
+    for (rounds = 0; rounds < CTL_TAIL_COUNT_MAX && t->seen < t->want;
+         rounds++) {
+        rc = gw_redis_cmd(t->r, NULL, &rep,
+                          "XAUTOCLAIM %s %s %s %lld %s COUNT %d", t->stream,
+                          t->group, t->consumer, (long long)min_idle_ms, start,
+                          CTL_TAIL_READ_MAX);
+        if (rc != GW_OK || rep->type != REDIS_REPLY_ARRAY ||
+            rep->elements < 2) {
+            if (rep != NULL) {
+                freeReplyObject(rep);
+            }
+            return rc != GW_OK ? rc : GW_ERROR;
+        }
+        snprintf(start, sizeof(start), "%s", rep->element[0]->str);
+        rc = ctl_tail_entries(t, rep->element[1]);
+        freeReplyObject(rep);
+        if (rc != GW_OK || strcmp(start, "0-0") == 0) {
+            return rc;
+        }
+    }
+    return GW_OK;
+}
+
+/* XREADGROUP ">" until want entries or timeout_ms without a new one. */
+static int
+ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
+{
+    redisReply *rep;
+    int64_t idle_since = gw_mono_us(), block_ms, left_ms;
+    int rc;
+
+    block_ms = t->r->cfg->redis.timeout_ms / 2;
+    while (t->seen < t->want) {
+        left_ms = timeout_ms - (gw_mono_us() - idle_since) / 1000;
+        if (left_ms <= 0) {
+            return GW_OK;
+        }
+        rc = gw_redis_cmd(t->r, NULL, &rep,
+                          "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld"
+                          " STREAMS %s >",
+                          t->group, t->consumer,
+                          (long long)(t->want - t->seen < CTL_TAIL_READ_MAX
+                                          ? t->want - t->seen
+                                          : CTL_TAIL_READ_MAX),
+                          (long long)(left_ms < block_ms ? left_ms : block_ms),
+                          t->stream);
+        if (rc != GW_OK) {
+            if (rep != NULL) {
+                freeReplyObject(rep);
+            }
+            return rc;
+        }
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+            rep->element[0]->elements == 2) {
+            rc = ctl_tail_entries(t, rep->element[0]->element[1]);
+            idle_since = gw_mono_us();
+        }
+        freeReplyObject(rep);
+        if (rc != GW_OK) {
+            return rc;
+        }
+    }
+    return GW_OK;
+}
 
 int
 ctl_notifications_tail(struct ctl *c, int argc, char **argv)
 {
-    (void) c;
-    (void) argc;
-    (void) argv;
-    fprintf(stderr, "vasctl: not implemented yet\n");
-    return 1;
+    struct ctl_tail t;
+    const char *consumer = ctl_opt(argc, argv, "--consumer");
+    int64_t timeout_ms, min_idle_ms;
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    t.r = &c->t.redis;
+    t.stream = c->cfg->redis.notify_stream;
+    t.group = ctl_opt(argc, argv, "--group");
+    t.group = t.group != NULL ? t.group : CTL_TAIL_GROUP_DEFAULT;
+    t.want = ctl_notify_opt_i64(argc, argv, "--count", CTL_TAIL_COUNT_MAX,
+                                CTL_TAIL_COUNT_MAX);
+    timeout_ms = ctl_notify_opt_i64(argc, argv, "--timeout-ms",
+                                    CTL_TAIL_TIMEOUT_MS, 3600 * 1000);
+    min_idle_ms = ctl_notify_opt_i64(argc, argv, "--min-idle-ms",
+                                     CTL_TAIL_MIN_IDLE_MS, 86400 * 1000);
+    if (t.want < 0 || timeout_ms < 0 || min_idle_ms < 0) {
+        return 2;
+    }
+    if (consumer != NULL) {
+        snprintf(t.consumer, sizeof(t.consumer), "%s", consumer);
+    } else {
+        snprintf(t.consumer, sizeof(t.consumer), "vasctl-%ld", (long)getpid());
+    }
+    rc = svc_relay_group_ensure(t.r, t.group,
+                                ctl_flag(argc, argv, "--new") ? "$" : "0");
+    rc = rc == GW_OK ? ctl_tail_autoclaim(&t, min_idle_ms) : rc;
+    rc = rc == GW_OK ? ctl_tail_read(&t, timeout_ms) : rc;
+    if (rc != GW_OK) {
+        fprintf(stderr, "vasctl: redis %s:%lld: %s\n", c->cfg->redis.host,
+                (long long)c->cfg->redis.port, gw_status_code(rc));
+        return 1;
+    }
+    fprintf(stderr, "%lld notification(s) read as %s in group %s\n",
+            (long long)t.seen, t.consumer, t.group);
+    return 0;
 }
 
 int
 ctl_webhooks_list(struct ctl *c, int argc, char **argv)
 {
-    return ctl_notifications_tail(c, argc, argv);
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int64_t limit;
+    int failed = ctl_flag(argc, argv, "--failed");
+
+    limit = ctl_notify_opt_i64(argc, argv, "--limit", CTL_WEBHOOKS_LIST_DEFAULT,
+                               CTL_WEBHOOKS_LIST_MAX);
+    if (limit < 0) {
+        return 2;
+    }
+    if (gw_db_query(&c->t.db, &c->t.arena, &res,
+                    "SELECT event_id, provider_id, type, state, attempts,"
+                    " COALESCE(last_status, '-'), created_at,"
+                    " IF(state = 'pending', next_attempt_at, delivered_at),"
+                    " COALESCE(last_error, '') FROM webhook_events"
+                    " WHERE (%d = 0 OR state = 'failed')"
+                    " ORDER BY created_at DESC, id DESC LIMIT %lld",
+                    failed, (long long)limit) != GW_OK) {
+        fprintf(stderr, "vasctl: cannot read webhook_events\n");
+        return 1;
+    }
+    printf("%-32s %8s %-20s %-9s %8s %6s %-23s %-23s %s\n", "EVENT_ID",
+           "PROVIDER", "TYPE", "STATE", "ATTEMPTS", "HTTP", "CREATED_AT",
+           "NEXT_OR_DONE_AT", "LAST_ERROR");
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        printf("%-32s %8s %-20s %-9s %8s %6s %-23s %-23s %s\n", row[0], row[1],
+               row[2], row[3], row[4], row[5], row[6], row[7] ? row[7] : "-",
+               row[8]);
+    }
+    return 0;
 }
 
 int
 ctl_webhooks_retry(struct ctl *c, int argc, char **argv)
 {
-    return ctl_notifications_tail(c, argc, argv);
+    int all = ctl_flag(argc, argv, "--all-failed");
+    int rc;
+
+    if (!all && (argc < 1 || !svc_notify_id_valid(argv[0]))) {
+        fprintf(stderr, "vasctl: want an EVENT_ID (32 hex) or --all-failed\n");
+        return 2;
+    }
+    rc = gw_db_exec(&c->t.db,
+                    "UPDATE webhook_events SET state = 'pending',"
+                    " attempts = 0, next_attempt_at = UTC_TIMESTAMP(3),"
+                    " last_error = NULL WHERE state = 'failed'"
+                    " AND (%d OR event_id = %s)",
+                    all, all ? "" : argv[0]);
+    if (rc != GW_OK) {
+        fprintf(stderr, "vasctl: cannot update webhook_events\n");
+        return 1;
+    }
+    printf("%lld webhook event(s) re-queued\n", (long long)c->t.db.affected);
+    return !all && c->t.db.affected == 0 ? 1 : 0;
 }

@@ -1,0 +1,403 @@
+/*
+ * svc_webhook.c — signed webhook delivery with retries and dead-lettering.
+ *
+ * Why a lease instead of holding the row lock during the POST: a slow
+ * provider would keep a MariaDB transaction open for the whole timeout.
+ * The claim commits at once (attempts + 1, next_attempt_at = now + lease),
+ * the POST runs outside any transaction, and the outcome is written only if
+ * the row is still ours (same attempts, still pending).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "gw_db.h"
+#include "gw_log.h"
+#include "gw_status.h"
+#include "gw_thread.h"
+#include "svc_notify.h"
+#include "svc_relay.h"
+#include "svc_webhook.h"
+
+struct svc_webhook_event {
+    int64_t id;
+    const char *event_id;
+    int64_t provider_id;
+    const char *type;
+    const char *payload;
+    int64_t created_ms;
+    int64_t attempts; /* after this claim */
+};
+
+struct svc_webhook_result {
+    long http_status; /* 0: no HTTP answer */
+    int ok;
+    char error[SVC_WEBHOOK_ERROR_MAX + 1];
+    int64_t latency_ms;
+};
+
+struct svc_webhook_loop {
+    const struct gw_config *cfg;
+    struct gw_thread t;
+    struct svc_webhook_schedule sched;
+    CURL *curl;
+};
+
+static struct svc_webhook_loop svc_webhook_loop;
+
+int
+svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
+{
+    const char *p = s;
+    size_t len;
+    int64_t v;
+
+    out->n = 0;
+    while (*p != '\0') {
+        if (*p == ' ' || *p == ',') {
+            p++;
+            continue;
+        }
+        len = strcspn(p, " ,");
+        if (out->n == SVC_WEBHOOK_SCHEDULE_MAX ||
+            gw_parse_i64(p, len, &v) != 0 || v < 1 ||
+            v > SVC_WEBHOOK_DELAY_MAX_S) {
+            return -1;
+        }
+        out->delay_s[out->n++] = v;
+        p += len;
+    }
+    return 0;
+}
+
+int
+svc_webhook_sign(const void *secret, size_t secret_len, int64_t t,
+                 const char *body, size_t body_len, char *out, size_t cap)
+{
+    struct gw_buf signed_text = {0};
+    unsigned char mac[32];
+    char hex[65];
+    int n;
+
+    if (gw_buf_printf(&signed_text, "%lld.", (long long)t) != 0 ||
+        gw_buf_append(&signed_text, body, body_len) != 0) {
+        gw_buf_free(&signed_text);
+        return -1;
+    }
+    gw_hmac_sha256(secret, secret_len, signed_text.data, signed_text.len, mac);
+    gw_buf_free(&signed_text);
+    gw_hex_encode(mac, sizeof(mac), hex);
+    n = snprintf(out, cap, "t=%lld,v1=%s", (long long)t, hex);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int
+svc_webhook_next_delay(const struct svc_webhook_schedule *s, int64_t attempts,
+                       int64_t *delay_s)
+{
+    if (attempts < 1 || attempts > s->n) {
+        *delay_s = 0;
+        return 0;
+    }
+    *delay_s = s->delay_s[attempts - 1];
+    return 1;
+}
+
+/* Claims due events and commits a lease on them; ev[] in the arena. */
+static int
+svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
+                  size_t *n)
+{
+    struct gw_db *db = &l->t.db;
+    struct gw_buf ids = {0};
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int64_t lease_s;
+    size_t i = 0;
+    int rc;
+
+    lease_s = SVC_WEBHOOK_BATCH *
+                  (l->cfg->relay.webhook_connect_timeout_ms +
+                   l->cfg->relay.webhook_timeout_ms) /
+                  1000 +
+              SVC_WEBHOOK_LEASE_SLACK_S;
+    *n = 0;
+    rc = gw_db_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    rc = rc == GW_OK ? gw_db_begin(db) : rc;
+    if (rc != GW_OK) {
+        return rc;
+    }
+    rc = gw_db_query(db, &l->t.arena, &res,
+                     "SELECT id, event_id, provider_id, type, payload,"
+                     " TIMESTAMPDIFF(MICROSECOND, '1970-01-01', created_at)"
+                     " DIV 1000, attempts + 1 FROM webhook_events"
+                     " WHERE state = 'pending'"
+                     " AND next_attempt_at <= UTC_TIMESTAMP(3)"
+                     " ORDER BY next_attempt_at LIMIT %d"
+                     " FOR UPDATE SKIP LOCKED",
+                     SVC_WEBHOOK_BATCH);
+    if (rc != GW_OK) {
+        goto fail;
+    }
+    *ev =
+        gw_arena_calloc(&l->t.arena, (mysql_num_rows(res) + 1) * sizeof(**ev));
+    if (*ev == NULL) {
+        rc = GW_ERROR;
+        goto fail;
+    }
+    gw_buf_appends(&ids, "[");
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        struct svc_webhook_event *e = &(*ev)[i++];
+        e->id = gw_db_col_i64(row, 0);
+        e->event_id = gw_db_col_str(row, 1);
+        e->provider_id = gw_db_col_i64(row, 2);
+        e->type = gw_db_col_str(row, 3);
+        e->payload = gw_db_col_str(row, 4);
+        e->created_ms = gw_db_col_i64(row, 5);
+        e->attempts = gw_db_col_i64(row, 6);
+        gw_buf_printf(&ids, "%s%lld", i > 1 ? "," : "", (long long)e->id);
+    }
+    if (gw_buf_appends(&ids, "]") != 0) {
+        rc = GW_ERROR;
+        goto fail;
+    }
+    if (i > 0) {
+        rc = gw_db_exec(db,
+                        "UPDATE webhook_events w JOIN JSON_TABLE(%s, '$[*]'"
+                        " COLUMNS (jid BIGINT UNSIGNED PATH '$')) j"
+                        " ON w.id = j.jid SET w.attempts = w.attempts + 1,"
+                        " w.next_attempt_at = UTC_TIMESTAMP(3)"
+                        " + INTERVAL %lld SECOND",
+                        ids.data, (long long)lease_s);
+    }
+    rc = rc == GW_OK ? gw_db_commit(db) : rc;
+    if (rc == GW_OK) {
+        *n = i;
+    }
+fail:
+    if (rc != GW_OK) {
+        gw_db_rollback(db);
+    }
+    gw_buf_free(&ids);
+    return rc;
+}
+
+/* Counts response bytes and stops reading past the limit. */
+static size_t
+svc_webhook_sink(char *p, size_t size, size_t nmemb, void *ud)
+{
+    size_t *got = ud;
+
+    (void)p;
+    *got += size * nmemb;
+    return *got > SVC_WEBHOOK_RESPONSE_MAX ? 0 : size * nmemb;
+}
+
+/* Appends one header line; on failure keeps the list and sets *oom. */
+static struct curl_slist *
+svc_webhook_header(struct curl_slist *list, const char *line, int *oom)
+{
+    struct curl_slist *h = curl_slist_append(list, line);
+
+    if (h == NULL) {
+        *oom = 1;
+        return list;
+    }
+    return h;
+}
+
+/* One POST with every limit set explicitly; fills res. */
+static void
+svc_webhook_post(struct svc_webhook_loop *l, const char *url,
+                 const struct gw_buf *body, const char *sig,
+                 const char *event_id, struct svc_webhook_result *res)
+{
+    struct curl_slist *hdrs = NULL;
+    char line[SVC_WEBHOOK_SIG_MAX + 64];
+    size_t got = 0;
+    int oom = 0;
+    int64_t t0 = gw_mono_us();
+    CURLcode cc;
+
+    snprintf(line, sizeof(line), "Vas-Signature: %s", sig);
+    hdrs = svc_webhook_header(hdrs, "Content-Type: application/json", &oom);
+    hdrs = svc_webhook_header(hdrs, "Expect:", &oom);
+    hdrs = svc_webhook_header(hdrs, line, &oom);
+    snprintf(line, sizeof(line), "Vas-Event-Id: %s", event_id);
+    hdrs = svc_webhook_header(hdrs, line, &oom);
+    if (oom) {
+        snprintf(res->error, sizeof(res->error), "out of memory");
+        curl_slist_free_all(hdrs);
+        return;
+    }
+    curl_easy_reset(l->curl);
+    curl_easy_setopt(l->curl, CURLOPT_URL, url);
+    curl_easy_setopt(l->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(l->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)l->cfg->relay.webhook_connect_timeout_ms);
+    curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS,
+                     (long)l->cfg->relay.webhook_timeout_ms);
+    curl_easy_setopt(l->curl, CURLOPT_MAXFILESIZE,
+                     (long)SVC_WEBHOOK_RESPONSE_MAX);
+    curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "vasgw-webhook/1");
+    curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDS, body->data);
+    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE, (long)body->len);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, svc_webhook_sink);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, &got);
+    cc = curl_easy_perform(l->curl);
+    curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &res->http_status);
+    res->latency_ms = (gw_mono_us() - t0) / 1000;
+    res->ok = res->http_status >= 200 && res->http_status < 300;
+    if (cc != CURLE_OK && !(res->ok && cc == CURLE_WRITE_ERROR)) {
+        res->ok = 0;
+        snprintf(res->error, sizeof(res->error), "curl: %s",
+                 curl_easy_strerror(cc));
+    } else if (!res->ok) {
+        snprintf(res->error, sizeof(res->error), "HTTP %ld", res->http_status);
+    }
+    curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdrs);
+}
+
+/* Writes the outcome if the claim is still ours. */
+static int
+svc_webhook_record(struct svc_webhook_loop *l,
+                   const struct svc_webhook_event *e,
+                   const struct svc_webhook_result *res, const char *state)
+{
+    int64_t delay_s = 0;
+    int outcome = -1;
+
+    if (state != NULL) {
+        /* "skipped": nothing to send, not a delivery outcome. */
+    } else if (res->ok) {
+        outcome = SVC_RELAY_WH_DELIVERED;
+    } else if (svc_webhook_next_delay(&l->sched, e->attempts, &delay_s)) {
+        outcome = SVC_RELAY_WH_RETRY;
+    } else {
+        outcome = SVC_RELAY_WH_DEAD;
+    }
+    if (state == NULL) {
+        state = outcome == SVC_RELAY_WH_DELIVERED ? "delivered"
+                : outcome == SVC_RELAY_WH_RETRY   ? "pending"
+                                                  : "failed";
+    }
+    if (outcome >= 0) {
+        svc_relay_metrics_webhook(outcome, res->latency_ms);
+    }
+    if (outcome == SVC_RELAY_WH_DEAD) {
+        gw_log_warn(NULL, "webhook %s dead-lettered after %lld attempts: %s",
+                    e->event_id, (long long)e->attempts, res->error);
+    }
+    return gw_db_exec(&l->t.db,
+                      "UPDATE webhook_events SET state = %s,"
+                      " last_status = NULLIF(%ld, 0), last_error = %s,"
+                      " delivered_at = IF(%s = 'delivered', UTC_TIMESTAMP(3),"
+                      " NULL), next_attempt_at = UTC_TIMESTAMP(3)"
+                      " + INTERVAL %lld SECOND WHERE id = %lld"
+                      " AND attempts = %lld AND state = 'pending'",
+                      state, res->http_status, res->ok ? NULL : res->error,
+                      state, (long long)delay_s, (long long)e->id,
+                      (long long)e->attempts);
+}
+
+/* Looks up the provider, signs and sends one event, records the outcome. */
+static int
+svc_webhook_deliver(struct svc_webhook_loop *l,
+                    const struct svc_webhook_event *e)
+{
+    struct svc_notify_item it;
+    struct svc_webhook_result res;
+    struct gw_buf body = {0};
+    char sig[SVC_WEBHOOK_SIG_MAX];
+    const char *url, *secret;
+    MYSQL_ROW row;
+    int rc;
+
+    memset(&res, 0, sizeof(res));
+    rc = gw_db_row(&l->t.db, &l->t.arena, &row,
+                   "SELECT webhook_url, webhook_secret FROM providers"
+                   " WHERE id = %lld",
+                   (long long)e->provider_id);
+    if (rc != GW_OK) {
+        snprintf(res.error, sizeof(res.error), "provider lookup failed");
+        return svc_webhook_record(l, e, &res, NULL);
+    }
+    url = row != NULL ? gw_db_col_str(row, 0) : NULL;
+    secret = row != NULL ? gw_db_col_str(row, 1) : NULL;
+    if (url == NULL || *url == '\0') {
+        snprintf(res.error, sizeof(res.error), "provider has no webhook_url");
+        return svc_webhook_record(l, e, &res, "skipped");
+    }
+    it.id = e->event_id, it.user = "", it.type = e->type;
+    it.payload = e->payload, it.created_ms = e->created_ms;
+    if (svc_notify_item_json(&it, &body) != 0 ||
+        svc_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
+                         gw_now_s(), body.data, body.len, sig,
+                         sizeof(sig)) != 0) {
+        gw_buf_free(&body);
+        return GW_ERROR;
+    }
+    svc_webhook_post(l, url, &body, sig, e->event_id, &res);
+    gw_buf_free(&body);
+    return svc_webhook_record(l, e, &res, NULL);
+}
+
+static void *
+svc_webhook_main(void *arg)
+{
+    struct svc_webhook_loop *l = arg;
+    struct svc_webhook_event *ev = NULL;
+    size_t n, i;
+    int64_t backoff_ms = 0;
+    int rc;
+
+    while (!gw_role_stopping()) {
+        rc = svc_webhook_claim(l, &ev, &n);
+        for (i = 0; rc == GW_OK && i < n && !gw_role_stopping(); i++) {
+            svc_webhook_deliver(l, &ev[i]);
+        }
+        gw_arena_reset(&l->t.arena);
+        if (rc == GW_OK && n == SVC_WEBHOOK_BATCH) {
+            backoff_ms = 0;
+            continue;
+        }
+        backoff_ms = rc == GW_OK ? 0 : svc_relay_backoff_next(backoff_ms);
+        gw_role_sleep_ms(rc == GW_OK ? SVC_WEBHOOK_IDLE_MS : backoff_ms);
+    }
+    curl_easy_cleanup(l->curl);
+    gw_thread_fini(&l->t);
+    return NULL;
+}
+
+int
+svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
+{
+    struct svc_webhook_loop *l = &svc_webhook_loop;
+
+    memset(l, 0, sizeof(*l));
+    l->cfg = cfg;
+    if (svc_webhook_schedule_parse(cfg->relay.webhook_schedule_s, &l->sched) !=
+        0) {
+        gw_log_error(NULL, "bad relay.webhook_schedule_s '%s'",
+                     cfg->relay.webhook_schedule_s);
+        return -1;
+    }
+    if (gw_thread_init(&l->t, cfg, 1) != 0) {
+        return -1;
+    }
+    l->curl = curl_easy_init();
+    if (l->curl == NULL ||
+        pthread_create(tid, NULL, svc_webhook_main, l) != 0) {
+        if (l->curl != NULL) {
+            curl_easy_cleanup(l->curl);
+        }
+        gw_thread_fini(&l->t);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * test_svc_notify_direct.c — svc_notify_direct() against a real Redis (the
+ * test stack's: VAS_REDIS_PORT, VAS_REDIS_HOST); skipped without one. The
+ * entry must carry the same fields as the relay's, and the inbox item the
+ * same text, so the push servers have one contract.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_config.h"
+#include "gw_outbox.h"
+#include "gw_redis.h"
+#include "gw_status.h"
+#include "gw_util.h"
+#include "svc_notify.h"
+
+static int
+setup(void **state)
+{
+    static struct gw_config cfg;
+    static struct gw_redis r;
+    const char *port = getenv("VAS_REDIS_PORT");
+    const char *host = getenv("VAS_REDIS_HOST");
+    char err[256];
+    int64_t p;
+
+    if (gw_config_load(&cfg, NULL, err, sizeof(err)) != 0) {
+        return -1;
+    }
+    if (port == NULL || gw_parse_i64(port, strlen(port), &p) != 0) {
+        *state = NULL;
+        return 0;
+    }
+    cfg.redis.port = p;
+    snprintf(cfg.redis.host, sizeof(cfg.redis.host), "%s",
+             host ? host : "127.0.0.1");
+    gw_redis_init(&r, &cfg);
+    *state = gw_redis_connect(&r) == GW_OK ? &r : NULL;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    if (*state != NULL) {
+        gw_redis_fini(*state);
+    }
+    return 0;
+}
+
+static void
+test_direct_entry_and_inbox(void **state)
+{
+    struct gw_redis *r = *state;
+    redisReply *rep, *f;
+    char id[GW_NOTIF_ID_LEN + 1], user[40], want[256];
+    unsigned char rnd[6];
+
+    if (r == NULL) {
+        skip();
+    }
+    gw_random_bytes(rnd, sizeof(rnd));
+    gw_hex_encode(rnd, sizeof(rnd), user + snprintf(user, 8, "im-d-"));
+    assert_int_equal(svc_notify_direct(r, user, "lobby.invited",
+                                       "{\"lobby_id\":\"L1\"}", id),
+                     GW_OK);
+    assert_true(svc_notify_id_valid(id));
+    assert_int_equal(gw_redis_cmd(r, NULL, &rep, "XREVRANGE %s + - COUNT 50",
+                                  r->cfg->redis.notify_stream),
+                     GW_OK);
+    f = NULL;
+    for (size_t i = 0; i < rep->elements && f == NULL; i++) {
+        redisReply *fields = rep->element[i]->element[1];
+        if (fields->elements == 10 &&
+            strcmp(fields->element[1]->str, id) == 0) {
+            f = fields;
+        }
+    }
+    assert_non_null(f);
+    assert_string_equal(f->element[0]->str, "id");
+    assert_string_equal(f->element[2]->str, "user");
+    assert_string_equal(f->element[3]->str, user);
+    assert_string_equal(f->element[5]->str, "lobby.invited");
+    assert_string_equal(f->element[7]->str, "{\"lobby_id\":\"L1\"}");
+    assert_string_equal(f->element[8]->str, "created_at");
+    snprintf(want, sizeof(want),
+             "{\"id\":\"%s\",\"type\":\"lobby.invited\",\"created_at\":\"%s\","
+             "\"data\":{\"lobby_id\":\"L1\"}}",
+             id, f->element[9]->str);
+    freeReplyObject(rep);
+    assert_int_equal(
+        gw_redis_cmd(r, NULL, &rep, "ZRANGE vas:inbox:{%s} 0 -1", user), GW_OK);
+    assert_int_equal(rep->elements, 1);
+    assert_string_equal(rep->element[0]->str, want);
+    freeReplyObject(rep);
+}
+
+static void
+test_direct_rejects_bad_input(void **state)
+{
+    struct gw_redis *r = *state;
+
+    if (r == NULL) {
+        skip();
+    }
+    assert_int_equal(svc_notify_direct(r, "", "t", "{}", NULL), GW_EINVAL);
+    assert_int_equal(svc_notify_direct(r, "u", "", "{}", NULL), GW_EINVAL);
+    assert_int_equal(svc_notify_direct(r, "u", "t", "[1]", NULL), GW_EINVAL);
+    assert_int_equal(svc_notify_direct(r, "u", "t", NULL, NULL), GW_EINVAL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_direct_entry_and_inbox),
+        cmocka_unit_test(test_direct_rejects_bad_input),
+    };
+
+    return cmocka_run_group_tests_name("svc_notify_direct", tests, setup,
+                                       teardown);
+}
