@@ -9,6 +9,7 @@
 #include <csv.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bill.h"
 #include "gw_status.h"
@@ -50,6 +51,22 @@ bill_cdr_day_valid(const char *s)
     return strlen(s) == 10
         && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 2000
         && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+int
+bill_cdr_days(const char *from, const char *to)
+{
+    struct tm a = {0}, b = {0};
+
+    if (sscanf(from, "%4d-%2d-%2d", &a.tm_year, &a.tm_mon, &a.tm_mday) != 3
+        || sscanf(to, "%4d-%2d-%2d", &b.tm_year, &b.tm_mon, &b.tm_mday) != 3) {
+        return -1;
+    }
+    a.tm_year -= 1900;
+    b.tm_year -= 1900;
+    a.tm_mon--;
+    b.tm_mon--;
+    return (int) ((timegm(&b) - timegm(&a)) / 86400) + 1;
 }
 
 int

@@ -97,7 +97,7 @@ static const struct gw_config_key gw_config_keys[] = {
     S("downloads", "internal_prefix", downloads.internal_prefix,
       "/_protected/"),
 
-    I("relay", "batch", relay.batch, "500", 1, 10000),
+    I("relay", "batch", relay.batch, "2000", 1, 10000),
     I("relay", "interval_ms", relay.interval_ms, "50", 1, 60000),
     I("relay", "webhook_connect_timeout_ms",
       relay.webhook_connect_timeout_ms, "2000", 1, 60000),

@@ -99,34 +99,52 @@ int
 gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
              const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, ap2;
     void   *rep;
-    int     rc;
+    int     rc = GW_EUNAVAIL, attempt, stale;
 
-    *reply = NULL;
-    rc = gw_redis_connect(r);
-    if (rc != GW_OK) {
-        return rc;
-    }
     va_start(ap, fmt);
-    rep = redisvCommand(r->ctx, fmt, ap);
+    *reply = NULL;
+    for (attempt = 0; attempt < 2; attempt++) {
+        stale = r->ctx != NULL;
+        rc = gw_redis_connect(r);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        va_copy(ap2, ap);
+        rep = redisvCommand(r->ctx, fmt, ap2);
+        va_end(ap2);
+        rc = gw_redis_finish(r, a, reply, rep);
+        /* A connection made before a Redis restart fails once: re-send on
+         * a fresh one (see the header on which commands may be). */
+        if (rc != GW_EUNAVAIL || !stale) {
+            break;
+        }
+    }
     va_end(ap);
-    return gw_redis_finish(r, a, reply, rep);
+    return rc;
 }
 
 int
 gw_redis_cmdv(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
               int argc, const char **argv, const size_t *argvlen)
 {
-    int rc;
+    int rc = GW_EUNAVAIL, attempt, stale;
 
     *reply = NULL;
-    rc = gw_redis_connect(r);
-    if (rc != GW_OK) {
-        return rc;
+    for (attempt = 0; attempt < 2; attempt++) {
+        stale = r->ctx != NULL;
+        rc = gw_redis_connect(r);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        rc = gw_redis_finish(r, a, reply,
+                             redisCommandArgv(r->ctx, argc, argv, argvlen));
+        if (rc != GW_EUNAVAIL || !stale) {
+            break;
+        }
     }
-    return gw_redis_finish(r, a, reply,
-                           redisCommandArgv(r->ctx, argc, argv, argvlen));
+    return rc;
 }
 
 int
@@ -151,22 +169,15 @@ int
 gw_redis_ping(struct gw_redis *r)
 {
     redisReply *rep;
-    int         rc, stale = r->ctx != NULL;
+    int         rc;
 
-    for (;;) {
-        rc = gw_redis_cmd(r, NULL, &rep, "PING");
-        if (rep != NULL) {
-            freeReplyObject(rep);
-        }
-        if (rc == GW_ERROR) {
-            gw_redis_drop(r);
-            rc = GW_EUNAVAIL;
-        }
-        /* A connection made before a Redis restart fails once: probe
-         * again on a fresh one (as gw_db_ping does) before saying down. */
-        if (rc == GW_OK || !stale) {
-            return rc;
-        }
-        stale = 0;
+    rc = gw_redis_cmd(r, NULL, &rep, "PING");
+    if (rep != NULL) {
+        freeReplyObject(rep);
     }
+    if (rc == GW_ERROR) {
+        gw_redis_drop(r);
+        rc = GW_EUNAVAIL;
+    }
+    return rc;
 }

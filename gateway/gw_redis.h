@@ -32,6 +32,10 @@ int gw_redis_connect(struct gw_redis *r);
  * Runs one command (hiredis format: %s, %b, %lld…). *reply is freed at the
  * arena's reset when a is given, else by the caller (freeReplyObject).
  * A Redis error reply ("-ERR …") is GW_ERROR with *reply set.
+ * When the thread's connection predates a Redis restart, the command fails
+ * with an I/O error and is re-sent once on a fresh connection: use these
+ * for commands that are safe to repeat (reads, idempotent writes, stream
+ * entries that consumers de-duplicate by id).
  */
 int gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
                  const char *fmt, ...);

@@ -37,6 +37,7 @@ BENCH_ROWS=(
     "catalog-list  /v1/catalog/items?kind=ringtone&limit=20  64  scripts/bench/store.lua  fcgi-floor"
     "catalog-item  /v1/catalog/items/1  64  scripts/bench/store.lua  fcgi-floor"
     "purchase@16   /purchase           16  scripts/bench/store.lua  floor-tx@16"
+    "purchase@64   /purchase           64  scripts/bench/store.lua  floor-tx@64"
     "nginx-300k    /bench/ringtone.bin 64  -  -"
     "download-300k /download           64  scripts/bench/store.lua  nginx-300k"
 )

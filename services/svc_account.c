@@ -429,9 +429,10 @@ svc_admin_cdrs(struct gw_request *r)
     int            rc;
 
     if (from == NULL || to == NULL || !bill_cdr_day_valid(from)
-        || !bill_cdr_day_valid(to) || strcmp(from, to) > 0) {
+        || !bill_cdr_day_valid(to) || strcmp(from, to) > 0
+        || bill_cdr_days(from, to) > SVC_CDR_DAYS_MAX) {
         gw_request_problem(r, "from and to must be YYYY-MM-DD business days,"
-                           " from <= to");
+                           " from <= to, at most %d days", SVC_CDR_DAYS_MAX);
         return GW_EINVAL;
     }
     csv = gw_arena_calloc(r->arena, sizeof(*csv));

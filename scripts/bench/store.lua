@@ -3,7 +3,15 @@
 -- request, rotating over the bench buyers). Setup: scripts/bench/store_setup.sh.
 local env = {}
 local counter = 0
-local thread_tag = tostring(math.random(1, 1e9))
+local thread_tag = ""
+local threads = 0
+
+-- Each wrk thread has its own Lua state with the same default random seed:
+-- number the threads so Idempotency-Keys never collide across them.
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
 
 local function load_env()
     local root = os.getenv("VAS_ROOT") or "."
@@ -16,6 +24,8 @@ local function load_env()
 end
 
 function init(args)
+    math.randomseed(os.time() * 1000 + (tid or 0))
+    thread_tag = string.format("%d-%d", tid or 0, math.random(1, 1e9))
     load_env()
 end
 
