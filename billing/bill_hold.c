@@ -127,7 +127,8 @@ bill_hold_unhold(struct gw_db *db, const struct bill_hold_row *h,
                       " balance = balance - %lld,"
                       " spent_day = spent_day - IF(spent_day_key = %d, %lld,"
                       " 0), spent_month = spent_month - IF(spent_month_key ="
-                      " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3)"
+                      " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3),"
+                      " id = LAST_INSERT_ID(id)"
                       " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
                       (long long) h->amount, (long long) debit, h->day_key,
                       (long long) giveback, h->month_key, (long long) giveback,
@@ -161,6 +162,7 @@ bill_hold_capture(struct gw_db *db, struct gw_arena *a,
     if (rc != GW_OK) {
         return rc;
     }
+    legs.account_id = db->insert_id;
     legs.kind = "capture";
     legs.subscriber_id = h.subscriber_id;
     legs.amount = amount;

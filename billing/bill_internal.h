@@ -11,6 +11,7 @@
 struct bill_legs {
     const char *kind;             /* ledger_txns.kind */
     int64_t     subscriber_id;
+    int64_t     account_id;       /* the subscriber's account */
     int64_t     amount;           /* gross, > 0 */
     int         sign;             /* -1: subscriber pays; +1: receives */
     int64_t     provider_id;

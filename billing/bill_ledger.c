@@ -17,9 +17,13 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
-/* One round trip: the ledger transaction, the counter-accounts, the CDR,
- * the postings, then the subscriber's account read back (own writes are
- * visible) with ROW_COUNT() of the postings INSERT. */
+/*
+ * One round trip: the ledger transaction, the CDR, the postings (constant
+ * rows: no table is read, so no lock is taken), then the counter-accounts
+ * (last, so their row locks are held for the shortest time before COMMIT),
+ * then the subscriber's account read back (own writes are visible) with
+ * ROW_COUNT() of the counter UPDATE.
+ */
 #define BILL_POST_SQL                                                       \
     "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"       \
     " provider_id, provider_share, carrier_share, bucket, corrects_txn_id," \
@@ -27,12 +31,6 @@
     " %lld, %s, %lld, %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"\
     " %s, %s, UTC_TIMESTAMP(3));"                                           \
     " SET @vas_txn = LAST_INSERT_ID();"                                     \
-    " UPDATE accounts SET balance = balance + CASE kind"                    \
-    " WHEN 'provider' THEN %lld WHEN 'carrier' THEN %lld ELSE %lld END,"    \
-    " updated_at = UTC_TIMESTAMP(3) WHERE"                                  \
-    " (kind = 'provider' AND owner_id = %lld AND bucket = %d AND %d) OR"    \
-    " (kind = 'carrier' AND owner_id = 0 AND bucket = %d AND %d) OR"        \
-    " (kind = 'funding' AND owner_id = 0 AND bucket = %d AND %d);"          \
     " INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"       \
     " im_user_id, item_id, sku, provider_id, amount, currency,"             \
     " provider_share, carrier_share, business_day, reference, created_at)"  \
@@ -40,19 +38,89 @@
     " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"             \
     " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"        \
     " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
-    " SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts WHERE"      \
-    " kind = 'subscriber' AND owner_id = %lld AND bucket = 0"               \
-    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
-    " WHERE kind = 'provider' AND owner_id = %lld AND bucket = %d AND %d"   \
-    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
-    " WHERE kind = 'carrier' AND owner_id = 0 AND bucket = %d AND %d"       \
-    " UNION ALL SELECT @vas_txn, id, %lld, UTC_TIMESTAMP(3) FROM accounts"  \
-    " WHERE kind = 'funding' AND owner_id = 0 AND bucket = %d AND %d;"      \
+    " SELECT @vas_txn, a, v, UTC_TIMESTAMP(3) FROM (SELECT %lld a, %lld v"  \
+    " UNION ALL SELECT %lld, %lld UNION ALL SELECT %lld, %lld"              \
+    " UNION ALL SELECT %lld, %lld) x WHERE v <> 0;"                         \
+    " UPDATE accounts SET balance = balance + CASE id"                      \
+    " WHEN %lld THEN %lld WHEN %lld THEN %lld ELSE %lld END,"               \
+    " updated_at = UTC_TIMESTAMP(3) WHERE id IN (%lld, %lld, %lld);"        \
     " SELECT @vas_txn, ROW_COUNT(), a.balance, a.plan,"                     \
     " COALESCE(a.cap_daily, -1), a.spent_day, COALESCE(a.cap_monthly, -1)," \
     " a.spent_month, s.im_user_id FROM accounts a JOIN subscribers s ON"    \
-    " s.id = a.owner_id WHERE a.kind = 'subscriber' AND a.owner_id = %lld"  \
-    " AND a.bucket = 0"
+    " s.id = a.owner_id WHERE a.id = %lld"
+
+/*
+ * Account ids of the bucketed counter-accounts never change once created,
+ * so each thread remembers them: the postings then name literal ids and no
+ * statement reads (or locks) the accounts table to find them.
+ */
+#define BILL_PROVIDERS_CACHED 64
+
+struct bill_bucket_ids {
+    int64_t owner;                 /* provider id; 0 = unused slot */
+    int64_t id[BILL_BUCKETS];
+};
+
+static __thread struct bill_bucket_ids bill_carrier_ids, bill_funding_ids;
+static __thread struct bill_bucket_ids bill_provider_ids[BILL_PROVIDERS_CACHED];
+
+static int
+bill_bucket_ids_load(struct gw_db *db, struct gw_arena *a, const char *kind,
+                     int64_t owner, struct bill_bucket_ids *ids)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    int        rc, n = 0;
+
+    rc = gw_db_query(db, a, &res,
+                     "SELECT bucket, id FROM accounts WHERE kind = %s AND"
+                     " owner_id = %lld",
+                     kind, (long long) owner);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        int64_t b = gw_db_col_i64(row, 0);
+        if (b >= 0 && b < BILL_BUCKETS) {
+            ids->id[b] = gw_db_col_i64(row, 1);
+            n++;
+        }
+    }
+    if (n != BILL_BUCKETS) {
+        gw_log_error(db->rid, "%s accounts of %lld missing", kind,
+                     (long long) owner);
+        return GW_ERROR;
+    }
+    ids->owner = owner;
+    return GW_OK;
+}
+
+/* The counter-account of (kind, owner) in bucket b into *id. */
+static int
+bill_bucket_id(struct gw_db *db, struct gw_arena *a, const char *kind,
+               int64_t owner, int b, int64_t *id)
+{
+    struct bill_bucket_ids *ids;
+    int                     rc;
+
+    if (strcmp(kind, "carrier") == 0) {
+        ids = &bill_carrier_ids;
+    } else if (strcmp(kind, "funding") == 0) {
+        ids = &bill_funding_ids;
+    } else {
+        ids = &bill_provider_ids[(uint64_t) owner % BILL_PROVIDERS_CACHED];
+    }
+    if (ids->id[b] == 0 || ids->owner != owner) {
+        memset(ids, 0, sizeof(*ids));
+        rc = bill_bucket_ids_load(db, a, kind, owner, ids);
+        if (rc != GW_OK) {
+            memset(ids, 0, sizeof(*ids));
+            return rc;
+        }
+    }
+    *id = ids->id[b];
+    return GW_OK;
+}
 
 static int bill_warnings(struct gw_db *db, struct gw_arena *a,
                          const struct bill_ctx *ctx, MYSQL_ROW row,
@@ -63,25 +131,36 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
                const struct bill_ctx *ctx, const struct bill_legs *l,
                int64_t warn_amount, struct bill_result *res)
 {
-    /* Counter-accounts move opposite to the subscriber: the provider's
-     * and carrier's revenue (charges, refunds) or funding (top-ups), all
-     * in the subscriber's bucket. Every branch names the whole unique key
-     * (kind, owner_id, bucket), so InnoDB locks exactly those rows; a
-     * branch whose amount is 0 is a constant-false condition and locks
-     * nothing. (A condition on part of the key would lock every bucket.) */
+    /* Counter-accounts move opposite to the subscriber: the provider's and
+     * carrier's revenue (charges, refunds) or funding (top-ups), all in
+     * the subscriber's bucket, so no row is shared by every movement. */
     int64_t     sub_amt = l->sign * l->amount;
     int64_t     pa = l->funding ? 0 : -l->sign * l->provider_share;
     int64_t     ca = l->funding ? 0 : -l->sign * l->carrier_share;
     int64_t     fa = l->funding ? -sub_amt : 0;
     int64_t     csign = l->sign < 0 ? 1 : -1;  /* CDR: charges +, refunds - */
+    int64_t     pid = 0, cid = 0, fid = 0;
     int         bucket = bill_bucket(l->subscriber_id), rc, want;
     const char *currency = ctx->cfg->billing.currency;
     char        day[16];
     MYSQL_ROW   row;
 
+    rc = GW_OK;
+    if (pa != 0) {
+        rc = bill_bucket_id(db, a, "provider", l->provider_id, bucket, &pid);
+    }
+    if (rc == GW_OK && ca != 0) {
+        rc = bill_bucket_id(db, a, "carrier", 0, bucket, &cid);
+    }
+    if (rc == GW_OK && fa != 0) {
+        rc = bill_bucket_id(db, a, "funding", 0, bucket, &fid);
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
     gw_outbox_id_new(res->cdr_id);
     bill_business_day(ctx->cfg, day);
-    want = 1 + (pa != 0) + (ca != 0) + (fa != 0);
+    want = (pa != 0) + (ca != 0) + (fa != 0);
     rc = gw_db_row(db, a, &row, BILL_POST_SQL,
                    l->kind, (long long) l->subscriber_id,
                    (long long) l->amount, currency,
@@ -89,10 +168,6 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
                    (long long) l->carrier_share, bucket,
                    (long long) l->corrects_txn_id, (long long) l->hold_id,
                    l->reference, ctx->actor, ctx->reason,
-                   /* counter-accounts */
-                   (long long) pa, (long long) ca, (long long) fa,
-                   (long long) l->provider_id, bucket, pa != 0, bucket,
-                   ca != 0, bucket, fa != 0,
                    /* CDR */
                    res->cdr_id, l->sign < 0 ? "charge" : "refund",
                    (long long) l->item_id, l->sku,
@@ -102,12 +177,15 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
                    (long long) (csign * l->carrier_share), day, l->reference,
                    (long long) l->subscriber_id, !l->funding,
                    /* postings */
-                   (long long) sub_amt, (long long) l->subscriber_id,
-                   (long long) pa, (long long) l->provider_id, bucket,
-                   pa != 0, (long long) ca, bucket, ca != 0, (long long) fa,
-                   bucket, fa != 0,
+                   (long long) l->account_id, (long long) sub_amt,
+                   (long long) pid, (long long) pa, (long long) cid,
+                   (long long) ca, (long long) fid, (long long) fa,
+                   /* counter-accounts */
+                   (long long) pid, (long long) pa, (long long) cid,
+                   (long long) ca, (long long) fa, (long long) pid,
+                   (long long) cid, (long long) fid,
                    /* read back */
-                   (long long) l->subscriber_id);
+                   (long long) l->account_id);
     if (rc != GW_OK) {
         return rc;
     }
@@ -258,7 +336,8 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
                     " spent_day_key = %d,"
                     " spent_month = IF(spent_month_key = %d, spent_month, 0)"
                     " + %lld, spent_month_key = %d,"
-                    " balance = balance - %lld, updated_at = UTC_TIMESTAMP(3)"
+                    " balance = balance - %lld, updated_at = UTC_TIMESTAMP(3),"
+                    " id = LAST_INSERT_ID(id)"
                     " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0"
                     " AND status = 'active'"
                     " AND balance - held - %lld >= -credit_limit"
@@ -277,6 +356,7 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
         return bill_debit_refused(db, a, c->subscriber_id, c->amount, day,
                                   month);
     }
+    legs.account_id = db->insert_id;   /* SET id = LAST_INSERT_ID(id) */
     legs.kind = "charge";
     legs.subscriber_id = c->subscriber_id;
     legs.amount = c->amount;
@@ -305,7 +385,8 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     }
     rc = gw_db_exec(db,
                     "UPDATE accounts SET balance = balance + %lld,"
-                    " updated_at = UTC_TIMESTAMP(3) WHERE kind = 'subscriber'"
+                    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"
+                    " WHERE kind = 'subscriber'"
                     " AND owner_id = %lld AND bucket = 0",
                     (long long) amount, (long long) subscriber_id);
     if (rc != GW_OK) {
@@ -314,6 +395,7 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     if (db->affected != 1) {
         return GW_ENOTFOUND;
     }
+    legs.account_id = db->insert_id;
     legs.kind = "topup";
     legs.subscriber_id = subscriber_id;
     legs.amount = amount;
@@ -384,11 +466,13 @@ bill_refund_apply(struct gw_db *db, struct gw_arena *a,
     if (rc == GW_OK) {
         rc = gw_db_exec(db,
                         "UPDATE accounts SET balance = balance + %lld,"
-                        " updated_at = UTC_TIMESTAMP(3) WHERE kind ="
+                        " updated_at = UTC_TIMESTAMP(3), id ="
+                        " LAST_INSERT_ID(id) WHERE kind ="
                         " 'subscriber' AND owner_id = %lld AND bucket = 0",
                         (long long) amount, (long long) legs.subscriber_id);
     }
     if (rc == GW_OK) {
+        legs.account_id = db->insert_id;
         legs.item_id = item_id;
         legs.sku = sku;
         rc = bill_legs_post(db, a, ctx, &legs, 0, res);

@@ -157,6 +157,15 @@ int cat_generation_get(struct gw_db *db, struct gw_arena *a, int64_t *gen);
  */
 int cat_audit_run(struct gw_db *db, FILE *out);
 
+/*
+ * Folds purchases with id > *watermark into items.popularity (all of them
+ * when *watermark is 0: a full recount) and advances *watermark. Run by the
+ * janitor, so no purchase ever updates a hit item's row. GW_OK or a db
+ * status.
+ */
+int cat_popularity_refresh(struct gw_db *db, struct gw_arena *a,
+                           int64_t *watermark);
+
 /* MIME type and file extension of a format, or NULL for an unknown one. */
 const char *cat_format_mime(const char *format);
 const char *cat_format_ext(const char *format);

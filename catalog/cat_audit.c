@@ -90,3 +90,38 @@ cat_audit_run(struct gw_db *db, FILE *out)
     gw_arena_fini(&a);
     return rc == GW_OK ? n : -1;
 }
+
+int
+cat_popularity_refresh(struct gw_db *db, struct gw_arena *a,
+                       int64_t *watermark)
+{
+    MYSQL_ROW row;
+    int64_t   top;
+    int       rc;
+
+    rc = gw_db_row(db, a, &row, "SELECT COALESCE(MAX(id), 0) FROM purchases");
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
+    }
+    top = gw_db_col_i64(row, 0);
+    if (*watermark == 0) {
+        rc = gw_db_exec(db,
+                        "UPDATE items i LEFT JOIN (SELECT item_id, COUNT(*) n"
+                        " FROM purchases WHERE id <= %lld GROUP BY item_id) p"
+                        " ON p.item_id = i.id SET i.popularity ="
+                        " COALESCE(p.n, 0) WHERE i.popularity <>"
+                        " COALESCE(p.n, 0)",
+                        (long long) top);
+    } else if (top > *watermark) {
+        rc = gw_db_exec(db,
+                        "UPDATE items i JOIN (SELECT item_id, COUNT(*) n FROM"
+                        " purchases WHERE id > %lld AND id <= %lld GROUP BY"
+                        " item_id) p ON p.item_id = i.id SET i.popularity ="
+                        " i.popularity + p.n",
+                        (long long) *watermark, (long long) top);
+    }
+    if (rc == GW_OK) {
+        *watermark = top;
+    }
+    return rc;
+}

@@ -8,6 +8,7 @@
 #include <cJSON.h>
 
 #include "bill.h"
+#include "cat.h"
 #include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_log.h"
@@ -19,6 +20,7 @@
 #include "svc_tx.h"
 
 #define SVC_CDR_DAYS_MAX 366
+#define SVC_POPULARITY_EVERY_MS 2000   /* janitor folds purchases in */
 
 void
 svc_account_ctx(struct gw_request *r, struct bill_ctx *ctx, const char *reason)
@@ -456,11 +458,18 @@ int
 svc_janitor_run(struct gw_thread *t)
 {
     struct bill_ctx ctx = {t->cfg, "janitor", "hold expired", NULL};
-    int64_t         last_sweep = 0;
+    int64_t         last_sweep = 0, popularity_mark = 0, last_popular = 0;
 
     while (!gw_role_stopping()) {
         if (bill_holds_expire(&t->db, &t->arena, &ctx, 100) < 0) {
             gw_log_warn(NULL, "hold expiry failed; retrying later");
+        }
+        if (gw_now_ms() - last_popular >= SVC_POPULARITY_EVERY_MS) {
+            if (cat_popularity_refresh(&t->db, &t->arena, &popularity_mark)
+                != GW_OK) {
+                popularity_mark = 0;   /* recount next time */
+            }
+            last_popular = gw_now_ms();
         }
         if (gw_now_s() - last_sweep >= 60) {
             /* Idempotency records are kept a week (Stripe keeps 24 h). */

@@ -384,10 +384,10 @@ svc_store_purchase(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    /* Popularity is a hint: bumped after the commit, outside the money
-     * transaction, so buyers of one hit never queue on its item row. */
-    gw_db_exec(&r->thr->db, "UPDATE items SET popularity = popularity + 1"
-               " WHERE id = %lld", (long long) b.item.id);
+    /* Popularity is not touched here: an UPDATE of the item row per
+     * purchase made every buyer of a hit queue on that row (and paid a
+     * second commit). The janitor folds new purchases into it
+     * (cat_popularity_refresh). */
     return gw_reply_raw(r, 201, "application/json", b.body, strlen(b.body))
                    == 0 ? GW_OK : GW_ERROR;
 }
