@@ -38,9 +38,10 @@
     " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"             \
     " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"        \
     " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
-    " SELECT @vas_txn, a, v, UTC_TIMESTAMP(3) FROM (SELECT %lld a, %lld v"  \
-    " UNION ALL SELECT %lld, %lld UNION ALL SELECT %lld, %lld"              \
-    " UNION ALL SELECT %lld, %lld) x WHERE v <> 0;"                         \
+    " VALUES (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3)),"                     \
+    " (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3));"                            \
+    " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
+    " SELECT @vas_txn, %lld, %lld, UTC_TIMESTAMP(3) FROM DUAL WHERE %d;"    \
     " UPDATE accounts SET balance = balance + CASE id"                      \
     " WHEN %lld THEN %lld WHEN %lld THEN %lld ELSE %lld END,"               \
     " updated_at = UTC_TIMESTAMP(3) WHERE id IN (%lld, %lld, %lld);"        \
@@ -139,7 +140,7 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
     int64_t     ca = l->funding ? 0 : -l->sign * l->carrier_share;
     int64_t     fa = l->funding ? -sub_amt : 0;
     int64_t     csign = l->sign < 0 ? 1 : -1;  /* CDR: charges +, refunds - */
-    int64_t     pid = 0, cid = 0, fid = 0;
+    int64_t     pid = 0, cid = 0, fid = 0, leg1_id, leg1;
     int         bucket = bill_bucket(l->subscriber_id), rc, want;
     const char *currency = ctx->cfg->billing.currency;
     char        day[16];
@@ -158,6 +159,12 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
     if (rc != GW_OK) {
         return rc;
     }
+    /* Legs: funding (top-ups) or provider and/or carrier. The first
+     * non-zero one goes in the VALUES row; the carrier's follows when
+     * both revenue parts are non-zero. (Constant rows: no temporary
+     * table, no read of accounts.) */
+    leg1_id = fa != 0 ? fid : pa != 0 ? pid : cid;
+    leg1 = fa != 0 ? fa : pa != 0 ? pa : ca;
     gw_outbox_id_new(res->cdr_id);
     bill_business_day(ctx->cfg, day);
     want = (pa != 0) + (ca != 0) + (fa != 0);
@@ -176,10 +183,11 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
                    (long long) (csign * l->provider_share),
                    (long long) (csign * l->carrier_share), day, l->reference,
                    (long long) l->subscriber_id, !l->funding,
-                   /* postings */
+                   /* postings: the subscriber and the first counter leg,
+                    * then the second one when a charge splits revenue */
                    (long long) l->account_id, (long long) sub_amt,
-                   (long long) pid, (long long) pa, (long long) cid,
-                   (long long) ca, (long long) fid, (long long) fa,
+                   (long long) leg1_id, (long long) leg1,
+                   (long long) cid, (long long) ca, pa != 0 && ca != 0,
                    /* counter-accounts */
                    (long long) pid, (long long) pa, (long long) cid,
                    (long long) ca, (long long) fa, (long long) pid,

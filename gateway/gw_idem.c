@@ -64,11 +64,13 @@ gw_idem_begin(struct gw_request *r)
     gw_idem_lock_name(r, name);
     /* One round trip: the lock attempt, then (a second statement, so it
      * runs after the lock is held) whether we hold it and the record. */
+    /* An aggregate without GROUP BY returns exactly one row, record or
+     * not, without the temporary table a derived-table join costs. */
     rc = gw_db_row(db, r->arena, &row,
                    "DO GET_LOCK(%s, 0); SELECT IS_USED_LOCK(%s) <=>"
-                   " CONNECTION_ID(), k.req_hash, k.status, k.body FROM"
-                   " (SELECT 1) d LEFT JOIN idempotency_keys k ON k.scope ="
-                   " %s AND k.idem_key = %s",
+                   " CONNECTION_ID(), MAX(req_hash), MAX(status), MAX(body)"
+                   " FROM idempotency_keys WHERE scope = %s AND idem_key ="
+                   " %s",
                    name, name, r->caller, r->idem_key);
     if (rc != GW_OK) {
         return rc == GW_EUNAVAIL ? rc : GW_ERROR;
