@@ -161,6 +161,7 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
     int64_t      served;
     int          rc;
 
+    gw_log_thread_init();
     if (FCGX_InitRequest(&req, sh->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)
         != 0) {
         gw_log_error(NULL, "FCGX_InitRequest failed");
@@ -192,5 +193,6 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
         gw_fcgi_state(slot, GW_FCGI_IDLE);
     }
     FCGX_Free(&req, 1);
+    gw_log_thread_flush();
     gw_fcgi_state(slot, GW_FCGI_EXITED);
 }

@@ -33,6 +33,8 @@
 #define GW_ARENA_CLEANUPS_MAX   256
 #define GW_SQL_BYTES_MAX        (256 * 1024)  /* one formatted statement */
 #define GW_LOG_LINE_MAX         2048
+#define GW_LOG_BUF_BYTES        16384   /* access lines buffered per thread */
+#define GW_LOG_FLUSH_MS         200     /* oldest buffered line's max age */
 #define GW_ADMIN_KEY_CACHE_MS   5000    /* revoked admin keys die within */
 
 #define GW_METRICS_CUSTOM_MAX   64      /* counters/gauges other layers add */

@@ -31,7 +31,17 @@ void gw_log(enum gw_log_level level, const char *func, const char *rid,
 #define gw_log_info(rid, ...)  gw_log(GW_LOG_INFO, __func__, rid, __VA_ARGS__)
 #define gw_log_debug(rid, ...) gw_log(GW_LOG_DEBUG, __func__, rid, __VA_ARGS__)
 
-/* The access line of one request. */
+/*
+ * Access-line buffering for serving threads: gw_log_thread_init() at
+ * thread start (else lines are written at once), gw_log_thread_flush() when
+ * the thread leaves, gw_log_flush_all() from the process's main thread
+ * (force = 1 before exit). See gw_log.c.
+ */
+void gw_log_thread_init(void);
+void gw_log_thread_flush(void);
+void gw_log_flush_all(int force);
+
+/* The access line of one request (buffered on serving threads). */
 void gw_log_access(const char *rid, const char *method, const char *route,
                    const char *path, int status, int64_t dur_us,
                    const char *user, const char *code);

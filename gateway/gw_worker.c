@@ -147,6 +147,7 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     }
     for (;;) {
         sig = sigtimedwait(&set, NULL, &tick);
+        gw_log_flush_all(0);
         if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
             break;
         }
@@ -160,6 +161,7 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     sh.stopping = 1;
     gw_stop_flag = 1;
     gw_worker_drain(wts, n, cfg->server.drain_timeout_s);
+    gw_log_flush_all(1);
     gw_log_info(NULL, "worker exits after %lld requests%s",
                 (long long) sh.served, sh.recycle ? " (recycled)" : "");
     /* Idle threads sit in accept/read; the process exit closes them. */

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import assert_problem, db_query, http, mint_token, new_user, \
+from conftest import ENV, assert_problem, db_query, http, mint_token, \
+    new_user, \
     wait_until
 from test_notify_helpers import ExtraRelay, Redis, inbox_members, \
     insert_outbox, insert_outbox_bulk, redis_up, relay_pid, stack_part, \
@@ -206,6 +207,14 @@ def test_redis_down_20s_nothing_lost(subscriber):
     assert r.headers.get("vas-inbox-source") == "redis"
 
 
+def relay_batch():
+    """[relay] batch of the stack's vasgw.ini (what one claim may hold)."""
+    import configparser
+    ini = configparser.ConfigParser(strict=False, inline_comment_prefixes=(";",))
+    ini.read(ENV["VAS_VASGW_INI"])
+    return int(ini.get("relay", "batch", fallback="2000"))
+
+
 def test_relay_killed_mid_batch_loses_nothing():
     n = 100000
     t0 = now_ms() - 1000
@@ -221,7 +230,7 @@ def test_relay_killed_mid_batch_loses_nothing():
     got = [e["id"] for e in stream_entries(t0, ids)]
     assert set(got) == ids                     # nothing lost
     # At-least-once: only the batch in flight at the kill may repeat.
-    assert len(got) - len(ids) <= 500
+    assert len(got) - len(ids) <= relay_batch()
 
 
 def test_two_relays_no_double_delivery():
