@@ -18,53 +18,33 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                   const struct bill_ctx *ctx, const struct bill_hold *h,
                   int64_t *hold_id)
 {
-    int day, month, rc;
+    int64_t account_id;
+    int     day, month, rc;
 
     if (h->amount <= 0 || h->amount > BILL_AMOUNT_MAX || h->share_bp < 0
         || h->share_bp > BILL_SHARE_BP_MAX) {
         return GW_EINVAL;
     }
-    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
-    rc = gw_db_exec(db,
-                    "UPDATE accounts SET"
-                    " spent_day = IF(spent_day_key = %d, spent_day, 0) + %lld,"
-                    " spent_day_key = %d,"
-                    " spent_month = IF(spent_month_key = %d, spent_month, 0)"
-                    " + %lld, spent_month_key = %d,"
-                    " held = held + %lld, updated_at = UTC_TIMESTAMP(3)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0"
-                    " AND status = 'active'"
-                    " AND balance - held - %lld >= -credit_limit"
-                    " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
-                    " spent_day, 0) + %lld <= cap_daily)"
-                    " AND (cap_monthly IS NULL OR IF(spent_month_key = %d,"
-                    " spent_month, 0) + %lld <= cap_monthly)",
-                    day, (long long) h->amount, day, month,
-                    (long long) h->amount, month, (long long) h->amount,
-                    (long long) h->subscriber_id, (long long) h->amount, day,
-                    (long long) h->amount, month, (long long) h->amount);
+    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1,
+                    &account_id);
     if (rc != GW_OK) {
         return rc;
     }
-    if (db->affected != 1) {
-        return bill_debit_refused(db, a, h->subscriber_id, h->amount, day,
-                                  month);
-    }
+    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
     rc = gw_db_exec(db,
                     "INSERT INTO holds (subscriber_id, account_id, amount,"
                     " state, provider_id, share_bp, item_id, sku, day_key,"
                     " month_key, reference, actor, reason, expires_at,"
-                    " created_at) SELECT %lld, id, %lld, 'pending', %lld,"
+                    " created_at) VALUES (%lld, %lld, %lld, 'pending', %lld,"
                     " %lld, NULLIF(%lld, 0), %s, %d, %d, %s, %s, %s,"
                     " UTC_TIMESTAMP(3) + INTERVAL %lld SECOND,"
-                    " UTC_TIMESTAMP(3) FROM accounts WHERE kind ="
-                    " 'subscriber' AND owner_id = %lld AND bucket = 0",
-                    (long long) h->subscriber_id, (long long) h->amount,
+                    " UTC_TIMESTAMP(3))",
+                    (long long) h->subscriber_id, (long long) account_id,
+                    (long long) h->amount,
                     (long long) h->provider_id, (long long) h->share_bp,
                     (long long) h->item_id, h->sku, day, month, h->reference,
                     ctx->actor, ctx->reason,
-                    (long long) ctx->cfg->billing.hold_ttl_s,
-                    (long long) h->subscriber_id);
+                    (long long) ctx->cfg->billing.hold_ttl_s);
     if (rc == GW_OK) {
         *hold_id = db->insert_id;
     }

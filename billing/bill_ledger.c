@@ -322,21 +322,15 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
 }
 
 int
-bill_charge_apply(struct gw_db *db, struct gw_arena *a,
-                  const struct bill_ctx *ctx, const struct bill_charge *c,
-                  struct bill_result *res)
+bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
+           int64_t subscriber_id, int64_t amount, int hold,
+           int64_t *account_id)
 {
-    struct bill_legs legs = {0};
-    int              day, month, rc;
+    int day, month, rc;
 
-    memset(res, 0, sizeof(*res));
-    if (!bill_amount_ok(c->amount) || c->share_bp < 0
-        || c->share_bp > BILL_SHARE_BP_MAX) {
-        return GW_EINVAL;
-    }
     bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
-    /* The debit and every limit in one statement. Assignments in a
-     * single-table UPDATE run left to right: each spent counter is
+    /* The debit (or hold) and every limit in one statement. Assignments
+     * in a single-table UPDATE run left to right: each spent counter is
      * computed before its key is moved to the current period. */
     rc = gw_db_exec(db,
                     "UPDATE accounts SET"
@@ -344,27 +338,48 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
                     " spent_day_key = %d,"
                     " spent_month = IF(spent_month_key = %d, spent_month, 0)"
                     " + %lld, spent_month_key = %d,"
-                    " balance = balance - %lld, updated_at = UTC_TIMESTAMP(3),"
-                    " id = LAST_INSERT_ID(id)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0"
-                    " AND status = 'active'"
+                    " balance = balance - %lld, held = held + %lld,"
+                    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"
+                    " WHERE kind = 'subscriber' AND owner_id = %lld AND"
+                    " bucket = 0 AND status = 'active'"
                     " AND balance - held - %lld >= -credit_limit"
                     " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
                     " spent_day, 0) + %lld <= cap_daily)"
                     " AND (cap_monthly IS NULL OR IF(spent_month_key = %d,"
                     " spent_month, 0) + %lld <= cap_monthly)",
-                    day, (long long) c->amount, day, month,
-                    (long long) c->amount, month, (long long) c->amount,
-                    (long long) c->subscriber_id, (long long) c->amount, day,
-                    (long long) c->amount, month, (long long) c->amount);
+                    day, (long long) amount, day, month, (long long) amount,
+                    month, (long long) (hold ? 0 : amount),
+                    (long long) (hold ? amount : 0),
+                    (long long) subscriber_id, (long long) amount, day,
+                    (long long) amount, month, (long long) amount);
     if (rc != GW_OK) {
         return rc;
     }
     if (db->affected != 1) {
-        return bill_debit_refused(db, a, c->subscriber_id, c->amount, day,
-                                  month);
+        return bill_debit_refused(db, a, subscriber_id, amount, day, month);
     }
-    legs.account_id = db->insert_id;   /* SET id = LAST_INSERT_ID(id) */
+    *account_id = db->insert_id;       /* SET id = LAST_INSERT_ID(id) */
+    return GW_OK;
+}
+
+int
+bill_charge_apply(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, const struct bill_charge *c,
+                  struct bill_result *res)
+{
+    struct bill_legs legs = {0};
+    int              rc;
+
+    memset(res, 0, sizeof(*res));
+    if (!bill_amount_ok(c->amount) || c->share_bp < 0
+        || c->share_bp > BILL_SHARE_BP_MAX) {
+        return GW_EINVAL;
+    }
+    rc = bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0,
+                    &legs.account_id);
+    if (rc != GW_OK) {
+        return rc;
+    }
     legs.kind = "charge";
     legs.subscriber_id = c->subscriber_id;
     legs.amount = c->amount;

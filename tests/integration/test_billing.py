@@ -400,6 +400,19 @@ def worker_pids():
     return [int(p) for p in out]
 
 
+def kill_workers_randomly(seconds, kills_max=4):
+    """kill -9 a random child of the master every ~1 s for a while;
+    returns how many were killed."""
+    stop, n = time.time() + seconds, 0
+    while time.time() < stop and n < kills_max:
+        time.sleep(0.7 + secrets.randbelow(500) / 1000)
+        pids = worker_pids()
+        if pids:
+            os.kill(secrets.choice(pids), signal.SIGKILL)
+            n += 1
+    return n
+
+
 def settle_topups(admin_key, msisdn, keys, amount, deadline=60):
     """Retries each key until it answers 201 (the client's duty after a
     503 or a dropped connection); returns the final bodies."""
@@ -419,20 +432,9 @@ def test_kill_workers_during_topups(admin_key, subscriber):
     every key ends in the ledger exactly once, audit clean."""
     s = subscriber()
     keys = [secrets.token_hex(8) for _ in range(120)]
-    stop = time.time() + 6
-
-    def killer():
-        n = 0
-        while time.time() < stop and n < 4:
-            time.sleep(0.8 + secrets.randbelow(500) / 1000)
-            pids = worker_pids()
-            if pids:
-                os.kill(secrets.choice(pids), signal.SIGKILL)
-                n += 1
-        return n
 
     with cf.ThreadPoolExecutor(9) as ex:
-        k = ex.submit(killer)
+        k = ex.submit(kill_workers_randomly, 6)
         list(ex.map(lambda key: topup(admin_key, s["msisdn"], 10, key,
                                       reference=key), keys))
         assert k.result() >= 1

@@ -3,16 +3,14 @@ pass, which may be bought again and again): races on the conditional debit,
 the same Idempotency-Key concurrently, workers killed mid-request.
 Each test names the bug it exists to catch."""
 import concurrent.futures as cf
-import os
 import secrets
-import signal
 import time
 
 import pytest
 
 from conftest import assert_problem, audit_clean, db_query, http
 from store_helpers import import_feed, make_feed
-from test_billing import account, worker_pids
+from test_billing import account, kill_workers_randomly
 
 PRICE = 100
 
@@ -110,20 +108,9 @@ def test_kill_workers_during_purchases(subscriber, pass_item):
     or a lock left behind by a dead worker)."""
     s = subscriber(balance=1000 * PRICE)
     keys = [secrets.token_hex(8) for _ in range(100)]
-    stop = time.time() + 6
-
-    def killer():
-        n = 0
-        while time.time() < stop and n < 4:
-            time.sleep(0.7 + secrets.randbelow(500) / 1000)
-            pids = worker_pids()
-            if pids:
-                os.kill(secrets.choice(pids), signal.SIGKILL)
-                n += 1
-        return n
 
     with cf.ThreadPoolExecutor(9) as ex:
-        k = ex.submit(killer)
+        k = ex.submit(kill_workers_randomly, 6)
         first = list(ex.map(lambda key: buy(s, pass_item, key), keys))
         assert k.result() >= 1
     assert all(r.status in (201, 409, 502, 503) for r in first), first
