@@ -302,6 +302,7 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     const char        *reason = ctl_opt(argc, argv, "--reason");
     const char        *key = ctl_opt(argc, argv, "--key"), *stored = NULL;
     char               request[512], result[256];
+    MYSQL_ROW          row;
     int64_t            txn, amount = 0;
     int                rc;
 
@@ -316,6 +317,16 @@ ctl_refund(struct ctl *c, int argc, char **argv)
              (long long) amount, reason);
     if (key == NULL) {
         key = request;
+    }
+    /* A purchase's charge is refunded through the store, so that the
+     * purchase, the entitlement and the user follow the money. */
+    if (gw_db_row(&c->t.db, &c->t.arena, &row,
+                  "SELECT id FROM purchases WHERE charge_txn_id = %lld",
+                  (long long) txn) == GW_OK && row != NULL) {
+        fprintf(stderr, "vasctl: txn %lld is the charge of purchase %s:"
+                " refund it with POST /v1/admin/purchases/%s/refunds\n",
+                (long long) txn, row[0], row[0]);
+        return 1;
     }
     ctl_bill_ctx(c, &ctx, reason);
     rc = gw_db_begin(&c->t.db);

@@ -2,9 +2,11 @@
  * svc_store_library.c — the caller's purchases and library, download
  * links and downloads. Another user's objects answer 404 (API.md).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cat.h"
+#include "cat_cache.h"
 #include "cat_internal.h"
 #include "cat_link.h"
 #include "gw_json.h"
@@ -284,6 +286,64 @@ svc_disposition(struct gw_request *r, const char *sku, const char *format)
                            cat_format_ext(format));
 }
 
+/*
+ * The entitlement's status and the asset (path, MIME, SKU) behind a link.
+ * Read through the catalog cache: a download is the hottest read there is
+ * and its row only changes on a full refund, which moves the catalog
+ * generation in its own transaction (this host sees it at once, others
+ * within CAT_GEN_POLL_MS). *row points at 4 arena strings, or NULL.
+ */
+static int
+svc_download_target(struct gw_request *r, const struct cat_link *link,
+                    MYSQL_ROW *row)
+{
+    static const char sep = '\t';
+    const char       *body, *etag;
+    char              key[96], *copy, **cols, *p;
+    size_t            len;
+    int64_t           gen;
+    int               rc, i;
+
+    snprintf(key, sizeof(key), "dl:%lld:%s", (long long) link->entitlement_id,
+             link->format);
+    gen = cat_cache_generation(&r->thr->db, r->arena);
+    if (!cat_cache_get(key, gen, r->arena, &body, &len, &etag)) {
+        rc = gw_db_row(&r->thr->db, r->arena, row,
+                       "SELECT e.status, a.path, a.mime, i.sku FROM"
+                       " entitlements e JOIN items i ON i.id = e.item_id"
+                       " JOIN item_assets a ON a.item_id = e.item_id AND"
+                       " a.format = %s WHERE e.id = %lld",
+                       link->format, (long long) link->entitlement_id);
+        if (rc != GW_OK || *row == NULL) {
+            return rc;
+        }
+        body = gw_arena_printf(r->arena, "%s%c%s%c%s%c%s", (*row)[0], sep,
+                               (*row)[1], sep, (*row)[2], sep, (*row)[3]);
+        if (body != NULL) {
+            cat_cache_put(key, gen, body, strlen(body), "-");
+        }
+        return GW_OK;
+    }
+    copy = gw_arena_strndup(r->arena, body, len);
+    cols = gw_arena_alloc(r->arena, 4 * sizeof(char *));
+    if (copy == NULL || cols == NULL) {
+        return GW_ERROR;
+    }
+    for (i = 0, p = copy; i < 4; i++) {
+        cols[i] = p;
+        p = strchr(p, sep);
+        if (p == NULL) {
+            if (i != 3) {
+                return GW_ERROR;
+            }
+            break;
+        }
+        *p++ = '\0';
+    }
+    *row = cols;
+    return GW_OK;
+}
+
 int
 svc_store_download(struct gw_request *r)
 {
@@ -302,12 +362,7 @@ svc_store_download(struct gw_request *r)
         gw_request_problem(r, "this download link has expired");
         return GW_EEXPIRED;
     }
-    rc = gw_db_row(&r->thr->db, r->arena, &row,
-                   "SELECT e.status, a.path, a.mime, i.sku FROM entitlements e"
-                   " JOIN items i ON i.id = e.item_id JOIN item_assets a"
-                   " ON a.item_id = e.item_id AND a.format = %s"
-                   " WHERE e.id = %lld",
-                   link.format, (long long) link.entitlement_id);
+    rc = svc_download_target(r, &link, &row);
     if (rc != GW_OK || row == NULL) {
         gw_request_problem(r, "no such download");
         return rc != GW_OK ? rc : GW_ENOTFOUND;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bill.h"
+#include "cat_cache.h"
 #include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_outbox.h"
@@ -76,6 +77,12 @@ svc_refund_write(struct gw_request *r, struct svc_refund *f)
                     " WHERE id = %lld", (long long) f->res.amount, full,
                     (long long) f->purchase_id);
     if (rc != GW_OK || !full) {
+        return rc;
+    }
+    /* Downloads read entitlements through the catalog cache: a full
+     * refund moves the generation so revoked links stop at once. */
+    rc = cat_generation_bump(db);
+    if (rc != GW_OK) {
         return rc;
     }
     /* Ringtones: revoked. Passes: the refunded days are taken back. */
@@ -191,6 +198,9 @@ svc_admin_refund(struct gw_request *r)
     }
     if (rc != GW_OK) {
         return rc;
+    }
+    if (f.res.full_refund) {
+        cat_cache_refresh(&r->thr->db, r->arena);
     }
     return gw_reply_raw(r, 201, "application/json", f.body, strlen(f.body))
                    == 0 ? GW_OK : GW_ERROR;

@@ -6,7 +6,7 @@ import urllib.parse
 import pytest
 
 from conftest import (ENV, assert_problem, audit_clean, db_query, http,
-                      new_user)
+                      new_user, vasctl)
 from store_helpers import import_feed, make_feed
 
 
@@ -140,6 +140,38 @@ def test_gift_and_pass(subscriber, shop):
     exp1, exp2 = p1["expires_at"], p2["expires_at"]
     assert exp2 > exp1  # extended by pass_days
     assert balance(a) == 10000 - 303 - 600
+
+
+def test_refund_revokes_a_link_already_served_from_cache(subscriber, shop,
+                                                        admin_key):
+    """Downloads read the entitlement through the per-process catalog
+    cache: after a full refund, every worker must answer 410 at once
+    (catches a cache that keeps serving a revoked link)."""
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[1]}).json()
+    url = p["download"]["url"]
+    for _ in range(20):                     # warm every worker's cache
+        assert http("GET", url).status == 200
+    rr = http("POST", f"/v1/admin/purchases/{p['id']}/refunds",
+              {"reason": "cache"}, token=admin_key,
+              headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert rr.status == 201, rr
+    for _ in range(20):
+        assert_problem(http("GET", url), 410, "entitlement_revoked")
+
+
+def test_vasctl_refund_refuses_a_purchase_charge(subscriber, shop):
+    """A purchase is refunded through the store (entitlement, user and
+    purchase follow the money); the raw ledger refund must refuse it."""
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[2]}).json()
+    (txn,) = db_query("SELECT charge_txn_id FROM purchases WHERE id = %s",
+                      (p["id"],))[0]
+    out = vasctl("refund", txn, "--reason", "x", check=False)
+    assert out.returncode != 0 and "refunds" in out.stderr
+    assert balance(s) == 10000 - p["amount"]
 
 
 def test_links_tampered_expired_revoked(subscriber, shop, admin_key):
