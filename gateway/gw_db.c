@@ -267,8 +267,13 @@ gw_db_send(struct gw_db *db, MYSQL_RES **res, const char *fmt, va_list ap)
         safe = pending
             || (!db->in_txn && gw_db_stmt_resendable(db->sql.data));
         rc = gw_db_roundtrip(db, res);
-        if (rc == GW_OK) {
+        if (db->conn != NULL) {
+            /* The text reached a live server: START TRANSACTION ran even
+             * if the statement after it failed (a duplicate key keeps a
+             * lock), so from now on ROLLBACK must be sent. */
             db->begin_pending = 0;
+        }
+        if (rc == GW_OK) {
             return GW_OK;
         }
         if (rc != GW_EUNAVAIL || !safe) {

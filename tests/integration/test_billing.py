@@ -85,6 +85,38 @@ def test_duplicate_binding_conflicts(admin_key, subscriber):
         assert_problem(r, 409, "conflict")
 
 
+def test_refused_first_statement_rolls_back(admin_key, subscriber):
+    """A duplicate key on the first statement of a transaction (sent with
+    START TRANSACTION in one round trip) must still be rolled back: the
+    failed INSERT keeps a next-key lock on the duplicate, and creates into
+    that gap from other connections hung until the read timeout and
+    answered 503 (a bug this caught in CI)."""
+    s = subscriber()
+    below = s["user"][:-1] + chr(ord(s["user"][-1]) - 1)   # sorts just before
+
+    def create(i):
+        t0 = time.time()
+        r = http("POST", "/v1/admin/subscribers",
+                 {"im_user_id": f"{below}{i:02d}", "msisdn": new_msisdn(),
+                  "plan": "prepaid"}, token=admin_key)
+        return r, time.time() - t0
+
+    n = 0
+    for _ in range(3):
+        dup = http("POST", "/v1/admin/subscribers",
+                   {"im_user_id": s["user"], "msisdn": new_msisdn(),
+                    "plan": "prepaid"}, token=admin_key)
+        assert_problem(dup, 409, "conflict")
+        # Sequential creates on new client connections reach other vasgw
+        # threads (nginx workers share the load) while the one that saw
+        # the duplicate sits idle.
+        for _ in range(6):
+            r, took = create(n)
+            n += 1
+            assert r.status == 201, r
+            assert took < 2, took
+
+
 def test_unbound_user_is_forbidden():
     """A valid IM token whose user has no phone account: 403, not 500."""
     r = http("GET", "/v1/me", token=mint_token(new_user()))
