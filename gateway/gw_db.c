@@ -28,6 +28,8 @@ gw_db_close(struct gw_db *db)
     }
     db->in_txn = 0;
     db->begin_pending = 0;
+    db->deferred.len = 0;
+    db->ndeferred = 0;
 }
 
 void
@@ -35,6 +37,7 @@ gw_db_fini(struct gw_db *db)
 {
     gw_db_close(db);
     gw_buf_free(&db->sql);
+    gw_buf_free(&db->deferred);
 }
 
 static unsigned
@@ -368,48 +371,120 @@ gw_db_begin(struct gw_db *db)
     /* Sent with the first statement: one round trip less per transaction. */
     db->in_txn = 1;
     db->begin_pending = 1;
+    db->deferred.len = 0;
+    db->ndeferred = 0;
     db->after_commit_ran = 0;
     return GW_OK;
+}
+
+int
+gw_db_defer(struct gw_db *db, const char *fmt, ...)
+{
+    va_list ap;
+    size_t  mark = db->deferred.len;
+    int     rc;
+
+    if (!db->in_txn) {
+        va_start(ap, fmt);
+        rc = gw_db_send(db, NULL, fmt, ap);
+        va_end(ap);
+        return rc;
+    }
+    rc = gw_db_connect(db);        /* the formatter escapes with it */
+    if (rc != GW_OK) {
+        return rc;
+    }
+    va_start(ap, fmt);
+    rc = gw_db_vformat(db, &db->deferred, fmt, ap);
+    va_end(ap);
+    if (rc != GW_OK || gw_buf_append(&db->deferred, ";", 1) != 0) {
+        db->deferred.len = mark;
+        return GW_ERROR;
+    }
+    db->ndeferred++;
+    return GW_OK;
+}
+
+static void
+gw_db_txn_reset(struct gw_db *db)
+{
+    db->in_txn = db->begin_pending = 0;
+    db->deferred.len = 0;
+    db->ndeferred = 0;
+}
+
+/*
+ * The outcome of statement `failed` of the commit text (whose COMMIT is
+ * statement `commit_at`): before COMMIT, the transaction is still open
+ * (roll back, report); at COMMIT, a lost connection leaves the outcome
+ * unknown.
+ */
+static int
+gw_db_commit_failed(struct gw_db *db, int failed, int commit_at)
+{
+    int rc = gw_db_status_of(db);
+
+    if (rc == GW_EUNAVAIL) {
+        /* The server may or may not have committed: only a retry with the
+         * same idempotency key can tell. */
+        gw_log_error(db->rid, "COMMIT outcome unknown");
+        gw_db_txn_reset(db);
+        return GW_EOUTCOME;
+    }
+    (void) failed;
+    (void) commit_at;
+    gw_db_rollback(db);
+    return rc;
 }
 
 int
 gw_db_commit(struct gw_db *db)
 {
     MYSQL_RES *res;
-    int        more, rc;
+    int        more, idx, commit_at;
 
     if (!db->in_txn) {
         return GW_ERROR;
     }
-    if (db->begin_pending || db->conn == NULL) {
-        db->in_txn = db->begin_pending = 0;  /* nothing was sent */
-        return db->conn == NULL ? GW_EOUTCOME : GW_OK;
+    if (db->begin_pending && db->ndeferred == 0) {
+        gw_db_txn_reset(db);       /* nothing was sent */
+        return GW_OK;
     }
+    if (db->conn == NULL) {
+        gw_db_txn_reset(db);
+        return GW_EOUTCOME;
+    }
+    commit_at = db->begin_pending + db->ndeferred;
     db->sql.len = 0;
+    if (db->begin_pending) {
+        gw_buf_appends(&db->sql, "START TRANSACTION;");
+    }
+    if (db->ndeferred > 0) {
+        gw_buf_append(&db->sql, db->deferred.data, db->deferred.len);
+    }
     gw_buf_appends(&db->sql, "COMMIT");
     if (db->after_commit[0] != '\0') {
         gw_buf_append(&db->sql, ";", 1);
         gw_buf_appends(&db->sql, db->after_commit);
     }
+    db->begin_pending = 0;
     if (mysql_real_query(db->conn, db->sql.data, db->sql.len) != 0) {
-        rc = gw_db_status_of(db);
-        if (rc == GW_EUNAVAIL) {
-            /* The server may or may not have committed: only a retry with
-             * the same idempotency key can tell. */
-            gw_log_error(db->rid, "COMMIT outcome unknown");
-            return GW_EOUTCOME;
-        }
-        gw_db_rollback(db);
-        return rc;
+        return gw_db_commit_failed(db, 0, commit_at);
     }
-    db->in_txn = 0;
-    /* COMMIT succeeded; drain what came with it. */
-    while ((more = mysql_next_result(db->conn)) == 0) {
+    for (idx = 0;; idx++) {
         res = mysql_store_result(db->conn);
         if (res != NULL) {
             mysql_free_result(res);
         }
+        more = mysql_next_result(db->conn);
+        if (more != 0) {
+            break;
+        }
     }
+    if (more > 0 && idx + 1 <= commit_at) {
+        return gw_db_commit_failed(db, idx + 1, commit_at);
+    }
+    gw_db_txn_reset(db);
     if (more > 0) {
         gw_log_warn(db->rid, "after-commit statement failed: %s",
                     mysql_error(db->conn));
@@ -428,8 +503,7 @@ gw_db_rollback(struct gw_db *db)
         gw_log_warn(db->rid, "rollback failed: %s", mysql_error(db->conn));
         gw_db_close(db);
     }
-    db->in_txn = 0;
-    db->begin_pending = 0;
+    gw_db_txn_reset(db);
 }
 
 int

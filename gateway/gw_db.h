@@ -49,6 +49,8 @@ struct gw_db {
     int                     after_commit_ran;
     char                    after_commit[128]; /* sent with COMMIT, e.g. a
                                                * RELEASE_LOCK */
+    struct gw_buf           deferred;  /* writes sent with COMMIT */
+    int                     ndeferred;
     unsigned                last_errno;
     int64_t                 affected;
     int64_t                 insert_id;
@@ -85,6 +87,15 @@ int gw_db_query(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
  */
 int gw_db_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Queues a write whose result the caller does not need (no affected rows,
+ * no insert id) to travel with this transaction's COMMIT in the same round
+ * trip; outside a transaction it runs at once. If it fails, COMMIT does
+ * not run and gw_db_commit() rolls back and returns the error.
+ */
+int gw_db_defer(struct gw_db *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* START TRANSACTION / COMMIT / ROLLBACK (rollback never fails). */
 int  gw_db_begin(struct gw_db *db);

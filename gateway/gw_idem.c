@@ -108,7 +108,9 @@ gw_idem_save(struct gw_request *r, int status, const char *body)
         return GW_OK;
     }
     gw_idem_request_hash(r, hash);
-    return gw_db_exec(&r->thr->db,
+    /* Travels with the COMMIT: the record and the effect commit together
+     * in one round trip. */
+    return gw_db_defer(&r->thr->db,
                       "INSERT INTO idempotency_keys"
                       " (scope, idem_key, req_hash, status, body, created_at)"
                       " VALUES (%s, %s, %s, %d, %s, UTC_TIMESTAMP(3))",

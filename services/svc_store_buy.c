@@ -238,7 +238,7 @@ svc_buy_charge(struct gw_request *r, struct svc_buy *b)
         return rc;
     }
     b->balance_after = res.balance_after;
-    return gw_db_exec(db, "UPDATE purchases SET charge_txn_id = %lld,"
+    return gw_db_defer(db, "UPDATE purchases SET charge_txn_id = %lld,"
                       " balance_after = %lld WHERE id = %lld",
                       (long long) res.txn_id, (long long) res.balance_after,
                       (long long) b->purchase_id);
@@ -275,7 +275,7 @@ svc_buy_notify(struct gw_request *r, struct svc_buy *b)
     if (p == NULL) {
         return GW_ERROR;
     }
-    rc = gw_db_exec(db, "UPDATE entitlements SET purchase_id = %lld"
+    rc = gw_db_defer(db, "UPDATE entitlements SET purchase_id = %lld"
                     " WHERE id = %lld", (long long) b->purchase_id,
                     (long long) b->entitlement_id);
     if (rc == GW_OK) {
