@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import conftest
+
 from conftest import ENV, ROOT, http
 
 STACK = ENV.get("VAS_STACK_NAME", "test")
@@ -134,12 +136,8 @@ def stack(action, part=None, env=None, timeout=120):
 
 
 def wait_until(pred, timeout=30.0, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
+    """conftest.wait_until with the longer default process tests need."""
+    return conftest.wait_until(pred, timeout=timeout, step=step)
 
 
 def healthy():
