@@ -37,22 +37,22 @@
 #include "gw_config.h"
 #include "gw_db.h"
 
-#define BILL_BUCKETS          16
-#define BILL_AMOUNT_MAX       100000000000LL  /* 10^11 fen per movement */
-#define BILL_SHARE_BP_MAX     10000
-#define BILL_CAP_WARN_PCT     80
-#define BILL_REFERENCE_MAX    128
-#define BILL_REASON_MAX       255
-#define BILL_ACTOR_MAX        80
-#define BILL_MSISDN_MIN       8
-#define BILL_MSISDN_MAX       15
+#define BILL_BUCKETS       16
+#define BILL_AMOUNT_MAX    100000000000LL /* 10^11 fen per movement */
+#define BILL_SHARE_BP_MAX  10000
+#define BILL_CAP_WARN_PCT  80
+#define BILL_REFERENCE_MAX 128
+#define BILL_REASON_MAX    255
+#define BILL_ACTOR_MAX     80
+#define BILL_MSISDN_MIN    8
+#define BILL_MSISDN_MAX    15
 
 /* Who acts and why: recorded on every ledger transaction. */
 struct bill_ctx {
     const struct gw_config *cfg;
-    const char             *actor;     /* "u:<im user>", "a:<key id>", "vasctl" */
-    const char             *reason;    /* free text or NULL */
-    const char             *rid;       /* request id for logs */
+    const char             *actor;  /* "u:<im user>", "a:<key id>", "vasctl" */
+    const char             *reason; /* free text or NULL */
+    const char             *rid;    /* request id for logs */
 };
 
 struct bill_subscriber {
@@ -60,14 +60,14 @@ struct bill_subscriber {
     int64_t     account_id;
     const char *im_user_id;
     const char *msisdn;
-    const char *plan;           /* "prepaid" | "postpaid" */
-    const char *status;         /* "active" | "suspended" */
+    const char *plan;   /* "prepaid" | "postpaid" */
+    const char *status; /* "active" | "suspended" */
     const char *currency;
     int64_t     balance;
     int64_t     held;
     int64_t     credit_limit;
-    int64_t     cap_daily;      /* -1: no cap */
-    int64_t     cap_monthly;    /* -1: no cap */
+    int64_t     cap_daily;   /* -1: no cap */
+    int64_t     cap_monthly; /* -1: no cap */
     int64_t     spent_today;
     int64_t     spent_month;
     const char *created_at;
@@ -122,23 +122,23 @@ int bill_provider_accounts_ensure(struct gw_db *db, int64_t provider_id,
 /* A charge: debit a subscriber, credit provider and carrier revenue. */
 struct bill_charge {
     int64_t     subscriber_id;
-    int64_t     amount;           /* > 0 */
-    int64_t     provider_id;      /* 0: all revenue to the carrier */
-    int64_t     share_bp;         /* provider's share, 0..10000 */
-    const char *reference;        /* e.g. "purchase:123" (CDR, reconciliation) */
-    int64_t     item_id;          /* for the CDR, 0 if none */
-    const char *sku;              /* for the CDR, may be NULL */
-    const char *notify_user;      /* IM user for warnings (NULL: subscriber's) */
+    int64_t     amount;      /* > 0 */
+    int64_t     provider_id; /* 0: all revenue to the carrier */
+    int64_t     share_bp;    /* provider's share, 0..10000 */
+    const char *reference;   /* e.g. "purchase:123" (CDR, reconciliation) */
+    int64_t     item_id;     /* for the CDR, 0 if none */
+    const char *sku;         /* for the CDR, may be NULL */
+    const char *notify_user; /* IM user for warnings (NULL: subscriber's) */
 };
 
 struct bill_result {
     int64_t txn_id;
-    int64_t balance_after;        /* the subscriber's balance */
+    int64_t balance_after; /* the subscriber's balance */
     int64_t provider_share;
     int64_t carrier_share;
-    int64_t amount;               /* what moved */
+    int64_t amount; /* what moved */
     char    cdr_id[33];
-    int     full_refund;          /* refunds: the charge is now fully refunded */
+    int     full_refund; /* refunds: the charge is now fully refunded */
 };
 
 /* Debits atomically with every limit checked in the same statement. */
@@ -169,12 +169,12 @@ int bill_topup_apply(struct gw_db *db, struct gw_arena *a,
  * rest; release gives it back. Capture after expiry is GW_EEXPIRED.
  */
 struct bill_hold {
-    int64_t subscriber_id;
-    int64_t amount;
-    int64_t provider_id;
-    int64_t share_bp;
+    int64_t     subscriber_id;
+    int64_t     amount;
+    int64_t     provider_id;
+    int64_t     share_bp;
     const char *reference;
-    int64_t item_id;
+    int64_t     item_id;
     const char *sku;
 };
 

@@ -111,19 +111,20 @@ bill_subscriber_create(struct gw_db *db, const struct bill_ctx *ctx,
     if (rc != GW_OK) {
         return rc;
     }
-    return gw_db_exec(db, "UPDATE subscribers SET account_id = %lld"
+    return gw_db_exec(db,
+                      "UPDATE subscribers SET account_id = %lld"
                       " WHERE id = %lld",
                       (long long) db->insert_id, (long long) *subscriber_id);
 }
 
 /* Column order shared by the three lookups. */
-#define BILL_SUB_COLUMNS                                                    \
-    "SELECT s.id, s.account_id, s.im_user_id, s.msisdn, a.plan, a.status," \
-    " a.currency, a.balance, a.held, a.credit_limit,"                       \
-    " COALESCE(a.cap_daily, -1), COALESCE(a.cap_monthly, -1),"              \
-    " IF(a.spent_day_key = %d, a.spent_day, 0),"                            \
-    " IF(a.spent_month_key = %d, a.spent_month, 0),"                        \
-    " DATE_FORMAT(s.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')"                \
+#define BILL_SUB_COLUMNS                                                       \
+    "SELECT s.id, s.account_id, s.im_user_id, s.msisdn, a.plan, a.status,"     \
+    " a.currency, a.balance, a.held, a.credit_limit,"                          \
+    " COALESCE(a.cap_daily, -1), COALESCE(a.cap_monthly, -1),"                 \
+    " IF(a.spent_day_key = %d, a.spent_day, 0),"                               \
+    " IF(a.spent_month_key = %d, a.spent_month, 0),"                           \
+    " DATE_FORMAT(s.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')"                   \
     " FROM subscribers s JOIN accounts a ON a.id = s.account_id"
 
 static void
@@ -212,21 +213,22 @@ bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
     (void) ctx;
     /* BILL_KEEP leaves a column as it is; -1 clears a cap. One statement,
      * so a concurrent debit sees either the old or the new limits. */
-    rc = gw_db_exec(db,
-                    "UPDATE accounts SET"
-                    " status = COALESCE(%s, status),"
-                    " credit_limit = IF(%d, credit_limit, %lld),"
-                    " cap_daily = IF(%d, cap_daily, NULLIF(%lld, -1)),"
-                    " cap_monthly = IF(%d, cap_monthly, NULLIF(%lld, -1)),"
-                    " updated_at = UTC_TIMESTAMP(3)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
-                    status, credit_limit == BILL_KEEP,
-                    (long long) (credit_limit == BILL_KEEP ? 0 : credit_limit),
-                    cap_daily == BILL_KEEP,
-                    (long long) (cap_daily == BILL_KEEP ? 0 : cap_daily),
-                    cap_monthly == BILL_KEEP,
-                    (long long) (cap_monthly == BILL_KEEP ? 0 : cap_monthly),
-                    (long long) subscriber_id);
+    rc = gw_db_exec(
+        db,
+        "UPDATE accounts SET"
+        " status = COALESCE(%s, status),"
+        " credit_limit = IF(%d, credit_limit, %lld),"
+        " cap_daily = IF(%d, cap_daily, NULLIF(%lld, -1)),"
+        " cap_monthly = IF(%d, cap_monthly, NULLIF(%lld, -1)),"
+        " updated_at = UTC_TIMESTAMP(3)"
+        " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
+        status, credit_limit == BILL_KEEP,
+        (long long) (credit_limit == BILL_KEEP ? 0 : credit_limit),
+        cap_daily == BILL_KEEP,
+        (long long) (cap_daily == BILL_KEEP ? 0 : cap_daily),
+        cap_monthly == BILL_KEEP,
+        (long long) (cap_monthly == BILL_KEEP ? 0 : cap_monthly),
+        (long long) subscriber_id);
     if (rc == GW_OK && db->affected == 0) {
         return GW_ENOTFOUND;
     }

@@ -73,7 +73,7 @@ static const struct bill_audit_check bill_audit_checks[] = {
      " > 0 AND (t.id IS NULL OR t.amount <> h.captured)"},
 };
 
-#define BILL_AUDIT_NCHECKS \
+#define BILL_AUDIT_NCHECKS                                                     \
     (sizeof(bill_audit_checks) / sizeof(bill_audit_checks[0]))
 #define BILL_AUDIT_SHOW_MAX 50
 
@@ -113,8 +113,8 @@ bill_audit_run(struct gw_db *db, FILE *out)
         }
         mysql_free_result(res);
         if (n > BILL_AUDIT_SHOW_MAX) {
-            fprintf(out, "VIOLATION %s: … %d more\n",
-                    bill_audit_checks[i].name, n - BILL_AUDIT_SHOW_MAX);
+            fprintf(out, "VIOLATION %s: … %d more\n", bill_audit_checks[i].name,
+                    n - BILL_AUDIT_SHOW_MAX);
         }
         fprintf(out, "%-4s %s\n", n ? "FAIL" : "ok", bill_audit_checks[i].name);
         violations += n;

@@ -16,9 +16,10 @@
 #include "gw_util.h"
 
 static const char *bill_cdr_columns[] = {
-    "cdr_id", "kind", "business_day", "status", "created_at", "msisdn",
-    "im_user_id", "item_id", "sku", "provider_id", "amount", "currency",
-    "provider_share", "carrier_share", "txn_id", "reference",
+    "cdr_id",    "kind",       "business_day",   "status",        "created_at",
+    "msisdn",    "im_user_id", "item_id",        "sku",           "provider_id",
+    "amount",    "currency",   "provider_share", "carrier_share", "txn_id",
+    "reference",
 };
 #define BILL_CDR_NCOLS (sizeof(bill_cdr_columns) / sizeof(char *))
 
@@ -45,12 +46,11 @@ bill_cdr_field(struct gw_buf *out, const char *v, int last)
 int
 bill_cdr_day_valid(const char *s)
 {
-    int y, m, d;
+    int  y, m, d;
     char tail;
 
-    return strlen(s) == 10
-        && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 2000
-        && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
+    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3
+        && y >= 2000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
 int
@@ -104,8 +104,7 @@ bill_cdr_export(struct gw_db *db, struct gw_arena *a,
     }
     while ((row = mysql_fetch_row(res)) != NULL) {
         for (i = 0; i < BILL_CDR_NCOLS; i++) {
-            if (bill_cdr_field(out, row[i], i + 1 == BILL_CDR_NCOLS)
-                != GW_OK) {
+            if (bill_cdr_field(out, row[i], i + 1 == BILL_CDR_NCOLS) != GW_OK) {
                 return GW_ERROR;
             }
         }

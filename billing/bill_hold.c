@@ -25,8 +25,7 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
         || h->share_bp > BILL_SHARE_BP_MAX) {
         return GW_EINVAL;
     }
-    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1,
-                    &account_id);
+    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1, &account_id);
     if (rc != GW_OK) {
         return rc;
     }
@@ -40,10 +39,9 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                     " UTC_TIMESTAMP(3) + INTERVAL %lld SECOND,"
                     " UTC_TIMESTAMP(3))",
                     (long long) h->subscriber_id, (long long) account_id,
-                    (long long) h->amount,
-                    (long long) h->provider_id, (long long) h->share_bp,
-                    (long long) h->item_id, h->sku, day, month, h->reference,
-                    ctx->actor, ctx->reason,
+                    (long long) h->amount, (long long) h->provider_id,
+                    (long long) h->share_bp, (long long) h->item_id, h->sku,
+                    day, month, h->reference, ctx->actor, ctx->reason,
                     (long long) ctx->cfg->billing.hold_ttl_s);
     if (rc == GW_OK) {
         *hold_id = db->insert_id;
@@ -99,20 +97,21 @@ bill_hold_lock(struct gw_db *db, struct gw_arena *a, int64_t hold_id,
 /* Takes the hold off the account; debit moves the balance; giveback is
  * the cap room returned (the part not captured). */
 static int
-bill_hold_unhold(struct gw_db *db, const struct bill_hold_row *h,
-                 int64_t debit, int64_t giveback)
+bill_hold_unhold(struct gw_db *db, const struct bill_hold_row *h, int64_t debit,
+                 int64_t giveback)
 {
-    return gw_db_exec(db,
-                      "UPDATE accounts SET held = held - %lld,"
-                      " balance = balance - %lld,"
-                      " spent_day = spent_day - IF(spent_day_key = %d, %lld,"
-                      " 0), spent_month = spent_month - IF(spent_month_key ="
-                      " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3),"
-                      " id = LAST_INSERT_ID(id)"
-                      " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
-                      (long long) h->amount, (long long) debit, h->day_key,
-                      (long long) giveback, h->month_key, (long long) giveback,
-                      (long long) h->subscriber_id);
+    return gw_db_exec(
+        db,
+        "UPDATE accounts SET held = held - %lld,"
+        " balance = balance - %lld,"
+        " spent_day = spent_day - IF(spent_day_key = %d, %lld,"
+        " 0), spent_month = spent_month - IF(spent_month_key ="
+        " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3),"
+        " id = LAST_INSERT_ID(id)"
+        " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
+        (long long) h->amount, (long long) debit, h->day_key,
+        (long long) giveback, h->month_key, (long long) giveback,
+        (long long) h->subscriber_id);
 }
 
 int
@@ -152,10 +151,9 @@ bill_hold_capture(struct gw_db *db, struct gw_arena *a,
     legs.reference = h.reference;
     legs.item_id = h.item_id;
     legs.sku = h.sku;
-    legs.provider_share =
-        h.provider_id > 0 ? (int64_t) ((__int128) amount * h.share_bp
-                                       / BILL_SHARE_BP_MAX)
-                          : 0;
+    legs.provider_share = h.provider_id > 0
+        ? (int64_t) ((__int128) amount * h.share_bp / BILL_SHARE_BP_MAX)
+        : 0;
     legs.carrier_share = amount - legs.provider_share;
     if (amount > 0) {
         rc = bill_legs_post(db, a, ctx, &legs, 0, res);

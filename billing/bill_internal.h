@@ -9,19 +9,19 @@
 
 /* The legs of one ledger transaction, seen from the subscriber. */
 struct bill_legs {
-    const char *kind;             /* ledger_txns.kind */
+    const char *kind; /* ledger_txns.kind */
     int64_t     subscriber_id;
-    int64_t     account_id;       /* the subscriber's account */
-    int64_t     amount;           /* gross, > 0 */
-    int         sign;             /* -1: subscriber pays; +1: receives */
+    int64_t     account_id; /* the subscriber's account */
+    int64_t     amount;     /* gross, > 0 */
+    int         sign;       /* -1: subscriber pays; +1: receives */
     int64_t     provider_id;
-    int64_t     provider_share;   /* parts of amount, unsigned */
+    int64_t     provider_share; /* parts of amount, unsigned */
     int64_t     carrier_share;
-    int         funding;          /* top-up: the other leg is funding */
+    int         funding; /* top-up: the other leg is funding */
     int64_t     corrects_txn_id;
     int64_t     hold_id;
     const char *reference;
-    int64_t     item_id;          /* for the CDR */
+    int64_t     item_id; /* for the CDR */
     const char *sku;
 };
 
@@ -48,9 +48,9 @@ void bill_business_day(const struct gw_config *cfg, char *out);
  * whose WHERE holds every limit (status, balance/credit limit, caps).
  * Refused: GW_ESUSPENDED, GW_EFUNDS or GW_ECAP. Sets *account_id.
  */
-int bill_debit(struct gw_db *db, struct gw_arena *a,
-               const struct bill_ctx *ctx, int64_t subscriber_id,
-               int64_t amount, int hold, int64_t *account_id);
+int bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
+               int64_t subscriber_id, int64_t amount, int hold,
+               int64_t *account_id);
 
 /* Maps a failed conditional debit to the reason (suspended, funds, cap). */
 int bill_debit_refused(struct gw_db *db, struct gw_arena *a,

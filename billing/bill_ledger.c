@@ -24,30 +24,30 @@
  * then the subscriber's account read back (own writes are visible) with
  * ROW_COUNT() of the counter UPDATE.
  */
-#define BILL_POST_SQL                                                       \
-    "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"       \
-    " provider_id, provider_share, carrier_share, bucket, corrects_txn_id," \
-    " hold_id, reference, actor, reason, created_at) VALUES (%s, %lld,"     \
-    " %lld, %s, %lld, %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"\
-    " %s, %s, UTC_TIMESTAMP(3));"                                           \
-    " SET @vas_txn = LAST_INSERT_ID();"                                     \
-    " INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"       \
-    " im_user_id, item_id, sku, provider_id, amount, currency,"             \
-    " provider_share, carrier_share, business_day, reference, created_at)"  \
-    " SELECT %s, %s, @vas_txn, s.id, s.msisdn, s.im_user_id,"               \
-    " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"             \
-    " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"        \
-    " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
-    " VALUES (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3)),"                     \
-    " (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3));"                            \
-    " INSERT INTO postings (txn_id, account_id, amount, created_at)"        \
-    " SELECT @vas_txn, %lld, %lld, UTC_TIMESTAMP(3) FROM DUAL WHERE %d;"    \
-    " UPDATE accounts SET balance = balance + CASE id"                      \
-    " WHEN %lld THEN %lld WHEN %lld THEN %lld ELSE %lld END,"               \
-    " updated_at = UTC_TIMESTAMP(3) WHERE id IN (%lld, %lld, %lld);"        \
-    " SELECT @vas_txn, ROW_COUNT(), a.balance, a.plan,"                     \
-    " COALESCE(a.cap_daily, -1), a.spent_day, COALESCE(a.cap_monthly, -1)," \
-    " a.spent_month, s.im_user_id FROM accounts a JOIN subscribers s ON"    \
+#define BILL_POST_SQL                                                          \
+    "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"          \
+    " provider_id, provider_share, carrier_share, bucket, corrects_txn_id,"    \
+    " hold_id, reference, actor, reason, created_at) VALUES (%s, %lld,"        \
+    " %lld, %s, %lld, %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"   \
+    " %s, %s, UTC_TIMESTAMP(3));"                                              \
+    " SET @vas_txn = LAST_INSERT_ID();"                                        \
+    " INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"          \
+    " im_user_id, item_id, sku, provider_id, amount, currency,"                \
+    " provider_share, carrier_share, business_day, reference, created_at)"     \
+    " SELECT %s, %s, @vas_txn, s.id, s.msisdn, s.im_user_id,"                  \
+    " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"                \
+    " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"           \
+    " INSERT INTO postings (txn_id, account_id, amount, created_at)"           \
+    " VALUES (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3)),"                        \
+    " (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3));"                               \
+    " INSERT INTO postings (txn_id, account_id, amount, created_at)"           \
+    " SELECT @vas_txn, %lld, %lld, UTC_TIMESTAMP(3) FROM DUAL WHERE %d;"       \
+    " UPDATE accounts SET balance = balance + CASE id"                         \
+    " WHEN %lld THEN %lld WHEN %lld THEN %lld ELSE %lld END,"                  \
+    " updated_at = UTC_TIMESTAMP(3) WHERE id IN (%lld, %lld, %lld);"           \
+    " SELECT @vas_txn, ROW_COUNT(), a.balance, a.plan,"                        \
+    " COALESCE(a.cap_daily, -1), a.spent_day, COALESCE(a.cap_monthly, -1),"    \
+    " a.spent_month, s.im_user_id FROM accounts a JOIN subscribers s ON"       \
     " s.id = a.owner_id WHERE a.id = %lld"
 
 /*
@@ -58,7 +58,7 @@
 #define BILL_PROVIDERS_CACHED 64
 
 struct bill_bucket_ids {
-    int64_t owner;                 /* provider id; 0 = unused slot */
+    int64_t owner; /* provider id; 0 = unused slot */
     int64_t id[BILL_BUCKETS];
 };
 
@@ -128,9 +128,9 @@ static int bill_warnings(struct gw_db *db, struct gw_arena *a,
                          int64_t amount);
 
 int
-bill_legs_post(struct gw_db *db, struct gw_arena *a,
-               const struct bill_ctx *ctx, const struct bill_legs *l,
-               int64_t warn_amount, struct bill_result *res)
+bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
+               const struct bill_legs *l, int64_t warn_amount,
+               struct bill_result *res)
 {
     /* Counter-accounts move opposite to the subscriber: the provider's and
      * carrier's revenue (charges, refunds) or funding (top-ups), all in
@@ -139,7 +139,7 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
     int64_t     pa = l->funding ? 0 : -l->sign * l->provider_share;
     int64_t     ca = l->funding ? 0 : -l->sign * l->carrier_share;
     int64_t     fa = l->funding ? -sub_amt : 0;
-    int64_t     csign = l->sign < 0 ? 1 : -1;  /* CDR: charges +, refunds - */
+    int64_t     csign = l->sign < 0 ? 1 : -1; /* CDR: charges +, refunds - */
     int64_t     pid = 0, cid = 0, fid = 0, leg1_id, leg1;
     int         bucket = bill_bucket(l->subscriber_id), rc, want;
     const char *currency = ctx->cfg->billing.currency;
@@ -168,39 +168,36 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
     gw_outbox_id_new(res->cdr_id);
     bill_business_day(ctx->cfg, day);
     want = (pa != 0) + (ca != 0) + (fa != 0);
-    rc = gw_db_row(db, a, &row, BILL_POST_SQL,
-                   l->kind, (long long) l->subscriber_id,
-                   (long long) l->amount, currency,
-                   (long long) l->provider_id, (long long) l->provider_share,
-                   (long long) l->carrier_share, bucket,
-                   (long long) l->corrects_txn_id, (long long) l->hold_id,
-                   l->reference, ctx->actor, ctx->reason,
-                   /* CDR */
-                   res->cdr_id, l->sign < 0 ? "charge" : "refund",
-                   (long long) l->item_id, l->sku,
-                   (long long) l->provider_id,
-                   (long long) (csign * l->amount), currency,
-                   (long long) (csign * l->provider_share),
-                   (long long) (csign * l->carrier_share), day, l->reference,
-                   (long long) l->subscriber_id, !l->funding,
-                   /* postings: the subscriber and the first counter leg,
-                    * then the second one when a charge splits revenue */
-                   (long long) l->account_id, (long long) sub_amt,
-                   (long long) leg1_id, (long long) leg1,
-                   (long long) cid, (long long) ca, pa != 0 && ca != 0,
-                   /* counter-accounts */
-                   (long long) pid, (long long) pa, (long long) cid,
-                   (long long) ca, (long long) fa, (long long) pid,
-                   (long long) cid, (long long) fid,
-                   /* read back */
-                   (long long) l->account_id);
+    rc = gw_db_row(
+        db, a, &row, BILL_POST_SQL, l->kind, (long long) l->subscriber_id,
+        (long long) l->amount, currency, (long long) l->provider_id,
+        (long long) l->provider_share, (long long) l->carrier_share, bucket,
+        (long long) l->corrects_txn_id, (long long) l->hold_id, l->reference,
+        ctx->actor, ctx->reason,
+        /* CDR */
+        res->cdr_id, l->sign < 0 ? "charge" : "refund", (long long) l->item_id,
+        l->sku, (long long) l->provider_id, (long long) (csign * l->amount),
+        currency, (long long) (csign * l->provider_share),
+        (long long) (csign * l->carrier_share), day, l->reference,
+        (long long) l->subscriber_id, !l->funding,
+        /* postings: the subscriber and the first counter leg,
+         * then the second one when a charge splits revenue */
+        (long long) l->account_id, (long long) sub_amt, (long long) leg1_id,
+        (long long) leg1, (long long) cid, (long long) ca, pa != 0 && ca != 0,
+        /* counter-accounts */
+        (long long) pid, (long long) pa, (long long) cid, (long long) ca,
+        (long long) fa, (long long) pid, (long long) cid, (long long) fid,
+        /* read back */
+        (long long) l->account_id);
     if (rc != GW_OK) {
         return rc;
     }
     if (row == NULL || gw_db_col_i64(row, 1) != want) {
-        gw_log_error(ctx->rid, "ledger accounts missing (subscriber %lld,"
-                     " provider %lld, bucket %d)", (long long) l->subscriber_id,
-                     (long long) l->provider_id, bucket);
+        gw_log_error(ctx->rid,
+                     "ledger accounts missing (subscriber %lld,"
+                     " provider %lld, bucket %d)",
+                     (long long) l->subscriber_id, (long long) l->provider_id,
+                     bucket);
         return GW_ERROR;
     }
     if (l->funding) {
@@ -220,8 +217,8 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a,
  * transaction's snapshot, older than the row the UPDATE just judged.
  */
 int
-bill_debit_refused(struct gw_db *db, struct gw_arena *a,
-                   int64_t subscriber_id, int64_t amount, int day, int month)
+bill_debit_refused(struct gw_db *db, struct gw_arena *a, int64_t subscriber_id,
+                   int64_t amount, int day, int month)
 {
     MYSQL_ROW row;
     int       rc;
@@ -257,8 +254,8 @@ bill_debit_refused(struct gw_db *db, struct gw_arena *a,
 /* Queues account.cap_warning when spent crossed 80% of cap with amount. */
 static int
 bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
-                 const char *period, int64_t cap, int64_t spent,
-                 int64_t amount, const char *currency)
+                 const char *period, int64_t cap, int64_t spent, int64_t amount,
+                 const char *currency)
 {
     __int128 warn = (__int128) cap * BILL_CAP_WARN_PCT;
 
@@ -267,7 +264,8 @@ bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
         return GW_OK;
     }
     return gw_outbox_add(db, user, "account.cap_warning",
-                         gw_arena_printf(a, "{\"period\":\"%s\",\"cap\":%lld,"
+                         gw_arena_printf(a,
+                                         "{\"period\":\"%s\",\"cap\":%lld,"
                                          "\"spent\":%lld,\"currency\":\"%s\"}",
                                          period, (long long) cap,
                                          (long long) spent, currency),
@@ -294,7 +292,8 @@ bill_warnings(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
     if (rc == GW_OK && strcmp(row[3], "prepaid") == 0 && bal < low
         && bal + amount >= low) {
         rc = gw_outbox_add(db, user, "account.low_balance",
-                           gw_arena_printf(a, "{\"balance\":%lld,"
+                           gw_arena_printf(a,
+                                           "{\"balance\":%lld,"
                                            "\"threshold\":%lld,"
                                            "\"currency\":\"%s\"}",
                                            (long long) bal, (long long) low,
@@ -316,15 +315,14 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
            int64_t *provider, int64_t *carrier)
 {
     *provider = provider_id > 0
-                  ? (int64_t) ((__int128) amount * share_bp / BILL_SHARE_BP_MAX)
-                  : 0;
+        ? (int64_t) ((__int128) amount * share_bp / BILL_SHARE_BP_MAX)
+        : 0;
     *carrier = amount - *provider;
 }
 
 int
 bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-           int64_t subscriber_id, int64_t amount, int hold,
-           int64_t *account_id)
+           int64_t subscriber_id, int64_t amount, int hold, int64_t *account_id)
 {
     int day, month, rc;
 
@@ -349,16 +347,16 @@ bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
                     " spent_month, 0) + %lld <= cap_monthly)",
                     day, (long long) amount, day, month, (long long) amount,
                     month, (long long) (hold ? 0 : amount),
-                    (long long) (hold ? amount : 0),
-                    (long long) subscriber_id, (long long) amount, day,
-                    (long long) amount, month, (long long) amount);
+                    (long long) (hold ? amount : 0), (long long) subscriber_id,
+                    (long long) amount, day, (long long) amount, month,
+                    (long long) amount);
     if (rc != GW_OK) {
         return rc;
     }
     if (db->affected != 1) {
         return bill_debit_refused(db, a, subscriber_id, amount, day, month);
     }
-    *account_id = db->insert_id;       /* SET id = LAST_INSERT_ID(id) */
+    *account_id = db->insert_id; /* SET id = LAST_INSERT_ID(id) */
     return GW_OK;
 }
 
@@ -396,8 +394,7 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
 int
 bill_topup_apply(struct gw_db *db, struct gw_arena *a,
                  const struct bill_ctx *ctx, int64_t subscriber_id,
-                 int64_t amount, const char *reference,
-                 struct bill_result *res)
+                 int64_t amount, const char *reference, struct bill_result *res)
 {
     struct bill_legs legs = {0};
     int              rc;
@@ -479,7 +476,8 @@ bill_refund_apply(struct gw_db *db, struct gw_arena *a,
     legs.corrects_txn_id = charge_txn_id;
     legs.reference = reference;
 
-    rc = gw_db_exec(db, "UPDATE ledger_txns SET refunded = refunded + %lld"
+    rc = gw_db_exec(db,
+                    "UPDATE ledger_txns SET refunded = refunded + %lld"
                     " WHERE id = %lld AND refunded + %lld <= amount",
                     (long long) amount, (long long) charge_txn_id,
                     (long long) amount);

@@ -21,67 +21,71 @@
 #include "gw_db.h"
 
 /* Limits of the catalog (docs/catalog-feed.md, API.md). */
-#define CAT_PAGE_LIMIT_DEFAULT   20
-#define CAT_PAGE_LIMIT_MAX       100
-#define CAT_FORMATS_MAX          3       /* midi, amr, mp3 */
-#define CAT_SKU_MAX              64
-#define CAT_SLUG_MAX             64
-#define CAT_TITLE_MAX            200     /* characters */
-#define CAT_ARTIST_MAX           200
-#define CAT_CATEGORY_NAME_MAX    100
-#define CAT_PATH_MAX             255
-#define CAT_FILE_BYTES_MAX       (10 * 1024 * 1024)
-#define CAT_PRICE_MAX            1000000000LL
-#define CAT_PLAYERS_MAX          64
-#define CAT_PASS_DAYS_MAX        366
-#define CAT_URL_MAX              2048
-#define CAT_QUERY_BYTES_MAX      200     /* q= */
-#define CAT_QUERY_TERMS_MAX      5       /* words of q, ANDed */
-#define CAT_SEARCH_TEXT_MAX      512     /* items.search_text */
-#define CAT_CURSOR_MAX           128     /* encoded cursor */
-#define CAT_CHART_SIZE           20
+#define CAT_PAGE_LIMIT_DEFAULT 20
+#define CAT_PAGE_LIMIT_MAX     100
+#define CAT_FORMATS_MAX        3 /* midi, amr, mp3 */
+#define CAT_SKU_MAX            64
+#define CAT_SLUG_MAX           64
+#define CAT_TITLE_MAX          200 /* characters */
+#define CAT_ARTIST_MAX         200
+#define CAT_CATEGORY_NAME_MAX  100
+#define CAT_PATH_MAX           255
+#define CAT_FILE_BYTES_MAX     (10 * 1024 * 1024)
+#define CAT_PRICE_MAX          1000000000LL
+#define CAT_PLAYERS_MAX        64
+#define CAT_PASS_DAYS_MAX      366
+#define CAT_URL_MAX            2048
+#define CAT_QUERY_BYTES_MAX    200 /* q= */
+#define CAT_QUERY_TERMS_MAX    5   /* words of q, ANDed */
+#define CAT_SEARCH_TEXT_MAX    512 /* items.search_text */
+#define CAT_CURSOR_MAX         128 /* encoded cursor */
+#define CAT_CHART_SIZE         20
 
 struct cat_asset {
-    const char *format;          /* "midi" | "amr" | "mp3" */
+    const char *format; /* "midi" | "amr" | "mp3" */
     const char *mime;
-    const char *path;            /* relative to the content store */
+    const char *path; /* relative to the content store */
     int64_t     bytes;
 };
 
 struct cat_item {
     int64_t          id;
-    const char      *kind;       /* "ringtone" | "game" */
+    const char      *kind; /* "ringtone" | "game" */
     const char      *sku;
     const char      *title;
-    const char      *artist;     /* NULL */
+    const char      *artist; /* NULL */
     int64_t          provider_id;
     const char      *provider_name;
-    int64_t          share_bp;   /* provider's revenue share */
-    const char      *category;   /* slug */
+    int64_t          share_bp; /* provider's revenue share */
+    const char      *category; /* slug */
     int64_t          price;
     const char      *currency;
-    const char      *status;     /* "active" | "retired" */
+    const char      *status; /* "active" | "retired" */
     int64_t          popularity;
     const char      *created_at; /* RFC 3339 */
     const char      *preview_path;
     int64_t          min_players, max_players, pass_days;
-    const char      *pricing;    /* games: "per_play" | "pass" */
+    const char      *pricing; /* games: "per_play" | "pass" */
     struct cat_asset assets[CAT_FORMATS_MAX];
     size_t           nassets;
 };
 
 /* Browse parameters (API.md GET /v1/catalog/items). */
-enum cat_sort { CAT_SORT_POPULAR, CAT_SORT_NEW, CAT_SORT_PRICE_ASC,
-                CAT_SORT_PRICE_DESC };
+enum cat_sort {
+    CAT_SORT_POPULAR,
+    CAT_SORT_NEW,
+    CAT_SORT_PRICE_ASC,
+    CAT_SORT_PRICE_DESC
+};
 
 struct cat_query {
-    const char   *kind;          /* NULL: all */
-    const char   *category;      /* slug or NULL */
-    const char   *q;             /* search text or NULL */
+    const char   *kind;     /* NULL: all */
+    const char   *category; /* slug or NULL */
+    const char   *q;        /* search text or NULL */
     enum cat_sort sort;
     int64_t       limit;
     int           has_cursor;
-    int64_t       after_key;     /* sort value of the last item seen */
+    int64_t       after_key; /* sort value of the last item seen */
     int64_t       after_id;
 };
 
@@ -94,7 +98,7 @@ int cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id,
 
 /* The asset of item in format, or NULL. */
 const struct cat_asset *cat_item_asset(const struct cat_item *item,
-                                       const char *format);
+                                       const char            *format);
 
 /* The item as API.md's JSON object (a new tree; caller owns it). */
 cJSON *cat_item_json_new(const struct cat_item *item);

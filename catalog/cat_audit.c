@@ -9,8 +9,8 @@
 #include "gw_status.h"
 
 struct cat_check {
-    const char *what;   /* printed before the row's columns */
-    const char *sql;    /* no arguments: a literal statement */
+    const char *what; /* printed before the row's columns */
+    const char *sql;  /* no arguments: a literal statement */
 };
 
 static const struct cat_check cat_checks[] = {
@@ -92,8 +92,7 @@ cat_audit_run(struct gw_db *db, FILE *out)
 }
 
 int
-cat_popularity_refresh(struct gw_db *db, struct gw_arena *a,
-                       int64_t *watermark)
+cat_popularity_refresh(struct gw_db *db, struct gw_arena *a, int64_t *watermark)
 {
     MYSQL_ROW row;
     int64_t   top;

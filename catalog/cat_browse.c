@@ -15,16 +15,18 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
+/* clang-format off */
 #define CAT_TERM_SQL "AND (%s IS NULL OR i.search_text LIKE %s) "
-#define CAT_KEYSET(col, op)                                                 \
-    "(%d = 0 OR " col " " op " %lld OR (" col " = %lld AND i.id " op        \
+#define CAT_KEYSET(col, op)                                                   \
+    "(%d = 0 OR " col " " op " %lld OR (" col " = %lld AND i.id " op         \
     " %lld)) "
-#define CAT_PAGE_SQL(col, op, order)                                        \
-    "SELECT " CAT_ITEM_COLS " FROM " CAT_ITEM_FROM                          \
-    " WHERE i.status = 'active' AND (%s IS NULL OR i.kind = %s)"            \
-    " AND (%s IS NULL OR c.slug = %s) " CAT_TERM_SQL CAT_TERM_SQL           \
-    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL "AND " CAT_KEYSET(col, op)       \
-    "ORDER BY " order " LIMIT %lld"
+#define CAT_PAGE_SQL(col, op, order)                                          \
+    "SELECT " CAT_ITEM_COLS " FROM " CAT_ITEM_FROM                            \
+    " WHERE i.status = 'active' AND (%s IS NULL OR i.kind = %s)"              \
+    " AND (%s IS NULL OR c.slug = %s) "                                       \
+    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
+    "AND " CAT_KEYSET(col, op) "ORDER BY " order " LIMIT %lld"
+/* clang-format on */
 
 /* Indexed by enum cat_sort. */
 static const char *const cat_page_sql[] = {
@@ -73,8 +75,7 @@ cat_cursor_encode(enum cat_sort sort, int64_t key, int64_t id, char *out,
 }
 
 int
-cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key,
-                  int64_t *id)
+cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key, int64_t *id)
 {
     unsigned char raw[96];
     char          txt[97], *p, *q;
@@ -107,9 +108,12 @@ static int64_t
 cat_sort_key(enum cat_sort sort, const struct cat_item *it)
 {
     switch (sort) {
-    case CAT_SORT_POPULAR: return it->popularity;
-    case CAT_SORT_NEW: return it->id;
-    default: return it->price;
+    case CAT_SORT_POPULAR:
+        return it->popularity;
+    case CAT_SORT_NEW:
+        return it->id;
+    default:
+        return it->price;
     }
 }
 
@@ -171,8 +175,9 @@ cat_page_build(struct gw_arena *a, MYSQL_RES *res, const struct cat_query *q,
         n++;
     }
     if (row != NULL
-        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, &it), it.id,
-                             cursor, sizeof(cursor)) == 0) {
+        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, &it), it.id, cursor,
+                             sizeof(cursor))
+            == 0) {
         cJSON_AddStringToObject(page, "next_cursor", cursor);
     } else {
         cJSON_AddNullToObject(page, "next_cursor");
@@ -251,8 +256,8 @@ cat_period_start(int week, int64_t day_offset_min)
 }
 
 int
-cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind,
-               int week, int64_t day_offset_min, cJSON **out)
+cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind, int week,
+               int64_t day_offset_min, cJSON **out)
 {
     MYSQL_RES      *res;
     MYSQL_ROW       row;

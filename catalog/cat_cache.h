@@ -26,12 +26,12 @@
 #include "gw_arena.h"
 #include "gw_db.h"
 
-#define CAT_CACHE_SLOTS      1024   /* direct-mapped entries per process */
-#define CAT_CACHE_KEY_MAX    512    /* longer keys are not cached */
-#define CAT_CACHE_BODY_MAX   (512 * 1024)
-#define CAT_CACHE_TTL_MS     5000
-#define CAT_GEN_POLL_MS      250
-#define CAT_ETAG_MAX         24     /* "\"" + 16 hex + "\"" */
+#define CAT_CACHE_SLOTS    1024 /* direct-mapped entries per process */
+#define CAT_CACHE_KEY_MAX  512  /* longer keys are not cached */
+#define CAT_CACHE_BODY_MAX (512 * 1024)
+#define CAT_CACHE_TTL_MS   5000
+#define CAT_GEN_POLL_MS    250
+#define CAT_ETAG_MAX       24 /* "\"" + 16 hex + "\"" */
 
 /* Maps the shared generation block; call once before forking. 0 or -1. */
 int cat_cache_init(void);
@@ -54,8 +54,8 @@ int cat_cache_get(const char *key, int64_t gen, struct gw_arena *a,
                   const char **body, size_t *len, const char **etag);
 
 /* Stores a copy of body (and its etag) for key and gen. */
-void cat_cache_put(const char *key, int64_t gen, const char *body,
-                   size_t len, const char *etag);
+void cat_cache_put(const char *key, int64_t gen, const char *body, size_t len,
+                   const char *etag);
 
 /* Strong ETag of a body: 16 hex digits of its SHA-256, in quotes. */
 void cat_cache_etag(const char *body, size_t len, char out[CAT_ETAG_MAX]);

@@ -17,15 +17,15 @@
 #include "gw_status.h"
 
 struct cat_feed {
-    const char          *source, *text, *root, *currency;
-    size_t               len;
-    FILE                *out;
-    int                  nerr;
-    size_t               item_off[CAT_FEED_ITEMS_MAX];
-    size_t               nitem_off;
-    struct gw_arena     *a;
+    const char           *source, *text, *root, *currency;
+    size_t                len;
+    FILE                 *out;
+    int                   nerr;
+    size_t                item_off[CAT_FEED_ITEMS_MAX];
+    size_t                nitem_off;
+    struct gw_arena      *a;
     struct cat_item_spec *specs;
-    size_t               nspecs;
+    size_t                nspecs;
 };
 
 static int
@@ -40,8 +40,7 @@ cat_feed_line(const struct cat_feed *f, size_t off)
     return line;
 }
 
-static void
-cat_feed_err(struct cat_feed *f, size_t off, const char *fmt, ...)
+static void cat_feed_err(struct cat_feed *f, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -69,11 +68,14 @@ cat_json_skip(const char *t, size_t n, size_t i)
     int depth = 0;
 
     do {
-        while (i < n && strchr(" \t\r\n,:", t[i]) != NULL) i++;
-        if (i >= n) return n;
+        while (i < n && strchr(" \t\r\n,:", t[i]) != NULL)
+            i++;
+        if (i >= n)
+            return n;
         if (t[i] == '"') {
             for (i++; i < n && t[i] != '"'; i++) {
-                if (t[i] == '\\') i++;
+                if (t[i] == '\\')
+                    i++;
             }
             i++;
         } else if (t[i] == '{' || t[i] == '[') {
@@ -81,7 +83,8 @@ cat_json_skip(const char *t, size_t n, size_t i)
         } else if (t[i] == '}' || t[i] == ']') {
             depth--, i++;
         } else {
-            while (i < n && strchr(" \t\r\n,:]}", t[i]) == NULL) i++;
+            while (i < n && strchr(" \t\r\n,:]}", t[i]) == NULL)
+                i++;
         }
     } while (depth > 0);
     return i;
@@ -94,18 +97,24 @@ cat_feed_scan_items(struct cat_feed *f)
     const char *t = f->text;
     size_t      n = f->len, i = 0, key;
 
-    while (i < n && t[i] != '{') i++;
+    while (i < n && t[i] != '{')
+        i++;
     for (i++; i < n;) {
-        while (i < n && strchr(" \t\r\n,", t[i]) != NULL) i++;
-        if (i >= n || t[i] != '"') return;
+        while (i < n && strchr(" \t\r\n,", t[i]) != NULL)
+            i++;
+        if (i >= n || t[i] != '"')
+            return;
         key = i;
         i = cat_json_skip(t, n, i);
-        while (i < n && strchr(" \t\r\n:", t[i]) != NULL) i++;
-        if (i - key >= 7 && strncmp(t + key, "\"items\"", 7) == 0
-            && i < n && t[i] == '[') {
+        while (i < n && strchr(" \t\r\n:", t[i]) != NULL)
+            i++;
+        if (i - key >= 7 && strncmp(t + key, "\"items\"", 7) == 0 && i < n
+            && t[i] == '[') {
             for (i++; f->nitem_off < CAT_FEED_ITEMS_MAX;) {
-                while (i < n && strchr(" \t\r\n,", t[i]) != NULL) i++;
-                if (i >= n || t[i] == ']') return;
+                while (i < n && strchr(" \t\r\n,", t[i]) != NULL)
+                    i++;
+                if (i >= n || t[i] == ']')
+                    return;
                 f->item_off[f->nitem_off++] = i;
                 i = cat_json_skip(t, n, i);
             }
@@ -127,7 +136,8 @@ cat_feed_lex(struct cat_feed *f)
         if (t[i] >= 0x80) {
             n = t[i] >= 0xf0 ? 4 : t[i] >= 0xe0 ? 3 : t[i] >= 0xc2 ? 2 : 0;
             for (k = 1; n > 0 && k < n; k++) {
-                if (i + k >= f->len || (t[i + k] & 0xc0) != 0x80) n = 0;
+                if (i + k >= f->len || (t[i + k] & 0xc0) != 0x80)
+                    n = 0;
             }
             if (n == 0 || t[i] > 0xf4) {
                 cat_feed_err(f, i, "not valid UTF-8");
@@ -140,7 +150,8 @@ cat_feed_lex(struct cat_feed *f)
             in_str = !in_str;
         } else if (!in_str && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')
                    && i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9') {
-            cat_feed_err(f, i, "numbers must be integers (no fraction or"
+            cat_feed_err(f, i,
+                         "numbers must be integers (no fraction or"
                          " exponent)");
             return -1;
         }
@@ -181,7 +192,8 @@ cat_feed_parse(struct cat_feed *f, cJSON **root)
     }
     for (; end != NULL && (size_t) (end - f->text) < f->len; end++) {
         if (strchr(" \t\r\n", *end) == NULL) {
-            cat_feed_err(f, (size_t) (end - f->text), "trailing data after"
+            cat_feed_err(f, (size_t) (end - f->text),
+                         "trailing data after"
                          " the JSON object");
             cJSON_Delete(*root);
             *root = NULL;
@@ -201,9 +213,11 @@ cat_feed_members(struct cat_feed *f, size_t off, const cJSON *obj,
     size_t       k;
     int          bad = 0;
 
-    cJSON_ArrayForEach(m, obj) {
+    cJSON_ArrayForEach(m, obj)
+    {
         for (k = 0; allowed[k] != NULL; k++) {
-            if (strcmp(allowed[k], m->string) == 0) break;
+            if (strcmp(allowed[k], m->string) == 0)
+                break;
         }
         if (allowed[k] == NULL) {
             cat_feed_err(f, off, "%s.%s: unknown member", path, m->string);
@@ -226,9 +240,8 @@ cat_utf8_chars(const char *s)
 
 /* A string member; nullable: null/absent allowed (out = NULL). */
 static int
-cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj,
-             const char *path, const char *name, int nullable,
-             size_t max_chars, const char **out)
+cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj, const char *path,
+             const char *name, int nullable, size_t max_chars, const char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     const char  *s;
@@ -236,7 +249,8 @@ cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj,
 
     *out = NULL;
     if (v == NULL || cJSON_IsNull(v)) {
-        if (nullable) return 0;
+        if (nullable)
+            return 0;
         cat_feed_err(f, off, "%s.%s: required", path, name);
         return -1;
     }
@@ -261,23 +275,24 @@ cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj,
 }
 
 static int
-cat_feed_int(struct cat_feed *f, size_t off, const cJSON *obj,
-             const char *path, const char *name, int nullable, int64_t min,
-             int64_t max, int64_t *out, int *present)
+cat_feed_int(struct cat_feed *f, size_t off, const cJSON *obj, const char *path,
+             const char *name, int nullable, int64_t min, int64_t max,
+             int64_t *out, int *present)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
     *present = 0;
     if (v == NULL || cJSON_IsNull(v)) {
-        if (nullable) return 0;
+        if (nullable)
+            return 0;
         cat_feed_err(f, off, "%s.%s: required", path, name);
         return -1;
     }
     if (!cJSON_IsNumber(v) || v->valuedouble < (double) min
         || v->valuedouble > (double) max
         || v->valuedouble != (double) (int64_t) v->valuedouble) {
-        cat_feed_err(f, off, "%s.%s: must be an integer %lld..%lld", path,
-                     name, (long long) min, (long long) max);
+        cat_feed_err(f, off, "%s.%s: must be an integer %lld..%lld", path, name,
+                     (long long) min, (long long) max);
         return -1;
     }
     *out = (int64_t) v->valuedouble;
@@ -289,9 +304,9 @@ static int
 cat_url_valid(const char *u)
 {
     return u != NULL && strlen(u) <= CAT_URL_MAX
-           && ((strncmp(u, "http://", 7) == 0 && u[7] != '\0')
-               || (strncmp(u, "https://", 8) == 0 && u[8] != '\0'))
-           && strpbrk(u, " \"<>") == NULL;
+        && ((strncmp(u, "http://", 7) == 0 && u[7] != '\0')
+            || (strncmp(u, "https://", 8) == 0 && u[8] != '\0'))
+        && strpbrk(u, " \"<>") == NULL;
 }
 
 static const char *const cat_provider_members[] = {
@@ -299,9 +314,9 @@ static const char *const cat_provider_members[] = {
 static const char *const cat_category_members[] = {"slug", "name", "kind",
                                                    NULL};
 static const char *const cat_item_members[] = {
-    "sku", "kind", "title", "artist", "category", "price", "currency",
-    "assets", "preview", "min_players", "max_players", "pricing",
-    "pass_days", "allocator_url", NULL};
+    "sku",         "kind",     "title",     "artist",        "category",
+    "price",       "currency", "assets",    "preview",       "min_players",
+    "max_players", "pricing",  "pass_days", "allocator_url", NULL};
 static const char *const cat_file_members[] = {"format", "path", "bytes",
                                                "sha256", NULL};
 
@@ -333,9 +348,11 @@ cat_feed_provider(struct cat_feed *f, const cJSON *root,
     cat_feed_int(f, off, o, "provider", "revenue_share_bp", 0, 0,
                  BILL_SHARE_BP_MAX, &p->share_bp, &present);
     if (cat_feed_str(f, off, o, "provider", "webhook_url", 1, CAT_URL_MAX,
-                     &p->webhook_url) == 0
+                     &p->webhook_url)
+            == 0
         && p->webhook_url != NULL && !cat_url_valid(p->webhook_url)) {
-        cat_feed_err(f, off, "provider.webhook_url: must be an absolute"
+        cat_feed_err(f, off,
+                     "provider.webhook_url: must be an absolute"
                      " http(s) URL");
     }
 }
@@ -363,7 +380,8 @@ cat_feed_categories(struct cat_feed *f, const cJSON *root,
         cat_feed_err(f, 0, "categories: required array");
         return 0;
     }
-    cJSON_ArrayForEach(o, arr) {
+    cJSON_ArrayForEach(o, arr)
+    {
         struct cat_feed_cat c = {0};
         snprintf(path, sizeof(path), "categories[%zu]", n);
         if (n >= CAT_FEED_CATS_MAX || !cJSON_IsObject(o)) {
@@ -376,8 +394,7 @@ cat_feed_categories(struct cat_feed *f, const cJSON *root,
             && !cat_slug_valid(c.slug, CAT_SLUG_MAX, 0)) {
             cat_feed_err(f, 0, "%s.slug: must match [a-z0-9-]{1,64}", path);
         }
-        cat_feed_str(f, 0, o, path, "name", 0, CAT_CATEGORY_NAME_MAX,
-                     &c.name);
+        cat_feed_str(f, 0, o, path, "name", 0, CAT_CATEGORY_NAME_MAX, &c.name);
         if (cat_feed_str(f, 0, o, path, "kind", 0, 16, &c.kind) == 0
             && !cat_kind_valid(c.kind)) {
             cat_feed_err(f, 0, "%s.kind: must be ringtone or game", path);
@@ -395,8 +412,8 @@ cat_feed_categories(struct cat_feed *f, const cJSON *root,
 
 /* One asset or preview object into *file (format NULL for previews). */
 static void
-cat_feed_file(struct cat_feed *f, size_t off, const cJSON *o,
-              const char *path, int is_asset, struct cat_file *file)
+cat_feed_file(struct cat_feed *f, size_t off, const cJSON *o, const char *path,
+              int is_asset, struct cat_file *file)
 {
     const char *sha = NULL, *why = NULL;
     int64_t     bytes = 0;
@@ -415,14 +432,13 @@ cat_feed_file(struct cat_feed *f, size_t off, const cJSON *o,
         cat_feed_err(f, off, "%s.format: must be midi, amr or mp3", path);
         bad = 1;
     }
-    bad |= cat_feed_str(f, off, o, path, "path", 0, CAT_PATH_MAX,
-                        &file->path);
+    bad |= cat_feed_str(f, off, o, path, "path", 0, CAT_PATH_MAX, &file->path);
     bad |= cat_feed_int(f, off, o, path, "bytes", 0, 1, CAT_FILE_BYTES_MAX,
                         &bytes, &present);
     if (cat_feed_str(f, off, o, path, "sha256", 0, 64, &sha) == 0) {
         for (k = 0; sha[k] != '\0'
-                    && ((sha[k] >= '0' && sha[k] <= '9')
-                        || (sha[k] >= 'a' && sha[k] <= 'f'));
+             && ((sha[k] >= '0' && sha[k] <= '9')
+                 || (sha[k] >= 'a' && sha[k] <= 'f'));
              k++) {
         }
         if (k != 64 || sha[k] != '\0') {
@@ -453,8 +469,8 @@ cat_feed_ringtone(struct cat_feed *f, size_t off, const cJSON *o,
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "assets"), *a;
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(o, "preview");
-    const char  *game[] = {"min_players", "max_players", "pricing",
-                           "pass_days", "allocator_url"};
+    const char  *game[] = {"min_players", "max_players", "pricing", "pass_days",
+                           "allocator_url"};
     char         sub[80];
     size_t       k, j, dl = 0;
 
@@ -470,7 +486,8 @@ cat_feed_ringtone(struct cat_feed *f, size_t off, const cJSON *o,
                      path);
         return;
     }
-    cJSON_ArrayForEach(a, arr) {
+    cJSON_ArrayForEach(a, arr)
+    {
         struct cat_file *fl = &s->assets[s->nassets];
         snprintf(sub, sizeof(sub), "%s.assets[%zu]", path, s->nassets);
         cat_feed_file(f, off, a, sub, 1, fl);
@@ -494,8 +511,8 @@ cat_feed_ringtone(struct cat_feed *f, size_t off, const cJSON *o,
 }
 
 static void
-cat_feed_game(struct cat_feed *f, size_t off, const cJSON *o,
-              const char *path, struct cat_item_spec *s)
+cat_feed_game(struct cat_feed *f, size_t off, const cJSON *o, const char *path,
+              struct cat_item_spec *s)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "assets");
     const cJSON *pv = cJSON_GetObjectItemCaseSensitive(o, "preview");
@@ -507,9 +524,11 @@ cat_feed_game(struct cat_feed *f, size_t off, const cJSON *o,
         cat_feed_err(f, off, "%s: a game has no assets or preview", path);
     }
     if (cat_feed_int(f, off, o, path, "min_players", 0, 1, CAT_PLAYERS_MAX,
-                     &s->min_players, &p1) == 0
-        && cat_feed_int(f, off, o, path, "max_players", 0, 1,
-                        CAT_PLAYERS_MAX, &s->max_players, &p2) == 0
+                     &s->min_players, &p1)
+            == 0
+        && cat_feed_int(f, off, o, path, "max_players", 0, 1, CAT_PLAYERS_MAX,
+                        &s->max_players, &p2)
+            == 0
         && s->max_players < s->min_players) {
         cat_feed_err(f, off, "%s.max_players: below min_players", path);
     }
@@ -518,21 +537,26 @@ cat_feed_game(struct cat_feed *f, size_t off, const cJSON *o,
         if (!pass && strcmp(s->pricing, "per_play") != 0) {
             cat_feed_err(f, off, "%s.pricing: must be per_play or pass", path);
         } else if (pd == NULL) {
-            cat_feed_err(f, off, "%s.pass_days: required (null for"
-                         " per_play)", path);
+            cat_feed_err(f, off,
+                         "%s.pass_days: required (null for"
+                         " per_play)",
+                         path);
         } else if (pass) {
-            cat_feed_int(f, off, o, path, "pass_days", 0, 1,
-                         CAT_PASS_DAYS_MAX, &s->pass_days, &p3);
+            cat_feed_int(f, off, o, path, "pass_days", 0, 1, CAT_PASS_DAYS_MAX,
+                         &s->pass_days, &p3);
         } else if (!cJSON_IsNull(pd)) {
             cat_feed_err(f, off, "%s.pass_days: must be null for per_play",
                          path);
         }
     }
     if (cat_feed_str(f, off, o, path, "allocator_url", 0, CAT_URL_MAX,
-                     &s->allocator_url) == 0
+                     &s->allocator_url)
+            == 0
         && !cat_url_valid(s->allocator_url)) {
-        cat_feed_err(f, off, "%s.allocator_url: must be an absolute http(s)"
-                     " URL", path);
+        cat_feed_err(f, off,
+                     "%s.allocator_url: must be an absolute http(s)"
+                     " URL",
+                     path);
     }
 }
 
@@ -580,8 +604,8 @@ cat_feed_item(struct cat_feed *f, size_t idx, const cJSON *o,
     }
     cat_feed_str(f, off, o, path, "title", 0, CAT_TITLE_MAX, &s->title);
     cat_feed_str(f, off, o, path, "artist", 1, CAT_ARTIST_MAX, &s->artist);
-    if (cat_feed_str(f, off, o, path, "category", 0, CAT_SLUG_MAX,
-                     &s->category) == 0) {
+    if (cat_feed_str(f, off, o, path, "category", 0, CAT_SLUG_MAX, &s->category)
+        == 0) {
         c = cat_feed_cat_find(cats, ncats, s->category);
         if (c == NULL) {
             cat_feed_err(f, off, "%s.category: unknown category \"%s\"", path,
@@ -618,21 +642,24 @@ cat_feed_items(struct cat_feed *f, const cJSON *root,
                      CAT_FEED_ITEMS_MAX);
         return;
     }
-    f->specs = gw_arena_calloc(f->a, sizeof(*f->specs)
-                                         * (size_t) cJSON_GetArraySize(arr));
+    f->specs = gw_arena_calloc(
+        f->a, sizeof(*f->specs) * (size_t) cJSON_GetArraySize(arr));
     if (f->specs == NULL) {
         cat_feed_err(f, 0, "out of memory");
         return;
     }
-    cJSON_ArrayForEach(o, arr) {
+    cJSON_ArrayForEach(o, arr)
+    {
         cat_feed_item(f, n, o, cats, ncats, &f->specs[n]);
         for (k = 0; f->specs[n].sku != NULL && k < n; k++) {
-            if (f->specs[k].sku && strcmp(f->specs[k].sku, f->specs[n].sku) == 0) {
-                cat_feed_err(f, n < f->nitem_off ? f->item_off[n] : 0,
-                             "items[%zu].sku: duplicate sku \"%s\" (first at"
-                             " items[%zu], line %d)", n, f->specs[n].sku, k,
-                             cat_feed_line(f, k < f->nitem_off
-                                                  ? f->item_off[k] : 0));
+            if (f->specs[k].sku
+                && strcmp(f->specs[k].sku, f->specs[n].sku) == 0) {
+                cat_feed_err(
+                    f, n < f->nitem_off ? f->item_off[n] : 0,
+                    "items[%zu].sku: duplicate sku \"%s\" (first at"
+                    " items[%zu], line %d)",
+                    n, f->specs[n].sku, k,
+                    cat_feed_line(f, k < f->nitem_off ? f->item_off[k] : 0));
             }
         }
         n++;
@@ -649,21 +676,26 @@ cat_feed_apply_cats(struct cat_feed *f, struct gw_db *db,
     int       rc;
 
     for (k = 0; k < ncats; k++) {
-        rc = gw_db_row(db, f->a, &row, "SELECT kind FROM categories WHERE"
-                       " slug = %s FOR UPDATE", cats[k].slug);
+        rc = gw_db_row(db, f->a, &row,
+                       "SELECT kind FROM categories WHERE"
+                       " slug = %s FOR UPDATE",
+                       cats[k].slug);
         if (rc != GW_OK) {
             return rc;
         }
         if (row != NULL && strcmp(row[0], cats[k].kind) != 0) {
-            cat_feed_err(f, 0, "categories[%zu].kind: category \"%s\" exists"
-                         " with kind %s", k, cats[k].slug, row[0]);
+            cat_feed_err(f, 0,
+                         "categories[%zu].kind: category \"%s\" exists"
+                         " with kind %s",
+                         k, cats[k].slug, row[0]);
             return GW_EINVAL;
         }
         if (row == NULL) {
-            rc = gw_db_exec(db, "INSERT INTO categories (slug, name, kind,"
+            rc = gw_db_exec(db,
+                            "INSERT INTO categories (slug, name, kind,"
                             " created_at) VALUES (%s, %s, %s,"
-                            " UTC_TIMESTAMP(3))", cats[k].slug, cats[k].name,
-                            cats[k].kind);
+                            " UTC_TIMESTAMP(3))",
+                            cats[k].slug, cats[k].name, cats[k].kind);
             if (rc != GW_OK) {
                 return rc;
             }
@@ -680,17 +712,19 @@ cat_feed_apply_provider(struct cat_feed *f, struct gw_db *db,
     MYSQL_ROW row;
     int       rc;
 
-    rc = gw_db_exec(db, "INSERT INTO providers (code, name, revenue_share_bp,"
+    rc = gw_db_exec(db,
+                    "INSERT INTO providers (code, name, revenue_share_bp,"
                     " webhook_url, created_at, updated_at) VALUES (%s, %s,"
                     " %lld, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))"
                     " ON DUPLICATE KEY UPDATE name = VALUES(name),"
                     " revenue_share_bp = VALUES(revenue_share_bp),"
                     " webhook_url = VALUES(webhook_url)",
-                    p->code, p->name, (long long) p->share_bp,
-                    p->webhook_url);
+                    p->code, p->name, (long long) p->share_bp, p->webhook_url);
     if (rc == GW_OK) {
-        rc = gw_db_row(db, f->a, &row, "SELECT id FROM providers WHERE"
-                       " code = %s", p->code);
+        rc = gw_db_row(db, f->a, &row,
+                       "SELECT id FROM providers WHERE"
+                       " code = %s",
+                       p->code);
     }
     if (rc != GW_OK) {
         return rc;
@@ -729,8 +763,8 @@ cat_feed_apply(struct cat_feed *f, struct gw_db *db,
             rc = GW_EINVAL;
         }
     }
-    if (rc == GW_OK && (made > 0 || counts[CAT_CREATED] + counts[CAT_UPDATED]
-                                        > 0)) {
+    if (rc == GW_OK
+        && (made > 0 || counts[CAT_CREATED] + counts[CAT_UPDATED] > 0)) {
         rc = cat_generation_bump(db);
     }
     if (rc != GW_OK) {
@@ -768,8 +802,9 @@ cat_feed_import(struct gw_db *db, struct gw_arena *a, const char *source,
     if (cats == NULL) {
         return GW_ERROR;
     }
-    cat_feed_members(&f, 0, root, "feed", (const char *const[]){
-                     "feed_version", "provider", "categories", "items", NULL});
+    cat_feed_members(&f, 0, root, "feed",
+                     (const char *const[]){"feed_version", "provider",
+                                           "categories", "items", NULL});
     cat_feed_provider(&f, root, &p);
     ncats = cat_feed_categories(&f, root, cats);
     cat_feed_items(&f, root, cats, ncats);

@@ -30,7 +30,7 @@
 #define CAT_PROVIDER_NAME_MAX 200
 
 struct cat_file {
-    const char *format;     /* NULL for a preview (always mp3) */
+    const char *format; /* NULL for a preview (always mp3) */
     const char *path;
     int64_t     bytes;
     char        sha256[65];

@@ -9,22 +9,21 @@
 #include "cat.h"
 
 /* "%%" is a literal '%' for the gw_db formatter. */
-#define CAT_ITEM_COLS                                                       \
-    "i.id, i.kind, i.sku, i.title, i.artist, p.id, p.name, c.slug,"         \
-    " i.price, i.currency, i.status, i.popularity,"                         \
-    " DATE_FORMAT(i.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'),"               \
-    " i.preview_path, i.min_players, i.max_players, i.pricing,"             \
-    " i.pass_days, p.revenue_share_bp,"                                     \
-    " (SELECT GROUP_CONCAT(CONCAT_WS(':', a.format, a.mime, a.bytes,"       \
-    " a.path) ORDER BY a.format SEPARATOR '|') FROM item_assets a"           \
+#define CAT_ITEM_COLS                                                          \
+    "i.id, i.kind, i.sku, i.title, i.artist, p.id, p.name, c.slug,"            \
+    " i.price, i.currency, i.status, i.popularity,"                            \
+    " DATE_FORMAT(i.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'),"                  \
+    " i.preview_path, i.min_players, i.max_players, i.pricing,"                \
+    " i.pass_days, p.revenue_share_bp,"                                        \
+    " (SELECT GROUP_CONCAT(CONCAT_WS(':', a.format, a.mime, a.bytes,"          \
+    " a.path) ORDER BY a.format SEPARATOR '|') FROM item_assets a"             \
     " WHERE a.item_id = i.id)"
 
-#define CAT_ITEM_FROM                                                       \
-    "items i JOIN providers p ON p.id = i.provider_id"                      \
+#define CAT_ITEM_FROM                                                          \
+    "items i JOIN providers p ON p.id = i.provider_id"                         \
     " JOIN categories c ON c.id = i.category_id"
 
 /* Fills it from a row of CAT_ITEM_COLS (strings borrowed from the row). */
-void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row,
-                       struct cat_item *it);
+void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it);
 
 #endif /* CAT_INTERNAL_H */

@@ -56,8 +56,7 @@ cat_assets_parse(struct gw_arena *a, const char *s, struct cat_item *it)
     if (s == NULL || (dup = gw_arena_strdup(a, s)) == NULL) {
         return;
     }
-    for (rec = dup; rec != NULL && it->nassets < CAT_FORMATS_MAX;
-         rec = next) {
+    for (rec = dup; rec != NULL && it->nassets < CAT_FORMATS_MAX; rec = next) {
         next = strchr(rec, '|');
         if (next != NULL) {
             *next++ = '\0';
@@ -107,8 +106,8 @@ cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it)
 }
 
 int
-cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id,
-              int active_only, struct cat_item *out)
+cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id, int active_only,
+              struct cat_item *out)
 {
     MYSQL_ROW row;
     int       rc;
@@ -211,8 +210,9 @@ cat_item_json_new(const struct cat_item *it)
 int
 cat_generation_bump(struct gw_db *db)
 {
-    return gw_db_exec(db, "UPDATE catalog_meta SET generation = generation"
-                          " + 1, updated_at = UTC_TIMESTAMP(3) WHERE id = 1");
+    return gw_db_exec(db,
+                      "UPDATE catalog_meta SET generation = generation"
+                      " + 1, updated_at = UTC_TIMESTAMP(3) WHERE id = 1");
 }
 
 int

@@ -66,8 +66,8 @@ cat_magic_ok(const char *format, const unsigned char *b, size_t n)
         return n >= 6 && memcmp(b, "#!AMR\n", 6) == 0;
     }
     return n >= 3
-           && (memcmp(b, "ID3", 3) == 0
-               || (b[0] == 0xff && (b[1] & 0xe0) == 0xe0));
+        && (memcmp(b, "ID3", 3) == 0
+            || (b[0] == 0xff && (b[1] & 0xe0) == 0xe0));
 }
 
 /* Reads the whole (size-checked) file and hashes it. */
@@ -81,9 +81,10 @@ cat_file_read(const char *full, struct cat_file *f, const char *format,
     size_t         off = 0;
     int            fd, ok;
 
-    if ((fd = open(full, O_RDONLY | O_CLOEXEC)) < 0
-        || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0) close(fd);
+    if ((fd = open(full, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0
+        || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
         *why = "file missing or not a regular file";
         return -1;
     }
@@ -134,7 +135,7 @@ cat_file_check(const char *root, struct cat_file *f, const char **why)
     }
     if (realpath(root, rroot) == NULL
         || (size_t) snprintf(joined, sizeof(joined), "%s/%s", rroot, f->path)
-               >= sizeof(joined)) {
+            >= sizeof(joined)) {
         *why = "content store directory not found";
         return -1;
     }
@@ -207,12 +208,12 @@ cat_spec_row_write(struct gw_db *db, const struct cat_item_spec *s,
     const struct cat_file *pv = s->has_preview ? &s->preview : NULL;
     int                    game = strcmp(s->kind, "game") == 0, rc;
 
-#define CAT_ROW_VALUES                                                      \
-    s->title, s->artist, (long long) cat_id, (long long) s->price,          \
-        s->currency, search, pv ? pv->path : NULL,                          \
-        pv ? (long long) pv->bytes : 0LL, pv ? pv->sha256 : NULL, game,     \
-        (long long) s->min_players, game, (long long) s->max_players,       \
-        game ? s->pricing : NULL, game && s->pass_days > 0,                 \
+#define CAT_ROW_VALUES                                                         \
+    s->title, s->artist, (long long) cat_id, (long long) s->price,             \
+        s->currency, search, pv ? pv->path : NULL,                             \
+        pv ? (long long) pv->bytes : 0LL, pv ? pv->sha256 : NULL, game,        \
+        (long long) s->min_players, game, (long long) s->max_players,          \
+        game ? s->pricing : NULL, game && s->pass_days > 0,                    \
         (long long) s->pass_days, game ? s->allocator_url : NULL, hash
     if (*id == 0) {
         rc = gw_db_exec(
@@ -252,8 +253,10 @@ cat_item_upsert(struct gw_db *db, struct gw_arena *a,
     int64_t   cat_id;
     int       rc;
 
-    rc = gw_db_row(db, a, &row, "SELECT id, kind FROM categories"
-                   " WHERE slug = %s", s->category);
+    rc = gw_db_row(db, a, &row,
+                   "SELECT id, kind FROM categories"
+                   " WHERE slug = %s",
+                   s->category);
     if (rc != GW_OK) {
         return rc;
     }
@@ -268,7 +271,8 @@ cat_item_upsert(struct gw_db *db, struct gw_arena *a,
         return GW_EINVAL;
     }
     cat_spec_hash(s, hash);
-    rc = gw_db_row(db, a, &row, "SELECT id, kind, feed_hash FROM items"
+    rc = gw_db_row(db, a, &row,
+                   "SELECT id, kind, feed_hash FROM items"
                    " WHERE provider_id = %lld AND sku = %s FOR UPDATE",
                    (long long) s->provider_id, s->sku);
     if (rc != GW_OK) {

@@ -8,7 +8,7 @@
 
 static const char *const cat_link_formats[] = {"midi", "amr", "mp3"};
 
-#define CAT_LINK_NFORMATS                                                   \
+#define CAT_LINK_NFORMATS                                                      \
     (sizeof(cat_link_formats) / sizeof(cat_link_formats[0]))
 #define CAT_LINK_RAW_BYTES (CAT_LINK_PAYLOAD_BYTES + CAT_LINK_TAG_BYTES)
 

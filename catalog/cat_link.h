@@ -17,11 +17,11 @@
 #define CAT_LINK_VERSION       1
 #define CAT_LINK_PAYLOAD_BYTES 18
 #define CAT_LINK_TAG_BYTES     16
-#define CAT_LINK_TOKEN_MAX     64   /* base64url of 34 bytes is 46 chars */
+#define CAT_LINK_TOKEN_MAX     64 /* base64url of 34 bytes is 46 chars */
 
 struct cat_link {
     int64_t     entitlement_id;
-    const char *format;             /* "midi" | "amr" | "mp3" */
+    const char *format; /* "midi" | "amr" | "mp3" */
     int64_t     expires_s;
 };
 
@@ -34,7 +34,7 @@ int cat_link_sign(const unsigned char *key, size_t key_len,
  * or -1 for anything malformed or tampered (expiry is NOT checked here:
  * the caller compares link->expires_s with the clock).
  */
-int cat_link_verify(const unsigned char *key, size_t key_len,
-                    const char *token, struct cat_link *link);
+int cat_link_verify(const unsigned char *key, size_t key_len, const char *token,
+                    struct cat_link *link);
 
 #endif /* CAT_LINK_H */

@@ -16,10 +16,14 @@
 static size_t
 cat_utf8_len(unsigned char c)
 {
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) return 2;
-    if (c >= 0xe0 && c <= 0xef) return 3;
-    if (c >= 0xf0 && c <= 0xf4) return 4;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return 2;
+    if (c >= 0xe0 && c <= 0xef)
+        return 3;
+    if (c >= 0xf0 && c <= 0xf4)
+        return 4;
     return 0;
 }
 
@@ -27,8 +31,9 @@ cat_utf8_len(unsigned char c)
 static long
 cat_utf8_cp(const unsigned char *p, size_t n)
 {
-    long   cp = n == 1 ? p[0] : (n == 2 ? p[0] & 0x1f : (n == 3 ? p[0] & 0x0f
-                                                                : p[0] & 0x07));
+    long   cp = n == 1
+          ? p[0]
+          : (n == 2 ? p[0] & 0x1f : (n == 3 ? p[0] & 0x0f : p[0] & 0x07));
     size_t i;
 
     for (i = 1; i < n; i++) {
@@ -46,7 +51,7 @@ cat_search_normalize(const char *in, char *out, size_t cap)
     const unsigned char *p = (const unsigned char *) in;
     size_t               o = 0, n;
     long                 cp;
-    int                  blank = 1;     /* drops leading blanks */
+    int                  blank = 1; /* drops leading blanks */
 
     if (cap == 0) {
         return -1;
@@ -56,9 +61,9 @@ cat_search_normalize(const char *in, char *out, size_t cap)
             return -1;
         }
         if (cp >= 0xff01 && cp <= 0xff5e) {
-            cp -= 0xfee0;               /* full-width ASCII */
+            cp -= 0xfee0; /* full-width ASCII */
         } else if (cp == 0x3000) {
-            cp = ' ';                   /* ideographic space */
+            cp = ' '; /* ideographic space */
         }
         if (cp < 0x80) {
             char c = (char) cp;

@@ -70,8 +70,7 @@ main(int argc, char **argv)
         fprintf(stderr, "vasgw: cannot open log %s\n", cfg.server.log_file);
         return 1;
     }
-    if (svc_init() != 0
-        || gw_router_init(svc_routes, svc_routes_count) != 0
+    if (svc_init() != 0 || gw_router_init(svc_routes, svc_routes_count) != 0
         || gw_metrics_init(svc_routes_count) != 0) {
         fprintf(stderr, "vasgw: initialisation failed\n");
         return 1;

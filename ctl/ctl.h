@@ -19,10 +19,10 @@ struct ctl {
 typedef int (*ctl_cmd_pt)(struct ctl *c, int argc, char **argv);
 
 struct ctl_command {
-    const char *name;       /* "token mint" */
+    const char *name; /* "token mint" */
     ctl_cmd_pt  run;
-    const char *usage;      /* arguments */
-    const char *help;       /* one line */
+    const char *usage; /* arguments */
+    const char *help;  /* one line */
 };
 
 /* Commands of ctl_main.c (migrate, token, admin-key). */

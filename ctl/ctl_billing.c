@@ -66,9 +66,9 @@ ctl_subscriber_print(const struct bill_subscriber *s)
            "\"spent_month\":%lld}\n",
            (long long) s->id, s->im_user_id, s->msisdn, s->plan, s->status,
            (long long) s->balance, (long long) s->held,
-           (long long) s->credit_limit, s->currency,
-           (long long) s->cap_daily, (long long) s->cap_monthly,
-           (long long) s->spent_today, (long long) s->spent_month);
+           (long long) s->credit_limit, s->currency, (long long) s->cap_daily,
+           (long long) s->cap_monthly, (long long) s->spent_today,
+           (long long) s->spent_month);
 }
 
 int
@@ -80,8 +80,7 @@ ctl_subscriber_add(struct ctl *c, int argc, char **argv)
     int             rc;
 
     if (argc < 3 || !bill_msisdn_valid(argv[1])
-        || (strcmp(argv[2], "prepaid") != 0
-            && strcmp(argv[2], "postpaid") != 0)
+        || (strcmp(argv[2], "prepaid") != 0 && strcmp(argv[2], "postpaid") != 0)
         || !gw_is_token(argv[0], strlen(argv[0]), GW_USER_ID_MAX)) {
         return 2;
     }
@@ -100,8 +99,8 @@ ctl_subscriber_add(struct ctl *c, int argc, char **argv)
     ctl_bill_ctx(c, &ctx, "subscriber created");
     rc = gw_db_begin(&c->t.db);
     if (rc == GW_OK) {
-        rc = bill_subscriber_create(&c->t.db, &ctx, argv[0], argv[1],
-                                    argv[2], limit, daily, monthly, &id);
+        rc = bill_subscriber_create(&c->t.db, &ctx, argv[0], argv[1], argv[2],
+                                    limit, daily, monthly, &id);
     }
     rc = rc == GW_OK ? gw_db_commit(&c->t.db) : (gw_db_rollback(&c->t.db), rc);
     if (rc == GW_ECONFLICT) {
@@ -135,8 +134,7 @@ ctl_subscriber_show(struct ctl *c, int argc, char **argv)
 }
 
 static int
-ctl_subscriber_status(struct ctl *c, int argc, char **argv,
-                      const char *status)
+ctl_subscriber_status(struct ctl *c, int argc, char **argv, const char *status)
 {
     struct bill_subscriber s;
     struct bill_ctx        ctx;
@@ -242,8 +240,10 @@ ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
     }
     if (rc == GW_EDUP) {
         if (stored == NULL) {
-            fprintf(stderr, "vasctl: %s: this key was used for another"
-                    " request\n", what);
+            fprintf(stderr,
+                    "vasctl: %s: this key was used for another"
+                    " request\n",
+                    what);
             return 1;
         }
         printf("%s (replayed: already done)\n", stored);
@@ -306,8 +306,8 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     int64_t            txn, amount = 0;
     int                rc;
 
-    if (argc < 1 || reason == NULL || gw_parse_i64(argv[0], strlen(argv[0]),
-                                                   &txn) != 0) {
+    if (argc < 1 || reason == NULL
+        || gw_parse_i64(argv[0], strlen(argv[0]), &txn) != 0) {
         return 2;
     }
     if (argc > 1 && argv[1][0] != '-' && ctl_amount(argv[1], 1, &amount) != 0) {
@@ -322,8 +322,11 @@ ctl_refund(struct ctl *c, int argc, char **argv)
      * purchase, the entitlement and the user follow the money. */
     if (gw_db_row(&c->t.db, &c->t.arena, &row,
                   "SELECT id FROM purchases WHERE charge_txn_id = %lld",
-                  (long long) txn) == GW_OK && row != NULL) {
-        fprintf(stderr, "vasctl: txn %lld is the charge of purchase %s:"
+                  (long long) txn)
+            == GW_OK
+        && row != NULL) {
+        fprintf(stderr,
+                "vasctl: txn %lld is the charge of purchase %s:"
                 " refund it with POST /v1/admin/purchases/%s/refunds\n",
                 (long long) txn, row[0], row[0]);
         return 1;
@@ -339,13 +342,12 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     }
     snprintf(result, sizeof(result),
              "refund txn %lld of txn %lld: %lld (provider %lld, carrier"
-             " %lld)%s", (long long) res.txn_id, (long long) txn,
-             (long long) res.amount, (long long) res.provider_share,
-             (long long) res.carrier_share,
+             " %lld)%s",
+             (long long) res.txn_id, (long long) txn, (long long) res.amount,
+             (long long) res.provider_share, (long long) res.carrier_share,
              res.full_refund ? ", fully refunded" : "");
     if (rc == GW_OK) {
-        rc = ctl_idem_record(c, "vasctl:refund", key, request, result,
-                             &stored);
+        rc = ctl_idem_record(c, "vasctl:refund", key, request, result, &stored);
     }
     return ctl_finish(c, rc, result, stored, "refund");
 }
@@ -446,9 +448,9 @@ ctl_hold_settle(struct ctl *c, int argc, char **argv, int capture)
     ctl_bill_ctx(c, &ctx, capture ? "hold captured" : "hold released");
     rc = gw_db_begin(&c->t.db);
     if (rc == GW_OK) {
-        rc = capture ? bill_hold_capture(&c->t.db, &c->t.arena, &ctx, id,
-                                         amount, &res)
-                     : bill_hold_release(&c->t.db, &c->t.arena, &ctx, id);
+        rc = capture
+            ? bill_hold_capture(&c->t.db, &c->t.arena, &ctx, id, amount, &res)
+            : bill_hold_release(&c->t.db, &c->t.arena, &ctx, id);
     }
     rc = rc == GW_OK ? gw_db_commit(&c->t.db) : (gw_db_rollback(&c->t.db), rc);
     if (rc != GW_OK) {

@@ -60,8 +60,8 @@ ctl_feed_fetch(const char *url, struct gw_buf *b)
     curl_easy_cleanup(h);
     if (cc != CURLE_OK || status != 200) {
         fprintf(stderr, "vasctl: %s: %s (HTTP %ld; limit %d bytes)\n", url,
-                cc != CURLE_OK ? curl_easy_strerror(cc) : "bad status",
-                status, CAT_FEED_BYTES_MAX);
+                cc != CURLE_OK ? curl_easy_strerror(cc) : "bad status", status,
+                CAT_FEED_BYTES_MAX);
         return -1;
     }
     return 0;

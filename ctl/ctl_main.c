@@ -93,9 +93,9 @@ ctl_migrate(struct ctl *c, int argc, char **argv)
     (void) argc;
     (void) argv;
     return gw_migrate_run(&c->t.db, c->cfg->mysql.migrations_dir, stdout)
-                   == GW_OK
-             ? 0
-             : 1;
+            == GW_OK
+        ? 0
+        : 1;
 }
 
 int
@@ -145,7 +145,8 @@ ctl_admin_key_create(struct ctl *c, int argc, char **argv)
                    " VALUES (%s, %s, UTC_TIMESTAMP())",
                    argv[0], hash)
         != GW_OK) {
-        fprintf(stderr, "vasctl: cannot store the key (is the database"
+        fprintf(stderr,
+                "vasctl: cannot store the key (is the database"
                 " migrated?)\n");
         return 1;
     }
@@ -160,10 +161,11 @@ ctl_usage(FILE *out)
 {
     size_t i;
 
-    fprintf(out, "usage: vasctl [-c FILE] COMMAND [ARGS]\n"
-                 "  -c FILE    configuration (default $VASCTL_CONFIG or"
-                 " etc/vasgw.ini)\n  --version  print the version\n\n"
-                 "commands:\n");
+    fprintf(out,
+            "usage: vasctl [-c FILE] COMMAND [ARGS]\n"
+            "  -c FILE    configuration (default $VASCTL_CONFIG or"
+            " etc/vasgw.ini)\n  --version  print the version\n\n"
+            "commands:\n");
     for (i = 0; i < CTL_NCOMMANDS; i++) {
         fprintf(out, "  %s %s\n      %s\n", ctl_commands[i].name,
                 ctl_commands[i].usage, ctl_commands[i].help);

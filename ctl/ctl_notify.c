@@ -27,22 +27,22 @@
 #include "svc_notify.h"
 #include "svc_relay.h"
 
-#define CTL_TAIL_GROUP_DEFAULT "vasctl"
-#define CTL_TAIL_COUNT_MAX 1000000
-#define CTL_TAIL_TIMEOUT_MS 5000
-#define CTL_TAIL_MIN_IDLE_MS 30000
-#define CTL_TAIL_READ_MAX 100 /* entries per XREADGROUP */
-#define CTL_TAIL_CONSUMER_MAX 64
+#define CTL_TAIL_GROUP_DEFAULT    "vasctl"
+#define CTL_TAIL_COUNT_MAX        1000000
+#define CTL_TAIL_TIMEOUT_MS       5000
+#define CTL_TAIL_MIN_IDLE_MS      30000
+#define CTL_TAIL_READ_MAX         100 /* entries per XREADGROUP */
+#define CTL_TAIL_CONSUMER_MAX     64
 #define CTL_WEBHOOKS_LIST_DEFAULT 50
-#define CTL_WEBHOOKS_LIST_MAX 10000
+#define CTL_WEBHOOKS_LIST_MAX     10000
 
 struct ctl_tail {
     struct gw_redis *r;
-    const char *stream;
-    const char *group;
-    char consumer[CTL_TAIL_CONSUMER_MAX];
-    int64_t want; /* entries to print before exiting */
-    int64_t seen;
+    const char      *stream;
+    const char      *group;
+    char             consumer[CTL_TAIL_CONSUMER_MAX];
+    int64_t          want; /* entries to print before exiting */
+    int64_t          seen;
 };
 
 /* A positive integer option in [1, max], or dflt when absent; -1 if bad. */
@@ -51,14 +51,14 @@ ctl_notify_opt_i64(int argc, char **argv, const char *name, int64_t dflt,
                    int64_t max)
 {
     const char *s = ctl_opt(argc, argv, name);
-    int64_t v;
+    int64_t     v;
 
     if (s == NULL) {
         return dflt;
     }
     if (gw_parse_i64(s, strlen(s), &v) != 0 || v < 1 || v > max) {
         fprintf(stderr, "vasctl: %s wants an integer from 1 to %lld\n", name,
-                (long long)max);
+                (long long) max);
         return -1;
     }
     return v;
@@ -68,10 +68,10 @@ ctl_notify_opt_i64(int argc, char **argv, const char *name, int64_t dflt,
 static void
 ctl_tail_print(const redisReply *e)
 {
-    cJSON *o = cJSON_CreateObject(), *payload = NULL;
+    cJSON      *o = cJSON_CreateObject(), *payload = NULL;
     const char *name, *text;
-    char *line;
-    size_t i;
+    char       *line;
+    size_t      i;
 
     if (o == NULL) {
         return;
@@ -80,8 +80,8 @@ ctl_tail_print(const redisReply *e)
     for (i = 0; i + 1 < e->element[1]->elements; i += 2) {
         name = e->element[1]->element[i]->str;
         text = e->element[1]->element[i + 1]->str;
-        if (strcmp(name, "payload") == 0 &&
-            (payload = cJSON_Parse(text)) != NULL) {
+        if (strcmp(name, "payload") == 0
+            && (payload = cJSON_Parse(text)) != NULL) {
             cJSON_AddItemToObject(o, name, payload);
         } else {
             cJSON_AddStringToObject(o, name, text);
@@ -100,13 +100,13 @@ static int
 ctl_tail_entries(struct ctl_tail *t, const redisReply *entries)
 {
     redisReply *rep;
-    size_t i;
-    int rc;
+    size_t      i;
+    int         rc;
 
     for (i = 0; i < entries->elements && t->seen < t->want; i++) {
         const redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[1]->type != REDIS_REPLY_ARRAY) {
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+            || e->element[1]->type != REDIS_REPLY_ARRAY) {
             continue; /* deleted entry (trimmed): nothing to show */
         }
         ctl_tail_print(e);
@@ -129,17 +129,17 @@ static int
 ctl_tail_autoclaim(struct ctl_tail *t, int64_t min_idle_ms)
 {
     redisReply *rep;
-    char start[64] = "0-0";
-    int rc, rounds;
+    char        start[64] = "0-0";
+    int         rc, rounds;
 
     for (rounds = 0; rounds < CTL_TAIL_COUNT_MAX && t->seen < t->want;
          rounds++) {
         rc = gw_redis_cmd(t->r, NULL, &rep,
                           "XAUTOCLAIM %s %s %s %lld %s COUNT %d", t->stream,
-                          t->group, t->consumer, (long long)min_idle_ms, start,
+                          t->group, t->consumer, (long long) min_idle_ms, start,
                           CTL_TAIL_READ_MAX);
-        if (rc != GW_OK || rep->type != REDIS_REPLY_ARRAY ||
-            rep->elements < 2) {
+        if (rc != GW_OK || rep->type != REDIS_REPLY_ARRAY
+            || rep->elements < 2) {
             if (rep != NULL) {
                 freeReplyObject(rep);
             }
@@ -160,8 +160,8 @@ static int
 ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
 {
     redisReply *rep;
-    int64_t idle_since = gw_mono_us(), block_ms, left_ms;
-    int rc;
+    int64_t     idle_since = gw_mono_us(), block_ms, left_ms;
+    int         rc;
 
     block_ms = t->r->cfg->redis.timeout_ms / 2;
     while (t->seen < t->want) {
@@ -173,10 +173,10 @@ ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
                           "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld"
                           " STREAMS %s >",
                           t->group, t->consumer,
-                          (long long)(t->want - t->seen < CTL_TAIL_READ_MAX
-                                          ? t->want - t->seen
-                                          : CTL_TAIL_READ_MAX),
-                          (long long)(left_ms < block_ms ? left_ms : block_ms),
+                          (long long) (t->want - t->seen < CTL_TAIL_READ_MAX
+                                           ? t->want - t->seen
+                                           : CTL_TAIL_READ_MAX),
+                          (long long) (left_ms < block_ms ? left_ms : block_ms),
                           t->stream);
         if (rc != GW_OK) {
             if (rep != NULL) {
@@ -184,8 +184,8 @@ ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
             }
             return rc;
         }
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
-            rep->element[0]->elements == 2) {
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0
+            && rep->element[0]->elements == 2) {
             rc = ctl_tail_entries(t, rep->element[0]->element[1]);
             idle_since = gw_mono_us();
         }
@@ -201,9 +201,9 @@ int
 ctl_notifications_tail(struct ctl *c, int argc, char **argv)
 {
     struct ctl_tail t;
-    const char *consumer = ctl_opt(argc, argv, "--consumer");
-    int64_t timeout_ms, min_idle_ms;
-    int rc;
+    const char     *consumer = ctl_opt(argc, argv, "--consumer");
+    int64_t         timeout_ms, min_idle_ms;
+    int             rc;
 
     memset(&t, 0, sizeof(t));
     t.r = &c->t.redis;
@@ -222,7 +222,7 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     if (consumer != NULL) {
         snprintf(t.consumer, sizeof(t.consumer), "%s", consumer);
     } else {
-        snprintf(t.consumer, sizeof(t.consumer), "vasctl-%ld", (long)getpid());
+        snprintf(t.consumer, sizeof(t.consumer), "vasctl-%ld", (long) getpid());
     }
     rc = svc_relay_group_ensure(t.r, t.group,
                                 ctl_flag(argc, argv, "--new") ? "$" : "0");
@@ -230,11 +230,11 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     rc = rc == GW_OK ? ctl_tail_read(&t, timeout_ms) : rc;
     if (rc != GW_OK) {
         fprintf(stderr, "vasctl: redis %s:%lld: %s\n", c->cfg->redis.host,
-                (long long)c->cfg->redis.port, gw_status_code(rc));
+                (long long) c->cfg->redis.port, gw_status_code(rc));
         return 1;
     }
     fprintf(stderr, "%lld notification(s) read as %s in group %s\n",
-            (long long)t.seen, t.consumer, t.group);
+            (long long) t.seen, t.consumer, t.group);
     return 0;
 }
 
@@ -242,9 +242,9 @@ int
 ctl_webhooks_list(struct ctl *c, int argc, char **argv)
 {
     MYSQL_RES *res;
-    MYSQL_ROW row;
-    int64_t limit;
-    int failed = ctl_flag(argc, argv, "--failed");
+    MYSQL_ROW  row;
+    int64_t    limit;
+    int        failed = ctl_flag(argc, argv, "--failed");
 
     limit = ctl_notify_opt_i64(argc, argv, "--limit", CTL_WEBHOOKS_LIST_DEFAULT,
                                CTL_WEBHOOKS_LIST_MAX);
@@ -258,7 +258,8 @@ ctl_webhooks_list(struct ctl *c, int argc, char **argv)
                     " COALESCE(last_error, '') FROM webhook_events"
                     " WHERE (%d = 0 OR state = 'failed')"
                     " ORDER BY created_at DESC, id DESC LIMIT %lld",
-                    failed, (long long)limit) != GW_OK) {
+                    failed, (long long) limit)
+        != GW_OK) {
         fprintf(stderr, "vasctl: cannot read webhook_events\n");
         return 1;
     }
@@ -293,6 +294,6 @@ ctl_webhooks_retry(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "vasctl: cannot update webhook_events\n");
         return 1;
     }
-    printf("%lld webhook event(s) re-queued\n", (long long)c->t.db.affected);
+    printf("%lld webhook event(s) re-queued\n", (long long) c->t.db.affected);
     return !all && c->t.db.affected == 0 ? 1 : 0;
 }

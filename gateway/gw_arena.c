@@ -92,7 +92,7 @@ gw_arena_alloc(struct gw_arena *a, size_t n)
         return p;
     }
     c = gw_arena_chunk_new(need > GW_ARENA_CHUNK_BYTES ? need
-                                                      : GW_ARENA_CHUNK_BYTES);
+                                                       : GW_ARENA_CHUNK_BYTES);
     if (c == NULL) {
         return NULL;
     }

@@ -20,8 +20,8 @@ struct gw_arena_chunk;
 typedef void (*gw_cleanup_pt)(void *data);
 
 struct gw_arena {
-    struct gw_arena_chunk *head;      /* current chunk */
-    struct gw_arena_chunk *first;     /* kept across resets */
+    struct gw_arena_chunk *head;  /* current chunk */
+    struct gw_arena_chunk *first; /* kept across resets */
     size_t                 ncleanups;
     struct {
         gw_cleanup_pt fn;

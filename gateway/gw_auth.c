@@ -15,13 +15,20 @@ const char *
 gw_auth_jwt_reason(enum gw_jwt_result res)
 {
     switch (res) {
-    case GW_JWT_OK: return "ok";
-    case GW_JWT_MALFORMED: return "malformed token";
-    case GW_JWT_ALG: return "unsupported algorithm";
-    case GW_JWT_SIGNATURE: return "bad signature";
-    case GW_JWT_EXPIRED: return "token expired";
-    case GW_JWT_NOT_YET: return "token not yet valid";
-    case GW_JWT_CLAIMS: return "bad claims";
+    case GW_JWT_OK:
+        return "ok";
+    case GW_JWT_MALFORMED:
+        return "malformed token";
+    case GW_JWT_ALG:
+        return "unsupported algorithm";
+    case GW_JWT_SIGNATURE:
+        return "bad signature";
+    case GW_JWT_EXPIRED:
+        return "token expired";
+    case GW_JWT_NOT_YET:
+        return "token not yet valid";
+    case GW_JWT_CLAIMS:
+        return "bad claims";
     }
     return "invalid token";
 }
@@ -125,8 +132,8 @@ gw_auth_jwt_claims(const char *s, size_t n, int64_t now, int64_t skew,
 }
 
 enum gw_jwt_result
-gw_auth_jwt_verify(const unsigned char *key, size_t key_len,
-                   const char *token, size_t len, int64_t now, int64_t skew_s,
+gw_auth_jwt_verify(const unsigned char *key, size_t key_len, const char *token,
+                   size_t len, int64_t now, int64_t skew_s,
                    struct gw_jwt_claims *claims)
 {
     const char        *dot1, *dot2;
@@ -150,8 +157,8 @@ gw_auth_jwt_verify(const unsigned char *key, size_t key_len,
     if (res != GW_JWT_OK) {
         return res;
     }
-    sig_len = gw_b64url_decode(dot2 + 1, len - (size_t) (dot2 + 1 - token),
-                               sig, sizeof(sig));
+    sig_len = gw_b64url_decode(dot2 + 1, len - (size_t) (dot2 + 1 - token), sig,
+                               sizeof(sig));
     if (sig_len != 32) {
         return GW_JWT_SIGNATURE;
     }
@@ -159,8 +166,8 @@ gw_auth_jwt_verify(const unsigned char *key, size_t key_len,
     if (!gw_ct_equal(mac, sig, 32)) {
         return GW_JWT_SIGNATURE;
     }
-    return gw_auth_jwt_claims(dot1 + 1, (size_t) (dot2 - dot1 - 1), now,
-                              skew_s, claims);
+    return gw_auth_jwt_claims(dot1 + 1, (size_t) (dot2 - dot1 - 1), now, skew_s,
+                              claims);
 }
 
 long
@@ -175,12 +182,13 @@ gw_auth_jwt_mint(const unsigned char *key, size_t key_len, const char *sub,
     if (gw_buf_appends(&payload, "{\"sub\":") != 0
         || gw_buf_append_json_str(&payload, sub) != 0
         || gw_buf_printf(&payload, ",\"iat\":%lld,\"exp\":%lld}",
-                         (long long) now, (long long) (now + ttl_s)) != 0) {
+                         (long long) now, (long long) (now + ttl_s))
+            != 0) {
         gw_buf_free(&payload);
         return -1;
     }
     need = GW_B64URL_LEN(sizeof(header) - 1) + GW_B64URL_LEN(payload.len)
-         + GW_B64URL_LEN(32) + 3;
+        + GW_B64URL_LEN(32) + 3;
     if (need > cap) {
         gw_buf_free(&payload);
         return -1;
@@ -188,8 +196,8 @@ gw_auth_jwt_mint(const unsigned char *key, size_t key_len, const char *sub,
     pos = gw_b64url_encode((const unsigned char *) header, sizeof(header) - 1,
                            out);
     out[pos++] = '.';
-    pos += gw_b64url_encode((const unsigned char *) payload.data,
-                            payload.len, out + pos);
+    pos += gw_b64url_encode((const unsigned char *) payload.data, payload.len,
+                            out + pos);
     gw_buf_free(&payload);
     gw_hmac_sha256(key, key_len, out, pos, mac);
     out[pos++] = '.';
@@ -225,8 +233,7 @@ gw_auth_admin_key_find(struct gw_db *db, struct gw_arena *a, const char *key,
     int       rc;
 
     *key_id = 0;
-    if (len != GW_ADMIN_KEY_LEN
-        || memcmp(key, GW_ADMIN_KEY_PREFIX, 7) != 0) {
+    if (len != GW_ADMIN_KEY_LEN || memcmp(key, GW_ADMIN_KEY_PREFIX, 7) != 0) {
         return GW_OK;
     }
     gw_auth_admin_key_hash(key, len, hash);

@@ -28,7 +28,7 @@ struct gw_arena;
 struct gw_jwt_claims {
     char    sub[GW_USER_ID_MAX + 1];
     int64_t exp;
-    int64_t iat;                   /* 0 when absent */
+    int64_t iat; /* 0 when absent */
 };
 
 /* Reasons a token is refused (for logs and unit tests; clients see 401). */
@@ -43,10 +43,9 @@ enum gw_jwt_result {
 };
 
 /* Verifies token (len bytes) at time now. Fills *claims on GW_JWT_OK. */
-enum gw_jwt_result gw_auth_jwt_verify(const unsigned char *key,
-                                      size_t key_len, const char *token,
-                                      size_t len, int64_t now,
-                                      int64_t skew_s,
+enum gw_jwt_result gw_auth_jwt_verify(const unsigned char *key, size_t key_len,
+                                      const char *token, size_t len,
+                                      int64_t now, int64_t skew_s,
                                       struct gw_jwt_claims *claims);
 
 /* Short reason text for a result. */
@@ -56,9 +55,8 @@ const char *gw_auth_jwt_reason(enum gw_jwt_result res);
  * Signs a token for sub, valid ttl_s from now, into out (cap bytes).
  * Used by `vasctl token mint` and the tests. Returns the length or -1.
  */
-long gw_auth_jwt_mint(const unsigned char *key, size_t key_len,
-                      const char *sub, int64_t now, int64_t ttl_s, char *out,
-                      size_t cap);
+long gw_auth_jwt_mint(const unsigned char *key, size_t key_len, const char *sub,
+                      int64_t now, int64_t ttl_s, char *out, size_t cap);
 
 #define GW_ADMIN_KEY_PREFIX "vasadm_"
 #define GW_ADMIN_KEY_LEN    (7 + 43)

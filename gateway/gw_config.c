@@ -26,24 +26,28 @@ struct gw_config_key {
     const char         *name;
     enum gw_config_type type;
     size_t              offset;
-    size_t              size;     /* GW_CFG_STR: buffer size */
+    size_t              size; /* GW_CFG_STR: buffer size */
     const char         *def;
     int64_t             min, max; /* GW_CFG_INT */
 };
 
-#define S(sec, key, field, def)                                             \
-    {sec, key, GW_CFG_STR, offsetof(struct gw_config, field),               \
-     sizeof(((struct gw_config *) 0)->field), def, 0, 0}
-#define I(sec, key, field, def, lo, hi)                                     \
-    {sec, key, GW_CFG_INT, offsetof(struct gw_config, field), 0, def, lo, hi}
+#define S(sec, key, field, def)                                                \
+    {                                                                          \
+        sec, key, GW_CFG_STR, offsetof(struct gw_config, field),               \
+            sizeof(((struct gw_config *) 0)->field), def, 0, 0                 \
+    }
+#define I(sec, key, field, def, lo, hi)                                        \
+    {                                                                          \
+        sec, key, GW_CFG_INT, offsetof(struct gw_config, field), 0, def, lo,   \
+            hi                                                                 \
+    }
 
 static const struct gw_config_key gw_config_keys[] = {
     S("server", "socket", server.socket, "run/dev/vasgw.sock"),
     I("server", "backlog", server.backlog, "1024", 1, 65535),
     I("server", "workers", server.workers, "2", 1, GW_WORKERS_MAX),
     I("server", "threads", server.threads, "64", 1, GW_THREADS_MAX),
-    I("server", "max_requests", server.max_requests, "200000", 0,
-      INT64_MAX),
+    I("server", "max_requests", server.max_requests, "200000", 0, INT64_MAX),
     I("server", "drain_timeout_s", server.drain_timeout_s, "10", 1, 3600),
     S("server", "pid_file", server.pid_file, "run/dev/vasgw.pid"),
     S("server", "log_file", server.log_file, "-"),
@@ -66,8 +70,7 @@ static const struct gw_config_key gw_config_keys[] = {
       "run/dev/secrets/mysql_password"),
     I("mysql", "connect_timeout_ms", mysql.connect_timeout_ms, "2000", 1,
       600000),
-    I("mysql", "read_timeout_ms", mysql.read_timeout_ms, "5000", 1000,
-      600000),
+    I("mysql", "read_timeout_ms", mysql.read_timeout_ms, "5000", 1000, 600000),
     I("mysql", "write_timeout_ms", mysql.write_timeout_ms, "5000", 1000,
       600000),
     S("mysql", "migrations_dir", mysql.migrations_dir, "migrations"),
@@ -99,8 +102,8 @@ static const struct gw_config_key gw_config_keys[] = {
 
     I("relay", "batch", relay.batch, "2000", 1, 10000),
     I("relay", "interval_ms", relay.interval_ms, "50", 1, 60000),
-    I("relay", "webhook_connect_timeout_ms",
-      relay.webhook_connect_timeout_ms, "2000", 1, 60000),
+    I("relay", "webhook_connect_timeout_ms", relay.webhook_connect_timeout_ms,
+      "2000", 1, 60000),
     I("relay", "webhook_timeout_ms", relay.webhook_timeout_ms, "5000", 1,
       120000),
     S("relay", "webhook_schedule_s", relay.webhook_schedule_s,
@@ -153,9 +156,9 @@ gw_config_set(struct gw_config *cfg, const struct gw_config_key *k,
         return 0;
     }
     if (gw_parse_i64(value, len, &v) != 0 || v < k->min || v > k->max) {
-        snprintf(err, err_len,
-                 "[%s] %s: '%s' is not an integer in %lld..%lld", k->section,
-                 k->name, value, (long long) k->min, (long long) k->max);
+        snprintf(err, err_len, "[%s] %s: '%s' is not an integer in %lld..%lld",
+                 k->section, k->name, value, (long long) k->min,
+                 (long long) k->max);
         return -1;
     }
     memcpy(field, &v, sizeof(v));
@@ -169,9 +172,9 @@ gw_config_ini_handler(void *user, const char *section, const char *name,
     struct gw_config_parse     *p = user;
     const struct gw_config_key *k;
 
-    char                        scratch[256];
-    char                       *err = p->err;
-    size_t                      err_len = p->err_len;
+    char   scratch[256];
+    char  *err = p->err;
+    size_t err_len = p->err_len;
 
     /* inih goes on after an error and reports the first error's line:
      * keep the first reason too, so line and reason match. */
@@ -254,8 +257,9 @@ gw_config_load(struct gw_config *cfg, const char *path, char *err,
 
     memset(cfg, 0, sizeof(*cfg));
     for (i = 0; i < GW_CONFIG_NKEYS; i++) {
-        if (gw_config_set(cfg, &gw_config_keys[i], gw_config_keys[i].def,
-                          err, err_len) != 0) {
+        if (gw_config_set(cfg, &gw_config_keys[i], gw_config_keys[i].def, err,
+                          err_len)
+            != 0) {
             return -1;
         }
     }
@@ -288,8 +292,7 @@ gw_config_load(struct gw_config *cfg, const char *path, char *err,
 }
 
 long
-gw_config_read_file(const char *path, void *buf, size_t cap,
-                    int strip_newline)
+gw_config_read_file(const char *path, void *buf, size_t cap, int strip_newline)
 {
     char   *p = buf;
     size_t  len = 0;

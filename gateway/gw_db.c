@@ -78,8 +78,7 @@ gw_db_connect(struct gw_db *db)
 
     if (mysql_real_connect(m, cfg->mysql.socket[0] ? NULL : cfg->mysql.host,
                            cfg->mysql.user, cfg->mysql_password,
-                           cfg->mysql.database,
-                           (unsigned) cfg->mysql.port,
+                           cfg->mysql.database, (unsigned) cfg->mysql.port,
                            cfg->mysql.socket[0] ? cfg->mysql.socket : NULL,
                            CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)
         == NULL) {
@@ -106,13 +105,12 @@ static int
 gw_db_stmt_resendable(const char *sql)
 {
     return strncasecmp(sql, "SELECT", 6) == 0
-        || strncasecmp(sql, "START", 5) == 0
-        || strncasecmp(sql, "SET", 3) == 0 || strncasecmp(sql, "DO", 2) == 0;
+        || strncasecmp(sql, "START", 5) == 0 || strncasecmp(sql, "SET", 3) == 0
+        || strncasecmp(sql, "DO", 2) == 0;
 }
 
 int
-gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,
-              va_list ap)
+gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt, va_list ap)
 {
     const char *p, *s;
     size_t      len;
@@ -120,26 +118,29 @@ gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,
 
     for (p = fmt; *p; p++) {
         if (*p != '%') {
-            if (gw_buf_append(out, p, 1) != 0) return GW_ERROR;
+            if (gw_buf_append(out, p, 1) != 0)
+                return GW_ERROR;
             continue;
         }
         p++;
         if (*p == '%') {
-            if (gw_buf_append(out, "%", 1) != 0) return GW_ERROR;
+            if (gw_buf_append(out, "%", 1) != 0)
+                return GW_ERROR;
             continue;
         }
         if (*p == 's') {
             s = va_arg(ap, const char *);
             if (s == NULL) {
-                if (gw_buf_appends(out, "NULL") != 0) return GW_ERROR;
+                if (gw_buf_appends(out, "NULL") != 0)
+                    return GW_ERROR;
                 continue;
             }
             len = strlen(s);
-            if (gw_buf_reserve(out, len * 2 + 3) != 0) return GW_ERROR;
+            if (gw_buf_reserve(out, len * 2 + 3) != 0)
+                return GW_ERROR;
             out->data[out->len++] = '\'';
-            out->len += mysql_real_escape_string(db->conn,
-                                                 out->data + out->len, s,
-                                                 (unsigned long) len);
+            out->len += mysql_real_escape_string(db->conn, out->data + out->len,
+                                                 s, (unsigned long) len);
             out->data[out->len++] = '\'';
             out->data[out->len] = '\0';
             continue;
@@ -148,11 +149,14 @@ gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,
             lcount++;
         }
         if (*p == 'd' && lcount == 0) {
-            if (gw_buf_printf(out, "%d", va_arg(ap, int)) != 0) return -1;
+            if (gw_buf_printf(out, "%d", va_arg(ap, int)) != 0)
+                return -1;
         } else if (*p == 'u' && lcount == 0) {
-            if (gw_buf_printf(out, "%u", va_arg(ap, unsigned)) != 0) return -1;
+            if (gw_buf_printf(out, "%u", va_arg(ap, unsigned)) != 0)
+                return -1;
         } else if (*p == 'd' && lcount == 1) {
-            if (gw_buf_printf(out, "%ld", va_arg(ap, long)) != 0) return -1;
+            if (gw_buf_printf(out, "%ld", va_arg(ap, long)) != 0)
+                return -1;
         } else if (*p == 'u' && lcount == 1) {
             if (gw_buf_printf(out, "%lu", va_arg(ap, unsigned long)) != 0)
                 return -1;
@@ -160,8 +164,7 @@ gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,
             if (gw_buf_printf(out, "%lld", va_arg(ap, long long)) != 0)
                 return -1;
         } else if (*p == 'u' && lcount == 2) {
-            if (gw_buf_printf(out, "%llu", va_arg(ap, unsigned long long))
-                != 0)
+            if (gw_buf_printf(out, "%llu", va_arg(ap, unsigned long long)) != 0)
                 return -1;
         } else {
             gw_log_error(db->rid, "bad SQL format near '%.20s'", fmt);
@@ -192,8 +195,8 @@ gw_db_status_of(struct gw_db *db)
     if (e == ER_DUP_ENTRY) {
         return GW_EDUP;
     }
-    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e,
-                 mysql_error(db->conn), db->sql.data);
+    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e, mysql_error(db->conn),
+                 db->sql.data);
     return GW_ERROR;
 }
 
@@ -267,8 +270,7 @@ gw_db_send(struct gw_db *db, MYSQL_RES **res, const char *fmt, va_list ap)
             return GW_ERROR;
         }
         pending = db->begin_pending;
-        safe = pending
-            || (!db->in_txn && gw_db_stmt_resendable(db->sql.data));
+        safe = pending || (!db->in_txn && gw_db_stmt_resendable(db->sql.data));
         rc = gw_db_roundtrip(db, res);
         if (db->conn != NULL) {
             /* The text reached a live server: START TRANSACTION ran even
@@ -344,8 +346,8 @@ gw_db_query(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
 }
 
 int
-gw_db_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row,
-          const char *fmt, ...)
+gw_db_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row, const char *fmt,
+          ...)
 {
     MYSQL_RES *res;
     va_list    ap;
@@ -390,7 +392,7 @@ gw_db_defer(struct gw_db *db, const char *fmt, ...)
         va_end(ap);
         return rc;
     }
-    rc = gw_db_connect(db);        /* the formatter escapes with it */
+    rc = gw_db_connect(db); /* the formatter escapes with it */
     if (rc != GW_OK) {
         return rc;
     }
@@ -447,7 +449,7 @@ gw_db_commit(struct gw_db *db)
         return GW_ERROR;
     }
     if (db->begin_pending && db->ndeferred == 0) {
-        gw_db_txn_reset(db);       /* nothing was sent */
+        gw_db_txn_reset(db); /* nothing was sent */
         return GW_OK;
     }
     if (db->conn == NULL) {
@@ -488,7 +490,7 @@ gw_db_commit(struct gw_db *db)
     if (more > 0) {
         gw_log_warn(db->rid, "after-commit statement failed: %s",
                     mysql_error(db->conn));
-        gw_db_close(db);           /* releases session locks with it */
+        gw_db_close(db); /* releases session locks with it */
     }
     db->after_commit_ran = db->after_commit[0] != '\0';
     db->after_commit[0] = '\0';

@@ -41,20 +41,20 @@
 #include "gw_util.h"
 
 struct gw_db {
-    MYSQL                  *conn;    /* NULL while disconnected */
+    MYSQL                  *conn; /* NULL while disconnected */
     const struct gw_config *cfg;
-    const char             *rid;     /* request id for log lines */
+    const char             *rid; /* request id for log lines */
     int                     in_txn;
-    int                     begin_pending;  /* START TRANSACTION not sent yet */
+    int                     begin_pending; /* START TRANSACTION not sent yet */
     int                     after_commit_ran;
     char                    after_commit[128]; /* sent with COMMIT, e.g. a
-                                               * RELEASE_LOCK */
-    struct gw_buf           deferred;  /* writes sent with COMMIT */
-    int                     ndeferred;
-    unsigned                last_errno;
-    int64_t                 affected;
-    int64_t                 insert_id;
-    struct gw_buf           sql;     /* reused statement buffer */
+                                                * RELEASE_LOCK */
+    struct gw_buf deferred;                    /* writes sent with COMMIT */
+    int           ndeferred;
+    unsigned      last_errno;
+    int64_t       affected;
+    int64_t       insert_id;
+    struct gw_buf sql; /* reused statement buffer */
 };
 
 /* Prepares db (no connection yet). */

@@ -45,26 +45,46 @@ static const char *
 gw_fcgi_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return status < 500 ? "Client Error" : "Server Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Content Too Large";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -109,8 +129,8 @@ gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
     int  n;
 
     n = snprintf(head, sizeof(head),
-                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n",
-                 r->status, gw_fcgi_reason(r->status), r->request_id,
+                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n", r->status,
+                 gw_fcgi_reason(r->status), r->request_id,
                  r->content_type ? "Content-Type: " : "",
                  r->content_type ? r->content_type : "",
                  r->content_type ? "\r\n" : "", r->headers);
@@ -162,8 +182,7 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
     int          rc;
 
     gw_log_thread_init();
-    if (FCGX_InitRequest(&req, sh->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR)
-        != 0) {
+    if (FCGX_InitRequest(&req, sh->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         gw_log_error(NULL, "FCGX_InitRequest failed");
         gw_fcgi_state(slot, GW_FCGI_EXITED);
         return;

@@ -26,18 +26,18 @@ enum gw_fcgi_state { GW_FCGI_IDLE, GW_FCGI_BUSY, GW_FCGI_EXITED };
 
 struct gw_fcgi_slot {
     pthread_t          tid;
-    pthread_mutex_t    mu;        /* guards state against the drainer */
+    pthread_mutex_t    mu; /* guards state against the drainer */
     enum gw_fcgi_state state;
 };
 
 /* Shared by a worker's threads. */
 struct gw_fcgi_shared {
-    int              listen_fd;
-    volatile int     stopping;         /* set by the worker main thread */
-    int64_t          inflight;         /* atomic */
-    int64_t          served;           /* atomic */
-    int64_t          max_requests;     /* 0 = unlimited */
-    volatile int     recycle;          /* max_requests reached */
+    int          listen_fd;
+    volatile int stopping;     /* set by the worker main thread */
+    int64_t      inflight;     /* atomic */
+    int64_t      served;       /* atomic */
+    int64_t      max_requests; /* 0 = unlimited */
+    volatile int recycle;      /* max_requests reached */
 };
 
 /*

@@ -133,8 +133,8 @@ gw_http_prepare(struct gw_request *r, size_t *body_max)
                           &r->nroute_params, allow, sizeof(allow));
     if (idx == -2) {
         gw_reply_header(r, "Allow", allow);
-        gw_request_problem(r, "%s is not allowed here; allowed: %s",
-                           r->method, allow);
+        gw_request_problem(r, "%s is not allowed here; allowed: %s", r->method,
+                           allow);
         return GW_EMETHOD;
     }
     if (idx < 0) {
@@ -224,8 +224,7 @@ gw_http_admin_key(struct gw_request *r, const char *token, int64_t *key_id)
         *key_id = t->admin_cache.id;
         return GW_OK;
     }
-    rc = gw_auth_admin_key_find(&t->db, r->arena, token, strlen(token),
-                                key_id);
+    rc = gw_auth_admin_key_find(&t->db, r->arena, token, strlen(token), key_id);
     if (rc == GW_OK && *key_id > 0) {
         memcpy(t->admin_cache.hash, hash, sizeof(hash));
         t->admin_cache.id = *key_id;
@@ -297,8 +296,7 @@ gw_http_fail(struct gw_request *r, int rc)
     r->problem_code = gw_status_code(rc);
     if (gw_reply_problem(r, rc) != 0) {
         static const char oom[] = "{\"status\":500,\"code\":\"internal\"}";
-        gw_reply_raw(r, 500, "application/problem+json", oom,
-                     sizeof(oom) - 1);
+        gw_reply_raw(r, 500, "application/problem+json", oom, sizeof(oom) - 1);
     }
 }
 
@@ -317,7 +315,8 @@ gw_http_run(struct gw_request *r)
     if (rc == GW_OK && (r->route->flags & GW_ROUTE_IDEMPOTENT)) {
         r->idem_key = gw_request_param(r, "HTTP_IDEMPOTENCY_KEY");
         if (r->idem_key == NULL) {
-            gw_request_problem(r, "this request needs an Idempotency-Key"
+            gw_request_problem(r,
+                               "this request needs an Idempotency-Key"
                                " header");
         }
         rc = gw_idem_begin(r);

@@ -56,8 +56,10 @@ gw_idem_begin(struct gw_request *r)
         return GW_EIDEM_REQUIRED;
     }
     if (!gw_is_token(r->idem_key, strlen(r->idem_key), GW_IDEM_KEY_MAX)) {
-        gw_request_problem(r, "Idempotency-Key must be 1 to %d printable"
-                           " ASCII characters", GW_IDEM_KEY_MAX);
+        gw_request_problem(r,
+                           "Idempotency-Key must be 1 to %d printable"
+                           " ASCII characters",
+                           GW_IDEM_KEY_MAX);
         return GW_EINVAL;
     }
     db->after_commit_ran = 0;
@@ -88,7 +90,8 @@ gw_idem_begin(struct gw_request *r)
     row++;
     gw_idem_request_hash(r, hash);
     if (strcmp(row[0], hash) != 0) {
-        gw_request_problem(r, "this Idempotency-Key was used with another"
+        gw_request_problem(r,
+                           "this Idempotency-Key was used with another"
                            " request");
         return GW_EIDEM_REUSED;
     }
@@ -111,10 +114,10 @@ gw_idem_save(struct gw_request *r, int status, const char *body)
     /* Travels with the COMMIT: the record and the effect commit together
      * in one round trip. */
     return gw_db_defer(&r->thr->db,
-                      "INSERT INTO idempotency_keys"
-                      " (scope, idem_key, req_hash, status, body, created_at)"
-                      " VALUES (%s, %s, %s, %d, %s, UTC_TIMESTAMP(3))",
-                      r->caller, r->idem_key, hash, status, body);
+                       "INSERT INTO idempotency_keys"
+                       " (scope, idem_key, req_hash, status, body, created_at)"
+                       " VALUES (%s, %s, %s, %d, %s, UTC_TIMESTAMP(3))",
+                       r->caller, r->idem_key, hash, status, body);
 }
 
 void

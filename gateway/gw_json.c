@@ -54,8 +54,8 @@ gw_json_own(struct gw_arena *a, cJSON *item)
 }
 
 int
-gw_json_parse(struct gw_arena *a, const char *text, size_t len,
-              int depth_max, cJSON **out, const char **why)
+gw_json_parse(struct gw_arena *a, const char *text, size_t len, int depth_max,
+              cJSON **out, const char **why)
 {
     const char *end = NULL;
     cJSON      *root;
@@ -144,8 +144,8 @@ gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
     /* 2^53 itself is refused: 2^53 + 1 in the text also parses to it. */
     if (!isfinite(d) || d != floor(d) || d >= (double) GW_JSON_INT_MAX
         || d <= -(double) GW_JSON_INT_MAX) {
-        *why = gw_arena_printf(a, "'%s' must be an integer within +-2^53",
-                               name);
+        *why =
+            gw_arena_printf(a, "'%s' must be an integer within +-2^53", name);
         return GW_EINVAL;
     }
     if ((int64_t) d < min || (int64_t) d > max) {
@@ -176,8 +176,7 @@ gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
     }
     len = strlen(f->valuestring);
     if (len == 0 || len > max_len) {
-        *why = gw_arena_printf(a, "'%s' must be 1 to %zu bytes", name,
-                               max_len);
+        *why = gw_arena_printf(a, "'%s' must be 1 to %zu bytes", name, max_len);
         return GW_EINVAL;
     }
     *out = f->valuestring;

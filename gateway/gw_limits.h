@@ -6,41 +6,42 @@
 #ifndef GW_LIMITS_H
 #define GW_LIMITS_H
 
-#define GW_WORKERS_MAX          64      /* worker processes per master */
-#define GW_THREADS_MAX          512     /* threads per worker process */
-#define GW_ROLES_MAX            8       /* background role processes */
-#define GW_THREAD_STACK_BYTES   (512 * 1024)
+#define GW_WORKERS_MAX        64  /* worker processes per master */
+#define GW_THREADS_MAX        512 /* threads per worker process */
+#define GW_ROLES_MAX          8   /* background role processes */
+#define GW_THREAD_STACK_BYTES (512 * 1024)
 
-#define GW_PARAMS_MAX           128     /* FastCGI params per request */
-#define GW_PARAM_BYTES_MAX      8192    /* one param's value */
-#define GW_PATH_BYTES_MAX       1024    /* request path */
-#define GW_QUERY_BYTES_MAX      2048    /* query string */
-#define GW_QUERY_ARGS_MAX       32      /* name=value pairs in a query */
-#define GW_BODY_BYTES_MAX       (1024 * 1024) /* absolute ceiling of any body */
-#define GW_BODY_DRAIN_MAX       (4 * 1024 * 1024) /* read and dropped on 413 */
-#define GW_JSON_DEPTH_MAX       64      /* ceiling for limits.json_depth_max */
-#define GW_ROUTE_PARAMS_MAX     4       /* {placeholders} in one route */
-#define GW_ROUTE_SEGMENTS_MAX   12      /* path segments in a route */
-#define GW_ROUTES_MAX           128
-#define GW_REPLY_HEADERS_MAX    2048    /* bytes of extra reply headers */
-#define GW_REQUEST_ID_MAX       64
-#define GW_USER_ID_MAX          64      /* IM user id (JWT sub) */
-#define GW_TOKEN_BYTES_MAX      4096    /* bearer token */
-#define GW_JWT_PART_MAX         2048    /* decoded JWT header or payload */
-#define GW_IDEM_KEY_MAX         255
-#define GW_SECRET_BYTES_MAX     4096
-#define GW_ARENA_CHUNK_BYTES    (16 * 1024)
-#define GW_ARENA_CLEANUPS_MAX   256
-#define GW_SQL_BYTES_MAX        (256 * 1024)  /* one formatted statement */
-#define GW_LOG_LINE_MAX         2048
-#define GW_LOG_BUF_BYTES        16384   /* access lines buffered per thread */
-#define GW_LOG_FLUSH_MS         200     /* oldest buffered line's max age */
-#define GW_ADMIN_KEY_CACHE_MS   5000    /* revoked admin keys die within */
+#define GW_PARAMS_MAX         128           /* FastCGI params per request */
+#define GW_PARAM_BYTES_MAX    8192          /* one param's value */
+#define GW_PATH_BYTES_MAX     1024          /* request path */
+#define GW_QUERY_BYTES_MAX    2048          /* query string */
+#define GW_QUERY_ARGS_MAX     32            /* name=value pairs in a query */
+#define GW_BODY_BYTES_MAX     (1024 * 1024) /* absolute ceiling of any body */
+#define GW_BODY_DRAIN_MAX     (4 * 1024 * 1024) /* read and dropped on 413 */
+#define GW_JSON_DEPTH_MAX     64 /* ceiling for limits.json_depth_max */
+#define GW_ROUTE_PARAMS_MAX   4  /* {placeholders} in one route */
+#define GW_ROUTE_SEGMENTS_MAX 12 /* path segments in a route */
+#define GW_ROUTES_MAX         128
+#define GW_REPLY_HEADERS_MAX  2048 /* bytes of extra reply headers */
+#define GW_REQUEST_ID_MAX     64
+#define GW_USER_ID_MAX        64   /* IM user id (JWT sub) */
+#define GW_TOKEN_BYTES_MAX    4096 /* bearer token */
+#define GW_JWT_PART_MAX       2048 /* decoded JWT header or payload */
+#define GW_IDEM_KEY_MAX       255
+#define GW_SECRET_BYTES_MAX   4096
+#define GW_ARENA_CHUNK_BYTES  (16 * 1024)
+#define GW_ARENA_CLEANUPS_MAX 256
+#define GW_SQL_BYTES_MAX      (256 * 1024) /* one formatted statement */
+#define GW_LOG_LINE_MAX       2048
+#define GW_LOG_BUF_BYTES      16384 /* access lines buffered per thread */
+#define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */
+#define GW_ADMIN_KEY_CACHE_MS 5000  /* revoked admin keys die within */
 
-#define GW_METRICS_CUSTOM_MAX   64      /* counters/gauges other layers add */
+#define GW_METRICS_CUSTOM_MAX 64 /* counters/gauges other layers add */
 
-#define GW_RESTART_BACKOFF_MIN_MS  100
-#define GW_RESTART_BACKOFF_MAX_MS  5000
-#define GW_WORKER_HEALTHY_MS       2000 /* a worker alive this long resets backoff */
+#define GW_RESTART_BACKOFF_MIN_MS 100
+#define GW_RESTART_BACKOFF_MAX_MS 5000
+/* A worker alive this long resets its restart back-off. */
+#define GW_WORKER_HEALTHY_MS 2000
 
 #endif /* GW_LIMITS_H */

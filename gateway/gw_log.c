@@ -14,7 +14,7 @@
 #include "gw_log.h"
 #include "gw_util.h"
 
-static int               gw_log_fd = 2;
+static int gw_log_fd = 2;
 
 /*
  * Access lines are buffered per serving thread (nginx's access_log
@@ -35,8 +35,8 @@ static __thread struct gw_log_buf *gw_log_tl;
 static struct gw_log_buf          *gw_log_bufs[GW_THREADS_MAX];
 static int                         gw_log_nbufs;
 static pthread_mutex_t             gw_log_bufs_mu = PTHREAD_MUTEX_INITIALIZER;
-static const char       *gw_log_role_name = "vasgw";
-static enum gw_log_level gw_log_min = GW_LOG_INFO;
+static const char                 *gw_log_role_name = "vasgw";
+static enum gw_log_level           gw_log_min = GW_LOG_INFO;
 
 static const char *gw_log_level_names[] = {"debug", "info", "warn", "error"};
 
@@ -155,7 +155,7 @@ gw_log_thread_init(void)
     }
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
-        return;                    /* unbuffered then */
+        return; /* unbuffered then */
     }
     pthread_mutex_init(&b->mu, NULL);
     pthread_mutex_lock(&gw_log_bufs_mu);
@@ -233,8 +233,10 @@ gw_log_head(char *buf, size_t cap, const char *level)
     int  n;
 
     gw_time_rfc3339_ms(gw_now_ms(), ts, sizeof(ts));
-    n = snprintf(buf, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\","
-                 "\"pid\":%d", ts, level, gw_log_role_name, (int) getpid());
+    n = snprintf(buf, cap,
+                 "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\","
+                 "\"pid\":%d",
+                 ts, level, gw_log_role_name, (int) getpid());
     return n < 0 ? 0 : (size_t) n;
 }
 
@@ -254,18 +256,16 @@ gw_log(enum gw_log_level level, const char *func, const char *rid,
     va_end(ap);
 
     pos = gw_log_head(line, sizeof(line), gw_log_level_names[level]);
-    pos = gw_log_addf(line, pos, sizeof(line) - 8,
-                             ",\"func\":\"%s\"", func);
+    pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"func\":\"%s\"", func);
     if (rid != NULL && rid[0] != '\0') {
-        pos = gw_log_addf(line, pos, sizeof(line) - 8,
-                                 ",\"rid\":\"%s\"", rid);
+        pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"rid\":\"%s\"", rid);
     }
     pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"msg\":\"");
     pos = gw_log_escape(line, pos, sizeof(line) - 4, msg);
     line[pos++] = '"';
     line[pos++] = '}';
     line[pos++] = '\n';
-    gw_log_write_all(line, pos);     /* events are never buffered */
+    gw_log_write_all(line, pos); /* events are never buffered */
 }
 
 void
@@ -278,22 +278,20 @@ gw_log_access(const char *rid, const char *method, const char *route,
 
     pos = gw_log_head(line, sizeof(line), "info");
     pos = gw_log_addf(line, pos, cap,
-                             ",\"rid\":\"%s\",\"method\":\"%s\",\"route\":\"",
-                             rid, method);
+                      ",\"rid\":\"%s\",\"method\":\"%s\",\"route\":\"", rid,
+                      method);
     pos = gw_log_escape(line, pos, cap, route);
     pos = gw_log_addf(line, pos, cap, "\",\"path\":\"");
     pos = gw_log_escape(line, pos, cap, path);
-    pos = gw_log_addf(line, pos, cap,
-                             "\",\"status\":%d,\"dur_us\":%lld", status,
-                             (long long) dur_us);
+    pos = gw_log_addf(line, pos, cap, "\",\"status\":%d,\"dur_us\":%lld",
+                      status, (long long) dur_us);
     if (user != NULL) {
         pos = gw_log_addf(line, pos, cap, ",\"user\":\"");
         pos = gw_log_escape(line, pos, cap, user);
         line[pos++] = '"';
     }
     if (code != NULL) {
-        pos = gw_log_addf(line, pos, cap, ",\"code\":\"%s\"",
-                                 code);
+        pos = gw_log_addf(line, pos, cap, ",\"code\":\"%s\"", code);
     }
     line[pos++] = '}';
     line[pos++] = '\n';

@@ -29,18 +29,18 @@ extern volatile sig_atomic_t gw_stop_flag;
 #define GW_CHILDREN_MAX (2 * (GW_WORKERS_MAX + GW_ROLES_MAX))
 
 struct gw_child {
-    pid_t   pid;            /* 0: slot free or waiting for restart */
+    pid_t   pid; /* 0: slot free or waiting for restart */
     int     in_use;
-    int     role;           /* -1 for a worker, else index in roles */
+    int     role; /* -1 for a worker, else index in roles */
     int     generation;
-    int     retiring;       /* old generation: do not restart */
+    int     retiring; /* old generation: do not restart */
     int64_t started_ms;
-    int64_t restart_at_ms;  /* 0: no restart pending */
+    int64_t restart_at_ms; /* 0: no restart pending */
     int64_t backoff_ms;
 };
 
 struct gw_master {
-    struct gw_config      cfg;       /* current generation's config */
+    struct gw_config      cfg; /* current generation's config */
     const struct gw_role *roles;
     int                   nroles;
     int                   listen_fd;
@@ -139,8 +139,8 @@ gw_master_start_generation(void)
     gw_master.generation++;
     for (i = 0; i < gw_master.cfg.server.workers + gw_master.nroles; i++) {
         int role = i < gw_master.cfg.server.workers
-                     ? -1
-                     : i - (int) gw_master.cfg.server.workers;
+            ? -1
+            : i - (int) gw_master.cfg.server.workers;
         if (role >= 0
             && !gw_master_role_enabled(&gw_master.cfg,
                                        gw_master.roles[role].name)) {
@@ -207,7 +207,8 @@ gw_master_child_died(struct gw_child *c, int status)
         gw_master_spawn(c);
         return;
     }
-    gw_log_warn(NULL, "%s exited (code %d, signal %d) after %lld ms;"
+    gw_log_warn(NULL,
+                "%s exited (code %d, signal %d) after %lld ms;"
                 " restart in %lld ms",
                 c->role < 0 ? "worker" : gw_master.roles[c->role].name, code,
                 sig, (long long) lived, (long long) c->backoff_ms);
@@ -360,8 +361,8 @@ gw_master_run(const struct gw_config *cfg, const struct gw_role *roles,
     if (gw_master_pid_file(cfg->server.pid_file) != 0) {
         return 1;
     }
-    gw_master.listen_fd = gw_fcgi_listen(cfg->server.socket,
-                                         (int) cfg->server.backlog);
+    gw_master.listen_fd =
+        gw_fcgi_listen(cfg->server.socket, (int) cfg->server.backlog);
     if (gw_master.listen_fd < 0) {
         fprintf(stderr, "cannot listen on %s: %s\n", cfg->server.socket,
                 strerror(errno));

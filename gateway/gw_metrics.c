@@ -10,16 +10,15 @@
 #include "gw_router.h"
 
 static const int gw_metrics_statuses[] = {
-    200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 402, 403, 404,
-    405, 409, 410, 413, 422, 429, 500, 502, 503, 504, 0 /* other */
+    200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 402, 403,
+    404, 405, 409, 410, 413, 422, 429, 500, 502, 503, 504, 0 /* other */
 };
 #define GW_NSTATUS (sizeof(gw_metrics_statuses) / sizeof(int))
 
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const int64_t gw_metrics_buckets_us[] = {
-    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
-    500000, 1000000, 2500000
-};
+    250,   500,    1000,   2500,   5000,    10000,  25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000};
 #define GW_NBUCKETS (sizeof(gw_metrics_buckets_us) / sizeof(int64_t))
 
 struct gw_metrics_route {
@@ -38,7 +37,7 @@ struct gw_metrics_custom {
 static struct gw_metrics_custom gw_custom[GW_METRICS_CUSTOM_MAX];
 static int                      gw_ncustom;
 
-static struct gw_metrics_route *gw_routes_shm;   /* nroutes + 1 (unmatched) */
+static struct gw_metrics_route *gw_routes_shm; /* nroutes + 1 (unmatched) */
 static int64_t                 *gw_custom_shm;
 static size_t                   gw_metrics_nroutes;
 
@@ -69,9 +68,9 @@ gw_metrics_init(size_t nroutes)
     void  *p;
 
     size = (nroutes + 1) * sizeof(struct gw_metrics_route)
-         + GW_METRICS_CUSTOM_MAX * sizeof(int64_t);
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-             -1, 0);
+        + GW_METRICS_CUSTOM_MAX * sizeof(int64_t);
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+             0);
     if (p == MAP_FAILED) {
         return -1;
     }
@@ -163,12 +162,15 @@ gw_metrics_render_counts(struct gw_buf *out, size_t i)
             continue;
         }
         if (gw_metrics_statuses[s] != 0) {
-            gw_buf_printf(out, "vasgw_http_requests_total{%s,status=\"%d\"}"
-                          " %lld\n", label, gw_metrics_statuses[s],
-                          (long long) v);
+            gw_buf_printf(out,
+                          "vasgw_http_requests_total{%s,status=\"%d\"}"
+                          " %lld\n",
+                          label, gw_metrics_statuses[s], (long long) v);
         } else {
-            gw_buf_printf(out, "vasgw_http_requests_total{%s,"
-                          "status=\"other\"} %lld\n", label, (long long) v);
+            gw_buf_printf(out,
+                          "vasgw_http_requests_total{%s,"
+                          "status=\"other\"} %lld\n",
+                          label, (long long) v);
         }
     }
 }
@@ -188,13 +190,16 @@ gw_metrics_render_hist(struct gw_buf *out, size_t i)
     for (s = 0; s <= GW_NBUCKETS; s++) {
         cum += gw_metrics_load(&m->bucket[s]);
         if (s < GW_NBUCKETS) {
-            gw_buf_printf(out, "vasgw_http_request_duration_seconds_bucket{%s,"
-                          "le=\"%g\"} %lld\n", label,
-                          (double) gw_metrics_buckets_us[s] / 1e6,
+            gw_buf_printf(out,
+                          "vasgw_http_request_duration_seconds_bucket{%s,"
+                          "le=\"%g\"} %lld\n",
+                          label, (double) gw_metrics_buckets_us[s] / 1e6,
                           (long long) cum);
         } else {
-            gw_buf_printf(out, "vasgw_http_request_duration_seconds_bucket{%s,"
-                          "le=\"+Inf\"} %lld\n", label, (long long) cum);
+            gw_buf_printf(out,
+                          "vasgw_http_request_duration_seconds_bucket{%s,"
+                          "le=\"+Inf\"} %lld\n",
+                          label, (long long) cum);
         }
     }
     gw_buf_printf(out, "vasgw_http_request_duration_seconds_sum{%s} %.6f\n",
@@ -227,12 +232,11 @@ gw_metrics_render(struct gw_buf *out)
         gw_metrics_render_hist(out, i);
     }
     for (c = 0; c < gw_ncustom; c++) {
-        gw_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n",
-                      gw_custom[c].name, gw_custom[c].help, gw_custom[c].name,
-                      gw_custom[c].type == GW_METRIC_GAUGE ? "gauge"
-                                                           : "counter",
-                      gw_custom[c].name,
-                      (long long) gw_metrics_load(&gw_custom_shm[c]));
+        gw_buf_printf(
+            out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", gw_custom[c].name,
+            gw_custom[c].help, gw_custom[c].name,
+            gw_custom[c].type == GW_METRIC_GAUGE ? "gauge" : "counter",
+            gw_custom[c].name, (long long) gw_metrics_load(&gw_custom_shm[c]));
     }
     return out->data == NULL ? -1 : 0;
 }

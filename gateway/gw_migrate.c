@@ -16,7 +16,7 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
-#define GW_MIGRATIONS_MAX 512
+#define GW_MIGRATIONS_MAX      512
 #define GW_MIGRATION_BYTES_MAX (1024 * 1024)
 
 static int
@@ -103,8 +103,8 @@ gw_migrate_apply(struct gw_db *db, const char *name, char *sql, FILE *out)
         if (*q != '\0' && *q != ';') {
             stmt++;
             if (mysql_real_query(db->conn, p, strlen(p)) != 0) {
-                fprintf(out, "migration %s failed at statement %d: %s\n",
-                        name, stmt, mysql_error(db->conn));
+                fprintf(out, "migration %s failed at statement %d: %s\n", name,
+                        stmt, mysql_error(db->conn));
                 return GW_ERROR;
             }
             MYSQL_RES *res = mysql_store_result(db->conn);
@@ -119,8 +119,7 @@ gw_migrate_apply(struct gw_db *db, const char *name, char *sql, FILE *out)
 }
 
 static int
-gw_migrate_one(struct gw_db *db, const char *dir, const char *name,
-               FILE *out)
+gw_migrate_one(struct gw_db *db, const char *dir, const char *name, FILE *out)
 {
     struct gw_arena a;
     MYSQL_ROW       row;
@@ -135,8 +134,8 @@ gw_migrate_one(struct gw_db *db, const char *dir, const char *name,
         return GW_ERROR;
     }
     gw_sha256_hex(sql, len, sum);
-    snprintf(version, sizeof(version), "%.*s",
-             (int) strspn(name, "0123456789"), name);
+    snprintf(version, sizeof(version), "%.*s", (int) strspn(name, "0123456789"),
+             name);
     if (gw_arena_init(&a) != 0) {
         free(sql);
         return GW_ERROR;
@@ -146,7 +145,8 @@ gw_migrate_one(struct gw_db *db, const char *dir, const char *name,
                    version);
     if (rc == GW_OK && row != NULL) {
         if (strcmp(row[0], sum) != 0) {
-            fprintf(out, "migration %s was changed after it was applied"
+            fprintf(out,
+                    "migration %s was changed after it was applied"
                     " (checksum differs): add a new migration instead\n",
                     name);
             rc = GW_ERROR;

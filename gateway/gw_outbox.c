@@ -31,9 +31,9 @@ gw_outbox_add(struct gw_db *db, const char *user_id, const char *type,
 
     gw_outbox_id_new(id);
     rc = gw_db_defer(db,
-                    "INSERT INTO outbox (notif_id, user_id, type, payload,"
-                    " created_at) VALUES (%s, %s, %s, %s, UTC_TIMESTAMP(3))",
-                    id, user_id, type, payload_json);
+                     "INSERT INTO outbox (notif_id, user_id, type, payload,"
+                     " created_at) VALUES (%s, %s, %s, %s, UTC_TIMESTAMP(3))",
+                     id, user_id, type, payload_json);
     if (rc == GW_OK && id_out != NULL) {
         memcpy(id_out, id, sizeof(id));
     }
@@ -49,10 +49,10 @@ gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id, const char *type,
 
     gw_outbox_id_new(id);
     rc = gw_db_defer(db,
-                    "INSERT INTO webhook_events (event_id, provider_id, type,"
-                    " payload, next_attempt_at, created_at) VALUES (%s, %lld,"
-                    " %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-                    id, (long long) provider_id, type, payload_json);
+                     "INSERT INTO webhook_events (event_id, provider_id, type,"
+                     " payload, next_attempt_at, created_at) VALUES (%s, %lld,"
+                     " %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+                     id, (long long) provider_id, type, payload_json);
     if (rc == GW_OK && id_out != NULL) {
         memcpy(id_out, id, sizeof(id));
     }

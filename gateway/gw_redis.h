@@ -17,7 +17,7 @@
 #include "gw_config.h"
 
 struct gw_redis {
-    redisContext           *ctx;     /* NULL while disconnected */
+    redisContext           *ctx; /* NULL while disconnected */
     const struct gw_config *cfg;
     const char             *rid;
 };

@@ -49,9 +49,12 @@ gw_request_arg(const struct gw_request *r, const char *name)
 static int
 gw_hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -110,8 +113,8 @@ gw_request_parse_query(struct gw_request *r)
             }
             eq = memchr(p, '=', len);
             struct gw_query_arg *arg = &r->args[r->nargs];
-            arg->name = gw_request_decode(r->arena, p,
-                                          eq ? (size_t) (eq - p) : len);
+            arg->name =
+                gw_request_decode(r->arena, p, eq ? (size_t) (eq - p) : len);
             arg->value = eq ? gw_request_decode(r->arena, eq + 1,
                                                 len - (size_t) (eq - p) - 1)
                             : "";
@@ -148,8 +151,7 @@ gw_reply_header(struct gw_request *r, const char *name, const char *value)
     if (strpbrk(value, "\r\n") != NULL) {
         return -1;
     }
-    n = snprintf(r->headers + r->headers_len, room, "%s: %s\r\n", name,
-                 value);
+    n = snprintf(r->headers + r->headers_len, room, "%s: %s\r\n", name, value);
     if (n < 0 || (size_t) n >= room) {
         r->headers[r->headers_len] = '\0';
         return -1;
@@ -187,19 +189,22 @@ gw_reply_problem(struct gw_request *r, int rc)
     int           status = gw_status_http(rc);
     char         *s;
 
-    gw_buf_printf(&b, "{\"type\":\"https://vas.example/problems/%s\","
-                  "\"title\":", gw_status_code(rc));
+    gw_buf_printf(&b,
+                  "{\"type\":\"https://vas.example/problems/%s\","
+                  "\"title\":",
+                  gw_status_code(rc));
     gw_buf_append_json_str(&b, gw_status_title(rc));
     gw_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
-    gw_buf_append_json_str(&b, r->problem_detail ? r->problem_detail
-                                                 : gw_status_title(rc));
+    gw_buf_append_json_str(
+        &b, r->problem_detail ? r->problem_detail : gw_status_title(rc));
     gw_buf_printf(&b, ",\"code\":\"%s\",\"instance\":", gw_status_code(rc));
     gw_buf_append_json_str(&b, r->path ? r->path : "");
     gw_buf_appends(&b, ",\"request_id\":");
     gw_buf_append_json_str(&b, r->request_id);
     if (r->problem_extra != NULL) {
         const cJSON *it;
-        cJSON_ArrayForEach(it, r->problem_extra) {
+        cJSON_ArrayForEach(it, r->problem_extra)
+        {
             char *v = cJSON_PrintUnformatted(it);
             if (v == NULL) {
                 continue;

@@ -32,17 +32,17 @@ struct gw_request {
     struct gw_arena        *arena;
     struct gw_thread       *thr;
     const struct gw_config *cfg;
-    char                  **envp;        /* FastCGI params, NULL-ended */
+    char                  **envp; /* FastCGI params, NULL-ended */
 
     const char *method;
-    const char *path;                    /* decoded, without the query */
-    const char *query;                   /* raw, may be "" */
+    const char *path;  /* decoded, without the query */
+    const char *query; /* raw, may be "" */
     const char *remote_addr;
     char        request_id[GW_REQUEST_ID_MAX + 1];
     int64_t     started_us;
 
     const struct gw_route *route;
-    int                    route_index;  /* -1: no route matched */
+    int                    route_index; /* -1: no route matched */
     const char            *route_params[GW_ROUTE_PARAMS_MAX];
     size_t                 nroute_params;
     struct gw_query_arg    args[GW_QUERY_ARGS_MAX];
@@ -51,13 +51,13 @@ struct gw_request {
     int64_t content_length;
     char   *body;
     size_t  body_len;
-    cJSON  *json;                        /* the body, for JSON routes */
+    cJSON  *json; /* the body, for JSON routes */
 
     /* The caller, set by authentication. */
-    const char *user_id;                 /* IM user (JWT sub) or NULL */
-    int64_t     admin_key_id;            /* > 0 for an admin key */
-    const char *caller;                  /* idempotency scope */
-    const char *idem_key;                /* Idempotency-Key or NULL */
+    const char *user_id;      /* IM user (JWT sub) or NULL */
+    int64_t     admin_key_id; /* > 0 for an admin key */
+    const char *caller;       /* idempotency scope */
+    const char *idem_key;     /* Idempotency-Key or NULL */
     int         idem_locked;
 
     /* The reply. */
@@ -68,9 +68,9 @@ struct gw_request {
     char        headers[GW_REPLY_HEADERS_MAX];
     size_t      headers_len;
     const char *problem_detail;
-    cJSON      *problem_extra;           /* extra members of the problem */
+    cJSON      *problem_extra; /* extra members of the problem */
     int         replayed;
-    const char *problem_code;            /* for the access log */
+    const char *problem_code; /* for the access log */
 };
 
 /* A FastCGI param ("HTTP_IF_NONE_MATCH", "CONTENT_TYPE"…) or NULL. */
@@ -93,8 +93,7 @@ void gw_request_problem(struct gw_request *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Adds a reply header line ("Name: value"). GW_OK or GW_ERROR when full. */
-int gw_reply_header(struct gw_request *r, const char *name,
-                    const char *value);
+int gw_reply_header(struct gw_request *r, const char *name, const char *value);
 
 /* Reply with a JSON body (the tree is serialised now; caller keeps it). */
 int gw_reply_json(struct gw_request *r, int status, const cJSON *body);

@@ -15,7 +15,7 @@ struct gw_route_compiled {
     const struct gw_route *route;
     size_t                 nsegs;
     struct {
-        const char *text;          /* NULL for a placeholder */
+        const char *text; /* NULL for a placeholder */
         size_t      len;
     } segs[GW_ROUTE_SEGMENTS_MAX];
 };

@@ -23,12 +23,12 @@ typedef int (*gw_handler_pt)(struct gw_request *r);
 
 enum gw_route_flags {
     GW_ROUTE_PUBLIC = 0,
-    GW_ROUTE_USER = 1 << 0,        /* IM user bearer token required */
-    GW_ROUTE_ADMIN = 1 << 1,       /* admin API key required */
-    GW_ROUTE_IDEMPOTENT = 1 << 2,  /* Idempotency-Key required + replay */
-    GW_ROUTE_JSON = 1 << 3,        /* body must be a JSON object */
-    GW_ROUTE_TRUSTED = 1 << 4,     /* only server.metrics_trusted peers */
-    GW_ROUTE_NOLOG = 1 << 5,       /* no access log line (health probes) */
+    GW_ROUTE_USER = 1 << 0,       /* IM user bearer token required */
+    GW_ROUTE_ADMIN = 1 << 1,      /* admin API key required */
+    GW_ROUTE_IDEMPOTENT = 1 << 2, /* Idempotency-Key required + replay */
+    GW_ROUTE_JSON = 1 << 3,       /* body must be a JSON object */
+    GW_ROUTE_TRUSTED = 1 << 4,    /* only server.metrics_trusted peers */
+    GW_ROUTE_NOLOG = 1 << 5,      /* no access log line (health probes) */
 };
 
 struct gw_route {
@@ -36,7 +36,7 @@ struct gw_route {
     const char   *pattern;
     gw_handler_pt handler;
     unsigned      flags;
-    size_t        body_max;        /* 0: limits.body_max_bytes */
+    size_t        body_max; /* 0: limits.body_max_bytes */
 };
 
 /*

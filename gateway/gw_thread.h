@@ -17,7 +17,7 @@ struct gw_thread {
     struct gw_arena         arena;
     struct gw_db            db;
     struct gw_redis         redis;
-    struct {                        /* last admin key seen (gw_http.c) */
+    struct { /* last admin key seen (gw_http.c) */
         char    hash[65];
         int64_t id;
         int64_t checked_ms;
@@ -25,8 +25,7 @@ struct gw_thread {
 };
 
 /* 0 or -1 (out of memory). Connections open lazily on first use. */
-int gw_thread_init(struct gw_thread *t, const struct gw_config *cfg,
-                   int index);
+int gw_thread_init(struct gw_thread *t, const struct gw_config *cfg, int index);
 void gw_thread_fini(struct gw_thread *t);
 
 /*

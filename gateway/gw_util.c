@@ -48,11 +48,16 @@ gw_b64url_encode(const unsigned char *in, size_t n, char *out)
 static int
 gw_b64url_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
     return -1;
 }
 
@@ -187,9 +192,9 @@ gw_time_rfc3339_ms(int64_t t_ms, char *out, size_t cap)
     time_t    tt = (time_t) (t_ms / 1000);
 
     gmtime_r(&tt, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int) (t_ms % 1000));
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int) (t_ms % 1000));
 }
 
 int
@@ -361,18 +366,22 @@ gw_buf_append_json_str(struct gw_buf *b, const char *s)
              * path, a header) that are not become U+FFFD. */
             n = gw_utf8_len(p);
             if (n == 0) {
-                if (gw_buf_append(b, "\\ufffd", 6) != 0) return -1;
+                if (gw_buf_append(b, "\\ufffd", 6) != 0)
+                    return -1;
                 continue;
             }
-            if (gw_buf_append(b, p, n) != 0) return -1;
+            if (gw_buf_append(b, p, n) != 0)
+                return -1;
             p += n - 1;
         } else if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char) *p;
-            if (gw_buf_append(b, esc, 2) != 0) return -1;
+            if (gw_buf_append(b, esc, 2) != 0)
+                return -1;
         } else if (*p < 0x20) {
             snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            if (gw_buf_append(b, esc, 6) != 0) return -1;
+            if (gw_buf_append(b, esc, 6) != 0)
+                return -1;
         } else if (gw_buf_append(b, p, 1) != 0) {
             return -1;
         }

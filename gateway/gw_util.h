@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Length of the base64url (no padding) encoding of n bytes. */
-#define GW_B64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define GW_B64URL_LEN(n) (((n) *4 + 2) / 3)
 
 /* Encodes n bytes of in to out (out needs GW_B64URL_LEN(n) + 1). */
 size_t gw_b64url_encode(const unsigned char *in, size_t n, char *out);
@@ -20,8 +20,7 @@ size_t gw_b64url_encode(const unsigned char *in, size_t n, char *out);
  * Decodes base64url without padding. Returns the decoded length, or -1 on
  * a bad character, a bad length or when out (of size cap) is too small.
  */
-long gw_b64url_decode(const char *in, size_t n, unsigned char *out,
-                      size_t cap);
+long gw_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void gw_hex_encode(const unsigned char *in, size_t n, char *out);
@@ -30,8 +29,8 @@ void gw_hex_encode(const unsigned char *in, size_t n, char *out);
 void gw_sha256_hex(const void *data, size_t n, char out[65]);
 
 /* HMAC-SHA256(key, data) into mac[32]. */
-void gw_hmac_sha256(const void *key, size_t key_len, const void *data,
-                    size_t n, unsigned char mac[32]);
+void gw_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
+                    unsigned char mac[32]);
 
 /* Constant-time equality of two n-byte regions: 1 equal, 0 not. */
 int gw_ct_equal(const void *a, const void *b, size_t n);

@@ -49,8 +49,7 @@ gw_worker_on_wake(int sig)
 
 static int
 gw_worker_start_threads(struct gw_worker_thread *wts, int n,
-                        const struct gw_config *cfg,
-                        struct gw_fcgi_shared *sh)
+                        const struct gw_config *cfg, struct gw_fcgi_shared *sh)
 {
     pthread_attr_t attr;
     int            i;
@@ -65,7 +64,7 @@ gw_worker_start_threads(struct gw_worker_thread *wts, int n,
         if (gw_thread_init(&wts[i].t, cfg, i) != 0
             || pthread_create(&wts[i].slot.tid, &attr, gw_worker_thread_main,
                               &wts[i])
-                   != 0) {
+                != 0) {
             pthread_attr_destroy(&attr);
             return -1;
         }
@@ -135,7 +134,7 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     memset(&wake, 0, sizeof(wake));
-    wake.sa_handler = gw_worker_on_wake;  /* no SA_RESTART: EINTR wanted */
+    wake.sa_handler = gw_worker_on_wake; /* no SA_RESTART: EINTR wanted */
     sigaction(GW_FCGI_WAKE_SIGNAL, &wake, NULL);
 
     sh.listen_fd = listen_fd;

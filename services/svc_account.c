@@ -19,8 +19,8 @@
 #include "svc_account.h"
 #include "svc_tx.h"
 
-#define SVC_CDR_DAYS_MAX 366
-#define SVC_POPULARITY_EVERY_MS 2000   /* janitor folds purchases in */
+#define SVC_CDR_DAYS_MAX        366
+#define SVC_POPULARITY_EVERY_MS 2000 /* janitor folds purchases in */
 
 void
 svc_account_ctx(struct gw_request *r, struct bill_ctx *ctx, const char *reason)
@@ -36,8 +36,8 @@ svc_account_caller(struct gw_request *r, struct bill_subscriber *sub)
 {
     int rc;
 
-    rc = bill_subscriber_by_user(&r->thr->db, r->arena, r->cfg, r->user_id,
-                                 sub);
+    rc =
+        bill_subscriber_by_user(&r->thr->db, r->arena, r->cfg, r->user_id, sub);
     if (rc == GW_ENOTFOUND) {
         gw_request_problem(r, "IM user %s is not bound to a phone account",
                            r->user_id);
@@ -118,7 +118,8 @@ svc_account_path_msisdn(struct gw_request *r, const char **msisdn)
 {
     *msisdn = gw_request_route_param(r, 0);
     if (*msisdn == NULL || !bill_msisdn_valid(*msisdn)) {
-        gw_request_problem(r, "MSISDN must be 8 to 15 digits, country code"
+        gw_request_problem(r,
+                           "MSISDN must be 8 to 15 digits, country code"
                            " included, without '+'");
         return GW_EINVAL;
     }
@@ -181,8 +182,7 @@ svc_admin_reply_subscriber(struct gw_request *r, int status, int64_t id,
     cJSON                 *o;
     int                    rc;
 
-    rc = id > 0 ? bill_subscriber_by_id(&r->thr->db, r->arena, r->cfg, id,
-                                        &sub)
+    rc = id > 0 ? bill_subscriber_by_id(&r->thr->db, r->arena, r->cfg, id, &sub)
                 : bill_subscriber_by_msisdn(&r->thr->db, r->arena, r->cfg,
                                             msisdn, &sub);
     if (rc == GW_ENOTFOUND) {
@@ -211,9 +211,9 @@ svc_admin_create_tx(struct gw_request *r, void *arg)
     int                rc;
 
     svc_account_ctx(r, &ctx, "subscriber created");
-    rc = bill_subscriber_create(&r->thr->db, &ctx, c->user, c->msisdn,
-                                c->plan, c->credit_limit, c->cap_daily,
-                                c->cap_monthly, &c->id);
+    rc = bill_subscriber_create(&r->thr->db, &ctx, c->user, c->msisdn, c->plan,
+                                c->credit_limit, c->cap_daily, c->cap_monthly,
+                                &c->id);
     if (rc == GW_ECONFLICT) {
         gw_request_problem(r, "that IM user or MSISDN is already bound");
     }
@@ -245,12 +245,14 @@ svc_admin_subscriber_create(struct gw_request *r)
         return svc_account_problem(r, rc, why);
     }
     if (!svc_account_user_id_ok(c.user)) {
-        gw_request_problem(r, "'im_user_id' must be printable ASCII without"
+        gw_request_problem(r,
+                           "'im_user_id' must be printable ASCII without"
                            " spaces");
         return GW_EINVAL;
     }
     if (!bill_msisdn_valid(c.msisdn)) {
-        gw_request_problem(r, "'msisdn' must be 8 to 15 digits, country code"
+        gw_request_problem(r,
+                           "'msisdn' must be 8 to 15 digits, country code"
                            " included, without '+'");
         return GW_EINVAL;
     }
@@ -266,15 +268,17 @@ svc_admin_subscriber_create(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    if (c.cap_daily == BILL_KEEP) c.cap_daily = -1;
-    if (c.cap_monthly == BILL_KEEP) c.cap_monthly = -1;
+    if (c.cap_daily == BILL_KEEP)
+        c.cap_daily = -1;
+    if (c.cap_monthly == BILL_KEEP)
+        c.cap_monthly = -1;
     rc = svc_tx_run(r, svc_admin_create_tx, &c);
     if (rc != GW_OK) {
         return rc;
     }
-    gw_reply_header(r, "Location",
-                    gw_arena_printf(r->arena, "/v1/admin/subscribers/%s",
-                                    c.msisdn));
+    gw_reply_header(
+        r, "Location",
+        gw_arena_printf(r->arena, "/v1/admin/subscribers/%s", c.msisdn));
     return svc_admin_reply_subscriber(r, 201, c.id, NULL);
 }
 
@@ -298,8 +302,8 @@ svc_admin_subscriber_patch(struct gw_request *r)
 
     rc = svc_account_path_msisdn(r, &msisdn);
     if (rc == GW_OK) {
-        rc = gw_json_get_str(r->arena, r->json, "status", 0, 16, &status,
-                             NULL, &why);
+        rc = gw_json_get_str(r->arena, r->json, "status", 0, 16, &status, NULL,
+                             &why);
     }
     if (rc == GW_OK) {
         rc = gw_json_get_i64(r->arena, r->json, "credit_limit", 0, 0,
@@ -317,8 +321,7 @@ svc_admin_subscriber_patch(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    rc = bill_subscriber_by_msisdn(&r->thr->db, r->arena, r->cfg, msisdn,
-                                   &sub);
+    rc = bill_subscriber_by_msisdn(&r->thr->db, r->arena, r->cfg, msisdn, &sub);
     if (rc != GW_OK) {
         if (rc == GW_ENOTFOUND) {
             gw_request_problem(r, "no subscriber with that MSISDN");
@@ -330,8 +333,8 @@ svc_admin_subscriber_patch(struct gw_request *r)
         return GW_EINVAL;
     }
     svc_account_ctx(r, &ctx, "subscriber updated");
-    rc = bill_subscriber_update(&r->thr->db, &ctx, sub.id, status, limit,
-                                daily, monthly);
+    rc = bill_subscriber_update(&r->thr->db, &ctx, sub.id, status, limit, daily,
+                                monthly);
     if (rc != GW_OK) {
         return rc;
     }
@@ -403,8 +406,8 @@ svc_admin_topup(struct gw_request *r)
 
     rc = svc_account_path_msisdn(r, &t.msisdn);
     if (rc == GW_OK) {
-        rc = gw_json_get_i64(r->arena, r->json, "amount", 1, 1,
-                             BILL_AMOUNT_MAX, &t.amount, NULL, &why);
+        rc = gw_json_get_i64(r->arena, r->json, "amount", 1, 1, BILL_AMOUNT_MAX,
+                             &t.amount, NULL, &why);
     }
     if (rc == GW_OK) {
         rc = gw_json_get_str(r->arena, r->json, "reference", 1,
@@ -433,8 +436,10 @@ svc_admin_cdrs(struct gw_request *r)
     if (from == NULL || to == NULL || !bill_cdr_day_valid(from)
         || !bill_cdr_day_valid(to) || strcmp(from, to) > 0
         || bill_cdr_days(from, to) > SVC_CDR_DAYS_MAX) {
-        gw_request_problem(r, "from and to must be YYYY-MM-DD business days,"
-                           " from <= to, at most %d days", SVC_CDR_DAYS_MAX);
+        gw_request_problem(r,
+                           "from and to must be YYYY-MM-DD business days,"
+                           " from <= to, at most %d days",
+                           SVC_CDR_DAYS_MAX);
         return GW_EINVAL;
     }
     csv = gw_arena_calloc(r->arena, sizeof(*csv));
@@ -450,8 +455,7 @@ svc_admin_cdrs(struct gw_request *r)
                     gw_arena_printf(r->arena,
                                     "attachment; filename=\"cdrs-%s-%s.csv\"",
                                     from, to));
-    return gw_reply_raw(r, 200, "text/csv; charset=utf-8", csv->data,
-                        csv->len);
+    return gw_reply_raw(r, 200, "text/csv; charset=utf-8", csv->data, csv->len);
 }
 
 int
@@ -467,13 +471,14 @@ svc_janitor_run(struct gw_thread *t)
         if (gw_now_ms() - last_popular >= SVC_POPULARITY_EVERY_MS) {
             if (cat_popularity_refresh(&t->db, &t->arena, &popularity_mark)
                 != GW_OK) {
-                popularity_mark = 0;   /* recount next time */
+                popularity_mark = 0; /* recount next time */
             }
             last_popular = gw_now_ms();
         }
         if (gw_now_s() - last_sweep >= 60) {
             /* Idempotency records are kept a week (Stripe keeps 24 h). */
-            gw_db_exec(&t->db, "DELETE FROM idempotency_keys WHERE"
+            gw_db_exec(&t->db,
+                       "DELETE FROM idempotency_keys WHERE"
                        " created_at < UTC_TIMESTAMP() - INTERVAL 7 DAY"
                        " LIMIT 1000");
             last_sweep = gw_now_s();

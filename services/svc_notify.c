@@ -77,9 +77,9 @@ svc_notify_parse_page(const char *after, const char *limit_s, int64_t *limit,
         *why = "after must be a notification id (32 lower-case hex digits)";
         return GW_EINVAL;
     }
-    if (limit_s != NULL &&
-        (gw_parse_i64(limit_s, strlen(limit_s), limit) != 0 || *limit < 1 ||
-         *limit > SVC_NOTIFY_LIMIT_MAX)) {
+    if (limit_s != NULL
+        && (gw_parse_i64(limit_s, strlen(limit_s), limit) != 0 || *limit < 1
+            || *limit > SVC_NOTIFY_LIMIT_MAX)) {
         *why = "limit must be an integer from 1 to 100";
         return GW_EINVAL;
     }
@@ -92,13 +92,13 @@ svc_notify_item_json(const struct svc_notify_item *it, struct gw_buf *out)
     char ts[32];
 
     gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
-    if (gw_buf_appends(out, SVC_NOTIFY_ITEM_PREFIX) != 0 ||
-        gw_buf_appends(out, it->id) != 0 ||
-        gw_buf_appends(out, "\",\"type\":") != 0 ||
-        gw_buf_append_json_str(out, it->type) != 0 ||
-        gw_buf_printf(out, ",\"created_at\":\"%s\",\"data\":", ts) != 0 ||
-        gw_buf_appends(out, it->payload) != 0 ||
-        gw_buf_appends(out, "}") != 0) {
+    if (gw_buf_appends(out, SVC_NOTIFY_ITEM_PREFIX) != 0
+        || gw_buf_appends(out, it->id) != 0
+        || gw_buf_appends(out, "\",\"type\":") != 0
+        || gw_buf_append_json_str(out, it->type) != 0
+        || gw_buf_printf(out, ",\"created_at\":\"%s\",\"data\":", ts) != 0
+        || gw_buf_appends(out, it->payload) != 0
+        || gw_buf_appends(out, "}") != 0) {
         return -1;
     }
     return 0;
@@ -108,10 +108,10 @@ int
 svc_notify_append(struct gw_redis *r, const struct svc_notify_item *it,
                   const char *item_json, size_t item_len)
 {
-    char key[SVC_NOTIFY_INBOX_KEY_MAX], ts[32], maxlen[24], keep[24];
+    char        key[SVC_NOTIFY_INBOX_KEY_MAX], ts[32], maxlen[24], keep[24];
     const char *xadd[16], *zadd[4], *trim[4];
-    size_t xlen[16], zlen[4], tlen[4];
-    int i;
+    size_t      xlen[16], zlen[4], tlen[4];
+    int         i;
 
     if (svc_notify_inbox_key(it->user, key, sizeof(key)) != 0) {
         return -1;
@@ -119,7 +119,7 @@ svc_notify_append(struct gw_redis *r, const struct svc_notify_item *it,
     gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
     snprintf(maxlen, sizeof(maxlen), "%d", SVC_NOTIFY_STREAM_MAXLEN);
     snprintf(keep, sizeof(keep), "%lld",
-             -(long long)r->cfg->redis.inbox_max - 1);
+             -(long long) r->cfg->redis.inbox_max - 1);
     xadd[0] = "XADD", xadd[1] = r->cfg->redis.notify_stream;
     xadd[2] = "MAXLEN", xadd[3] = "~", xadd[4] = maxlen, xadd[5] = "*";
     xadd[6] = "id", xadd[7] = it->id, xadd[8] = "user", xadd[9] = it->user;
@@ -134,9 +134,9 @@ svc_notify_append(struct gw_redis *r, const struct svc_notify_item *it,
     for (i = 0; i < 4; i++) {
         tlen[i] = strlen(trim[i]);
     }
-    if (redisAppendCommandArgv(r->ctx, 16, xadd, xlen) != REDIS_OK ||
-        redisAppendCommandArgv(r->ctx, 4, zadd, zlen) != REDIS_OK ||
-        redisAppendCommandArgv(r->ctx, 4, trim, tlen) != REDIS_OK) {
+    if (redisAppendCommandArgv(r->ctx, 16, xadd, xlen) != REDIS_OK
+        || redisAppendCommandArgv(r->ctx, 4, zadd, zlen) != REDIS_OK
+        || redisAppendCommandArgv(r->ctx, 4, trim, tlen) != REDIS_OK) {
         return -1;
     }
     return 0;
@@ -147,15 +147,15 @@ svc_notify_direct(struct gw_redis *r, const char *user, const char *type,
                   const char *payload_json, char *id_out)
 {
     struct svc_notify_item it;
-    struct gw_buf item = {0};
-    char id[GW_NOTIF_ID_LEN + 1];
-    redisReply *rep;
-    int rc = GW_EINVAL, i, got;
+    struct gw_buf          item = {0};
+    char                   id[GW_NOTIF_ID_LEN + 1];
+    redisReply            *rep;
+    int                    rc = GW_EINVAL, i, got;
 
-    if (user == NULL || *user == '\0' || strlen(user) > GW_USER_ID_MAX ||
-        type == NULL || *type == '\0' || strlen(type) > SVC_NOTIFY_TYPE_MAX ||
-        payload_json == NULL || payload_json[0] != '{' ||
-        strlen(payload_json) > SVC_NOTIFY_PAYLOAD_MAX) {
+    if (user == NULL || *user == '\0' || strlen(user) > GW_USER_ID_MAX
+        || type == NULL || *type == '\0' || strlen(type) > SVC_NOTIFY_TYPE_MAX
+        || payload_json == NULL || payload_json[0] != '{'
+        || strlen(payload_json) > SVC_NOTIFY_PAYLOAD_MAX) {
         goto fail;
     }
     gw_outbox_id_new(id);
@@ -214,23 +214,22 @@ static int
 svc_notify_page_redis(struct gw_request *r, const char *after, int64_t limit,
                       struct gw_buf *out, const char **last_id, int *more)
 {
-    char key[SVC_NOTIFY_INBOX_KEY_MAX];
+    char        key[SVC_NOTIFY_INBOX_KEY_MAX];
     const char *max;
     redisReply *rep;
-    size_t i, n;
-    int rc;
+    size_t      i, n;
+    int         rc;
 
     if (svc_notify_inbox_key(r->user_id, key, sizeof(key)) != 0) {
         return GW_ERROR;
     }
-    max =
-        after == NULL
-            ? "+"
-            : gw_arena_printf(r->arena, "(" SVC_NOTIFY_ITEM_PREFIX "%s", after);
+    max = after == NULL
+        ? "+"
+        : gw_arena_printf(r->arena, "(" SVC_NOTIFY_ITEM_PREFIX "%s", after);
     r->thr->redis.rid = r->request_id;
     rc = gw_redis_cmd(&r->thr->redis, r->arena, &rep,
                       "ZREVRANGEBYLEX %s %s - LIMIT 0 %lld", key, max,
-                      (long long)limit + 1);
+                      (long long) limit + 1);
     if (rc != GW_OK) {
         return rc == GW_ERROR ? GW_ERROR : GW_EUNAVAIL;
     }
@@ -238,15 +237,15 @@ svc_notify_page_redis(struct gw_request *r, const char *after, int64_t limit,
         return GW_ERROR;
     }
     n = rep->elements;
-    *more = n > (size_t)limit;
-    for (i = 0; i < n && i < (size_t)limit; i++) {
+    *more = n > (size_t) limit;
+    for (i = 0; i < n && i < (size_t) limit; i++) {
         redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_STRING ||
-            e->len < sizeof(SVC_NOTIFY_ITEM_PREFIX) - 1 + GW_NOTIF_ID_LEN) {
+        if (e->type != REDIS_REPLY_STRING
+            || e->len < sizeof(SVC_NOTIFY_ITEM_PREFIX) - 1 + GW_NOTIF_ID_LEN) {
             continue;
         }
-        if ((out->len > 0 && gw_buf_append(out, ",", 1) != 0) ||
-            gw_buf_append(out, e->str, e->len) != 0) {
+        if ((out->len > 0 && gw_buf_append(out, ",", 1) != 0)
+            || gw_buf_append(out, e->str, e->len) != 0) {
             return GW_ERROR;
         }
         *last_id = gw_arena_strndup(r->arena,
@@ -265,10 +264,10 @@ svc_notify_page_db(struct gw_request *r, const char *after, int64_t limit,
                    struct gw_buf *out, const char **last_id, int *more)
 {
     struct svc_notify_item it;
-    MYSQL_RES *res;
-    MYSQL_ROW row;
-    int64_t n = 0;
-    int rc;
+    MYSQL_RES             *res;
+    MYSQL_ROW              row;
+    int64_t                n = 0;
+    int                    rc;
 
     r->thr->db.rid = r->request_id;
     rc = gw_db_query(&r->thr->db, r->arena, &res,
@@ -277,7 +276,7 @@ svc_notify_page_db(struct gw_request *r, const char *after, int64_t limit,
                      " DIV 1000 FROM outbox WHERE user_id = %s"
                      " AND notif_id < %s ORDER BY notif_id DESC LIMIT %lld",
                      r->user_id, after != NULL ? after : "g",
-                     (long long)limit + 1);
+                     (long long) limit + 1);
     if (rc != GW_OK) {
         return rc;
     }
@@ -290,8 +289,8 @@ svc_notify_page_db(struct gw_request *r, const char *after, int64_t limit,
         it.id = gw_db_col_str(row, 0), it.user = gw_db_col_str(row, 1);
         it.type = gw_db_col_str(row, 2), it.payload = gw_db_col_str(row, 3);
         it.created_ms = gw_db_col_i64(row, 4);
-        if ((out->len > 0 && gw_buf_append(out, ",", 1) != 0) ||
-            svc_notify_item_json(&it, out) != 0) {
+        if ((out->len > 0 && gw_buf_append(out, ",", 1) != 0)
+            || svc_notify_item_json(&it, out) != 0) {
             return GW_ERROR;
         }
         *last_id = gw_arena_strdup(r->arena, it.id);
@@ -304,14 +303,14 @@ svc_notify_inbox(struct gw_request *r)
 {
     struct gw_buf *items = gw_arena_calloc(r->arena, sizeof(*items));
     struct gw_buf *body = gw_arena_calloc(r->arena, sizeof(*body));
-    const char *after = gw_request_arg(r, "after"), *why = NULL;
-    const char *last_id = NULL, *source = "redis";
-    int64_t limit;
-    int more = 0, rc;
+    const char    *after = gw_request_arg(r, "after"), *why = NULL;
+    const char    *last_id = NULL, *source = "redis";
+    int64_t        limit;
+    int            more = 0, rc;
 
-    if (items == NULL || body == NULL ||
-        gw_arena_cleanup_add(r->arena, svc_notify_buf_free, items) != 0 ||
-        gw_arena_cleanup_add(r->arena, svc_notify_buf_free, body) != 0) {
+    if (items == NULL || body == NULL
+        || gw_arena_cleanup_add(r->arena, svc_notify_buf_free, items) != 0
+        || gw_arena_cleanup_add(r->arena, svc_notify_buf_free, body) != 0) {
         return GW_ERROR;
     }
     rc = svc_notify_parse_page(after, gw_request_arg(r, "limit"), &limit, &why);
@@ -329,13 +328,13 @@ svc_notify_inbox(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    if (gw_buf_appends(body, "{\"items\":[") != 0 ||
-        (items->len > 0 && gw_buf_append(body, items->data, items->len) != 0) ||
-        gw_buf_appends(body, "],\"next_after\":") != 0 ||
-        gw_buf_appends(body, more && last_id != NULL ? "\"" : "null") != 0 ||
-        (more && last_id != NULL &&
-         gw_buf_printf(body, "%s\"", last_id) != 0) ||
-        gw_buf_appends(body, "}") != 0) {
+    if (gw_buf_appends(body, "{\"items\":[") != 0
+        || (items->len > 0 && gw_buf_append(body, items->data, items->len) != 0)
+        || gw_buf_appends(body, "],\"next_after\":") != 0
+        || gw_buf_appends(body, more && last_id != NULL ? "\"" : "null") != 0
+        || (more && last_id != NULL
+            && gw_buf_printf(body, "%s\"", last_id) != 0)
+        || gw_buf_appends(body, "}") != 0) {
         return GW_ERROR;
     }
     gw_reply_header(r, "Cache-Control", "no-store");

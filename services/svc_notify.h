@@ -26,23 +26,23 @@ struct gw_redis;
 struct gw_request;
 struct gw_thread;
 
-#define SVC_NOTIFY_GROUP "im-push"       /* consumer group of the IM */
-#define SVC_NOTIFY_STREAM_MAXLEN 1000000 /* XADD MAXLEN ~ (entries) */
-#define SVC_NOTIFY_INBOX_PREFIX "vas:inbox:"
+#define SVC_NOTIFY_GROUP         "im-push" /* consumer group of the IM */
+#define SVC_NOTIFY_STREAM_MAXLEN 1000000   /* XADD MAXLEN ~ (entries) */
+#define SVC_NOTIFY_INBOX_PREFIX  "vas:inbox:"
 #define SVC_NOTIFY_INBOX_KEY_MAX (sizeof(SVC_NOTIFY_INBOX_PREFIX) + 64 + 2)
-#define SVC_NOTIFY_TYPE_MAX 64
-#define SVC_NOTIFY_PAYLOAD_MAX (64 * 1024) /* bytes of payload JSON */
+#define SVC_NOTIFY_TYPE_MAX      64
+#define SVC_NOTIFY_PAYLOAD_MAX   (64 * 1024) /* bytes of payload JSON */
 #define SVC_NOTIFY_LIMIT_DEFAULT 20
-#define SVC_NOTIFY_LIMIT_MAX 100
+#define SVC_NOTIFY_LIMIT_MAX     100
 #define SVC_NOTIFY_CMDS_PER_ITEM 3 /* XADD, ZADD, ZREMRANGE */
 
 /* One notification as written to the stream and the inbox. */
 struct svc_notify_item {
-    const char *id;      /* GW_NOTIF_ID_LEN hex chars */
-    const char *user;    /* IM user id */
-    const char *type;    /* "purchase.completed"… */
-    const char *payload; /* JSON object text */
-    int64_t created_ms;  /* Unix time, milliseconds */
+    const char *id;         /* GW_NOTIF_ID_LEN hex chars */
+    const char *user;       /* IM user id */
+    const char *type;       /* "purchase.completed"… */
+    const char *payload;    /* JSON object text */
+    int64_t     created_ms; /* Unix time, milliseconds */
 };
 
 /* GET /v1/notifications (USER): the caller's inbox, newest first. */

@@ -30,9 +30,9 @@ static struct {
 } svc_relay_m = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
 struct svc_relay_row {
-    int64_t id;
+    int64_t                id;
     struct svc_notify_item it;
-    int ok;
+    int                    ok;
 };
 
 int
@@ -77,9 +77,9 @@ svc_relay_metrics_direct(void)
 void
 svc_relay_metrics_webhook(int outcome, int64_t latency_ms)
 {
-    gw_metrics_add(outcome == SVC_RELAY_WH_DELIVERED ? svc_relay_m.wh_delivered
-                   : outcome == SVC_RELAY_WH_DEAD    ? svc_relay_m.wh_dead
-                                                     : svc_relay_m.wh_retried,
+    gw_metrics_add(outcome == SVC_RELAY_WH_DELIVERED  ? svc_relay_m.wh_delivered
+                       : outcome == SVC_RELAY_WH_DEAD ? svc_relay_m.wh_dead
+                                                      : svc_relay_m.wh_retried,
                    1);
     gw_metrics_add(svc_relay_m.wh_latency_sum, latency_ms);
     gw_metrics_add(svc_relay_m.wh_latency_count, 1);
@@ -100,7 +100,7 @@ svc_relay_group_ensure(struct gw_redis *r, const char *group,
                        const char *start_id)
 {
     redisReply *rep;
-    int rc;
+    int         rc;
 
     /* hiredis directly: BUSYGROUP is the normal answer, not worth a log. */
     rc = gw_redis_connect(r);
@@ -115,8 +115,8 @@ svc_relay_group_ensure(struct gw_redis *r, const char *group,
         return GW_EUNAVAIL;
     }
     rc = GW_OK;
-    if (rep->type == REDIS_REPLY_ERROR &&
-        strncmp(rep->str, "BUSYGROUP", 9) != 0) {
+    if (rep->type == REDIS_REPLY_ERROR
+        && strncmp(rep->str, "BUSYGROUP", 9) != 0) {
         gw_log_error(r->rid, "XGROUP CREATE %s: %s", group, rep->str);
         rc = GW_ERROR;
     }
@@ -129,9 +129,9 @@ static int
 svc_relay_claim(struct gw_thread *t, struct svc_relay_row **rows, size_t *n)
 {
     MYSQL_RES *res;
-    MYSQL_ROW row;
-    size_t i = 0;
-    int rc;
+    MYSQL_ROW  row;
+    size_t     i = 0;
+    int        rc;
 
     rc = gw_db_query(&t->db, &t->arena, &res,
                      "SELECT id, notif_id, user_id, type, payload,"
@@ -140,11 +140,11 @@ svc_relay_claim(struct gw_thread *t, struct svc_relay_row **rows, size_t *n)
                      " AND (next_attempt_at IS NULL"
                      " OR next_attempt_at <= UTC_TIMESTAMP(3))"
                      " ORDER BY id LIMIT %lld FOR UPDATE SKIP LOCKED",
-                     (long long)t->cfg->relay.batch);
+                     (long long) t->cfg->relay.batch);
     if (rc != GW_OK) {
         return rc;
     }
-    *n = (size_t)mysql_num_rows(res);
+    *n = (size_t) mysql_num_rows(res);
     *rows = gw_arena_calloc(&t->arena, (*n + 1) * sizeof(**rows));
     if (*rows == NULL) {
         return GW_ERROR;
@@ -166,15 +166,15 @@ static int
 svc_relay_push(struct gw_thread *t, struct svc_relay_row *rows, size_t n)
 {
     struct gw_buf item = {0};
-    redisReply *rep;
-    size_t i;
-    int k, rc = GW_OK, got;
+    redisReply   *rep;
+    size_t        i;
+    int           k, rc = GW_OK, got;
 
     for (i = 0; i < n; i++) {
         item.len = 0;
-        if (svc_notify_item_json(&rows[i].it, &item) != 0 ||
-            svc_notify_append(&t->redis, &rows[i].it, item.data, item.len) !=
-                0) {
+        if (svc_notify_item_json(&rows[i].it, &item) != 0
+            || svc_notify_append(&t->redis, &rows[i].it, item.data, item.len)
+                != 0) {
             rc = GW_ERROR;
             goto fail;
         }
@@ -206,15 +206,15 @@ svc_relay_mark(struct gw_thread *t, struct svc_relay_row *rows, size_t n,
                int want, int64_t *count)
 {
     struct gw_buf ids = {0};
-    size_t i;
-    int rc = GW_OK;
+    size_t        i;
+    int           rc = GW_OK;
 
     *count = 0;
     gw_buf_appends(&ids, "[");
     for (i = 0; i < n; i++) {
         if (rows[i].ok == want) {
             gw_buf_printf(&ids, "%s%lld", *count ? "," : "",
-                          (long long)rows[i].id);
+                          (long long) rows[i].id);
             (*count)++;
         }
     }
@@ -244,9 +244,9 @@ int
 svc_relay_batch(struct gw_thread *t, int64_t *moved)
 {
     struct svc_relay_row *rows = NULL;
-    size_t n = 0;
-    int64_t bad = 0;
-    int rc;
+    size_t                n = 0;
+    int64_t               bad = 0;
+    int                   rc;
 
     *moved = 0;
     if (t->redis.ctx == NULL) {
@@ -278,7 +278,7 @@ svc_relay_batch(struct gw_thread *t, int64_t *moved)
     rc = rc == GW_OK ? gw_db_commit(&t->db) : rc;
     if (rc != GW_OK) {
         gw_db_rollback(&t->db);
-        gw_metrics_add(svc_relay_m.failed, (int64_t)n);
+        gw_metrics_add(svc_relay_m.failed, (int64_t) n);
         *moved = 0;
         goto done;
     }
@@ -301,8 +301,9 @@ svc_relay_gauges(struct gw_thread *t)
     if (gw_db_row(&t->db, &t->arena, &row,
                   "SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(SECOND,"
                   " MIN(created_at), UTC_TIMESTAMP(3)), 0) FROM outbox"
-                  " WHERE delivered_at IS NULL") == GW_OK &&
-        row != NULL) {
+                  " WHERE delivered_at IS NULL")
+            == GW_OK
+        && row != NULL) {
         gw_metrics_set(svc_relay_m.backlog, gw_db_col_i64(row, 0));
         gw_metrics_set(svc_relay_m.oldest_age_s, gw_db_col_i64(row, 1));
     }
@@ -313,12 +314,12 @@ int
 svc_relay_run(struct gw_thread *t)
 {
     pthread_t wh;
-    int64_t backoff_ms = 0, moved, gauges_at_ms = 0;
-    int rc, wh_started;
+    int64_t   backoff_ms = 0, moved, gauges_at_ms = 0;
+    int       rc, wh_started;
 
     gw_log_info(NULL, "relay started: stream %s, group %s, batch %lld",
                 t->cfg->redis.notify_stream, SVC_NOTIFY_GROUP,
-                (long long)t->cfg->relay.batch);
+                (long long) t->cfg->relay.batch);
     wh_started = svc_webhook_thread_start(t->cfg, &wh) == 0;
     while (!gw_role_stopping()) {
         rc = svc_relay_batch(t, &moved);
@@ -337,7 +338,7 @@ svc_relay_run(struct gw_thread *t)
         }
         backoff_ms = svc_relay_backoff_next(backoff_ms);
         gw_log_warn(NULL, "relay batch failed (%d); retrying in %lld ms", rc,
-                    (long long)backoff_ms);
+                    (long long) backoff_ms);
         gw_role_sleep_ms(backoff_ms);
     }
     if (wh_started) {

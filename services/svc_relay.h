@@ -22,7 +22,7 @@ struct gw_thread;
 #define SVC_RELAY_BACKOFF_MIN_MS 100  /* first pause after a failure */
 #define SVC_RELAY_BACKOFF_MAX_MS 2000 /* cap of the exponential pause */
 #define SVC_RELAY_GAUGE_EVERY_MS 1000 /* backlog gauges refresh */
-#define SVC_RELAY_ERROR_RETRY_S 60    /* a row Redis refused waits */
+#define SVC_RELAY_ERROR_RETRY_S  60   /* a row Redis refused waits */
 
 /* Registers every relay/webhook metric (before gw_metrics_init). 0 or -1. */
 int svc_relay_metrics_register(void);

@@ -42,8 +42,8 @@ const struct gw_route svc_routes[] = {
     {"GET", "/v1/notifications", svc_notify_inbox, USER, 0},
 
     /* Admin and finance */
-    {"POST", "/v1/admin/subscribers", svc_admin_subscriber_create,
-     ADMIN | JSON, 0},
+    {"POST", "/v1/admin/subscribers", svc_admin_subscriber_create, ADMIN | JSON,
+     0},
     {"GET", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_get, ADMIN,
      0},
     {"PATCH", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_patch,

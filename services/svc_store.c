@@ -50,8 +50,9 @@ svc_store_limit(struct gw_request *r, int64_t *limit)
     const char *l = gw_request_arg(r, "limit");
 
     *limit = CAT_PAGE_LIMIT_DEFAULT;
-    if (l != NULL && (gw_parse_i64(l, strlen(l), limit) != 0 || *limit < 1
-                      || *limit > CAT_PAGE_LIMIT_MAX)) {
+    if (l != NULL
+        && (gw_parse_i64(l, strlen(l), limit) != 0 || *limit < 1
+            || *limit > CAT_PAGE_LIMIT_MAX)) {
         gw_request_problem(r, "limit must be an integer 1..%d",
                            CAT_PAGE_LIMIT_MAX);
         return GW_EINVAL;
@@ -92,7 +93,8 @@ svc_store_link_json_new(struct gw_request *r, int64_t entitlement_id,
     link.format = format;
     link.expires_s = gw_now_s() + r->cfg->downloads.link_ttl_s;
     if (cat_link_sign(r->cfg->download_secret, r->cfg->download_secret_len,
-                      &link, token, sizeof(token)) != 0
+                      &link, token, sizeof(token))
+            != 0
         || (o = cJSON_CreateObject()) == NULL) {
         return NULL;
     }
@@ -148,8 +150,8 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
     if (svc_catalog_not_modified(r, etag)) {
         return gw_reply_raw(r, 304, NULL, "", 0) == 0 ? GW_OK : GW_ERROR;
     }
-    return gw_reply_raw(r, 200, "application/json", body, len) == 0
-               ? GW_OK : GW_ERROR;
+    return gw_reply_raw(r, 200, "application/json", body, len) == 0 ? GW_OK
+                                                                    : GW_ERROR;
 }
 
 static int
@@ -188,13 +190,15 @@ svc_catalog_query(struct gw_request *r, struct cat_query *q)
         return GW_EINVAL;
     }
     if (cat_sort_parse(gw_request_arg(r, "sort"), &q->sort) != 0) {
-        gw_request_problem(r, "sort must be popular, new, price_asc or"
+        gw_request_problem(r,
+                           "sort must be popular, new, price_asc or"
                            " price_desc");
         return GW_EINVAL;
     }
     q->has_cursor = cursor != NULL;
-    if (cursor != NULL && cat_cursor_decode(cursor, q->sort, &q->after_key,
-                                            &q->after_id) != 0) {
+    if (cursor != NULL
+        && cat_cursor_decode(cursor, q->sort, &q->after_key, &q->after_id)
+            != 0) {
         gw_request_problem(r, "invalid cursor (or another sort's)");
         return GW_EINVAL;
     }
@@ -215,11 +219,13 @@ svc_catalog_items(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    key = gw_arena_printf(r->arena, "items\x1f%s\x1f%s\x1f%s\x1f%d\x1f%lld"
-                          "\x1f%d\x1f%lld\x1f%lld", q.kind ? q.kind : "",
-                          q.category ? q.category : "", q.q ? q.q : "",
-                          (int) q.sort, (long long) q.limit, q.has_cursor,
-                          (long long) q.after_key, (long long) q.after_id);
+    key = gw_arena_printf(r->arena,
+                          "items\x1f%s\x1f%s\x1f%s\x1f%d\x1f%lld"
+                          "\x1f%d\x1f%lld\x1f%lld",
+                          q.kind ? q.kind : "", q.category ? q.category : "",
+                          q.q ? q.q : "", (int) q.sort, (long long) q.limit,
+                          q.has_cursor, (long long) q.after_key,
+                          (long long) q.after_id);
     return key ? svc_catalog_cached(r, key, svc_render_items, &q) : GW_ERROR;
 }
 
@@ -299,8 +305,8 @@ svc_catalog_charts(struct gw_request *r)
         return GW_EINVAL;
     }
     c.week = period != NULL && strcmp(period, "week") == 0;
-    key = gw_arena_printf(r->arena, "charts\x1f%s\x1f%d",
-                          c.kind ? c.kind : "", c.week);
+    key = gw_arena_printf(r->arena, "charts\x1f%s\x1f%d", c.kind ? c.kind : "",
+                          c.week);
     return key ? svc_catalog_cached(r, key, svc_render_charts, &c) : GW_ERROR;
 }
 

@@ -25,21 +25,24 @@ static int
 svc_item_assets(struct gw_request *r, struct cat_item_spec *s)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->json, "assets");
-    const cJSON *a, *pv = cJSON_GetObjectItemCaseSensitive(r->json,
-                                                          "preview_path");
-    const char  *why = NULL;
+    const cJSON *a,
+        *pv = cJSON_GetObjectItemCaseSensitive(r->json, "preview_path");
+    const char *why = NULL;
 
     if (arr != NULL && !cJSON_IsArray(arr)) {
         gw_request_problem(r, "assets must be an array");
         return GW_EINVAL;
     }
-    cJSON_ArrayForEach(a, arr) {
+    cJSON_ArrayForEach(a, arr)
+    {
         struct cat_file *f = &s->assets[s->nassets];
         if (s->nassets == CAT_FORMATS_MAX
             || gw_json_get_str(r->arena, a, "format", 1, 8, &f->format, NULL,
-                               &why) != GW_OK
+                               &why)
+                != GW_OK
             || gw_json_get_str(r->arena, a, "path", 1, CAT_PATH_MAX, &f->path,
-                               NULL, &why) != GW_OK
+                               NULL, &why)
+                != GW_OK
             || cat_format_mime(f->format) == NULL
             || cat_file_check(r->cfg->downloads.content_dir, f, &why) != 0) {
             gw_request_problem(r, "assets[%zu]: %s", s->nassets,
@@ -72,30 +75,62 @@ svc_item_spec(struct gw_request *r, struct cat_item_spec *s)
 
     memset(s, 0, sizeof(*s));
     s->currency = r->cfg->billing.currency;
-    rc = gw_json_get_str(r->arena, r->json, "kind", 1, 16, &s->kind, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "sku", 1, CAT_SKU_MAX, &s->sku, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "title", 1, CAT_TITLE_MAX * 4, &s->title, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "artist", 0, CAT_ARTIST_MAX * 4, &s->artist, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_i64(r->arena, r->json, "provider_id", 1, 1, GW_JSON_INT_MAX, &s->provider_id, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "category", 1, CAT_SLUG_MAX, &s->category, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_i64(r->arena, r->json, "price", 1, 0, CAT_PRICE_MAX, &s->price, NULL, &why);
-    if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "currency", 0, 3, &s->currency, NULL, &why);
-    if (rc != GW_OK || (strcmp(s->kind, "ringtone") != 0 && strcmp(s->kind, "game") != 0)
+    rc =
+        gw_json_get_str(r->arena, r->json, "kind", 1, 16, &s->kind, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_str(r->arena, r->json, "sku", 1, CAT_SKU_MAX, &s->sku,
+                             NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_str(r->arena, r->json, "title", 1, CAT_TITLE_MAX * 4,
+                             &s->title, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_str(r->arena, r->json, "artist", 0, CAT_ARTIST_MAX * 4,
+                             &s->artist, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_i64(r->arena, r->json, "provider_id", 1, 1,
+                             GW_JSON_INT_MAX, &s->provider_id, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_str(r->arena, r->json, "category", 1, CAT_SLUG_MAX,
+                             &s->category, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_i64(r->arena, r->json, "price", 1, 0, CAT_PRICE_MAX,
+                             &s->price, NULL, &why);
+    if (rc == GW_OK)
+        rc = gw_json_get_str(r->arena, r->json, "currency", 0, 3, &s->currency,
+                             NULL, &why);
+    if (rc != GW_OK
+        || (strcmp(s->kind, "ringtone") != 0 && strcmp(s->kind, "game") != 0)
         || !cat_slug_valid(s->sku, CAT_SKU_MAX, 1) || s->title[0] == '\0'
         || strcmp(s->currency, r->cfg->billing.currency) != 0) {
-        gw_request_problem(r, "%s", why ? why : "kind, sku ([A-Z0-9-]), title or currency invalid");
+        gw_request_problem(
+            r, "%s",
+            why ? why : "kind, sku ([A-Z0-9-]), title or currency invalid");
         return GW_EINVAL;
     }
     game = strcmp(s->kind, "game") == 0;
     if (game) {
-        rc = gw_json_get_i64(r->arena, r->json, "min_players", 1, 1, CAT_PLAYERS_MAX, &s->min_players, NULL, &why);
-        if (rc == GW_OK) rc = gw_json_get_i64(r->arena, r->json, "max_players", 1, s->min_players, CAT_PLAYERS_MAX, &s->max_players, NULL, &why);
-        if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "pricing", 1, 16, &s->pricing, NULL, &why);
-        if (rc == GW_OK) rc = gw_json_get_i64(r->arena, r->json, "pass_days", 0, 1, CAT_PASS_DAYS_MAX, &s->pass_days, NULL, &why);
-        if (rc == GW_OK) rc = gw_json_get_str(r->arena, r->json, "allocator_url", 1, CAT_URL_MAX, &s->allocator_url, NULL, &why);
-        if (rc != GW_OK || (strcmp(s->pricing, "pass") == 0) != (s->pass_days > 0)
-            || (strcmp(s->pricing, "pass") != 0 && strcmp(s->pricing, "per_play") != 0)) {
-            gw_request_problem(r, "%s", why ? why : "pricing pass needs pass_days; per_play none");
+        rc = gw_json_get_i64(r->arena, r->json, "min_players", 1, 1,
+                             CAT_PLAYERS_MAX, &s->min_players, NULL, &why);
+        if (rc == GW_OK)
+            rc = gw_json_get_i64(r->arena, r->json, "max_players", 1,
+                                 s->min_players, CAT_PLAYERS_MAX,
+                                 &s->max_players, NULL, &why);
+        if (rc == GW_OK)
+            rc = gw_json_get_str(r->arena, r->json, "pricing", 1, 16,
+                                 &s->pricing, NULL, &why);
+        if (rc == GW_OK)
+            rc = gw_json_get_i64(r->arena, r->json, "pass_days", 0, 1,
+                                 CAT_PASS_DAYS_MAX, &s->pass_days, NULL, &why);
+        if (rc == GW_OK)
+            rc = gw_json_get_str(r->arena, r->json, "allocator_url", 1,
+                                 CAT_URL_MAX, &s->allocator_url, NULL, &why);
+        if (rc != GW_OK
+            || (strcmp(s->pricing, "pass") == 0) != (s->pass_days > 0)
+            || (strcmp(s->pricing, "pass") != 0
+                && strcmp(s->pricing, "per_play") != 0)) {
+            gw_request_problem(
+                r, "%s",
+                why ? why : "pricing pass needs pass_days; per_play none");
             return GW_EINVAL;
         }
         return GW_OK;
@@ -125,9 +160,9 @@ static int
 svc_item_provider_check(struct gw_request *r, int64_t id, const char **why)
 {
     MYSQL_ROW row;
-    int       rc = gw_db_row(&r->thr->db, r->arena, &row,
-                             "SELECT id FROM providers WHERE id = %lld",
-                             (long long) id);
+    int       rc =
+        gw_db_row(&r->thr->db, r->arena, &row,
+                  "SELECT id FROM providers WHERE id = %lld", (long long) id);
 
     if (rc == GW_OK && row == NULL) {
         *why = "unknown provider_id";
@@ -188,18 +223,21 @@ svc_admin_item_patch(struct gw_request *r)
     rc = gw_json_get_i64(r->arena, r->json, "price", 0, 0, CAT_PRICE_MAX,
                          &price, &has_price, &why);
     if (rc == GW_OK) {
-        rc = gw_json_get_str(r->arena, r->json, "status", 0, 16, &status,
-                             NULL, &why);
+        rc = gw_json_get_str(r->arena, r->json, "status", 0, 16, &status, NULL,
+                             &why);
     }
     if (rc == GW_OK) {
         rc = gw_json_get_str(r->arena, r->json, "title", 0, CAT_TITLE_MAX * 4,
                              &title, NULL, &why);
     }
-    if (rc != GW_OK || (status != NULL && strcmp(status, "active") != 0
-                        && strcmp(status, "retired") != 0)
+    if (rc != GW_OK
+        || (status != NULL && strcmp(status, "active") != 0
+            && strcmp(status, "retired") != 0)
         || (title != NULL && title[0] == '\0')) {
-        gw_request_problem(r, "%s", why ? why : "status must be active or"
-                           " retired; title not empty");
+        gw_request_problem(r, "%s",
+                           why ? why
+                               : "status must be active or"
+                                 " retired; title not empty");
         return GW_EINVAL;
     }
     if ((rc = cat_item_find(&r->thr->db, r->arena, id, 0, &it)) != GW_OK) {

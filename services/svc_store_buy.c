@@ -28,14 +28,14 @@
 struct svc_buy {
     struct bill_subscriber sub;
     struct cat_item        item;
-    const char            *format;     /* NULL: games */
-    const char            *recipient;  /* IM user who is entitled */
+    const char            *format;    /* NULL: games */
+    const char            *recipient; /* IM user who is entitled */
     int                    gift, pass;
     int64_t                now_ms;
     /* results */
-    int64_t                purchase_id, entitlement_id, balance_after;
-    char                   expires_at[32];
-    const char            *body;
+    int64_t     purchase_id, entitlement_id, balance_after;
+    char        expires_at[32];
+    const char *body;
 };
 
 /* Reads and checks the body and the item; nothing is written. */
@@ -97,7 +97,8 @@ svc_buy_check(struct gw_request *r, struct svc_buy *b)
             return GW_EINVAL;
         }
         if (b->item.pricing == NULL || strcmp(b->item.pricing, "pass") != 0) {
-            gw_request_problem(r, "per-play games are charged when a lobby"
+            gw_request_problem(r,
+                               "per-play games are charged when a lobby"
                                " starts");
             return GW_EINVAL;
         }
@@ -202,18 +203,18 @@ svc_buy_charge(struct gw_request *r, struct svc_buy *b)
     char               ref[48];
     int                rc;
 
-    rc = gw_db_exec(db,
-                    "INSERT INTO purchases (buyer_user_id, subscriber_id,"
-                    " recipient_user_id, item_id, format, amount, currency,"
-                    " status, entitlement_id, balance_after, created_at)"
-                    " VALUES (%s, %lld, %s, %lld, %s, %lld, %s, 'completed',"
-                    " %lld, %lld, DATE_ADD('1970-01-01', INTERVAL %lld"
-                    " MICROSECOND))",
-                    r->user_id, (long long) b->sub.id, b->recipient,
-                    (long long) b->item.id, b->format,
-                    (long long) b->item.price, b->item.currency,
-                    (long long) b->entitlement_id, (long long) b->sub.balance,
-                    (long long) (b->now_ms * 1000));
+    rc =
+        gw_db_exec(db,
+                   "INSERT INTO purchases (buyer_user_id, subscriber_id,"
+                   " recipient_user_id, item_id, format, amount, currency,"
+                   " status, entitlement_id, balance_after, created_at)"
+                   " VALUES (%s, %lld, %s, %lld, %s, %lld, %s, 'completed',"
+                   " %lld, %lld, DATE_ADD('1970-01-01', INTERVAL %lld"
+                   " MICROSECOND))",
+                   r->user_id, (long long) b->sub.id, b->recipient,
+                   (long long) b->item.id, b->format, (long long) b->item.price,
+                   b->item.currency, (long long) b->entitlement_id,
+                   (long long) b->sub.balance, (long long) (b->now_ms * 1000));
     if (rc != GW_OK) {
         return rc;
     }
@@ -238,10 +239,11 @@ svc_buy_charge(struct gw_request *r, struct svc_buy *b)
         return rc;
     }
     b->balance_after = res.balance_after;
-    return gw_db_defer(db, "UPDATE purchases SET charge_txn_id = %lld,"
-                      " balance_after = %lld WHERE id = %lld",
-                      (long long) res.txn_id, (long long) res.balance_after,
-                      (long long) b->purchase_id);
+    return gw_db_defer(db,
+                       "UPDATE purchases SET charge_txn_id = %lld,"
+                       " balance_after = %lld WHERE id = %lld",
+                       (long long) res.txn_id, (long long) res.balance_after,
+                       (long long) b->purchase_id);
 }
 
 /* Common payload of the notifications and the webhook. */
@@ -275,9 +277,10 @@ svc_buy_notify(struct gw_request *r, struct svc_buy *b)
     if (p == NULL) {
         return GW_ERROR;
     }
-    rc = gw_db_defer(db, "UPDATE entitlements SET purchase_id = %lld"
-                    " WHERE id = %lld", (long long) b->purchase_id,
-                    (long long) b->entitlement_id);
+    rc = gw_db_defer(db,
+                     "UPDATE entitlements SET purchase_id = %lld"
+                     " WHERE id = %lld",
+                     (long long) b->purchase_id, (long long) b->entitlement_id);
     if (rc == GW_OK) {
         rc = gw_outbox_add(db, r->user_id, "purchase.completed", p, NULL);
     }
@@ -370,8 +373,7 @@ svc_store_purchase(struct gw_request *r)
     if (rc == GW_OK) {
         rc = svc_buy_check(r, &b);
     }
-    for (attempt = 0; rc == GW_OK && attempt < SVC_TXN_RETRIES_MAX;
-         attempt++) {
+    for (attempt = 0; rc == GW_OK && attempt < SVC_TXN_RETRIES_MAX; attempt++) {
         rc = svc_buy_txn(r, &b);
         if (rc != GW_ERETRY) {
             break;
@@ -388,6 +390,7 @@ svc_store_purchase(struct gw_request *r)
      * purchase made every buyer of a hit queue on that row (and paid a
      * second commit). The janitor folds new purchases into it
      * (cat_popularity_refresh). */
-    return gw_reply_raw(r, 201, "application/json", b.body, strlen(b.body))
-                   == 0 ? GW_OK : GW_ERROR;
+    return gw_reply_raw(r, 201, "application/json", b.body, strlen(b.body)) == 0
+        ? GW_OK
+        : GW_ERROR;
 }

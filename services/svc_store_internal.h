@@ -12,7 +12,7 @@
 
 struct gw_request;
 
-#define SVC_TXN_RETRIES_MAX 4   /* deadlock retries of one transaction */
+#define SVC_TXN_RETRIES_MAX 4 /* deadlock retries of one transaction */
 
 /* Parses route param n as a positive id: GW_OK or GW_ENOTFOUND. */
 int svc_store_id_param(struct gw_request *r, size_t n, int64_t *id);
@@ -21,8 +21,8 @@ int svc_store_id_param(struct gw_request *r, size_t n, int64_t *id);
 int svc_store_limit(struct gw_request *r, int64_t *limit);
 
 /* limit= (1..100, default 20) and cursor= (sort CAT_SORT_NEW keys). */
-int svc_store_page_args(struct gw_request *r, int64_t *limit,
-                        int *has_cursor, int64_t *after_id);
+int svc_store_page_args(struct gw_request *r, int64_t *limit, int *has_cursor,
+                        int64_t *after_id);
 
 /* Signs a download link for (entitlement, format) into a JSON object. */
 cJSON *svc_store_link_json_new(struct gw_request *r, int64_t entitlement_id,

@@ -19,9 +19,9 @@
 #include "svc_store_internal.h"
 
 #define SVC_TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%dT%%H:%%i:%%sZ')"
-#define SVC_PURCHASE_COLS                                                   \
-    "p.id, p.status, p.item_id, p.format, p.amount, p.currency,"            \
-    " p.refunded, p.balance_after, p.entitlement_id, p.recipient_user_id,"  \
+#define SVC_PURCHASE_COLS                                                      \
+    "p.id, p.status, p.item_id, p.format, p.amount, p.currency,"               \
+    " p.refunded, p.balance_after, p.entitlement_id, p.recipient_user_id,"     \
     " p.buyer_user_id, " SVC_TS("p.created_at")
 
 static cJSON *
@@ -41,8 +41,7 @@ svc_purchase_json(MYSQL_ROW row)
     cJSON_AddNumberToObject(o, "amount", (double) gw_db_col_i64(row, 4));
     cJSON_AddStringToObject(o, "currency", row[5]);
     cJSON_AddNumberToObject(o, "refunded", (double) gw_db_col_i64(row, 6));
-    cJSON_AddNumberToObject(o, "balance_after",
-                            (double) gw_db_col_i64(row, 7));
+    cJSON_AddNumberToObject(o, "balance_after", (double) gw_db_col_i64(row, 7));
     cJSON_AddNumberToObject(o, "entitlement_id",
                             (double) gw_db_col_i64(row, 8));
     if (strcmp(row[9], row[10]) != 0) {
@@ -55,8 +54,7 @@ svc_purchase_json(MYSQL_ROW row)
 /* {"items": [...], "next_cursor"} from rows whose column 0 is the id. */
 static cJSON *
 svc_page_new(MYSQL_RES *res, int64_t limit,
-             cJSON *(*fn)(struct gw_request *, MYSQL_ROW),
-             struct gw_request *r)
+             cJSON *(*fn)(struct gw_request *, MYSQL_ROW), struct gw_request *r)
 {
     cJSON    *page = cJSON_CreateObject(), *arr, *o;
     MYSQL_ROW row;
@@ -72,8 +70,8 @@ svc_page_new(MYSQL_RES *res, int64_t limit,
         n++;
     }
     if (arr != NULL && row != NULL
-        && cat_cursor_encode(CAT_SORT_NEW, last, last, cursor,
-                             sizeof(cursor)) == 0) {
+        && cat_cursor_encode(CAT_SORT_NEW, last, last, cursor, sizeof(cursor))
+            == 0) {
         cJSON_AddStringToObject(page, "next_cursor", cursor);
     } else if (page != NULL) {
         cJSON_AddNullToObject(page, "next_cursor");
@@ -105,8 +103,7 @@ svc_store_purchases(struct gw_request *r)
                      "SELECT " SVC_PURCHASE_COLS " FROM purchases p"
                      " WHERE p.buyer_user_id = %s AND (%d = 0 OR p.id < %lld)"
                      " ORDER BY p.id DESC LIMIT %lld",
-                     r->user_id, has, (long long) after,
-                     (long long) limit + 1);
+                     r->user_id, has, (long long) after, (long long) limit + 1);
     if (rc != GW_OK) {
         return rc;
     }
@@ -122,10 +119,11 @@ svc_purchase_refunds(struct gw_request *r, int64_t id, cJSON *o)
     cJSON     *arr, *x;
     int        rc;
 
-    rc = gw_db_query(&r->thr->db, r->arena, &res,
-                     "SELECT id, amount, reason, " SVC_TS("created_at")
-                     " FROM refunds WHERE purchase_id = %lld ORDER BY id",
-                     (long long) id);
+    rc = gw_db_query(
+        &r->thr->db, r->arena, &res,
+        "SELECT id, amount, reason, " SVC_TS(
+            "created_at") " FROM refunds WHERE purchase_id = %lld ORDER BY id",
+        (long long) id);
     if (rc != GW_OK || (arr = cJSON_AddArrayToObject(o, "refunds")) == NULL) {
         return rc != GW_OK ? rc : GW_ERROR;
     }
@@ -212,18 +210,19 @@ svc_store_library(struct gw_request *r)
         || (rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
         return rc;
     }
-    rc = gw_db_query(&r->thr->db, r->arena, &res,
-                     "SELECT e.id, e.status, COALESCE(e.expires_at <="
-                     " UTC_TIMESTAMP(3), 0), " SVC_TS("e.granted_at") ", "
-                     SVC_TS("e.expires_at") ", e.kind, " CAT_ITEM_COLS
-                     " FROM entitlements e JOIN items i ON i.id = e.item_id"
-                     " JOIN providers p ON p.id = i.provider_id"
-                     " JOIN categories c ON c.id = i.category_id"
-                     " WHERE e.owner_user_id = %s"
-                     " AND (%d = 0 OR e.id < %lld)"
-                     " ORDER BY e.id DESC LIMIT %lld",
-                     r->user_id, has, (long long) after,
-                     (long long) limit + 1);
+    rc = gw_db_query(
+        &r->thr->db, r->arena, &res,
+        "SELECT e.id, e.status, COALESCE(e.expires_at <="
+        " UTC_TIMESTAMP(3), 0), " SVC_TS("e.granted_at") ", " SVC_TS(
+            "e.expires_at") ", e.kind, " CAT_ITEM_COLS
+                            " FROM entitlements e JOIN items i ON i.id = "
+                            "e.item_id"
+                            " JOIN providers p ON p.id = i.provider_id"
+                            " JOIN categories c ON c.id = i.category_id"
+                            " WHERE e.owner_user_id = %s"
+                            " AND (%d = 0 OR e.id < %lld)"
+                            " ORDER BY e.id DESC LIMIT %lld",
+        r->user_id, has, (long long) after, (long long) limit + 1);
     if (rc != GW_OK) {
         return rc;
     }
@@ -245,8 +244,8 @@ svc_store_download_link(struct gw_request *r)
         || (rc = svc_store_id_param(r, 0, &id)) != GW_OK) {
         return rc;
     }
-    rc = gw_json_get_str(r->arena, r->json, "format", 1, 8, &format, NULL,
-                         &why);
+    rc =
+        gw_json_get_str(r->arena, r->json, "format", 1, 8, &format, NULL, &why);
     if (rc != GW_OK) {
         gw_request_problem(r, "%s", why ? why : "format is required");
         return rc;
@@ -353,8 +352,9 @@ svc_store_download(struct gw_request *r)
     int             rc;
 
     if (token == NULL
-        || cat_link_verify(r->cfg->download_secret,
-                           r->cfg->download_secret_len, token, &link) != 0) {
+        || cat_link_verify(r->cfg->download_secret, r->cfg->download_secret_len,
+                           token, &link)
+            != 0) {
         gw_request_problem(r, "no such download");
         return GW_ENOTFOUND;
     }

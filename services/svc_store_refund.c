@@ -63,19 +63,22 @@ svc_refund_write(struct gw_request *r, struct svc_refund *f)
     struct gw_db *db = &r->thr->db;
     int           rc, full = f->res.full_refund;
 
-    rc = gw_db_exec(db, "INSERT INTO refunds (purchase_id, txn_id, amount,"
+    rc = gw_db_exec(db,
+                    "INSERT INTO refunds (purchase_id, txn_id, amount,"
                     " reason, actor, created_at) VALUES (%lld, %lld, %lld,"
-                    " %s, %s, UTC_TIMESTAMP(3))", (long long) f->purchase_id,
-                    (long long) f->res.txn_id, (long long) f->res.amount,
-                    f->reason, r->caller);
+                    " %s, %s, UTC_TIMESTAMP(3))",
+                    (long long) f->purchase_id, (long long) f->res.txn_id,
+                    (long long) f->res.amount, f->reason, r->caller);
     if (rc != GW_OK) {
         return rc;
     }
     f->refund_id = db->insert_id;
-    rc = gw_db_exec(db, "UPDATE purchases SET refunded = refunded + %lld,"
-                    " status = IF(%d, 'refunded', 'partially_refunded')"
-                    " WHERE id = %lld", (long long) f->res.amount, full,
-                    (long long) f->purchase_id);
+    rc =
+        gw_db_exec(db,
+                   "UPDATE purchases SET refunded = refunded + %lld,"
+                   " status = IF(%d, 'refunded', 'partially_refunded')"
+                   " WHERE id = %lld",
+                   (long long) f->res.amount, full, (long long) f->purchase_id);
     if (rc != GW_OK || !full) {
         return rc;
     }
@@ -86,7 +89,8 @@ svc_refund_write(struct gw_request *r, struct svc_refund *f)
         return rc;
     }
     /* Ringtones: revoked. Passes: the refunded days are taken back. */
-    return gw_db_exec(db, "UPDATE entitlements SET status = IF(kind ="
+    return gw_db_exec(db,
+                      "UPDATE entitlements SET status = IF(kind ="
                       " 'permanent' OR DATE_SUB(expires_at, INTERVAL %lld"
                       " DAY) <= UTC_TIMESTAMP(3), 'revoked', status),"
                       " expires_at = IF(kind = 'pass', DATE_SUB(expires_at,"
@@ -174,8 +178,8 @@ svc_admin_refund(struct gw_request *r)
     memset(&f, 0, sizeof(f));
     rc = svc_store_id_param(r, 0, &f.purchase_id);
     if (rc == GW_OK) {
-        rc = gw_json_get_i64(r->arena, r->json, "amount", 0, 1,
-                             BILL_AMOUNT_MAX, &f.amount, NULL, &why);
+        rc = gw_json_get_i64(r->arena, r->json, "amount", 0, 1, BILL_AMOUNT_MAX,
+                             &f.amount, NULL, &why);
     }
     if (rc == GW_OK) {
         rc = gw_json_get_str(r->arena, r->json, "reason", 1, BILL_REASON_MAX,
@@ -202,6 +206,7 @@ svc_admin_refund(struct gw_request *r)
     if (f.res.full_refund) {
         cat_cache_refresh(&r->thr->db, r->arena);
     }
-    return gw_reply_raw(r, 201, "application/json", f.body, strlen(f.body))
-                   == 0 ? GW_OK : GW_ERROR;
+    return gw_reply_raw(r, 201, "application/json", f.body, strlen(f.body)) == 0
+        ? GW_OK
+        : GW_ERROR;
 }

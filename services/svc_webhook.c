@@ -21,27 +21,27 @@
 #include "svc_webhook.h"
 
 struct svc_webhook_event {
-    int64_t id;
+    int64_t     id;
     const char *event_id;
-    int64_t provider_id;
+    int64_t     provider_id;
     const char *type;
     const char *payload;
-    int64_t created_ms;
-    int64_t attempts; /* after this claim */
+    int64_t     created_ms;
+    int64_t     attempts; /* after this claim */
 };
 
 struct svc_webhook_result {
-    long http_status; /* 0: no HTTP answer */
-    int ok;
-    char error[SVC_WEBHOOK_ERROR_MAX + 1];
+    long    http_status; /* 0: no HTTP answer */
+    int     ok;
+    char    error[SVC_WEBHOOK_ERROR_MAX + 1];
     int64_t latency_ms;
 };
 
 struct svc_webhook_loop {
-    const struct gw_config *cfg;
-    struct gw_thread t;
+    const struct gw_config     *cfg;
+    struct gw_thread            t;
     struct svc_webhook_schedule sched;
-    CURL *curl;
+    CURL                       *curl;
 };
 
 static struct svc_webhook_loop svc_webhook_loop;
@@ -50,8 +50,8 @@ int
 svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
 {
     const char *p = s;
-    size_t len;
-    int64_t v;
+    size_t      len;
+    int64_t     v;
 
     out->n = 0;
     while (*p != '\0') {
@@ -60,9 +60,8 @@ svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
             continue;
         }
         len = strcspn(p, " ,");
-        if (out->n == SVC_WEBHOOK_SCHEDULE_MAX ||
-            gw_parse_i64(p, len, &v) != 0 || v < 1 ||
-            v > SVC_WEBHOOK_DELAY_MAX_S) {
+        if (out->n == SVC_WEBHOOK_SCHEDULE_MAX || gw_parse_i64(p, len, &v) != 0
+            || v < 1 || v > SVC_WEBHOOK_DELAY_MAX_S) {
             return -1;
         }
         out->delay_s[out->n++] = v;
@@ -77,19 +76,19 @@ svc_webhook_sign(const void *secret, size_t secret_len, int64_t t,
 {
     struct gw_buf signed_text = {0};
     unsigned char mac[32];
-    char hex[65];
-    int n;
+    char          hex[65];
+    int           n;
 
-    if (gw_buf_printf(&signed_text, "%lld.", (long long)t) != 0 ||
-        gw_buf_append(&signed_text, body, body_len) != 0) {
+    if (gw_buf_printf(&signed_text, "%lld.", (long long) t) != 0
+        || gw_buf_append(&signed_text, body, body_len) != 0) {
         gw_buf_free(&signed_text);
         return -1;
     }
     gw_hmac_sha256(secret, secret_len, signed_text.data, signed_text.len, mac);
     gw_buf_free(&signed_text);
     gw_hex_encode(mac, sizeof(mac), hex);
-    n = snprintf(out, cap, "t=%lld,v1=%s", (long long)t, hex);
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    n = snprintf(out, cap, "t=%lld,v1=%s", (long long) t, hex);
+    return n < 0 || (size_t) n >= cap ? -1 : 0;
 }
 
 int
@@ -111,17 +110,17 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
 {
     struct gw_db *db = &l->t.db;
     struct gw_buf ids = {0};
-    MYSQL_RES *res;
-    MYSQL_ROW row;
-    int64_t lease_s;
-    size_t i = 0;
-    int rc;
+    MYSQL_RES    *res;
+    MYSQL_ROW     row;
+    int64_t       lease_s;
+    size_t        i = 0;
+    int           rc;
 
-    lease_s = SVC_WEBHOOK_BATCH *
-                  (l->cfg->relay.webhook_connect_timeout_ms +
-                   l->cfg->relay.webhook_timeout_ms) /
-                  1000 +
-              SVC_WEBHOOK_LEASE_SLACK_S;
+    lease_s = SVC_WEBHOOK_BATCH
+            * (l->cfg->relay.webhook_connect_timeout_ms
+               + l->cfg->relay.webhook_timeout_ms)
+            / 1000
+        + SVC_WEBHOOK_LEASE_SLACK_S;
     *n = 0;
     rc = gw_db_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
     rc = rc == GW_OK ? gw_db_begin(db) : rc;
@@ -156,7 +155,7 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
         e->payload = gw_db_col_str(row, 4);
         e->created_ms = gw_db_col_i64(row, 5);
         e->attempts = gw_db_col_i64(row, 6);
-        gw_buf_printf(&ids, "%s%lld", i > 1 ? "," : "", (long long)e->id);
+        gw_buf_printf(&ids, "%s%lld", i > 1 ? "," : "", (long long) e->id);
     }
     if (gw_buf_appends(&ids, "]") != 0) {
         rc = GW_ERROR;
@@ -169,7 +168,7 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
                         " ON w.id = j.jid SET w.attempts = w.attempts + 1,"
                         " w.next_attempt_at = UTC_TIMESTAMP(3)"
                         " + INTERVAL %lld SECOND",
-                        ids.data, (long long)lease_s);
+                        ids.data, (long long) lease_s);
     }
     rc = rc == GW_OK ? gw_db_commit(db) : rc;
     if (rc == GW_OK) {
@@ -189,7 +188,7 @@ svc_webhook_sink(char *p, size_t size, size_t nmemb, void *ud)
 {
     size_t *got = ud;
 
-    (void)p;
+    (void) p;
     *got += size * nmemb;
     return *got > SVC_WEBHOOK_RESPONSE_MAX ? 0 : size * nmemb;
 }
@@ -214,11 +213,11 @@ svc_webhook_post(struct svc_webhook_loop *l, const char *url,
                  const char *event_id, struct svc_webhook_result *res)
 {
     struct curl_slist *hdrs = NULL;
-    char line[SVC_WEBHOOK_SIG_MAX + 64];
-    size_t got = 0;
-    int oom = 0;
-    int64_t t0 = gw_mono_us();
-    CURLcode cc;
+    char               line[SVC_WEBHOOK_SIG_MAX + 64];
+    size_t             got = 0;
+    int                oom = 0;
+    int64_t            t0 = gw_mono_us();
+    CURLcode           cc;
 
     snprintf(line, sizeof(line), "Vas-Signature: %s", sig);
     hdrs = svc_webhook_header(hdrs, "Content-Type: application/json", &oom);
@@ -237,15 +236,15 @@ svc_webhook_post(struct svc_webhook_loop *l, const char *url,
     curl_easy_setopt(l->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(l->curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)l->cfg->relay.webhook_connect_timeout_ms);
+                     (long) l->cfg->relay.webhook_connect_timeout_ms);
     curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS,
-                     (long)l->cfg->relay.webhook_timeout_ms);
+                     (long) l->cfg->relay.webhook_timeout_ms);
     curl_easy_setopt(l->curl, CURLOPT_MAXFILESIZE,
-                     (long)SVC_WEBHOOK_RESPONSE_MAX);
+                     (long) SVC_WEBHOOK_RESPONSE_MAX);
     curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "vasgw-webhook/1");
     curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(l->curl, CURLOPT_POSTFIELDS, body->data);
-    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE, (long)body->len);
+    curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE, (long) body->len);
     curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, svc_webhook_sink);
     curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, &got);
     cc = curl_easy_perform(l->curl);
@@ -265,12 +264,12 @@ svc_webhook_post(struct svc_webhook_loop *l, const char *url,
 
 /* Writes the outcome if the claim is still ours. */
 static int
-svc_webhook_record(struct svc_webhook_loop *l,
-                   const struct svc_webhook_event *e,
+svc_webhook_record(struct svc_webhook_loop         *l,
+                   const struct svc_webhook_event  *e,
                    const struct svc_webhook_result *res, const char *state)
 {
     int64_t delay_s = 0;
-    int outcome = -1;
+    int     outcome = -1;
 
     if (state != NULL) {
         /* "skipped": nothing to send, not a delivery outcome. */
@@ -283,7 +282,7 @@ svc_webhook_record(struct svc_webhook_loop *l,
     }
     if (state == NULL) {
         state = outcome == SVC_RELAY_WH_DELIVERED ? "delivered"
-                : outcome == SVC_RELAY_WH_RETRY   ? "pending"
+            : outcome == SVC_RELAY_WH_RETRY       ? "pending"
                                                   : "failed";
     }
     if (outcome >= 0) {
@@ -291,7 +290,7 @@ svc_webhook_record(struct svc_webhook_loop *l,
     }
     if (outcome == SVC_RELAY_WH_DEAD) {
         gw_log_warn(NULL, "webhook %s dead-lettered after %lld attempts: %s",
-                    e->event_id, (long long)e->attempts, res->error);
+                    e->event_id, (long long) e->attempts, res->error);
     }
     return gw_db_exec(&l->t.db,
                       "UPDATE webhook_events SET state = %s,"
@@ -301,28 +300,28 @@ svc_webhook_record(struct svc_webhook_loop *l,
                       " + INTERVAL %lld SECOND WHERE id = %lld"
                       " AND attempts = %lld AND state = 'pending'",
                       state, res->http_status, res->ok ? NULL : res->error,
-                      state, (long long)delay_s, (long long)e->id,
-                      (long long)e->attempts);
+                      state, (long long) delay_s, (long long) e->id,
+                      (long long) e->attempts);
 }
 
 /* Looks up the provider, signs and sends one event, records the outcome. */
 static int
-svc_webhook_deliver(struct svc_webhook_loop *l,
+svc_webhook_deliver(struct svc_webhook_loop        *l,
                     const struct svc_webhook_event *e)
 {
-    struct svc_notify_item it;
+    struct svc_notify_item    it;
     struct svc_webhook_result res;
-    struct gw_buf body = {0};
-    char sig[SVC_WEBHOOK_SIG_MAX];
-    const char *url, *secret;
-    MYSQL_ROW row;
-    int rc;
+    struct gw_buf             body = {0};
+    char                      sig[SVC_WEBHOOK_SIG_MAX];
+    const char               *url, *secret;
+    MYSQL_ROW                 row;
+    int                       rc;
 
     memset(&res, 0, sizeof(res));
     rc = gw_db_row(&l->t.db, &l->t.arena, &row,
                    "SELECT webhook_url, webhook_secret FROM providers"
                    " WHERE id = %lld",
-                   (long long)e->provider_id);
+                   (long long) e->provider_id);
     if (rc != GW_OK) {
         snprintf(res.error, sizeof(res.error), "provider lookup failed");
         return svc_webhook_record(l, e, &res, NULL);
@@ -335,10 +334,10 @@ svc_webhook_deliver(struct svc_webhook_loop *l,
     }
     it.id = e->event_id, it.user = "", it.type = e->type;
     it.payload = e->payload, it.created_ms = e->created_ms;
-    if (svc_notify_item_json(&it, &body) != 0 ||
-        svc_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
-                         gw_now_s(), body.data, body.len, sig,
-                         sizeof(sig)) != 0) {
+    if (svc_notify_item_json(&it, &body) != 0
+        || svc_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
+                            gw_now_s(), body.data, body.len, sig, sizeof(sig))
+            != 0) {
         gw_buf_free(&body);
         return GW_ERROR;
     }
@@ -350,11 +349,11 @@ svc_webhook_deliver(struct svc_webhook_loop *l,
 static void *
 svc_webhook_main(void *arg)
 {
-    struct svc_webhook_loop *l = arg;
+    struct svc_webhook_loop  *l = arg;
     struct svc_webhook_event *ev = NULL;
-    size_t n, i;
-    int64_t backoff_ms = 0;
-    int rc;
+    size_t                    n, i;
+    int64_t                   backoff_ms = 0;
+    int                       rc;
 
     while (!gw_role_stopping()) {
         rc = svc_webhook_claim(l, &ev, &n);
@@ -381,8 +380,8 @@ svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
 
     memset(l, 0, sizeof(*l));
     l->cfg = cfg;
-    if (svc_webhook_schedule_parse(cfg->relay.webhook_schedule_s, &l->sched) !=
-        0) {
+    if (svc_webhook_schedule_parse(cfg->relay.webhook_schedule_s, &l->sched)
+        != 0) {
         gw_log_error(NULL, "bad relay.webhook_schedule_s '%s'",
                      cfg->relay.webhook_schedule_s);
         return -1;
@@ -391,8 +390,8 @@ svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
         return -1;
     }
     l->curl = curl_easy_init();
-    if (l->curl == NULL ||
-        pthread_create(tid, NULL, svc_webhook_main, l) != 0) {
+    if (l->curl == NULL
+        || pthread_create(tid, NULL, svc_webhook_main, l) != 0) {
         if (l->curl != NULL) {
             curl_easy_cleanup(l->curl);
         }

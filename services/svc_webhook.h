@@ -24,18 +24,18 @@
 
 #include "gw_config.h"
 
-#define SVC_WEBHOOK_BATCH 8                  /* events claimed at once */
-#define SVC_WEBHOOK_SCHEDULE_MAX 32          /* retry delays */
-#define SVC_WEBHOOK_DELAY_MAX_S (7 * 86400)  /* one retry delay */
-#define SVC_WEBHOOK_RESPONSE_MAX (64 * 1024) /* response bytes read */
-#define SVC_WEBHOOK_LEASE_SLACK_S 30         /* lease beyond the timeouts */
-#define SVC_WEBHOOK_IDLE_MS 250              /* pause when nothing is due */
-#define SVC_WEBHOOK_SIG_MAX 128              /* "t=…,v1=<64 hex>" */
-#define SVC_WEBHOOK_ERROR_MAX 255            /* last_error column */
+#define SVC_WEBHOOK_BATCH         8           /* events claimed at once */
+#define SVC_WEBHOOK_SCHEDULE_MAX  32          /* retry delays */
+#define SVC_WEBHOOK_DELAY_MAX_S   (7 * 86400) /* one retry delay */
+#define SVC_WEBHOOK_RESPONSE_MAX  (64 * 1024) /* response bytes read */
+#define SVC_WEBHOOK_LEASE_SLACK_S 30          /* lease beyond the timeouts */
+#define SVC_WEBHOOK_IDLE_MS       250         /* pause when nothing is due */
+#define SVC_WEBHOOK_SIG_MAX       128         /* "t=…,v1=<64 hex>" */
+#define SVC_WEBHOOK_ERROR_MAX     255         /* last_error column */
 
 struct svc_webhook_schedule {
     int64_t delay_s[SVC_WEBHOOK_SCHEDULE_MAX];
-    int n;
+    int     n;
 };
 
 /*

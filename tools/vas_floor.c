@@ -32,35 +32,35 @@
 #include <unistd.h>
 
 #define FLOOR_THREADS_DEFAULT 64
-#define FLOOR_THREADS_MAX 1024
+#define FLOOR_THREADS_MAX     1024
 #define FLOOR_BACKLOG_DEFAULT 1024
-#define FLOOR_ACCOUNTS 1000
-#define FLOOR_BALANCE_START 1000000000000LL
-#define FLOOR_DB_TIMEOUT_S 5
-#define FLOOR_PASSWORD_MAX 256
-#define FLOOR_DRAIN_MAX (1024 * 1024)
+#define FLOOR_ACCOUNTS        1000
+#define FLOOR_BALANCE_START   1000000000000LL
+#define FLOOR_DB_TIMEOUT_S    5
+#define FLOOR_PASSWORD_MAX    256
+#define FLOOR_DRAIN_MAX       (1024 * 1024)
 
 struct floor_config {
     const char *socket_path;
-    int threads;
-    int backlog;
+    int         threads;
+    int         backlog;
     const char *mysql_socket;
     const char *mysql_user;
     const char *mysql_database;
-    char mysql_password[FLOOR_PASSWORD_MAX];
-    int listen_fd;
+    char        mysql_password[FLOOR_PASSWORD_MAX];
+    int         listen_fd;
 };
 
 struct floor_thread {
     const struct floor_config *cfg;
-    pthread_t tid;
-    unsigned int seed;
-    MYSQL *db;
+    pthread_t                  tid;
+    unsigned int               seed;
+    MYSQL                     *db;
 };
 
 /* The plain answer, built once: headers and a ~200-byte JSON body. */
 static char floor_reply[512];
-static int floor_reply_len;
+static int  floor_reply_len;
 
 static void
 floor_usage(void)
@@ -76,13 +76,13 @@ static int
 floor_int_parse(const char *s, int min, int max, int *out)
 {
     char *end;
-    long v;
+    long  v;
 
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
         return -1;
-    *out = (int)v;
+    *out = (int) v;
     return 0;
 }
 
@@ -90,7 +90,7 @@ floor_int_parse(const char *s, int min, int max, int *out)
 static int
 floor_password_read(const char *file, char *buf, size_t size)
 {
-    FILE *fp;
+    FILE  *fp;
     size_t len;
 
     fp = fopen(file, "r");
@@ -98,7 +98,7 @@ floor_password_read(const char *file, char *buf, size_t size)
         fprintf(stderr, "vas-floor: %s: %s\n", file, strerror(errno));
         return -1;
     }
-    if (fgets(buf, (int)size, fp) == NULL)
+    if (fgets(buf, (int) size, fp) == NULL)
         buf[0] = '\0';
     fclose(fp);
     len = strcspn(buf, "\r\n");
@@ -122,7 +122,7 @@ floor_reply_build(void)
                  "Content-Length: %zu\r\n"
                  "\r\n%s",
                  sizeof(body) - 1, body);
-    if (n < 0 || (size_t)n >= sizeof(floor_reply))
+    if (n < 0 || (size_t) n >= sizeof(floor_reply))
         abort();
     floor_reply_len = n;
 }
@@ -131,7 +131,7 @@ static MYSQL *
 floor_db_connect(const struct floor_config *cfg)
 {
     unsigned int timeout_s = FLOOR_DB_TIMEOUT_S;
-    MYSQL *db;
+    MYSQL       *db;
 
     db = mysql_init(NULL);
     if (db == NULL)
@@ -140,8 +140,8 @@ floor_db_connect(const struct floor_config *cfg)
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
     if (mysql_real_connect(db, NULL, cfg->mysql_user, cfg->mysql_password,
-                           cfg->mysql_database, 0, cfg->mysql_socket,
-                           0) == NULL) {
+                           cfg->mysql_database, 0, cfg->mysql_socket, 0)
+        == NULL) {
         fprintf(stderr, "vas-floor: connect %s: %s\n", cfg->mysql_socket,
                 mysql_error(db));
         mysql_close(db);
@@ -176,9 +176,9 @@ floor_db_setup(const struct floor_config *cfg)
         " amount BIGINT NOT NULL,"
         " created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
         ") ENGINE=InnoDB";
-    char sql[FLOOR_ACCOUNTS * 32 + 128];
+    char   sql[FLOOR_ACCOUNTS * 32 + 128];
     size_t len;
-    int i, n, rc = -1;
+    int    i, n, rc = -1;
     MYSQL *db;
 
     db = floor_db_connect(cfg);
@@ -186,15 +186,15 @@ floor_db_setup(const struct floor_config *cfg)
         return -1;
     if (floor_db_exec(db, accounts) != 0 || floor_db_exec(db, log_table) != 0)
         goto out;
-    len = (size_t)snprintf(sql, sizeof(sql),
-                           "INSERT IGNORE INTO bench_floor_accounts"
-                           " (id, balance) VALUES ");
+    len = (size_t) snprintf(sql, sizeof(sql),
+                            "INSERT IGNORE INTO bench_floor_accounts"
+                            " (id, balance) VALUES ");
     for (i = 1; i <= FLOOR_ACCOUNTS; i++) {
         n = snprintf(sql + len, sizeof(sql) - len, "%s(%d,%lld)",
                      i == 1 ? "" : ",", i, FLOOR_BALANCE_START);
-        if (n < 0 || (size_t)n >= sizeof(sql) - len)
+        if (n < 0 || (size_t) n >= sizeof(sql) - len)
             goto out;
-        len += (size_t)n;
+        len += (size_t) n;
     }
     rc = floor_db_exec(db, sql);
 out:
@@ -207,7 +207,7 @@ out:
 static long long
 floor_tx_run(struct floor_thread *th, int account)
 {
-    char sql[256];
+    char      sql[256];
     long long id;
 
     if (th->db == NULL) {
@@ -233,7 +233,7 @@ floor_tx_run(struct floor_thread *th, int account)
              account);
     if (floor_db_exec(th->db, sql) != 0)
         goto fail;
-    id = (long long)mysql_insert_id(th->db);
+    id = (long long) mysql_insert_id(th->db);
     if (floor_db_exec(th->db, "COMMIT") != 0)
         goto fail;
     return id;
@@ -249,10 +249,10 @@ fail:
 static void
 floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
 {
-    int account = 1 + (int)(rand_r(&th->seed) % FLOOR_ACCOUNTS);
+    int       account = 1 + (int) (rand_r(&th->seed) % FLOOR_ACCOUNTS);
     long long id = -1;
-    char body[160];
-    int n;
+    char      body[160];
+    int       n;
 
     if (th->cfg->mysql_socket != NULL)
         id = floor_tx_run(th, account);
@@ -281,7 +281,7 @@ static void
 floor_body_drain(FCGX_Request *req)
 {
     char buf[4096];
-    int n, total = 0;
+    int  n, total = 0;
 
     while (total < FLOOR_DRAIN_MAX) {
         n = FCGX_GetStr(buf, sizeof(buf), req->in);
@@ -295,8 +295,8 @@ static void *
 floor_thread_main(void *arg)
 {
     struct floor_thread *th = arg;
-    FCGX_Request req;
-    const char *uri;
+    FCGX_Request         req;
+    const char          *uri;
 
     if (th->cfg->mysql_socket != NULL)
         mysql_thread_init();
@@ -319,7 +319,7 @@ static void
 floor_args_parse(int argc, char **argv, struct floor_config *cfg)
 {
     const char *password_file = NULL;
-    int c;
+    int         c;
 
     while ((c = getopt(argc, argv, "s:t:b:m:u:p:d:h")) != -1) {
         switch (c) {
@@ -353,11 +353,12 @@ floor_args_parse(int argc, char **argv, struct floor_config *cfg)
     if (cfg->socket_path == NULL || optind != argc)
         floor_usage();
     if (cfg->mysql_socket != NULL) {
-        if (cfg->mysql_user == NULL || cfg->mysql_database == NULL ||
-            password_file == NULL)
+        if (cfg->mysql_user == NULL || cfg->mysql_database == NULL
+            || password_file == NULL)
             floor_usage();
         if (floor_password_read(password_file, cfg->mysql_password,
-                                sizeof(cfg->mysql_password)) != 0)
+                                sizeof(cfg->mysql_password))
+            != 0)
             exit(1);
     }
 }
@@ -366,7 +367,7 @@ static int
 floor_listen(struct floor_config *cfg)
 {
     struct stat st;
-    mode_t old_mask;
+    mode_t      old_mask;
 
     /* A socket left by a previous run would make bind() fail. */
     if (lstat(cfg->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
@@ -394,8 +395,8 @@ main(int argc, char **argv)
         .backlog = FLOOR_BACKLOG_DEFAULT,
     };
     struct floor_thread *threads;
-    sigset_t stop;
-    int i, sig;
+    sigset_t             stop;
+    int                  i, sig;
 
     floor_args_parse(argc, argv, &cfg);
     floor_reply_build();
@@ -417,20 +418,21 @@ main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-    threads = calloc((size_t)cfg.threads, sizeof(*threads));
+    threads = calloc((size_t) cfg.threads, sizeof(*threads));
     if (threads == NULL)
         return 1;
     for (i = 0; i < cfg.threads; i++) {
         threads[i].cfg = &cfg;
         threads[i].seed =
-            (unsigned int)time(NULL) ^ (unsigned int)i * 2654435761u;
+            (unsigned int) time(NULL) ^ (unsigned int) i * 2654435761u;
         if (pthread_create(&threads[i].tid, NULL, floor_thread_main,
-                           &threads[i]) != 0) {
+                           &threads[i])
+            != 0) {
             fprintf(stderr, "vas-floor: pthread_create failed\n");
             return 1;
         }
     }
-    fprintf(stderr, "vas-floor: pid %ld, %d threads on %s%s\n", (long)getpid(),
+    fprintf(stderr, "vas-floor: pid %ld, %d threads on %s%s\n", (long) getpid(),
             cfg.threads, cfg.socket_path,
             cfg.mysql_socket != NULL ? ", /floor-tx on MariaDB" : "");
 

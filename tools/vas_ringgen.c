@@ -34,31 +34,31 @@
 #include <opencore-amrnb/interf_enc.h>
 
 /* ---- limits (every size and count the tool relies on) ----------------- */
-#define RG_PPQ 480u         /* MIDI ticks per quarter note */
-#define RG_NOTES_MAX 4096u  /* notes per voice after repetition */
-#define RG_TOKENS_MAX 512u  /* tokens in one note string */
-#define RG_TOKEN_LEN_MAX 8u /* "F#5q." is 5 */
-#define RG_SECONDS_MIN 15u  /* full renderings last 15..30 s */
-#define RG_SECONDS_MAX 30u
-#define RG_REPEAT_MAX 8
-#define RG_BARS_MAX 512u
-#define RG_RATE_DEFAULT 22050L
-#define RG_RATE_MIN 8000L
-#define RG_RATE_MAX 48000L
-#define RG_TAIL_MS 600u  /* room for the last note's release */
-#define RG_FADE_MS 1000u /* fade-out of a shortened preview */
-#define RG_HARMONICS 6
+#define RG_PPQ            480u  /* MIDI ticks per quarter note */
+#define RG_NOTES_MAX      4096u /* notes per voice after repetition */
+#define RG_TOKENS_MAX     512u  /* tokens in one note string */
+#define RG_TOKEN_LEN_MAX  8u    /* "F#5q." is 5 */
+#define RG_SECONDS_MIN    15u   /* full renderings last 15..30 s */
+#define RG_SECONDS_MAX    30u
+#define RG_REPEAT_MAX     8
+#define RG_BARS_MAX       512u
+#define RG_RATE_DEFAULT   22050L
+#define RG_RATE_MIN       8000L
+#define RG_RATE_MAX       48000L
+#define RG_TAIL_MS        600u  /* room for the last note's release */
+#define RG_FADE_MS        1000u /* fade-out of a shortened preview */
+#define RG_HARMONICS      6
 #define RG_MIDI_BYTES_MAX (256u * 1024u)
-#define RG_PATH_MAX 4096u
-#define RG_AMR_RATE 8000L
-#define RG_AMR_FRAME 160u    /* 20 ms at 8000 Hz */
-#define RG_AMR_BYTES_MAX 64u /* MR122 frames are 32 bytes */
-#define RG_TEXT_MAX 200u     /* MIDI meta text */
+#define RG_PATH_MAX       4096u
+#define RG_AMR_RATE       8000L
+#define RG_AMR_FRAME      160u /* 20 ms at 8000 Hz */
+#define RG_AMR_BYTES_MAX  64u  /* MR122 frames are 32 bytes */
+#define RG_TEXT_MAX       200u /* MIDI meta text */
 
 #define RG_VEL_MELODY 100
-#define RG_VEL_BASS 80
-#define RG_CH_MELODY 0
-#define RG_CH_BASS 1
+#define RG_VEL_BASS   80
+#define RG_CH_MELODY  0
+#define RG_CH_BASS    1
 
 /* ---- the tune table ----------------------------------------------------
  * Append only: demo_content.sh derives SKUs from the index and category
@@ -74,20 +74,20 @@ struct rg_tune {
     const char *title;
     const char *artist;
     const char *category;
-    int bpm;
-    int meter_num;
-    int meter_den;
-    unsigned pickup;
+    int         bpm;
+    int         meter_num;
+    int         meter_den;
+    unsigned    pickup;
     const char *key;
-    int program;
-    int bass_program;
+    int         program;
+    int         bass_program;
     const char *melody;
     const char *bass;
 };
 
 #define DRAGON "Dragon Tunes Studio"
-#define JADE "Jade Bell Media"
-#define TRAD "Traditional"
+#define JADE   "Jade Bell Media"
+#define TRAD   "Traditional"
 
 /* clang-format off */
 static const struct rg_tune rg_tunes[] = {
@@ -295,46 +295,46 @@ static const struct rg_tune rg_tunes[] = {
 };
 /* clang-format on */
 
-#define RG_TUNES_N ((int)(sizeof rg_tunes / sizeof rg_tunes[0]))
+#define RG_TUNES_N ((int) (sizeof rg_tunes / sizeof rg_tunes[0]))
 
 /* ---- score: what the renderers consume --------------------------------- */
 struct rg_note {
     uint32_t start; /* ticks */
     uint32_t dur;   /* ticks */
-    int key;        /* MIDI note number, -1 for a rest */
+    int      key;   /* MIDI note number, -1 for a rest */
 };
 
 struct rg_voice {
     struct rg_note notes[RG_NOTES_MAX];
-    size_t n;
+    size_t         n;
 };
 
 struct rg_score {
     const struct rg_tune *tune;
-    struct rg_voice melody;
-    struct rg_voice bass;
-    uint32_t pass_ticks;  /* one pass of the melody */
-    uint32_t total_ticks; /* after repetition */
-    uint32_t bar_ticks;
-    int reps;
-    int tonic; /* pitch class */
-    int minor;
+    struct rg_voice       melody;
+    struct rg_voice       bass;
+    uint32_t              pass_ticks;  /* one pass of the melody */
+    uint32_t              total_ticks; /* after repetition */
+    uint32_t              bar_ticks;
+    int                   reps;
+    int                   tonic; /* pitch class */
+    int                   minor;
 };
 
 /* A growable byte buffer with a hard cap; err sticks once set. */
 struct rg_buf {
     uint8_t *data;
-    size_t len;
-    size_t cap;
-    int err;
+    size_t   len;
+    size_t   cap;
+    int      err;
 };
 
 /* An output file written to "<path>.tmp" and renamed into place. */
 struct rg_out {
     FILE *fp;
-    char path[RG_PATH_MAX];
-    char tmp[RG_PATH_MAX];
-    int err;
+    char  path[RG_PATH_MAX];
+    char  tmp[RG_PATH_MAX];
+    int   err;
 };
 
 struct rg_timbre {
@@ -365,7 +365,7 @@ static int
 rg_parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end = NULL;
-    long v;
+    long  v;
 
     errno = 0;
     v = strtol(s, &end, 10);
@@ -378,13 +378,13 @@ rg_parse_long(const char *s, long lo, long hi, long *out)
 static uint64_t
 rg_ticks_to_samples(uint64_t ticks, int bpm, long rate)
 {
-    return ticks * 60u * (uint64_t)rate / ((uint64_t)RG_PPQ * (uint64_t)bpm);
+    return ticks * 60u * (uint64_t) rate / ((uint64_t) RG_PPQ * (uint64_t) bpm);
 }
 
 static double
 rg_ticks_to_seconds(uint64_t ticks, int bpm)
 {
-    return (double)ticks * 60.0 / ((double)RG_PPQ * bpm);
+    return (double) ticks * 60.0 / ((double) RG_PPQ * bpm);
 }
 
 /* ---- note string parsing ----------------------------------------------- */
@@ -401,7 +401,7 @@ rg_pitch_class(char letter)
 static int
 rg_parse_key(const char *s, int *tonic, int *minor)
 {
-    int pc = rg_pitch_class(s[0]);
+    int    pc = rg_pitch_class(s[0]);
     size_t i = 1;
 
     if (pc < 0)
@@ -423,7 +423,7 @@ rg_parse_key(const char *s, int *tonic, int *minor)
 static int
 rg_parse_token(const char *tok, size_t len, int *key, uint32_t *ticks)
 {
-    size_t i = 0;
+    size_t   i = 0;
     uint32_t t;
 
     if (tok[0] == 'R') {
@@ -489,13 +489,13 @@ rg_voice_parse(const struct rg_tune *tune, const char *what, const char *src,
                uint32_t bar_ticks, struct rg_voice *v, uint32_t *pass_ticks)
 {
     const char *p = src;
-    uint32_t now = 0;
-    unsigned tokens = 0;
+    uint32_t    now = 0;
+    unsigned    tokens = 0;
 
     v->n = 0;
     while (*p != '\0') {
-        size_t len;
-        int key;
+        size_t   len;
+        int      key;
         uint32_t ticks;
 
         if (*p == ' ') {
@@ -521,7 +521,7 @@ rg_voice_parse(const struct rg_tune *tune, const char *what, const char *src,
         }
         if (rg_parse_token(p, len, &key, &ticks) != 0) {
             fprintf(stderr, "vas-ringgen: %s %s: bad note '%.*s'\n", tune->slug,
-                    what, (int)len, p);
+                    what, (int) len, p);
             return -1;
         }
         if (v->n >= RG_NOTES_MAX)
@@ -547,13 +547,13 @@ rg_voice_repeat(struct rg_voice *v, uint32_t pass_ticks, int reps)
 {
     size_t one = v->n;
 
-    if (one * (size_t)reps > RG_NOTES_MAX)
+    if (one * (size_t) reps > RG_NOTES_MAX)
         return -1;
     for (int r = 1; r < reps; r++) {
         for (size_t i = 0; i < one; i++) {
             struct rg_note n = v->notes[i];
 
-            n.start += (uint32_t)r * pass_ticks;
+            n.start += (uint32_t) r * pass_ticks;
             v->notes[v->n++] = n;
         }
     }
@@ -585,7 +585,7 @@ rg_bar_weights(const struct rg_voice *mel, uint32_t b0, uint32_t b1,
     memset(w, 0, 12 * sizeof w[0]);
     for (size_t i = 0; i < mel->n; i++) {
         const struct rg_note *n = &mel->notes[i];
-        uint32_t s = n->start > b0 ? n->start : b0;
+        uint32_t              s = n->start > b0 ? n->start : b0;
         uint32_t e = n->start + n->dur < b1 ? n->start + n->dur : b1;
 
         if (n->start >= b1)
@@ -599,19 +599,19 @@ static int
 rg_bar_chord_root(const struct rg_score *sc, uint32_t b0, uint32_t b1, int prev)
 {
     const struct rg_chord *ch = sc->minor ? rg_chords_minor : rg_chords_major;
-    size_t nch = sc->minor ? sizeof rg_chords_minor / sizeof ch[0]
-                           : sizeof rg_chords_major / sizeof ch[0];
+    size_t   nch = sc->minor ? sizeof rg_chords_minor / sizeof ch[0]
+                             : sizeof rg_chords_major / sizeof ch[0];
     uint32_t w[12];
     uint64_t best_score = 0;
-    int best = prev;
+    int      best = prev;
 
     rg_bar_weights(&sc->melody, b0, b1, w);
     for (size_t c = 0; c < nch; c++) {
-        int r = (sc->tonic + ch[c].root) % 12;
+        int      r = (sc->tonic + ch[c].root) % 12;
         uint64_t score =
             3u * w[r] + 2u * w[(r + ch[c].third) % 12] + 2u * w[(r + 7) % 12];
 
-        score = score * 16u + (uint64_t)(nch - c); /* tie-break */
+        score = score * 16u + (uint64_t) (nch - c); /* tie-break */
         if (score > best_score && score >= 16u) {
             best_score = score;
             best = r;
@@ -635,8 +635,8 @@ static int
 rg_bass_auto(struct rg_score *sc)
 {
     const struct rg_tune *t = sc->tune;
-    unsigned segs = 1;
-    int root = sc->tonic;
+    unsigned              segs = 1;
+    int                   root = sc->tonic;
 
     if (t->meter_num % 2 == 0)
         segs = 2; /* 2/4, 4/4, 6/8: root, fifth */
@@ -648,7 +648,7 @@ rg_bass_auto(struct rg_score *sc)
     for (unsigned bar = 0; bar < RG_BARS_MAX; bar++) {
         uint32_t b0 = t->pickup + bar * sc->bar_ticks;
         uint32_t seg = sc->bar_ticks / segs;
-        int key;
+        int      key;
 
         if (b0 >= sc->total_ticks)
             return 0;
@@ -664,8 +664,8 @@ rg_bass_auto(struct rg_score *sc)
                 break;
             if (en > sc->total_ticks)
                 en = sc->total_ticks;
-            if (rg_bass_add(&sc->bass, st, en - st, s == 0 ? key : key + 7) !=
-                0)
+            if (rg_bass_add(&sc->bass, st, en - st, s == 0 ? key : key + 7)
+                != 0)
                 return -1;
         }
     }
@@ -677,29 +677,30 @@ static struct rg_score *
 rg_score_new(int index)
 {
     const struct rg_tune *t = &rg_tunes[index];
-    struct rg_score *sc = calloc(1, sizeof *sc);
-    uint32_t bass_ticks = 0;
-    double pass_s;
+    struct rg_score      *sc = calloc(1, sizeof *sc);
+    uint32_t              bass_ticks = 0;
+    double                pass_s;
 
     if (sc == NULL) {
         fprintf(stderr, "vas-ringgen: out of memory\n");
         return NULL;
     }
     sc->tune = t;
-    if (rg_parse_key(t->key, &sc->tonic, &sc->minor) != 0 || t->bpm <= 0 ||
-        t->meter_num <= 0 || (t->meter_den != 4 && t->meter_den != 8)) {
+    if (rg_parse_key(t->key, &sc->tonic, &sc->minor) != 0 || t->bpm <= 0
+        || t->meter_num <= 0 || (t->meter_den != 4 && t->meter_den != 8)) {
         fprintf(stderr, "vas-ringgen: %s: bad key/tempo/meter\n", t->slug);
         goto fail;
     }
     sc->bar_ticks =
-        (uint32_t)t->meter_num * RG_PPQ * 4u / (uint32_t)t->meter_den;
+        (uint32_t) t->meter_num * RG_PPQ * 4u / (uint32_t) t->meter_den;
     if (t->pickup >= sc->bar_ticks)
         goto fail;
     if (rg_voice_parse(t, "melody", t->melody, sc->bar_ticks, &sc->melody,
-                       &sc->pass_ticks) != 0)
+                       &sc->pass_ticks)
+        != 0)
         goto fail;
     pass_s = rg_ticks_to_seconds(sc->pass_ticks, t->bpm);
-    sc->reps = (int)ceil((double)RG_SECONDS_MIN / pass_s);
+    sc->reps = (int) ceil((double) RG_SECONDS_MIN / pass_s);
     if (sc->reps < 1)
         sc->reps = 1;
     if (sc->reps > RG_REPEAT_MAX || pass_s * sc->reps > RG_SECONDS_MAX + 1e-9) {
@@ -709,12 +710,13 @@ rg_score_new(int index)
                 t->slug, pass_s, RG_SECONDS_MIN, RG_SECONDS_MAX);
         goto fail;
     }
-    sc->total_ticks = sc->pass_ticks * (uint32_t)sc->reps;
+    sc->total_ticks = sc->pass_ticks * (uint32_t) sc->reps;
     if (rg_voice_repeat(&sc->melody, sc->pass_ticks, sc->reps) != 0)
         goto fail;
     if (t->bass != NULL) {
         if (rg_voice_parse(t, "bass", t->bass, sc->bar_ticks, &sc->bass,
-                           &bass_ticks) != 0)
+                           &bass_ticks)
+            != 0)
             goto fail;
         if (bass_ticks != sc->pass_ticks) {
             fprintf(stderr,
@@ -744,7 +746,7 @@ rg_out_open(struct rg_out *o, const char *path)
 
     o->err = 0;
     o->fp = NULL;
-    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof o->tmp) {
+    if (n1 < 0 || n2 < 0 || (size_t) n2 >= sizeof o->tmp) {
         fprintf(stderr, "vas-ringgen: path too long: %s\n", path);
         return -1;
     }
@@ -780,7 +782,7 @@ rg_out_close(struct rg_out *o)
         o->err = errno;
     if (o->err != 0) {
         fprintf(stderr, "vas-ringgen: %s: %s\n", o->path, strerror(o->err));
-        (void)unlink(o->tmp);
+        (void) unlink(o->tmp);
         return -1;
     }
     return 0;
@@ -793,7 +795,7 @@ rg_buf_put(struct rg_buf *b, const void *p, size_t n)
     if (b->err)
         return;
     if (b->len + n > b->cap) {
-        size_t cap = b->cap != 0 ? b->cap : 4096;
+        size_t   cap = b->cap != 0 ? b->cap : 4096;
         uint8_t *d;
 
         while (cap < b->len + n)
@@ -817,7 +819,7 @@ rg_buf_put(struct rg_buf *b, const void *p, size_t n)
 static void
 rg_buf_byte(struct rg_buf *b, unsigned v)
 {
-    uint8_t c = (uint8_t)v;
+    uint8_t c = (uint8_t) v;
 
     rg_buf_put(b, &c, 1);
 }
@@ -825,8 +827,8 @@ rg_buf_byte(struct rg_buf *b, unsigned v)
 static void
 rg_buf_be32(struct rg_buf *b, uint32_t v)
 {
-    uint8_t c[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-                    (uint8_t)v};
+    uint8_t c[4] = {(uint8_t) (v >> 24), (uint8_t) (v >> 16),
+                    (uint8_t) (v >> 8), (uint8_t) v};
 
     rg_buf_put(b, c, 4);
 }
@@ -836,11 +838,11 @@ static void
 rg_buf_vlq(struct rg_buf *b, uint32_t v)
 {
     uint8_t tmp[5];
-    int n = 0;
+    int     n = 0;
 
     v &= 0x0fffffffu;
     do {
-        tmp[n++] = (uint8_t)(v & 0x7f);
+        tmp[n++] = (uint8_t) (v & 0x7f);
         v >>= 7;
     } while (v != 0 && n < 5);
     while (n > 0) {
@@ -855,7 +857,7 @@ rg_midi_meta(struct rg_buf *b, unsigned type, const void *p, size_t n)
     rg_buf_vlq(b, 0);
     rg_buf_byte(b, 0xff);
     rg_buf_byte(b, type);
-    rg_buf_vlq(b, (uint32_t)n);
+    rg_buf_vlq(b, (uint32_t) n);
     rg_buf_put(b, p, n);
 }
 
@@ -882,11 +884,11 @@ rg_midi_track_end(struct rg_buf *b, size_t len_at, uint32_t delta)
     rg_buf_byte(b, 0x00);
     if (b->err)
         return;
-    len = (uint32_t)(b->len - len_at - 4);
-    b->data[len_at] = (uint8_t)(len >> 24);
-    b->data[len_at + 1] = (uint8_t)(len >> 16);
-    b->data[len_at + 2] = (uint8_t)(len >> 8);
-    b->data[len_at + 3] = (uint8_t)len;
+    len = (uint32_t) (b->len - len_at - 4);
+    b->data[len_at] = (uint8_t) (len >> 24);
+    b->data[len_at + 1] = (uint8_t) (len >> 16);
+    b->data[len_at + 2] = (uint8_t) (len >> 8);
+    b->data[len_at + 3] = (uint8_t) len;
 }
 
 static uint32_t
@@ -902,30 +904,30 @@ rg_midi_voice_track(struct rg_buf *b, const struct rg_voice *v,
                     const char *name, unsigned ch, int program, unsigned vel,
                     uint32_t total_ticks)
 {
-    size_t at = rg_midi_track_begin(b);
+    size_t   at = rg_midi_track_begin(b);
     uint32_t now = 0;
 
     rg_midi_meta(b, 0x03, name, strlen(name));
     rg_buf_vlq(b, 0);
     rg_buf_byte(b, 0xc0 | ch);
-    rg_buf_byte(b, (unsigned)program & 0x7f);
+    rg_buf_byte(b, (unsigned) program & 0x7f);
     rg_buf_vlq(b, 0);
     rg_buf_byte(b, 0xb0 | ch); /* channel volume */
     rg_buf_byte(b, 7);
     rg_buf_byte(b, 100);
     for (size_t i = 0; i < v->n; i++) {
         const struct rg_note *n = &v->notes[i];
-        uint32_t off = n->start + rg_gate(n->dur);
+        uint32_t              off = n->start + rg_gate(n->dur);
 
         if (n->key < 0)
             continue;
         rg_buf_vlq(b, n->start - now);
         rg_buf_byte(b, 0x90 | ch);
-        rg_buf_byte(b, (unsigned)n->key);
+        rg_buf_byte(b, (unsigned) n->key);
         rg_buf_byte(b, vel);
         rg_buf_vlq(b, off - n->start);
         rg_buf_byte(b, 0x80 | ch);
-        rg_buf_byte(b, (unsigned)n->key);
+        rg_buf_byte(b, (unsigned) n->key);
         rg_buf_byte(b, 64);
         now = off;
     }
@@ -937,14 +939,14 @@ static int
 rg_midi_build(const struct rg_score *sc, struct rg_buf *b)
 {
     const struct rg_tune *t = sc->tune;
-    uint32_t usec_per_q = 60000000u / (uint32_t)t->bpm;
-    uint8_t tempo[3] = {(uint8_t)(usec_per_q >> 16), (uint8_t)(usec_per_q >> 8),
-                        (uint8_t)usec_per_q};
-    uint8_t timesig[4] = {(uint8_t)t->meter_num,
-                          (uint8_t)(t->meter_den == 8 ? 3 : 2), 24, 8};
-    char text[RG_TEXT_MAX];
-    size_t at;
-    int n;
+    uint32_t              usec_per_q = 60000000u / (uint32_t) t->bpm;
+    uint8_t               tempo[3] = {(uint8_t) (usec_per_q >> 16),
+                                      (uint8_t) (usec_per_q >> 8), (uint8_t) usec_per_q};
+    uint8_t               timesig[4] = {(uint8_t) t->meter_num,
+                                        (uint8_t) (t->meter_den == 8 ? 3 : 2), 24, 8};
+    char                  text[RG_TEXT_MAX];
+    size_t                at;
+    int                   n;
 
     rg_buf_put(b, "MThd", 4);
     rg_buf_be32(b, 6);
@@ -960,7 +962,7 @@ rg_midi_build(const struct rg_score *sc, struct rg_buf *b)
     n = snprintf(text, sizeof text, "%s - vas-ringgen demo content", t->artist);
     if (n > 0)
         rg_midi_meta(b, 0x01, text,
-                     (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+                     (size_t) n < sizeof text ? (size_t) n : sizeof text - 1);
     rg_midi_meta(b, 0x58, timesig, sizeof timesig);
     rg_midi_meta(b, 0x51, tempo, sizeof tempo);
     rg_midi_track_end(b, at, sc->total_ticks);
@@ -977,7 +979,7 @@ rg_cmd_midi(const struct rg_score *sc, const char *path)
 {
     struct rg_buf b = {0};
     struct rg_out o;
-    int rc = -1;
+    int           rc = -1;
 
     if (rg_midi_build(sc, &b) != 0) {
         fprintf(stderr, "vas-ringgen: %s: MIDI file too large\n",
@@ -999,24 +1001,51 @@ out:
 static struct rg_timbre
 rg_timbre_for(int program)
 {
-    static const struct rg_timbre piano = {
-        {1, .5f, .25f, .15f, .08f, .04f}, .004f, .6f, .1f, .15f};
-    static const struct rg_timbre mallet = {
-        {1, 0, 0, .3f, 0, .05f}, .002f, .35f, 0, .2f};
-    static const struct rg_timbre organ = {
-        {1, .6f, .3f, .2f, .1f, .05f}, .02f, .1f, .85f, .06f};
-    static const struct rg_timbre pluck = {
-        {1, .6f, .35f, .2f, .1f, .05f}, .003f, .35f, 0, .1f};
-    static const struct rg_timbre bass = {
-        {1, .5f, .2f, .1f, 0, 0}, .005f, .4f, .35f, .08f};
-    static const struct rg_timbre strings = {
-        {1, .5f, .33f, .25f, .2f, .16f}, .06f, .2f, .8f, .12f};
-    static const struct rg_timbre brass = {
-        {1, .7f, .5f, .3f, .2f, .1f}, .03f, .15f, .75f, .08f};
-    static const struct rg_timbre wind = {
-        {1, .25f, .1f, .05f, 0, 0}, .04f, .2f, .8f, .08f};
-    static const struct rg_timbre lead = {
-        {1, 0, .33f, 0, .2f, 0}, .005f, .1f, .7f, .05f};
+    static const struct rg_timbre piano = {{1, .5f, .25f, .15f, .08f, .04f},
+                                           .004f,
+                                           .6f,
+                                           .1f,
+                                           .15f};
+    static const struct rg_timbre mallet = {{1, 0, 0, .3f, 0, .05f},
+                                            .002f,
+                                            .35f,
+                                            0,
+                                            .2f};
+    static const struct rg_timbre organ = {{1, .6f, .3f, .2f, .1f, .05f},
+                                           .02f,
+                                           .1f,
+                                           .85f,
+                                           .06f};
+    static const struct rg_timbre pluck = {{1, .6f, .35f, .2f, .1f, .05f},
+                                           .003f,
+                                           .35f,
+                                           0,
+                                           .1f};
+    static const struct rg_timbre bass = {{1, .5f, .2f, .1f, 0, 0},
+                                          .005f,
+                                          .4f,
+                                          .35f,
+                                          .08f};
+    static const struct rg_timbre strings = {{1, .5f, .33f, .25f, .2f, .16f},
+                                             .06f,
+                                             .2f,
+                                             .8f,
+                                             .12f};
+    static const struct rg_timbre brass = {{1, .7f, .5f, .3f, .2f, .1f},
+                                           .03f,
+                                           .15f,
+                                           .75f,
+                                           .08f};
+    static const struct rg_timbre wind = {{1, .25f, .1f, .05f, 0, 0},
+                                          .04f,
+                                          .2f,
+                                          .8f,
+                                          .08f};
+    static const struct rg_timbre lead = {{1, 0, .33f, 0, .2f, 0},
+                                          .005f,
+                                          .1f,
+                                          .7f,
+                                          .05f};
 
     if (program < 8)
         return piano;
@@ -1056,14 +1085,14 @@ rg_env(const struct rg_timbre *tb, double t, double t_off)
     if (held < tb->attack_s)
         lvl = held / tb->attack_s;
     else
-        lvl = tb->sustain +
-              (1.0 - tb->sustain) * exp(-(held - tb->attack_s) / tb->tau_s);
+        lvl = tb->sustain
+            + (1.0 - tb->sustain) * exp(-(held - tb->attack_s) / tb->tau_s);
     if (t >= t_off) {
         double r = (t - t_off) / tb->release_s;
 
         lvl = r >= 1.0 ? 0.0 : lvl * (1.0 - r);
     }
-    return (float)lvl;
+    return (float) lvl;
 }
 
 static void
@@ -1071,37 +1100,37 @@ rg_synth_voice(const struct rg_voice *v, int bpm, int program, float gain,
                long rate, float *buf, size_t len)
 {
     struct rg_timbre tb = rg_timbre_for(program);
-    float norm = 0;
+    float            norm = 0;
 
     for (int h = 0; h < RG_HARMONICS; h++)
         norm += tb.harm[h];
     for (size_t i = 0; i < v->n; i++) {
         const struct rg_note *n = &v->notes[i];
-        size_t s0, s_off, s_end;
-        double f, t_off;
+        size_t                s0, s_off, s_end;
+        double                f, t_off;
 
         if (n->key < 0)
             continue;
-        s0 = (size_t)rg_ticks_to_samples(n->start, bpm, rate);
+        s0 = (size_t) rg_ticks_to_samples(n->start, bpm, rate);
         s_off =
-            (size_t)rg_ticks_to_samples(n->start + rg_gate(n->dur), bpm, rate);
-        s_end = s_off + (size_t)(tb.release_s * (float)rate) + 1;
+            (size_t) rg_ticks_to_samples(n->start + rg_gate(n->dur), bpm, rate);
+        s_end = s_off + (size_t) (tb.release_s * (float) rate) + 1;
         if (s_end > len)
             s_end = len;
         f = 440.0 * pow(2.0, (n->key - 69) / 12.0);
-        t_off = (double)(s_off - s0) / (double)rate;
+        t_off = (double) (s_off - s0) / (double) rate;
         for (size_t s = s0; s < s_end; s++) {
-            double t = (double)(s - s0) / (double)rate;
+            double t = (double) (s - s0) / (double) rate;
             double acc = 0;
 
             for (int h = 0; h < RG_HARMONICS; h++) {
                 double fh = f * (h + 1);
 
-                if (tb.harm[h] == 0 || fh >= 0.45 * (double)rate)
+                if (tb.harm[h] == 0 || fh >= 0.45 * (double) rate)
                     continue;
                 acc += tb.harm[h] * sin(2.0 * M_PI * fh * t);
             }
-            buf[s] += gain * rg_env(&tb, t, t_off) * (float)(acc / norm);
+            buf[s] += gain * rg_env(&tb, t, t_off) * (float) (acc / norm);
         }
     }
 }
@@ -1115,16 +1144,16 @@ rg_pcm_render(const struct rg_score *sc, long rate, long max_seconds,
               int16_t **out, size_t *out_n)
 {
     const struct rg_tune *t = sc->tune;
-    size_t len = (size_t)rg_ticks_to_samples(sc->total_ticks, t->bpm, rate) +
-                 (size_t)rate * RG_TAIL_MS / 1000u;
-    size_t fade = 0;
-    float *buf;
+    size_t len = (size_t) rg_ticks_to_samples(sc->total_ticks, t->bpm, rate)
+        + (size_t) rate * RG_TAIL_MS / 1000u;
+    size_t   fade = 0;
+    float   *buf;
     int16_t *pcm;
-    float peak = 0, scale;
+    float    peak = 0, scale;
 
-    if (max_seconds > 0 && (size_t)(max_seconds * rate) < len) {
-        len = (size_t)(max_seconds * rate);
-        fade = (size_t)rate * RG_FADE_MS / 1000u;
+    if (max_seconds > 0 && (size_t) (max_seconds * rate) < len) {
+        len = (size_t) (max_seconds * rate);
+        fade = (size_t) rate * RG_FADE_MS / 1000u;
     }
     buf = calloc(len, sizeof *buf);
     pcm = calloc(len, sizeof *pcm);
@@ -1138,13 +1167,13 @@ rg_pcm_render(const struct rg_score *sc, long rate, long max_seconds,
     rg_synth_voice(&sc->bass, t->bpm, t->bass_program, 0.35f, rate, buf, len);
     for (size_t i = 0; i < len; i++) {
         if (fade > 0 && i + fade > len)
-            buf[i] *= (float)(len - i) / (float)fade;
+            buf[i] *= (float) (len - i) / (float) fade;
         if (fabsf(buf[i]) > peak)
             peak = fabsf(buf[i]);
     }
     scale = peak > 0 ? 0.8f * 32767.0f / peak : 0;
     for (size_t i = 0; i < len; i++)
-        pcm[i] = (int16_t)lrintf(buf[i] * scale);
+        pcm[i] = (int16_t) lrintf(buf[i] * scale);
     free(buf);
     *out = pcm;
     *out_n = len;
@@ -1156,15 +1185,15 @@ static void
 rg_le(uint8_t *p, uint32_t v, int n)
 {
     for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+        p[i] = (uint8_t) (v >> (8 * i));
 }
 
 static int
 rg_wav_write(const char *path, const int16_t *pcm, size_t n, long rate)
 {
-    uint8_t h[44];
-    uint8_t chunk[2048];
-    uint32_t data_bytes = (uint32_t)(n * 2);
+    uint8_t       h[44];
+    uint8_t       chunk[2048];
+    uint32_t      data_bytes = (uint32_t) (n * 2);
     struct rg_out o;
 
     memcpy(h, "RIFF", 4);
@@ -1173,10 +1202,10 @@ rg_wav_write(const char *path, const int16_t *pcm, size_t n, long rate)
     rg_le(h + 16, 16, 4); /* fmt chunk size */
     rg_le(h + 20, 1, 2);  /* PCM */
     rg_le(h + 22, 1, 2);  /* mono */
-    rg_le(h + 24, (uint32_t)rate, 4);
-    rg_le(h + 28, (uint32_t)rate * 2, 4); /* byte rate */
-    rg_le(h + 32, 2, 2);                  /* block align */
-    rg_le(h + 34, 16, 2);                 /* bits per sample */
+    rg_le(h + 24, (uint32_t) rate, 4);
+    rg_le(h + 28, (uint32_t) rate * 2, 4); /* byte rate */
+    rg_le(h + 32, 2, 2);                   /* block align */
+    rg_le(h + 34, 16, 2);                  /* bits per sample */
     memcpy(h + 36, "data", 4);
     rg_le(h + 40, data_bytes, 4);
     if (rg_out_open(&o, path) != 0)
@@ -1186,7 +1215,7 @@ rg_wav_write(const char *path, const int16_t *pcm, size_t n, long rate)
         size_t k = 0;
 
         for (; k < sizeof chunk / 2 && i < n; k++, i++)
-            rg_le(chunk + 2 * k, (uint16_t)pcm[i], 2);
+            rg_le(chunk + 2 * k, (uint16_t) pcm[i], 2);
         rg_out_write(&o, chunk, 2 * k);
     }
     return rg_out_close(&o);
@@ -1197,8 +1226,8 @@ rg_cmd_wav(const struct rg_score *sc, const char *path, long rate,
            long max_seconds)
 {
     int16_t *pcm = NULL;
-    size_t n = 0;
-    int rc;
+    size_t   n = 0;
+    int      rc;
 
     if (rg_pcm_render(sc, rate, max_seconds, &pcm, &n) != 0)
         return -1;
@@ -1215,11 +1244,11 @@ rg_cmd_wav(const struct rg_score *sc, const char *path, long rate,
 static int
 rg_cmd_amr(const struct rg_score *sc, const char *path)
 {
-    int16_t *pcm = NULL;
-    size_t n = 0;
-    void *enc = NULL;
+    int16_t      *pcm = NULL;
+    size_t        n = 0;
+    void         *enc = NULL;
     struct rg_out o;
-    int rc = -1;
+    int           rc = -1;
 
     if (rg_pcm_render(sc, RG_AMR_RATE, 0, &pcm, &n) != 0)
         return -1;
@@ -1232,15 +1261,15 @@ rg_cmd_amr(const struct rg_score *sc, const char *path)
         goto out;
     rg_out_write(&o, "#!AMR\n", 6);
     for (size_t i = 0; i < n; i += RG_AMR_FRAME) {
-        short frame[RG_AMR_FRAME];
+        short         frame[RG_AMR_FRAME];
         unsigned char bytes[RG_AMR_BYTES_MAX];
-        size_t k = n - i < RG_AMR_FRAME ? n - i : RG_AMR_FRAME;
-        int len;
+        size_t        k = n - i < RG_AMR_FRAME ? n - i : RG_AMR_FRAME;
+        int           len;
 
         memset(frame, 0, sizeof frame);
         memcpy(frame, pcm + i, k * sizeof frame[0]);
         len = Encoder_Interface_Encode(enc, MR122, frame, bytes, 0);
-        if (len <= 0 || (size_t)len > sizeof bytes) {
+        if (len <= 0 || (size_t) len > sizeof bytes) {
             fprintf(stderr,
                     "vas-ringgen: AMR encode failed at frame "
                     "%zu\n",
@@ -1248,7 +1277,7 @@ rg_cmd_amr(const struct rg_score *sc, const char *path)
             o.err = EIO;
             break;
         }
-        rg_out_write(&o, bytes, (size_t)len);
+        rg_out_write(&o, bytes, (size_t) len);
     }
     rc = rg_out_close(&o);
 out:
@@ -1267,7 +1296,7 @@ rg_cmd_list(void)
 {
     for (int i = 0; i < RG_TUNES_N; i++) {
         const struct rg_tune *t = &rg_tunes[i];
-        struct rg_score *sc = rg_score_new(i);
+        struct rg_score      *sc = rg_score_new(i);
 
         if (sc == NULL)
             return -1;
@@ -1287,8 +1316,8 @@ int
 main(int argc, char **argv)
 {
     struct rg_score *sc;
-    long index, rate = RG_RATE_DEFAULT, max_seconds = 0;
-    int rc;
+    long             index, rate = RG_RATE_DEFAULT, max_seconds = 0;
+    int              rc;
 
     if (argc == 2 && strcmp(argv[1], "list") == 0)
         return rg_cmd_list() == 0 ? 0 : 1;
@@ -1300,21 +1329,22 @@ main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "wav") == 0 && argc <= 6) {
-        if (argc >= 5 &&
-            rg_parse_long(argv[4], RG_RATE_MIN, RG_RATE_MAX, &rate) != 0) {
+        if (argc >= 5
+            && rg_parse_long(argv[4], RG_RATE_MIN, RG_RATE_MAX, &rate) != 0) {
             fprintf(stderr, "vas-ringgen: bad rate '%s'\n", argv[4]);
             return 2;
         }
-        if (argc == 6 &&
-            rg_parse_long(argv[5], 1, RG_SECONDS_MAX, &max_seconds) != 0) {
+        if (argc == 6
+            && rg_parse_long(argv[5], 1, RG_SECONDS_MAX, &max_seconds) != 0) {
             fprintf(stderr, "vas-ringgen: bad seconds '%s'\n", argv[5]);
             return 2;
         }
-    } else if (argc != 4 ||
-               (strcmp(argv[1], "midi") != 0 && strcmp(argv[1], "amr") != 0)) {
+    } else if (argc != 4
+               || (strcmp(argv[1], "midi") != 0
+                   && strcmp(argv[1], "amr") != 0)) {
         rg_die_usage();
     }
-    sc = rg_score_new((int)index);
+    sc = rg_score_new((int) index);
     if (sc == NULL)
         return 1;
     if (strcmp(argv[1], "midi") == 0)

@@ -54,7 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (cJSON_IsObject(root)) {
             const cJSON *it;
-            cJSON_ArrayForEach(it, root) {
+            cJSON_ArrayForEach(it, root)
+            {
                 if (it->string == NULL) {
                     continue;
                 }
@@ -62,8 +63,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                        INT64_MAX, &v, &present, &why);
                 (void) gw_json_get_str(&a, root, it->string, 0, 64, &s,
                                        &present, &why);
-                (void) gw_json_get_bool(&a, root, it->string, 0, &b,
-                                        &present, &why);
+                (void) gw_json_get_bool(&a, root, it->string, 0, &b, &present,
+                                        &why);
             }
         }
     } else if (why == NULL && root != NULL) {

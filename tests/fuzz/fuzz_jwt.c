@@ -24,7 +24,7 @@ static const unsigned char KEY[] = "fuzz-key-0123456789abcdef";
 static size_t
 resign(const uint8_t *data, size_t size, char *out, size_t cap)
 {
-    unsigned char mac[32];
+    unsigned char  mac[32];
     const uint8_t *dot1 = memchr(data, '.', size), *dot2;
     size_t         n;
 
@@ -71,8 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         if (len > 0) {
-            res = gw_auth_jwt_verify(KEY, sizeof(KEY) - 1, signed_tok, len,
-                                     NOW, 60, &c);
+            res = gw_auth_jwt_verify(KEY, sizeof(KEY) - 1, signed_tok, len, NOW,
+                                     60, &c);
             if (res == GW_JWT_OK
                 && (c.sub[0] == '\0' || strlen(c.sub) > GW_USER_ID_MAX
                     || c.exp + 60 <= NOW)) {

@@ -56,13 +56,19 @@ utf8_valid(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        if (c >= 0xc2 && c <= 0xdf) len = 2;
-        else if (c >= 0xe0 && c <= 0xef) len = 3;
-        else if (c >= 0xf0 && c <= 0xf4) len = 4;
-        else return 0;
-        if (i + len > n) return 0;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4;
+        else
+            return 0;
+        if (i + len > n)
+            return 0;
         for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
         }
         if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] > 0x9f)
             || (c == 0xf0 && s[i + 1] < 0x90)
@@ -91,8 +97,8 @@ check_reply(const struct gw_request *r)
             abort();
         }
     }
-    if (r->reply_body == NULL || !utf8_valid((const unsigned char *)
-                                             r->reply_body, r->reply_len)) {
+    if (r->reply_body == NULL
+        || !utf8_valid((const unsigned char *) r->reply_body, r->reply_len)) {
         abort();
     }
     j = cJSON_ParseWithLength(r->reply_body, r->reply_len);
@@ -112,20 +118,20 @@ check_reply(const struct gw_request *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct gw_config cfg;
-    static struct gw_thread t;
-    static int              ready;
+    static struct gw_config  cfg;
+    static struct gw_thread  t;
+    static int               ready;
     static struct gw_request r;
-    char                   *env[NFIELDS + 1];
-    size_t                  nenv = 0, i, start = 0, body_max;
-    int                     rc;
+    char                    *env[NFIELDS + 1];
+    size_t                   nenv = 0, i, start = 0, body_max;
+    int                      rc;
 
     if (!ready) {
         char err[256];
         if (gw_config_load(&cfg, NULL, err, sizeof(err)) != 0
             || gw_thread_init(&t, &cfg, 0) != 0
             || gw_router_init(routes, sizeof(routes) / sizeof(routes[0]))
-                   != 0) {
+                != 0) {
             abort();
         }
         ready = 1;

@@ -41,8 +41,8 @@ test_link_tamper(void **state)
         assert_int_equal(cat_link_verify(key, 11, tok, &out), -1);
         tok[i] = save;
     }
-    assert_int_equal(cat_link_verify((const unsigned char *) "other", 5, tok,
-                                     &out), -1);
+    assert_int_equal(
+        cat_link_verify((const unsigned char *) "other", 5, tok, &out), -1);
     assert_int_equal(cat_link_verify(key, 11, "", &out), -1);
     assert_int_equal(cat_link_verify(key, 11, "!!!", &out), -1);
     in.format = "wav";
@@ -56,8 +56,8 @@ test_cursor(void **state)
     int64_t k, id;
 
     (void) state;
-    assert_int_equal(cat_cursor_encode(CAT_SORT_PRICE_ASC, 150, 9, c,
-                                       sizeof(c)), 0);
+    assert_int_equal(
+        cat_cursor_encode(CAT_SORT_PRICE_ASC, 150, 9, c, sizeof(c)), 0);
     assert_int_equal(cat_cursor_decode(c, CAT_SORT_PRICE_ASC, &k, &id), 0);
     assert_int_equal(k, 150);
     assert_int_equal(id, 9);
@@ -72,8 +72,8 @@ test_search_normalize(void **state)
     char out[64];
 
     (void) state;
-    assert_int_equal(cat_search_normalize("  Ode  TO\tJoy ", out,
-                                          sizeof(out)), 10);
+    assert_int_equal(cat_search_normalize("  Ode  TO\tJoy ", out, sizeof(out)),
+                     10);
     assert_string_equal(out, "ode to joy");
     cat_search_normalize("\xef\xbc\xb4\xef\xbd\x85st\xe3\x80\x80\xe8\x8c\x89",
                          out, sizeof(out)); /* full-width "Te", U+3000 */

@@ -59,8 +59,8 @@ verify_header(const char *header)
     struct gw_jwt_claims c;
     char                 tok[4096];
 
-    make_token(header, "{\"sub\":\"u1\",\"exp\":1795863600}", KEY, KEY_LEN,
-               tok, sizeof(tok));
+    make_token(header, "{\"sub\":\"u1\",\"exp\":1795863600}", KEY, KEY_LEN, tok,
+               sizeof(tok));
     return verify(tok, &c);
 }
 
@@ -75,25 +75,23 @@ test_mint_verify(void **state)
     long                 n;
 
     (void) state;
-    n = gw_auth_jwt_mint(KEY, KEY_LEN, "im-alice", NOW, 3600, tok,
-                         sizeof(tok));
+    n = gw_auth_jwt_mint(KEY, KEY_LEN, "im-alice", NOW, 3600, tok, sizeof(tok));
     assert_true(n > 0);
     assert_int_equal((size_t) n, strlen(tok));
     assert_int_equal(verify(tok, &c), GW_JWT_OK);
     assert_string_equal(c.sub, "im-alice");
     assert_true(c.exp == NOW + 3600);
     assert_true(c.iat == NOW);
-    assert_int_equal(gw_auth_jwt_verify(KEY, KEY_LEN - 1, tok, strlen(tok),
-                                        NOW, SKEW, &c),
-                     GW_JWT_SIGNATURE);
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN - 1, tok, strlen(tok), NOW, SKEW, &c),
+        GW_JWT_SIGNATURE);
     /* Length is honoured: a prefix is not the token. */
-    assert_int_not_equal(gw_auth_jwt_verify(KEY, KEY_LEN, tok,
-                                            strlen(tok) - 1, NOW, SKEW, &c),
-                         GW_JWT_OK);
+    assert_int_not_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, strlen(tok) - 1, NOW, SKEW, &c),
+        GW_JWT_OK);
     /* Too small an output buffer is an error, not an overflow. */
-    assert_int_equal(gw_auth_jwt_mint(KEY, KEY_LEN, "im-alice", NOW, 3600,
-                                      tok, 40),
-                     -1);
+    assert_int_equal(
+        gw_auth_jwt_mint(KEY, KEY_LEN, "im-alice", NOW, 3600, tok, 40), -1);
     /* A sub with quotes is escaped in the payload and comes back intact. */
     n = gw_auth_jwt_mint(KEY, KEY_LEN, "a\"b\\c", NOW, 60, tok, sizeof(tok));
     assert_true(n > 0);
@@ -148,7 +146,7 @@ test_tampered(void **state)
     /* Signature with non-canonical trailing bits (same 32 bytes). */
     snprintf(forged, sizeof(forged), "%s", tok);
     {
-        char  *last = forged + strlen(forged) - 1;
+        char       *last = forged + strlen(forged) - 1;
         const char *alpha =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         size_t idx = (size_t) (strchr(alpha, *last) - alpha);
@@ -352,12 +350,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mint_verify),
-        cmocka_unit_test(test_tampered),
-        cmocka_unit_test(test_algorithms),
-        cmocka_unit_test(test_time_claims),
-        cmocka_unit_test(test_sub_claim),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_mint_verify), cmocka_unit_test(test_tampered),
+        cmocka_unit_test(test_algorithms),  cmocka_unit_test(test_time_claims),
+        cmocka_unit_test(test_sub_claim),   cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_admin_key),
     };
 

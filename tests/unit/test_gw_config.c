@@ -89,8 +89,7 @@ assert_err(struct fixture *f, int line, const char *want)
     snprintf(prefix, sizeof(prefix), "%s:%d:", f->path, line);
     if (strncmp(f->err, prefix, strlen(prefix)) != 0
         || strstr(f->err, want) == NULL) {
-        fail_msg("error '%s': want prefix '%s' and '%s'", f->err, prefix,
-                 want);
+        fail_msg("error '%s': want prefix '%s' and '%s'", f->err, prefix, want);
     }
 }
 
@@ -101,8 +100,7 @@ test_defaults(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(gw_config_load(&f->cfg, NULL, f->err, sizeof(f->err)),
-                     0);
+    assert_int_equal(gw_config_load(&f->cfg, NULL, f->err, sizeof(f->err)), 0);
     assert_int_equal(f->cfg.server.workers, 2);
     assert_int_equal(f->cfg.server.threads, 64);
     assert_int_equal(f->cfg.server.max_requests, 200000);
@@ -129,12 +127,13 @@ test_file_values(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(load(f, "; comment\n# another\n[server]\n"
-                             "workers = 64\nthreads=1  \n"
-                             "socket = /tmp/x y.sock\n"
-                             "metrics_trusted = 10.0.0.1 127.0.0.1\n"
-                             "[billing]\nday_offset_min = -720\n"
-                             "[server]\ndebug_routes = 1\n"),
+    assert_int_equal(load(f,
+                          "; comment\n# another\n[server]\n"
+                          "workers = 64\nthreads=1  \n"
+                          "socket = /tmp/x y.sock\n"
+                          "metrics_trusted = 10.0.0.1 127.0.0.1\n"
+                          "[billing]\nday_offset_min = -720\n"
+                          "[server]\ndebug_routes = 1\n"),
                      0);
     assert_int_equal(f->cfg.server.workers, 64);
     assert_int_equal(f->cfg.server.threads, 1);
@@ -172,8 +171,9 @@ static void
 test_bad_ints(void **state)
 {
     static const char *bad[] = {
-        "abc", "2x", "1 2", "0x10", "1.5", "", "0", "65", "-1",
-        "99999999999999999999", "+2",
+        "abc", "2x", "1 2", "0x10", "1.5",
+        "",    "0",  "65",  "-1",   "99999999999999999999",
+        "+2",
     };
     struct fixture *f = *state;
     char            text[128];
@@ -216,8 +216,7 @@ test_syntax(void **state)
     assert_int_equal(load(f, "[server]\njust some words\n"), -1);
     assert_err(f, 2, "");
     unlink(f->path);
-    assert_int_equal(gw_config_load(&f->cfg, f->path, f->err,
-                                    sizeof(f->err)),
+    assert_int_equal(gw_config_load(&f->cfg, f->path, f->err, sizeof(f->err)),
                      -1);
     assert_non_null(strstr(f->err, f->path));
 }
@@ -260,8 +259,10 @@ test_string_limits(void **state)
     assert_int_equal(load(f, text), -1);
     assert_err(f, 3, "longer");
     val[180] = '\0';
-    snprintf(text, 2048, "[server]\nsocket = %s   ; a comment that makes"
-             " the line long\n", val);
+    snprintf(text, 2048,
+             "[server]\nsocket = %s   ; a comment that makes"
+             " the line long\n",
+             val);
     assert_int_equal(load(f, text), -1);
     assert_err(f, 2, "longer");
     /* A value longer than its field: [billing] currency (8 bytes). */
@@ -288,8 +289,7 @@ test_env_override(void **state)
                      0);
     assert_int_equal(f->cfg.server.workers, 7);
     assert_string_equal(f->cfg.server.socket, "/tmp/env.sock");
-    assert_int_equal(gw_config_load(&f->cfg, NULL, f->err, sizeof(f->err)),
-                     0);
+    assert_int_equal(gw_config_load(&f->cfg, NULL, f->err, sizeof(f->err)), 0);
     assert_int_equal(f->cfg.server.workers, 7);
 
     setenv("VASGW_SERVER_WORKERS", "100", 1);
@@ -354,7 +354,8 @@ test_secrets(void **state)
     write_file(p, "0123456789abcdef\n", 17);
     snprintf(text, sizeof(text),
              "[auth]\ntoken_secret_file = %s\n[downloads]\nsecret_file = %s\n"
-             "[mysql]\npassword_file = %s\n", p, p, p);
+             "[mysql]\npassword_file = %s\n",
+             p, p, p);
     assert_int_equal(load(f, text), 0);
     assert_int_equal(gw_config_load_secrets(&f->cfg, f->err, sizeof(f->err)),
                      0);
@@ -383,8 +384,9 @@ test_dump_round_trip(void **state)
     char              p[192];
     FILE             *fp;
 
-    assert_int_equal(load(f, "[server]\nworkers = 5\nsocket = /tmp/s.sock\n"
-                             "[billing]\nday_offset_min = -60\n"),
+    assert_int_equal(load(f,
+                          "[server]\nworkers = 5\nsocket = /tmp/s.sock\n"
+                          "[billing]\nday_offset_min = -60\n"),
                      0);
     snprintf(p, sizeof(p), "%s/dump.ini", f->dir);
     fp = fopen(p, "w");
@@ -405,10 +407,10 @@ main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_defaults),     T(test_file_values),   T(test_unknown),
-        T(test_bad_ints),     T(test_first_error_wins), T(test_syntax),
-        T(test_string_limits), T(test_env_override), T(test_read_file),
-        T(test_secrets),      T(test_dump_round_trip),
+        T(test_defaults),      T(test_file_values),      T(test_unknown),
+        T(test_bad_ints),      T(test_first_error_wins), T(test_syntax),
+        T(test_string_limits), T(test_env_override),     T(test_read_file),
+        T(test_secrets),       T(test_dump_round_trip),
     };
 #undef T
 

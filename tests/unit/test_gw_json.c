@@ -151,8 +151,9 @@ test_parse_valid(void **state)
     char            *s;
     const char      *why;
 
-    j = parse_ok(a, " \n\t{\"a\": [1, 2, {\"b\": null}], \"t\": \"\xe9\x93\x83\"}"
-                    " \r\n");
+    j = parse_ok(a,
+                 " \n\t{\"a\": [1, 2, {\"b\": null}], \"t\": \"\xe9\x93\x83\"}"
+                 " \r\n");
     assert_true(cJSON_IsObject(j));
     assert_string_equal(cJSON_GetObjectItem(j, "t")->valuestring,
                         "\xe9\x93\x83");
@@ -181,13 +182,14 @@ test_get_i64(void **state)
     int              present;
     cJSON           *j;
 
-    j = parse_ok(a, "{\"ok\":42,\"neg\":-5,\"big\":9007199254740993,"
-                    "\"p53\":9007199254740992,\"max\":9007199254740991,"
-                    "\"min\":-9007199254740991,\"p63\":9223372036854775808,"
-                    "\"half\":1.5,\"str\":\"1\",\"t\":true,\"n\":null,"
-                    "\"e2\":1e2,\"inf\":1e400,\"ninf\":-1e400,\"z\":-0,"
-                    "\"arr\":[1],\"lo\":0,\"hi\":101}");
-#define GET(name, req, lo, hi)                                              \
+    j = parse_ok(a,
+                 "{\"ok\":42,\"neg\":-5,\"big\":9007199254740993,"
+                 "\"p53\":9007199254740992,\"max\":9007199254740991,"
+                 "\"min\":-9007199254740991,\"p63\":9223372036854775808,"
+                 "\"half\":1.5,\"str\":\"1\",\"t\":true,\"n\":null,"
+                 "\"e2\":1e2,\"inf\":1e400,\"ninf\":-1e400,\"z\":-0,"
+                 "\"arr\":[1],\"lo\":0,\"hi\":101}");
+#define GET(name, req, lo, hi)                                                 \
     gw_json_get_i64(a, j, name, req, lo, hi, &v, &present, &why)
     assert_int_equal(GET("ok", 1, 0, 100), GW_OK);
     assert_true(v == 42);
@@ -252,9 +254,10 @@ test_get_str(void **state)
     int              present;
     cJSON           *j;
 
-    j = parse_ok(a, "{\"s\":\"abc\",\"e\":\"\",\"n\":12,\"b\":false,"
-                    "\"u\":\"\xe9\x93\x83\",\"nul\":null,\"o\":{}}");
-#define GET(name, req, max)                                                 \
+    j = parse_ok(a,
+                 "{\"s\":\"abc\",\"e\":\"\",\"n\":12,\"b\":false,"
+                 "\"u\":\"\xe9\x93\x83\",\"nul\":null,\"o\":{}}");
+#define GET(name, req, max)                                                    \
     gw_json_get_str(a, j, name, req, max, &s, &present, &why)
     assert_int_equal(GET("s", 1, 3), GW_OK);
     assert_string_equal(s, "abc");
@@ -286,13 +289,12 @@ test_get_bool(void **state)
     int              v = -1, present;
     cJSON           *j;
 
-    j = parse_ok(a, "{\"t\":true,\"f\":false,\"one\":1,\"s\":\"true\","
-                    "\"n\":null}");
-    assert_int_equal(gw_json_get_bool(a, j, "t", 1, &v, &present, &why),
-                     GW_OK);
+    j = parse_ok(a,
+                 "{\"t\":true,\"f\":false,\"one\":1,\"s\":\"true\","
+                 "\"n\":null}");
+    assert_int_equal(gw_json_get_bool(a, j, "t", 1, &v, &present, &why), GW_OK);
     assert_int_equal(v, 1);
-    assert_int_equal(gw_json_get_bool(a, j, "f", 1, &v, &present, &why),
-                     GW_OK);
+    assert_int_equal(gw_json_get_bool(a, j, "f", 1, &v, &present, &why), GW_OK);
     assert_int_equal(v, 0);
     assert_int_equal(gw_json_get_bool(a, j, "one", 1, &v, &present, &why),
                      GW_EINVAL);
@@ -302,8 +304,7 @@ test_get_bool(void **state)
     assert_int_equal(gw_json_get_bool(a, j, "n", 1, &v, &present, &why),
                      GW_EINVAL);
     v = 5;
-    assert_int_equal(gw_json_get_bool(a, j, "n", 0, &v, &present, &why),
-                     GW_OK);
+    assert_int_equal(gw_json_get_bool(a, j, "n", 0, &v, &present, &why), GW_OK);
     assert_int_equal(present, 0);
     assert_int_equal(v, 5);
     gw_arena_reset(a);

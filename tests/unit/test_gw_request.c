@@ -235,8 +235,7 @@ test_reply_problem(void **state)
     assert_int_equal(st->valueint, 404);
     assert_string_equal(str_member(j, "code"), "not_found");
     assert_string_equal(str_member(j, "title"), gw_status_title(GW_ENOTFOUND));
-    assert_string_equal(str_member(j, "detail"),
-                        gw_status_title(GW_ENOTFOUND));
+    assert_string_equal(str_member(j, "detail"), gw_status_title(GW_ENOTFOUND));
     assert_non_null(strstr(str_member(j, "type"), "not_found"));
     assert_string_equal(str_member(j, "instance"), "/v1/x");
     assert_string_equal(str_member(j, "request_id"), "rid-1");
@@ -246,9 +245,9 @@ test_reply_problem(void **state)
     r->path = "/v1/\"odd\"\npath";
     r->problem_extra = cJSON_CreateObject();
     cJSON_AddNumberToObject(r->problem_extra, "balance", 120);
-    cJSON_AddItemToObject(r->problem_extra, "members",
-                          cJSON_CreateStringArray((const char *[]) {"a", "b"},
-                                                  2));
+    cJSON_AddItemToObject(
+        r->problem_extra, "members",
+        cJSON_CreateStringArray((const char *[]){"a", "b"}, 2));
     assert_int_equal(gw_reply_problem(r, GW_EFUNDS), 0);
     assert_int_equal(r->status, 402);
     j = reply_obj(r);
@@ -256,8 +255,7 @@ test_reply_problem(void **state)
     assert_string_equal(str_member(j, "code"), "insufficient_funds");
     assert_string_equal(str_member(j, "instance"), "/v1/\"odd\"\npath");
     assert_int_equal(cJSON_GetObjectItem(j, "balance")->valueint, 120);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "members")),
-                     2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "members")), 2);
     cJSON_Delete(j);
     cJSON_Delete(r->problem_extra);
     r->problem_extra = NULL;

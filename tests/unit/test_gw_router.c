@@ -51,8 +51,7 @@ static int
 setup(void **state)
 {
     (void) state;
-    if (gw_arena_init(&arena) != 0
-        || gw_router_init(routes, NROUTES) != 0) {
+    if (gw_arena_init(&arena) != 0 || gw_router_init(routes, NROUTES) != 0) {
         return -1;
     }
     return 0;
@@ -72,8 +71,8 @@ m(const char *method, const char *path)
     struct match x;
 
     memset(&x, 0, sizeof(x));
-    x.idx = gw_router_match(&arena, method, path, x.params, &x.nparams,
-                            x.allow, sizeof(x.allow));
+    x.idx = gw_router_match(&arena, method, path, x.params, &x.nparams, x.allow,
+                            sizeof(x.allow));
     return x;
 }
 
@@ -153,9 +152,19 @@ static void
 test_not_found(void **state)
 {
     static const char *paths[] = {
-        "/nope", "/healthz/", "/v1/catalog/items/", "/v1/catalog//items",
-        "//healthz", "/v1/catalog/items/1/2", "/v1/catalog", "healthz", "",
-        "/HEALTHZ", "/v1/lobbies//join", "/a/1/2/3", "/a/1/2/3/4/5",
+        "/nope",
+        "/healthz/",
+        "/v1/catalog/items/",
+        "/v1/catalog//items",
+        "//healthz",
+        "/v1/catalog/items/1/2",
+        "/v1/catalog",
+        "healthz",
+        "",
+        "/HEALTHZ",
+        "/v1/lobbies//join",
+        "/a/1/2/3",
+        "/a/1/2/3/4/5",
     };
     struct match x;
     size_t       i;
@@ -211,8 +220,8 @@ test_allow_small_buffer(void **state)
 
     (void) state;
     memset(allow, 'Z', sizeof(allow));
-    idx = gw_router_match(&arena, "DELETE", "/v1/admin/subscribers/1",
-                          params, &n, allow, sizeof(allow));
+    idx = gw_router_match(&arena, "DELETE", "/v1/admin/subscribers/1", params,
+                          &n, allow, sizeof(allow));
     assert_int_equal(idx, -2);
     assert_true(strlen(allow) < sizeof(allow));
 }
@@ -246,21 +255,21 @@ test_init_invalid(void **state)
     size_t                 i;
 
     (void) state;
-    bad[0] = (struct gw_route) {"GET", "v1/x", h_dummy, 0, 0};
+    bad[0] = (struct gw_route){"GET", "v1/x", h_dummy, 0, 0};
     assert_int_equal(gw_router_init(bad, 1), -1);
-    bad[0] = (struct gw_route) {"GET", "", h_dummy, 0, 0};
+    bad[0] = (struct gw_route){"GET", "", h_dummy, 0, 0};
     assert_int_equal(gw_router_init(bad, 1), -1);
     for (i = 0; i < GW_ROUTE_SEGMENTS_MAX + 1; i++) {
         memcpy(longpat + 2 * i, "/x", 3);
     }
-    bad[0] = (struct gw_route) {"GET", longpat, h_dummy, 0, 0};
+    bad[0] = (struct gw_route){"GET", longpat, h_dummy, 0, 0};
     assert_int_equal(gw_router_init(bad, 1), -1);
     longpat[2 * GW_ROUTE_SEGMENTS_MAX] = '\0';
     assert_int_equal(gw_router_init(bad, 1), 0);
-    bad[0] = (struct gw_route) {"GET", "/{a}/{b}/{c}/{d}/{e}", h_dummy, 0, 0};
+    bad[0] = (struct gw_route){"GET", "/{a}/{b}/{c}/{d}/{e}", h_dummy, 0, 0};
     assert_int_equal(gw_router_init(bad, 1), -1);
     for (i = 0; i < GW_ROUTES_MAX + 1; i++) {
-        bad[i] = (struct gw_route) {"GET", "/x", h_dummy, 0, 0};
+        bad[i] = (struct gw_route){"GET", "/x", h_dummy, 0, 0};
     }
     assert_int_equal(gw_router_init(bad, GW_ROUTES_MAX + 1), -1);
     assert_int_equal(gw_router_init(bad, GW_ROUTES_MAX), 0);

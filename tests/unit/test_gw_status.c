@@ -93,8 +93,8 @@ test_table_complete(void **state)
 static void
 test_unknown_values(void **state)
 {
-    static const int odd[] = {1, 2, 500, GW_STATUS_MIN - 1, -1000, INT32_MIN,
-                              INT32_MAX};
+    static const int odd[] = {1,     2,         500,      GW_STATUS_MIN - 1,
+                              -1000, INT32_MIN, INT32_MAX};
     size_t           i;
 
     (void) state;

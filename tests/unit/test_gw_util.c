@@ -48,9 +48,14 @@ test_b64url_vectors(void **state)
     static const struct {
         const char *plain, *enc;
     } v[] = {
-        {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},
-        {"foo", "Zm9v"},  {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
-        {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+        {"", ""},
+        {"f", "Zg"},
+        {"fo", "Zm8"},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"},
+        {"fooba", "Zm9vYmE"},
+        {"foobar", "Zm9vYmFy"},
+        {"\xfb\xff", "-_8"},
     };
     char          enc[32];
     unsigned char dec[32];
@@ -58,12 +63,12 @@ test_b64url_vectors(void **state)
 
     (void) state;
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        gw_b64url_encode((const unsigned char *) v[i].plain,
-                         strlen(v[i].plain), enc);
+        gw_b64url_encode((const unsigned char *) v[i].plain, strlen(v[i].plain),
+                         enc);
         assert_string_equal(enc, v[i].enc);
-        assert_int_equal(gw_b64url_decode(v[i].enc, strlen(v[i].enc), dec,
-                                          sizeof(dec)),
-                         (long) strlen(v[i].plain));
+        assert_int_equal(
+            gw_b64url_decode(v[i].enc, strlen(v[i].enc), dec, sizeof(dec)),
+            (long) strlen(v[i].plain));
         assert_memory_equal(dec, v[i].plain, strlen(v[i].plain));
     }
 }
@@ -105,10 +110,10 @@ test_parse_i64(void **state)
     int64_t v = 42;
 
     (void) state;
-#define OK(s, want)                                                         \
-    do {                                                                    \
-        assert_int_equal(gw_parse_i64(s, strlen(s), &v), 0);                \
-        assert_true(v == (want));                                           \
+#define OK(s, want)                                                            \
+    do {                                                                       \
+        assert_int_equal(gw_parse_i64(s, strlen(s), &v), 0);                   \
+        assert_true(v == (want));                                              \
     } while (0)
 #define BAD(s) assert_int_equal(gw_parse_i64(s, strlen(s), &v), -1)
     OK("0", 0);
@@ -141,7 +146,10 @@ test_parse_i64(void **state)
     assert_int_equal(gw_parse_i64("123", 2, &v), 0);
     assert_true(v == 12);
     /* A NUL within n is not a digit. */
-    assert_int_equal(gw_parse_i64("1\0" "2", 3, &v), -1);
+    assert_int_equal(gw_parse_i64("1\0"
+                                  "2",
+                                  3, &v),
+                     -1);
 }
 
 /* Printable ASCII 1..max: catches control chars, DEL, high bytes (signed
@@ -177,8 +185,7 @@ test_buf_append_json_str(void **state)
     int           i;
 
     (void) state;
-    assert_int_equal(gw_buf_append_json_str(&b, "a\"b\\c/d\n\r\t\x01\x1f"),
-                     0);
+    assert_int_equal(gw_buf_append_json_str(&b, "a\"b\\c/d\n\r\t\x01\x1f"), 0);
     assert_string_equal(b.data,
                         "\"a\\\"b\\\\c/d\\u000a\\u000d\\u0009\\u0001\\u001f\"");
     gw_buf_free(&b);
@@ -201,8 +208,7 @@ test_buf_append_json_str(void **state)
     gw_buf_free(&b);
 
     /* UTF-8 passes through untouched. */
-    assert_int_equal(gw_buf_append_json_str(&b, "\xe9\x93\x83\xe5\xa3\xb0"),
-                     0);
+    assert_int_equal(gw_buf_append_json_str(&b, "\xe9\x93\x83\xe5\xa3\xb0"), 0);
     assert_string_equal(b.data, "\"\xe9\x93\x83\xe5\xa3\xb0\"");
     gw_buf_free(&b);
 }
@@ -222,7 +228,7 @@ test_buf_append_json_str_utf8(void **state)
         {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""}, /* overlong */
         {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate */
         {"\xf4\x90\x80\x80x", "\"\\ufffd\\ufffd\\ufffd\\ufffdx\""},
-        {"a\xe9\x93", "\"a\\ufffd\\ufffd\""},           /* truncated */
+        {"a\xe9\x93", "\"a\\ufffd\\ufffd\""}, /* truncated */
         {"\xe9\x93\x83", "\"\xe9\x93\x83\""},
         {"\xf0\x9f\x8e\xb5!", "\"\xf0\x9f\x8e\xb5!\""},
         {"\xc2\xa9\x7f", "\"\xc2\xa9\x7f\""},
@@ -278,12 +284,14 @@ test_hashes(void **state)
     gw_hex_encode(raw, sizeof(raw), hex);
     assert_string_equal(hex, "000fa5ff");
     gw_sha256_hex("abc", 3, hex);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
-                             "b00361a396177a9cb410ff61f20015ad");
+    assert_string_equal(hex,
+                        "ba7816bf8f01cfea414140de5dae2223"
+                        "b00361a396177a9cb410ff61f20015ad");
     gw_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
     gw_hex_encode(mac, 32, hex);
-    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
-                             "5a003f089d2739839dec58b964ec3843");
+    assert_string_equal(hex,
+                        "5bdcc146bf60754e6a042426089575c7"
+                        "5a003f089d2739839dec58b964ec3843");
     assert_int_equal(gw_ct_equal("abcd", "abcd", 4), 1);
     assert_int_equal(gw_ct_equal("abcd", "abce", 4), 0);
     assert_int_equal(gw_ct_equal("xbcd", "abcd", 4), 0);

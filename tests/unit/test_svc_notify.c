@@ -31,7 +31,7 @@ test_inbox_key(void **state)
     char small[12];
     char user[GW_USER_ID_MAX + 1];
 
-    (void)state;
+    (void) state;
     assert_int_equal(svc_notify_inbox_key("im-42", key, sizeof(key)), 0);
     /* The hash tag must wrap exactly the user id, or Cluster spreads it. */
     assert_string_equal(key, "vas:inbox:{im-42}");
@@ -46,7 +46,7 @@ test_inbox_key(void **state)
 static void
 test_id_valid(void **state)
 {
-    (void)state;
+    (void) state;
     assert_true(svc_notify_id_valid(ID_A));
     assert_false(svc_notify_id_valid(NULL));
     assert_false(svc_notify_id_valid(""));
@@ -60,9 +60,9 @@ static void
 test_parse_page(void **state)
 {
     const char *why = NULL;
-    int64_t limit = 0;
+    int64_t     limit = 0;
 
-    (void)state;
+    (void) state;
     assert_int_equal(svc_notify_parse_page(NULL, NULL, &limit, &why), GW_OK);
     assert_int_equal(limit, SVC_NOTIFY_LIMIT_DEFAULT);
     assert_int_equal(svc_notify_parse_page(ID_A, "1", &limit, &why), GW_OK);
@@ -91,10 +91,10 @@ test_item_json(void **state)
     struct svc_notify_item it = {ID_A, "im-1", "gift.received",
                                  "{\"from\":\"im-2\",\"n\":[1,2]}",
                                  1795886072826LL};
-    struct gw_buf a = {0}, b = {0};
-    cJSON *o;
+    struct gw_buf          a = {0}, b = {0};
+    cJSON                 *o;
 
-    (void)state;
+    (void) state;
     assert_int_equal(svc_notify_item_json(&it, &a), 0);
     assert_string_equal(a.data,
                         "{\"id\":\"" ID_A "\",\"type\":\"gift.received\","
@@ -124,17 +124,18 @@ test_item_json(void **state)
 static void
 test_webhook_sign(void **state)
 {
-    char sig[SVC_WEBHOOK_SIG_MAX], small[16];
+    char        sig[SVC_WEBHOOK_SIG_MAX], small[16];
     const char *body = "{\"a\":1}";
 
-    (void)state;
+    (void) state;
     /* Vector from Python: hmac.new(b"whsec_test", b"1700000000.{\"a\":1}",
      * sha256).hexdigest() — the recipe in docs/notifications.md. */
     assert_int_equal(svc_webhook_sign("whsec_test", 10, 1700000000, body,
                                       strlen(body), sig, sizeof(sig)),
                      0);
-    assert_string_equal(sig, "t=1700000000,v1=38877139021993b830af32feea6e18"
-                             "a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
+    assert_string_equal(sig,
+                        "t=1700000000,v1=38877139021993b830af32feea6e18"
+                        "a8da83eb2f6e49ee50bd9e4cf4ca4d3789");
     /* The timestamp is signed too: another t gives another MAC. */
     assert_int_equal(svc_webhook_sign("whsec_test", 10, 1700000001, body,
                                       strlen(body), small, sizeof(small)),
@@ -149,11 +150,11 @@ static void
 test_schedule(void **state)
 {
     struct svc_webhook_schedule s;
-    char many[256] = "";
-    int64_t d;
-    int i;
+    char                        many[256] = "";
+    int64_t                     d;
+    int                         i;
 
-    (void)state;
+    (void) state;
     assert_int_equal(svc_webhook_schedule_parse("10 30  60", &s), 0);
     assert_int_equal(s.n, 3);
     assert_int_equal(s.delay_s[2], 60);
@@ -183,9 +184,9 @@ static void
 test_backoff(void **state)
 {
     int64_t ms = 0;
-    int i;
+    int     i;
 
-    (void)state;
+    (void) state;
     ms = svc_relay_backoff_next(ms);
     assert_int_equal(ms, SVC_RELAY_BACKOFF_MIN_MS);
     assert_int_equal(svc_relay_backoff_next(ms), 2 * SVC_RELAY_BACKOFF_MIN_MS);

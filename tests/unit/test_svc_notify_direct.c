@@ -25,11 +25,11 @@ static int
 setup(void **state)
 {
     static struct gw_config cfg;
-    static struct gw_redis r;
-    const char *port = getenv("VAS_REDIS_PORT");
-    const char *host = getenv("VAS_REDIS_HOST");
-    char err[256];
-    int64_t p;
+    static struct gw_redis  r;
+    const char             *port = getenv("VAS_REDIS_PORT");
+    const char             *host = getenv("VAS_REDIS_HOST");
+    char                    err[256];
+    int64_t                 p;
 
     if (gw_config_load(&cfg, NULL, err, sizeof(err)) != 0) {
         return -1;
@@ -59,9 +59,9 @@ static void
 test_direct_entry_and_inbox(void **state)
 {
     struct gw_redis *r = *state;
-    redisReply *rep, *f;
-    char id[GW_NOTIF_ID_LEN + 1], user[40], want[256];
-    unsigned char rnd[6];
+    redisReply      *rep, *f;
+    char             id[GW_NOTIF_ID_LEN + 1], user[40], want[256];
+    unsigned char    rnd[6];
 
     if (r == NULL) {
         skip();
@@ -78,8 +78,8 @@ test_direct_entry_and_inbox(void **state)
     f = NULL;
     for (size_t i = 0; i < rep->elements && f == NULL; i++) {
         redisReply *fields = rep->element[i]->element[1];
-        if (fields->elements == 10 &&
-            strcmp(fields->element[1]->str, id) == 0) {
+        if (fields->elements == 10
+            && strcmp(fields->element[1]->str, id) == 0) {
             f = fields;
         }
     }
