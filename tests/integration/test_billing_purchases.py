@@ -127,3 +127,31 @@ def test_kill_workers_during_purchases(subscriber, pass_item):
     assert tuple(charges(s["msisdn"])) == (len(keys), len(keys) * PRICE)
     assert account(s["msisdn"])["balance"] == (1000 - len(keys)) * PRICE
     assert_audit()
+
+
+def outbox_types(user):
+    return [r[0] for r in db_query(
+        "SELECT type FROM outbox WHERE user_id = %s ORDER BY id", (user,))]
+
+
+def test_cap_warning_once_when_80_percent_is_crossed(subscriber, pass_item):
+    """A daily cap of 10 prices: the purchase that takes spending from 70%
+    to 80% queues exactly one account.cap_warning in its transaction
+    (catches a warning on every purchase, or none)."""
+    s = subscriber(balance=100 * PRICE, caps={"daily": 10 * PRICE})
+    for i in range(9):
+        assert buy(s, pass_item).status == 201
+        warned = outbox_types(s["user"]).count("account.cap_warning")
+        assert warned == (1 if i >= 7 else 0), (i, warned)
+    (payload,) = db_query("SELECT payload FROM outbox WHERE user_id = %s AND"
+                          " type = 'account.cap_warning'", (s["user"],))[0]
+    assert '"period":"daily"' in payload and '"spent":800' in payload
+
+
+def test_low_balance_warning_when_threshold_crossed(subscriber, pass_item):
+    """Prepaid balance falling under [billing] low_balance_minor (500 fen)
+    queues one account.low_balance; later purchases below it do not."""
+    s = subscriber(balance=700)
+    for _ in range(4):
+        assert buy(s, pass_item).status == 201        # 600, 500, 400, 300
+    assert outbox_types(s["user"]).count("account.low_balance") == 1
