@@ -25,11 +25,13 @@ bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
         || h->share_bp > BILL_SHARE_BP_MAX) {
         return GW_EINVAL;
     }
-    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1, &account_id);
+    /* The hold remembers the period its cap room was taken from, so a
+     * release gives it back to the same day and month. */
+    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1, &account_id,
+                    &day, &month);
     if (rc != GW_OK) {
         return rc;
     }
-    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
     rc = gw_db_exec(db,
                     "INSERT INTO holds (subscriber_id, account_id, amount,"
                     " state, provider_id, share_bp, item_id, sku, day_key,"

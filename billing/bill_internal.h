@@ -46,11 +46,12 @@ void bill_business_day(const struct gw_config *cfg, char *out);
  * The conditional debit: takes amount from the subscriber's balance (or,
  * with hold, adds it to "held") and to the spent counters, in one UPDATE
  * whose WHERE holds every limit (status, balance/credit limit, caps).
- * Refused: GW_ESUSPENDED, GW_EFUNDS or GW_ECAP. Sets *account_id.
+ * Refused: GW_ESUSPENDED, GW_EFUNDS or GW_ECAP. Sets *account_id and,
+ * when not NULL, the business day/month keys the spend was counted on.
  */
 int bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
                int64_t subscriber_id, int64_t amount, int hold,
-               int64_t *account_id);
+               int64_t *account_id, int *day_key, int *month_key);
 
 /* Maps a failed conditional debit to the reason (suspended, funds, cap). */
 int bill_debit_refused(struct gw_db *db, struct gw_arena *a,

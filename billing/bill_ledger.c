@@ -322,11 +322,16 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
 
 int
 bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-           int64_t subscriber_id, int64_t amount, int hold, int64_t *account_id)
+           int64_t subscriber_id, int64_t amount, int hold, int64_t *account_id,
+           int *day_key, int *month_key)
 {
     int day, month, rc;
 
     bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
+    if (day_key != NULL) {
+        *day_key = day;
+        *month_key = month;
+    }
     /* The debit (or hold) and every limit in one statement. Assignments
      * in a single-table UPDATE run left to right: each spent counter is
      * computed before its key is moved to the current period. */
@@ -374,7 +379,7 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
         return GW_EINVAL;
     }
     rc = bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0,
-                    &legs.account_id);
+                    &legs.account_id, NULL, NULL);
     if (rc != GW_OK) {
         return rc;
     }

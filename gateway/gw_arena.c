@@ -9,6 +9,7 @@
 
 #include "gw_arena.h"
 #include "gw_limits.h"
+#include "gw_util.h"
 
 struct gw_arena_chunk {
     struct gw_arena_chunk *next;
@@ -176,4 +177,21 @@ gw_arena_cleanup_add(struct gw_arena *a, gw_cleanup_pt fn, void *data)
     a->cleanups[a->ncleanups].data = data;
     a->ncleanups++;
     return 0;
+}
+
+static void
+gw_arena_buf_free(void *b)
+{
+    gw_buf_free(b);
+}
+
+struct gw_buf *
+gw_arena_buf_new(struct gw_arena *a)
+{
+    struct gw_buf *b = gw_arena_calloc(a, sizeof(*b));
+
+    if (b == NULL || gw_arena_cleanup_add(a, gw_arena_buf_free, b) != 0) {
+        return NULL;
+    }
+    return b;
 }

@@ -59,4 +59,12 @@ char *gw_arena_vprintf(struct gw_arena *a, const char *fmt, va_list ap);
  */
 int gw_arena_cleanup_add(struct gw_arena *a, gw_cleanup_pt fn, void *data);
 
+struct gw_buf;
+
+/*
+ * An empty growable buffer (gw_util.h) whose storage is freed at the
+ * arena's reset. NULL when out of memory.
+ */
+struct gw_buf *gw_arena_buf_new(struct gw_arena *a);
+
 #endif /* GW_ARENA_H */

@@ -8,7 +8,6 @@
 #include <cJSON.h>
 
 #include "bill.h"
-#include "cat.h"
 #include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_log.h"
@@ -19,8 +18,7 @@
 #include "svc_account.h"
 #include "svc_tx.h"
 
-#define SVC_CDR_DAYS_MAX        366
-#define SVC_POPULARITY_EVERY_MS 2000 /* janitor folds purchases in */
+#define SVC_CDR_DAYS_MAX 366
 
 void
 svc_account_ctx(struct gw_request *r, struct bill_ctx *ctx, const char *reason)
@@ -419,12 +417,6 @@ svc_admin_topup(struct gw_request *r)
     return svc_tx_run(r, svc_admin_topup_tx, &t);
 }
 
-static void
-svc_account_buf_free(void *b)
-{
-    gw_buf_free(b);
-}
-
 int
 svc_admin_cdrs(struct gw_request *r)
 {
@@ -442,9 +434,8 @@ svc_admin_cdrs(struct gw_request *r)
                            SVC_CDR_DAYS_MAX);
         return GW_EINVAL;
     }
-    csv = gw_arena_calloc(r->arena, sizeof(*csv));
-    if (csv == NULL
-        || gw_arena_cleanup_add(r->arena, svc_account_buf_free, csv) != 0) {
+    csv = gw_arena_buf_new(r->arena);
+    if (csv == NULL) {
         return GW_ERROR;
     }
     rc = bill_cdr_export(&r->thr->db, r->arena, r->cfg, from, to, csv);
@@ -456,35 +447,4 @@ svc_admin_cdrs(struct gw_request *r)
                                     "attachment; filename=\"cdrs-%s-%s.csv\"",
                                     from, to));
     return gw_reply_raw(r, 200, "text/csv; charset=utf-8", csv->data, csv->len);
-}
-
-int
-svc_janitor_run(struct gw_thread *t)
-{
-    struct bill_ctx ctx = {t->cfg, "janitor", "hold expired", NULL};
-    int64_t         last_sweep = 0, popularity_mark = 0, last_popular = 0;
-
-    while (!gw_role_stopping()) {
-        if (bill_holds_expire(&t->db, &t->arena, &ctx, 100) < 0) {
-            gw_log_warn(NULL, "hold expiry failed; retrying later");
-        }
-        if (gw_now_ms() - last_popular >= SVC_POPULARITY_EVERY_MS) {
-            if (cat_popularity_refresh(&t->db, &t->arena, &popularity_mark)
-                != GW_OK) {
-                popularity_mark = 0; /* recount next time */
-            }
-            last_popular = gw_now_ms();
-        }
-        if (gw_now_s() - last_sweep >= 60) {
-            /* Idempotency records are kept a week (Stripe keeps 24 h). */
-            gw_db_exec(&t->db,
-                       "DELETE FROM idempotency_keys WHERE"
-                       " created_at < UTC_TIMESTAMP() - INTERVAL 7 DAY"
-                       " LIMIT 1000");
-            last_sweep = gw_now_s();
-        }
-        gw_arena_reset(&t->arena);
-        gw_role_sleep_ms(t->cfg->janitor.interval_ms);
-    }
-    return 0;
 }

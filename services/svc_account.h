@@ -27,7 +27,4 @@ int svc_account_caller(struct gw_request *r, struct bill_subscriber *sub);
 void svc_account_ctx(struct gw_request *r, struct bill_ctx *ctx,
                      const char *reason);
 
-/* Janitor role body: expires stale holds (and other services' state). */
-int svc_janitor_run(struct gw_thread *t);
-
 #endif /* SVC_ACCOUNT_H */

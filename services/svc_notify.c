@@ -200,12 +200,6 @@ fail:
 
 /* --- GET /v1/notifications ------------------------------------------- */
 
-static void
-svc_notify_buf_free(void *b)
-{
-    gw_buf_free(b);
-}
-
 /*
  * One page from Redis: members strictly below the "after" id, newest first,
  * one more than asked so we know whether a next page exists.
@@ -301,16 +295,14 @@ svc_notify_page_db(struct gw_request *r, const char *after, int64_t limit,
 int
 svc_notify_inbox(struct gw_request *r)
 {
-    struct gw_buf *items = gw_arena_calloc(r->arena, sizeof(*items));
-    struct gw_buf *body = gw_arena_calloc(r->arena, sizeof(*body));
+    struct gw_buf *items = gw_arena_buf_new(r->arena);
+    struct gw_buf *body = gw_arena_buf_new(r->arena);
     const char    *after = gw_request_arg(r, "after"), *why = NULL;
     const char    *last_id = NULL, *source = "redis";
     int64_t        limit;
     int            more = 0, rc;
 
-    if (items == NULL || body == NULL
-        || gw_arena_cleanup_add(r->arena, svc_notify_buf_free, items) != 0
-        || gw_arena_cleanup_add(r->arena, svc_notify_buf_free, body) != 0) {
+    if (items == NULL || body == NULL) {
         return GW_ERROR;
     }
     rc = svc_notify_parse_page(after, gw_request_arg(r, "limit"), &limit, &why);

@@ -38,19 +38,12 @@ svc_ops_readyz(struct gw_request *r)
     return gw_reply_raw(r, 200, "application/json", body, sizeof(body) - 1);
 }
 
-static void
-svc_ops_buf_free(void *b)
-{
-    gw_buf_free(b);
-}
-
 int
 svc_ops_metrics(struct gw_request *r)
 {
-    struct gw_buf *b = gw_arena_calloc(r->arena, sizeof(*b));
+    struct gw_buf *b = gw_arena_buf_new(r->arena);
 
-    if (b == NULL || gw_arena_cleanup_add(r->arena, svc_ops_buf_free, b) != 0
-        || gw_metrics_render(b) != 0) {
+    if (b == NULL || gw_metrics_render(b) != 0) {
         return GW_ERROR;
     }
     return gw_reply_raw(r, 200, "text/plain; version=0.0.4", b->data, b->len);

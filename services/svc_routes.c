@@ -7,6 +7,7 @@
  * (server.metrics_trusted only), NOLOG (no access line).
  */
 #include "svc_account.h"
+#include "svc_janitor.h"
 #include "svc_notify.h"
 #include "svc_ops.h"
 #include "svc_routes.h"

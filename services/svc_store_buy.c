@@ -24,6 +24,7 @@
 #include "svc_account.h"
 #include "svc_store.h"
 #include "svc_store_internal.h"
+#include "svc_tx.h"
 
 struct svc_buy {
     struct bill_subscriber sub;
@@ -335,35 +336,27 @@ svc_buy_body(struct gw_request *r, struct svc_buy *b)
 }
 
 static int
-svc_buy_txn(struct gw_request *r, struct svc_buy *b)
+svc_buy_txn(struct gw_request *r, void *arg)
 {
-    struct gw_db *db = &r->thr->db;
-    int           rc;
+    struct svc_buy *b = arg;
+    int             rc;
 
     b->now_ms = gw_now_ms();
     b->expires_at[0] = '\0';
-    if ((rc = gw_db_begin(db)) != GW_OK) {
-        return rc;
-    }
     if ((rc = svc_buy_entitle(r, b)) != GW_OK
         || (rc = svc_buy_charge(r, b)) != GW_OK
         || (rc = svc_buy_notify(r, b)) != GW_OK
-        || (rc = svc_buy_body(r, b)) != GW_OK
-        || (rc = gw_idem_save(r, 201, b->body)) != GW_OK) {
-        goto fail;
+        || (rc = svc_buy_body(r, b)) != GW_OK) {
+        return rc;
     }
-    return gw_db_commit(db); /* GW_EOUTCOME: 503, the retry settles it */
-
-fail:
-    gw_db_rollback(db);
-    return rc;
+    return gw_idem_save(r, 201, b->body);
 }
 
 int
 svc_store_purchase(struct gw_request *r)
 {
     struct svc_buy b;
-    int            rc, attempt;
+    int            rc;
 
     memset(&b, 0, sizeof(b));
     rc = svc_account_caller(r, &b.sub);
@@ -373,15 +366,9 @@ svc_store_purchase(struct gw_request *r)
     if (rc == GW_OK) {
         rc = svc_buy_check(r, &b);
     }
-    for (attempt = 0; rc == GW_OK && attempt < SVC_TXN_RETRIES_MAX; attempt++) {
-        rc = svc_buy_txn(r, &b);
-        if (rc != GW_ERETRY) {
-            break;
-        }
-        rc = GW_OK;
-        if (attempt + 1 == SVC_TXN_RETRIES_MAX) {
-            rc = GW_EUNAVAIL;
-        }
+    if (rc == GW_OK) {
+        /* One transaction; GW_EOUTCOME (503): the retry settles it. */
+        rc = svc_tx_run(r, svc_buy_txn, &b);
     }
     if (rc != GW_OK) {
         return rc;

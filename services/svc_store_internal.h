@@ -12,8 +12,6 @@
 
 struct gw_request;
 
-#define SVC_TXN_RETRIES_MAX 4 /* deadlock retries of one transaction */
-
 /* Parses route param n as a positive id: GW_OK or GW_ENOTFOUND. */
 int svc_store_id_param(struct gw_request *r, size_t n, int64_t *id);
 

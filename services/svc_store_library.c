@@ -197,6 +197,19 @@ svc_library_row(struct gw_request *r, MYSQL_ROW row)
     return o;
 }
 
+/* The caller's entitlements, newest first, keyset-paged by id. */
+/* clang-format off */
+#define SVC_LIBRARY_SQL                                                       \
+    "SELECT e.id, e.status, COALESCE(e.expires_at <= UTC_TIMESTAMP(3), 0), " \
+    SVC_TS("e.granted_at") ", " SVC_TS("e.expires_at") ", e.kind, "           \
+    CAT_ITEM_COLS                                                             \
+    " FROM entitlements e JOIN items i ON i.id = e.item_id"                   \
+    " JOIN providers p ON p.id = i.provider_id"                               \
+    " JOIN categories c ON c.id = i.category_id"                              \
+    " WHERE e.owner_user_id = %s AND (%d = 0 OR e.id < %lld)"                 \
+    " ORDER BY e.id DESC LIMIT %lld"
+/* clang-format on */
+
 int
 svc_store_library(struct gw_request *r)
 {
@@ -210,19 +223,8 @@ svc_store_library(struct gw_request *r)
         || (rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
         return rc;
     }
-    rc = gw_db_query(
-        &r->thr->db, r->arena, &res,
-        "SELECT e.id, e.status, COALESCE(e.expires_at <="
-        " UTC_TIMESTAMP(3), 0), " SVC_TS("e.granted_at") ", " SVC_TS(
-            "e.expires_at") ", e.kind, " CAT_ITEM_COLS
-                            " FROM entitlements e JOIN items i ON i.id = "
-                            "e.item_id"
-                            " JOIN providers p ON p.id = i.provider_id"
-                            " JOIN categories c ON c.id = i.category_id"
-                            " WHERE e.owner_user_id = %s"
-                            " AND (%d = 0 OR e.id < %lld)"
-                            " ORDER BY e.id DESC LIMIT %lld",
-        r->user_id, has, (long long) after, (long long) limit + 1);
+    rc = gw_db_query(&r->thr->db, r->arena, &res, SVC_LIBRARY_SQL, r->user_id,
+                     has, (long long) after, (long long) limit + 1);
     if (rc != GW_OK) {
         return rc;
     }

@@ -18,6 +18,7 @@
 #include "svc_account.h"
 #include "svc_store.h"
 #include "svc_store_internal.h"
+#include "svc_tx.h"
 
 struct svc_refund {
     int64_t            purchase_id, amount, charge_txn, entitlement_id;
@@ -135,37 +136,29 @@ svc_refund_notify(struct gw_request *r, struct svc_refund *f)
 }
 
 static int
-svc_refund_txn(struct gw_request *r, struct svc_refund *f)
+svc_refund_txn(struct gw_request *r, void *arg)
 {
-    struct gw_db   *db = &r->thr->db;
-    struct bill_ctx ctx;
-    char            ref[48];
-    int             rc;
+    struct svc_refund *f = arg;
+    struct bill_ctx    ctx;
+    char               ref[48];
+    int                rc;
 
-    if ((rc = gw_db_begin(db)) != GW_OK) {
-        return rc;
-    }
     if ((rc = svc_refund_load(r, f)) != GW_OK) {
-        goto fail;
+        return rc;
     }
     snprintf(ref, sizeof(ref), "refund:purchase:%lld",
              (long long) f->purchase_id);
     svc_account_ctx(r, &ctx, f->reason);
-    rc = bill_refund_apply(db, r->arena, &ctx, f->charge_txn, f->amount, ref,
-                           &f->res);
+    rc = bill_refund_apply(&r->thr->db, r->arena, &ctx, f->charge_txn,
+                           f->amount, ref, &f->res);
     if (rc == GW_ECONFLICT) {
         gw_request_problem(r, "the refund would exceed what was charged");
     }
     if (rc != GW_OK || (rc = svc_refund_write(r, f)) != GW_OK
-        || (rc = svc_refund_notify(r, f)) != GW_OK
-        || (rc = gw_idem_save(r, 201, f->body)) != GW_OK) {
-        goto fail;
+        || (rc = svc_refund_notify(r, f)) != GW_OK) {
+        return rc;
     }
-    return gw_db_commit(db);
-
-fail:
-    gw_db_rollback(db);
-    return rc;
+    return gw_idem_save(r, 201, f->body);
 }
 
 int
@@ -173,7 +166,7 @@ svc_admin_refund(struct gw_request *r)
 {
     struct svc_refund f;
     const char       *why = NULL;
-    int               rc, attempt;
+    int               rc;
 
     memset(&f, 0, sizeof(f));
     rc = svc_store_id_param(r, 0, &f.purchase_id);
@@ -191,15 +184,7 @@ svc_admin_refund(struct gw_request *r)
         }
         return rc;
     }
-    for (attempt = 0; attempt < SVC_TXN_RETRIES_MAX; attempt++) {
-        rc = svc_refund_txn(r, &f);
-        if (rc != GW_ERETRY) {
-            break;
-        }
-    }
-    if (rc == GW_ERETRY) {
-        rc = GW_EUNAVAIL;
-    }
+    rc = svc_tx_run(r, svc_refund_txn, &f);
     if (rc != GW_OK) {
         return rc;
     }

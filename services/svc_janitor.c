@@ -1,0 +1,47 @@
+/*
+ * svc_janitor.c — the janitor role: housekeeping that must not run on the
+ * request path. It expires stale holds (billing), folds new purchases into
+ * item popularity (catalog) and prunes week-old idempotency records.
+ */
+#include "bill.h"
+#include "cat.h"
+#include "gw_db.h"
+#include "gw_log.h"
+#include "gw_status.h"
+#include "gw_thread.h"
+#include "gw_util.h"
+#include "svc_janitor.h"
+
+#define SVC_POPULARITY_EVERY_MS 2000 /* purchases folded into popularity */
+#define SVC_IDEM_SWEEP_EVERY_S  60
+
+int
+svc_janitor_run(struct gw_thread *t)
+{
+    struct bill_ctx ctx = {t->cfg, "janitor", "hold expired", NULL};
+    int64_t         last_sweep = 0, popularity_mark = 0, last_popular = 0;
+
+    while (!gw_role_stopping()) {
+        if (bill_holds_expire(&t->db, &t->arena, &ctx, 100) < 0) {
+            gw_log_warn(NULL, "hold expiry failed; retrying later");
+        }
+        if (gw_now_ms() - last_popular >= SVC_POPULARITY_EVERY_MS) {
+            if (cat_popularity_refresh(&t->db, &t->arena, &popularity_mark)
+                != GW_OK) {
+                popularity_mark = 0; /* recount next time */
+            }
+            last_popular = gw_now_ms();
+        }
+        if (gw_now_s() - last_sweep >= SVC_IDEM_SWEEP_EVERY_S) {
+            /* Idempotency records are kept a week (Stripe keeps 24 h). */
+            gw_db_exec(&t->db,
+                       "DELETE FROM idempotency_keys WHERE"
+                       " created_at < UTC_TIMESTAMP() - INTERVAL 7 DAY"
+                       " LIMIT 1000");
+            last_sweep = gw_now_s();
+        }
+        gw_arena_reset(&t->arena);
+        gw_role_sleep_ms(t->cfg->janitor.interval_ms);
+    }
+    return 0;
+}
