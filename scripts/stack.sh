@@ -13,7 +13,9 @@
 # NAME is dev (make run), test (make test) or bench (make bench); each has its own ports so they
 # can run at once. Data survives stop/start; `rm -rf run/NAME` resets a stack.
 # Overrides (mainly for sanitizer builds): VASGW_BIN, VASCTL_BIN, FLOOR_BIN, FLOOR_THREADS,
-# STACK_START_TIMEOUT (seconds each part gets to answer, default 30). FLOOR_THREADS defaults to
+# STACK_START_TIMEOUT (seconds each part gets to answer, default 30), VAS_PORT_OFFSET (added to
+# the nginx and Redis ports, so several checkouts on one machine run their stacks at once).
+# FLOOR_THREADS defaults to
 # vasgw's FastCGI threads in run/NAME/vasgw.ini ([server] workers x threads), for a fair floor.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -50,6 +52,9 @@ stack_init() {
     bench) NGINX_PORT=28080 REDIS_PORT=26390 ;;
     *) usage ;;
     esac
+    # Several checkouts (git worktrees) on one machine each shift their ports by VAS_PORT_OFFSET.
+    NGINX_PORT=$((NGINX_PORT + ${VAS_PORT_OFFSET:-0}))
+    REDIS_PORT=$((REDIS_PORT + ${VAS_PORT_OFFSET:-0}))
     DIR=$VAS_ROOT/run/$STACK
     SECRETS=$DIR/secrets
     CONTENT_DIR=$DIR/content
