@@ -21,6 +21,90 @@
 /* Provided by catalog/ (purchases ↔ entitlements/CDRs/outbox checks). */
 int cat_audit_run(struct gw_db *db, FILE *out) __attribute__((weak));
 
+static int ctl_subscriber_add(struct ctl *c, int argc, char **argv);
+static int ctl_subscriber_show(struct ctl *c, int argc, char **argv);
+static int ctl_subscriber_suspend(struct ctl *c, int argc, char **argv);
+static int ctl_subscriber_resume(struct ctl *c, int argc, char **argv);
+static int ctl_topup(struct ctl *c, int argc, char **argv);
+static int ctl_refund(struct ctl *c, int argc, char **argv);
+static int ctl_audit(struct ctl *c, int argc, char **argv);
+static int ctl_cdr_export(struct ctl *c, int argc, char **argv);
+static int ctl_hold_reserve(struct ctl *c, int argc, char **argv);
+static int ctl_hold_capture(struct ctl *c, int argc, char **argv);
+static int ctl_hold_release(struct ctl *c, int argc, char **argv);
+static int ctl_hold_expire(struct ctl *c, int argc, char **argv);
+
+static const struct ctl_option ctl_opts_subscriber_add[] = {
+    {"--credit-limit", "FEN", "postpaid credit limit (default 0)", 0},
+    {"--cap-daily", "FEN", "daily spending cap (default: none)", 0},
+    {"--cap-monthly", "FEN", "monthly spending cap (default: none)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_reason[] = {
+    {"--reason", "TEXT", "why (kept in the audit trail)", 0}, {0}};
+
+static const struct ctl_option ctl_opts_topup[] = {
+    {"--reference", "REF",
+     "the payment's reference; a re-run with the same one changes nothing",
+     CTL_OPT_REQUIRED},
+    {"--reason", "TEXT", "why (kept in the audit trail)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_refund[] = {
+    {"--reason", "TEXT", "why (kept in the audit trail)", CTL_OPT_REQUIRED},
+    {"--key", "KEY",
+     "idempotency key (default: TXN:AMOUNT:REASON); a re-run replays", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_hold_reserve[] = {
+    {"--provider", "ID", "content provider who shares the revenue", 0},
+    {"--share-bp", "BP", "the provider's share in basis points", 0},
+    {"--reference", "REF", "the caller's reference for the hold", 0},
+    {"--reason", "TEXT", "why (kept in the audit trail)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_cdr_export[] = {
+    {"--from", "YYYY-MM-DD", "first business day", CTL_OPT_REQUIRED},
+    {"--to", "YYYY-MM-DD", "last business day (inclusive)", CTL_OPT_REQUIRED},
+    {0}};
+
+const struct ctl_command ctl_billing_commands[] = {
+    {"subscriber add", ctl_subscriber_add, "IM_USER MSISDN prepaid|postpaid", 3,
+     3, ctl_opts_subscriber_add, "bind an IM user to a new phone account", NULL,
+     0},
+    {"subscriber show", ctl_subscriber_show, "MSISDN", 1, 1, NULL,
+     "print a subscriber with balance, caps and status (JSON)", NULL, 0},
+    {"subscriber suspend", ctl_subscriber_suspend, "MSISDN", 1, 1,
+     ctl_opts_reason, "suspend a phone account (no further charges)", NULL, 0},
+    {"subscriber resume", ctl_subscriber_resume, "MSISDN", 1, 1,
+     ctl_opts_reason, "reactivate a suspended phone account", NULL, 0},
+    {"topup", ctl_topup, "MSISDN AMOUNT", 2, 2, ctl_opts_topup,
+     "credit a phone account (prepaid top-up or postpaid payment)",
+     "AMOUNT is in fen (minor units). Idempotent by --reference.", 0},
+    {"refund", ctl_refund, "TXN_ID [AMOUNT]", 1, 2, ctl_opts_refund,
+     "refund all or part of a charge transaction",
+     "Without AMOUNT the whole remaining charge is refunded. A purchase's"
+     " charge is\nrefunded through the store API instead.",
+     0},
+    {"audit", ctl_audit, "", 0, 0, NULL,
+     "check every ledger invariant; exit 1 and list violations if any",
+     "Read-only. Prints each violation with ids and a count; exit 1 when"
+     " there is any.",
+     0},
+    {"hold reserve", ctl_hold_reserve, "MSISDN AMOUNT", 2, 2,
+     ctl_opts_hold_reserve, "reserve funds (two-phase charge); prints the id",
+     NULL, 0},
+    {"hold capture", ctl_hold_capture, "HOLD_ID [AMOUNT]", 1, 2, NULL,
+     "charge all or part of a pending hold; the rest is released", NULL, 0},
+    {"hold release", ctl_hold_release, "HOLD_ID", 1, 1, NULL,
+     "release a pending hold without charging", NULL, 0},
+    {"hold expire", ctl_hold_expire, "", 0, 0, NULL,
+     "release every pending hold past its expiry now (the janitor's job)", NULL,
+     0},
+    {"cdr export", ctl_cdr_export, "", 0, 0, ctl_opts_cdr_export,
+     "write CDRs of those business days as CSV to stdout", NULL, 0},
+    {0}};
+
 static void
 ctl_bill_ctx(struct ctl *c, struct bill_ctx *ctx, const char *reason)
 {
@@ -71,7 +155,7 @@ ctl_subscriber_print(const struct bill_subscriber *s)
            (long long) s->spent_month);
 }
 
-int
+static int
 ctl_subscriber_add(struct ctl *c, int argc, char **argv)
 {
     struct bill_ctx ctx;
@@ -116,7 +200,7 @@ ctl_subscriber_add(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-int
+static int
 ctl_subscriber_show(struct ctl *c, int argc, char **argv)
 {
     struct bill_subscriber s;
@@ -156,13 +240,13 @@ ctl_subscriber_status(struct ctl *c, int argc, char **argv, const char *status)
     return 0;
 }
 
-int
+static int
 ctl_subscriber_suspend(struct ctl *c, int argc, char **argv)
 {
     return ctl_subscriber_status(c, argc, argv, "suspended");
 }
 
-int
+static int
 ctl_subscriber_resume(struct ctl *c, int argc, char **argv)
 {
     return ctl_subscriber_status(c, argc, argv, "active");
@@ -256,7 +340,7 @@ ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
     return 0;
 }
 
-int
+static int
 ctl_topup(struct ctl *c, int argc, char **argv)
 {
     struct bill_subscriber s;
@@ -294,7 +378,7 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     return ctl_finish(c, rc, result, stored, "topup");
 }
 
-int
+static int
 ctl_refund(struct ctl *c, int argc, char **argv)
 {
     struct bill_result res = {0};
@@ -352,7 +436,7 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     return ctl_finish(c, rc, result, stored, "refund");
 }
 
-int
+static int
 ctl_audit(struct ctl *c, int argc, char **argv)
 {
     int ledger, store = 0;
@@ -371,7 +455,7 @@ ctl_audit(struct ctl *c, int argc, char **argv)
     return ledger + store == 0 ? 0 : 1;
 }
 
-int
+static int
 ctl_cdr_export(struct ctl *c, int argc, char **argv)
 {
     const char   *from = ctl_opt(argc, argv, "--from");
@@ -391,7 +475,7 @@ ctl_cdr_export(struct ctl *c, int argc, char **argv)
     return rc == GW_OK ? 0 : ctl_fail(rc, "cdr export");
 }
 
-int
+static int
 ctl_hold_reserve(struct ctl *c, int argc, char **argv)
 {
     struct bill_subscriber s;
@@ -466,19 +550,19 @@ ctl_hold_settle(struct ctl *c, int argc, char **argv, int capture)
     return 0;
 }
 
-int
+static int
 ctl_hold_capture(struct ctl *c, int argc, char **argv)
 {
     return ctl_hold_settle(c, argc, argv, 1);
 }
 
-int
+static int
 ctl_hold_release(struct ctl *c, int argc, char **argv)
 {
     return ctl_hold_settle(c, argc, argv, 0);
 }
 
-int
+static int
 ctl_hold_expire(struct ctl *c, int argc, char **argv)
 {
     struct bill_ctx ctx;

@@ -20,6 +20,22 @@
 #define CTL_FEED_TIMEOUT_MS         30000
 #define CTL_FEED_REDIRECTS_MAX      3
 
+static int ctl_catalog_import(struct ctl *c, int argc, char **argv);
+
+static const struct ctl_option ctl_opts_catalog_import[] = {
+    {"--content-dir", "DIR",
+     "where the feed's files are copied (default [downloads] content_dir)", 0},
+    {0}};
+
+const struct ctl_command ctl_catalog_commands[] = {
+    {"catalog import", ctl_catalog_import, "FILE|URL", 1, 1,
+     ctl_opts_catalog_import,
+     "validate and upsert a content provider's catalog feed",
+     "The whole feed is validated first and applied in one transaction"
+     " (docs/catalog-feed.md).",
+     0},
+    {0}};
+
 static size_t
 ctl_feed_write(char *p, size_t size, size_t n, void *arg)
 {
@@ -90,16 +106,14 @@ ctl_feed_read(const char *path, struct gw_buf *b)
     return 0;
 }
 
-int
+static int
 ctl_catalog_import(struct ctl *c, int argc, char **argv)
 {
     const char   *src, *dir = ctl_opt(argc, argv, "--content-dir");
     struct gw_buf b = {0};
     int           rc, url;
 
-    if (argc < 1 || argv[0][0] == '-') {
-        return 2;
-    }
+    (void) argc;
     src = argv[0];
     url = strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0;
     if (dir == NULL) {

@@ -36,6 +36,44 @@
 #define CTL_WEBHOOKS_LIST_DEFAULT 50
 #define CTL_WEBHOOKS_LIST_MAX     10000
 
+static int ctl_notifications_tail(struct ctl *c, int argc, char **argv);
+static int ctl_webhooks_list(struct ctl *c, int argc, char **argv);
+static int ctl_webhooks_retry(struct ctl *c, int argc, char **argv);
+
+static const struct ctl_option ctl_opts_tail[] = {
+    {"--group", "G", "consumer group (default " CTL_TAIL_GROUP_DEFAULT ")", 0},
+    {"--consumer", "C", "consumer name (default vasctl-PID)", 0},
+    {"--count", "N", "exit after N entries", 0},
+    {"--timeout-ms", "T", "exit after T ms without a new entry (default 5000)",
+     0},
+    {"--min-idle-ms", "M",
+     "first claim entries left pending longer than M ms (default 30000)", 0},
+    {"--new", NULL, "a new group starts at the end of the stream", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_webhooks_list[] = {
+    {"--failed", NULL, "only dead-lettered deliveries", 0},
+    {"--limit", "N", "at most N rows (default 50)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_webhooks_retry[] = {
+    {"--all-failed", NULL, "every dead-lettered delivery", 0}, {0}};
+
+const struct ctl_command ctl_notify_commands[] = {
+    {"notifications tail", ctl_notifications_tail, "", 0, 0, ctl_opts_tail,
+     "read the notification stream as the IM push servers do",
+     "Reads with XREADGROUP (after XAUTOCLAIM of stale entries), prints one"
+     " JSON line\nper entry and XACKs it: this consumes entries for the"
+     " group.",
+     0},
+    {"webhooks list", ctl_webhooks_list, "", 0, 0, ctl_opts_webhooks_list,
+     "list webhook deliveries (dead-lettered with --failed)", NULL, 0},
+    {"webhooks retry", ctl_webhooks_retry, "[EVENT_ID]", 0, 1,
+     ctl_opts_webhooks_retry,
+     "re-queue dead-lettered webhook deliveries (one, or --all-failed)", NULL,
+     0},
+    {0}};
+
 struct ctl_tail {
     struct gw_redis *r;
     const char      *stream;
@@ -197,7 +235,7 @@ ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
     return GW_OK;
 }
 
-int
+static int
 ctl_notifications_tail(struct ctl *c, int argc, char **argv)
 {
     struct ctl_tail t;
@@ -238,7 +276,7 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-int
+static int
 ctl_webhooks_list(struct ctl *c, int argc, char **argv)
 {
     MYSQL_RES *res;
@@ -274,7 +312,7 @@ ctl_webhooks_list(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
-int
+static int
 ctl_webhooks_retry(struct ctl *c, int argc, char **argv)
 {
     int all = ctl_flag(argc, argv, "--all-failed");

@@ -17,7 +17,12 @@
 #include "gw_limits.h"
 
 #define GW_CONFIG_PATH_MAX 512
-#define GW_CONFIG_STR_MAX  256
+
+/* The file vasgw and vasctl read without -c or $VASGW_CONFIG. */
+#ifndef GW_CONFIG_PATH_DEFAULT
+#define GW_CONFIG_PATH_DEFAULT "/etc/vasgw/vasgw.ini"
+#endif
+#define GW_CONFIG_STR_MAX 256
 
 struct gw_config {
     char path[GW_CONFIG_PATH_MAX];
