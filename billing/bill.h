@@ -198,19 +198,4 @@ int bill_holds_expire(struct gw_db *db, struct gw_arena *a,
  */
 int bill_audit_run(struct gw_db *db, FILE *out);
 
-/* 1 when s is a valid YYYY-MM-DD day. */
-int bill_cdr_day_valid(const char *s);
-
-/* Days from..to inclusive (valid days), or -1. */
-int bill_cdr_days(const char *from, const char *to);
-
-/*
- * Appends the CSV (header + one row per CDR) of business days from..to
- * (inclusive, "YYYY-MM-DD") to out. Rows of the current business day are
- * marked "provisional", earlier ones "final".
- */
-int bill_cdr_export(struct gw_db *db, struct gw_arena *a,
-                    const struct gw_config *cfg, const char *from,
-                    const char *to, struct gw_buf *out);
-
 #endif /* BILL_H */

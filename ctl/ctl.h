@@ -94,6 +94,7 @@ extern const struct ctl_command ctl_main_commands[];    /* ctl_main.c */
 extern const struct ctl_command ctl_billing_commands[]; /* ctl_billing.c */
 extern const struct ctl_command ctl_catalog_commands[]; /* ctl_catalog.c */
 extern const struct ctl_command ctl_notify_commands[];  /* ctl_notify.c */
+extern const struct ctl_command ctl_finance_commands[]; /* ctl_finance.c */
 
 /*
  * The framework's entry point (ctl_cli.c): parses argv against tables (a

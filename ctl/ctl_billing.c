@@ -1,7 +1,7 @@
 /*
  * ctl_billing.c — vasctl's billing and finance commands: subscribers,
- * top-ups, refunds, the ledger audit and the CDR export. They call the
- * same billing/ functions as the HTTP API, each in one transaction.
+ * top-ups, refunds and the ledger audit (CDR export: ctl_finance.c). They call
+ * the same billing/ functions as the HTTP API, each in one transaction.
  *
  * Idempotency from the command line: a top-up is keyed by its --reference
  * and a refund by its --key (default: "TXN:AMOUNT:REASON"), recorded in
@@ -28,7 +28,6 @@ static int ctl_subscriber_resume(struct ctl *c, int argc, char **argv);
 static int ctl_topup(struct ctl *c, int argc, char **argv);
 static int ctl_refund(struct ctl *c, int argc, char **argv);
 static int ctl_audit(struct ctl *c, int argc, char **argv);
-static int ctl_cdr_export(struct ctl *c, int argc, char **argv);
 static int ctl_hold_reserve(struct ctl *c, int argc, char **argv);
 static int ctl_hold_capture(struct ctl *c, int argc, char **argv);
 static int ctl_hold_release(struct ctl *c, int argc, char **argv);
@@ -61,11 +60,6 @@ static const struct ctl_option ctl_opts_hold_reserve[] = {
     {"--share-bp", "BP", "the provider's share in basis points", 0},
     {"--reference", "REF", "the caller's reference for the hold", 0},
     {"--reason", "TEXT", "why (kept in the audit trail)", 0},
-    {0}};
-
-static const struct ctl_option ctl_opts_cdr_export[] = {
-    {"--from", "YYYY-MM-DD", "first business day", CTL_OPT_REQUIRED},
-    {"--to", "YYYY-MM-DD", "last business day (inclusive)", CTL_OPT_REQUIRED},
     {0}};
 
 const struct ctl_command ctl_billing_commands[] = {
@@ -101,8 +95,6 @@ const struct ctl_command ctl_billing_commands[] = {
     {"hold expire", ctl_hold_expire, "", 0, 0, NULL,
      "release every pending hold past its expiry now (the janitor's job)", NULL,
      0},
-    {"cdr export", ctl_cdr_export, "", 0, 0, ctl_opts_cdr_export,
-     "write CDRs of those business days as CSV to stdout", NULL, 0},
     {0}};
 
 static void
@@ -453,26 +445,6 @@ ctl_audit(struct ctl *c, int argc, char **argv)
     }
     printf("audit: %d violation(s)\n", ledger + store);
     return ledger + store == 0 ? 0 : 1;
-}
-
-static int
-ctl_cdr_export(struct ctl *c, int argc, char **argv)
-{
-    const char   *from = ctl_opt(argc, argv, "--from");
-    const char   *to = ctl_opt(argc, argv, "--to");
-    struct gw_buf csv = {0};
-    int           rc;
-
-    if (from == NULL || to == NULL || !bill_cdr_day_valid(from)
-        || !bill_cdr_day_valid(to) || strcmp(from, to) > 0) {
-        return 2;
-    }
-    rc = bill_cdr_export(&c->t.db, &c->t.arena, c->cfg, from, to, &csv);
-    if (rc == GW_OK && csv.len > 0) {
-        fwrite(csv.data, 1, csv.len, stdout);
-    }
-    gw_buf_free(&csv);
-    return rc == GW_OK ? 0 : ctl_fail(rc, "cdr export");
 }
 
 static int

@@ -122,6 +122,21 @@ gw_fcgi_drain(FCGX_Stream *in)
     }
 }
 
+/* The transport side of gw_reply_write(): libfcgi buffers and flushes. */
+static int
+gw_fcgi_put(void *out, const void *p, size_t n)
+{
+    while (n > 0) {
+        int chunk = n > (1u << 20) ? 1 << 20 : (int) n;
+        if (FCGX_PutStr(p, chunk, out) != chunk) {
+            return -1;
+        }
+        p = (const char *) p + chunk;
+        n -= (size_t) chunk;
+    }
+    return 0;
+}
+
 static void
 gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
 {
@@ -138,6 +153,15 @@ gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
         n = snprintf(head, sizeof(head), "Status: 500 Server Error\r\n\r\n");
     }
     FCGX_PutStr(head, n, out);
+    if (r->stream != NULL && r->status < 300) {
+        r->stream_write = gw_fcgi_put;
+        r->stream_out = out;
+        if (r->stream(r, r->stream_ctx) != GW_OK) {
+            gw_log_error(r->request_id, "streamed reply cut short");
+        }
+        r->stream_write = NULL;
+        return;
+    }
     if (r->reply_len > 0) {
         FCGX_PutStr(r->reply_body, (int) r->reply_len, out);
     }

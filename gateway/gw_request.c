@@ -172,6 +172,25 @@ gw_reply_raw(struct gw_request *r, int status, const char *content_type,
 }
 
 int
+gw_reply_stream(struct gw_request *r, int status, const char *content_type,
+                int (*fn)(struct gw_request *r, void *ctx), void *ctx)
+{
+    gw_reply_raw(r, status, content_type, NULL, 0);
+    r->stream = fn;
+    r->stream_ctx = ctx;
+    return 0;
+}
+
+int
+gw_reply_write(struct gw_request *r, const void *p, size_t n)
+{
+    if (r->stream_write == NULL) {
+        return GW_ERROR;
+    }
+    return r->stream_write(r->stream_out, p, n) == 0 ? GW_OK : GW_ERROR;
+}
+
+int
 gw_reply_json(struct gw_request *r, int status, const cJSON *body)
 {
     char *s = gw_json_print(r->arena, body);

@@ -65,6 +65,12 @@ struct gw_request {
     const char *content_type;
     const char *reply_body;
     size_t      reply_len;
+    /* A streamed reply (gw_reply_stream): the body is written after the
+     * handler returns, by stream(), through stream_write (the transport's). */
+    int (*stream)(struct gw_request *r, void *ctx);
+    void *stream_ctx;
+    int (*stream_write)(void *out, const void *p, size_t n);
+    void       *stream_out;
     char        headers[GW_REPLY_HEADERS_MAX];
     size_t      headers_len;
     const char *problem_detail;
@@ -101,6 +107,21 @@ int gw_reply_json(struct gw_request *r, int status, const cJSON *body);
 /* Reply with a body that lives at least until the request ends. */
 int gw_reply_raw(struct gw_request *r, int status, const char *content_type,
                  const char *body, size_t len);
+
+/*
+ * A reply whose body is too big to hold (CSV exports): status and headers
+ * go out first, then the transport calls fn(r, ctx), which writes the body
+ * in pieces with gw_reply_write() while the memory stays bounded. fn runs
+ * after the handler has returned (no transaction open); everything it
+ * needs must live in the arena. Once fn runs, the status can no longer
+ * change: fn validates nothing, it only writes (an error cuts the body
+ * short and is logged; see docs/cdr-format.md).
+ */
+int gw_reply_stream(struct gw_request *r, int status, const char *content_type,
+                    int (*fn)(struct gw_request *r, void *ctx), void *ctx);
+
+/* Writes n body bytes of a streamed reply. GW_OK or GW_ERROR (peer gone). */
+int gw_reply_write(struct gw_request *r, const void *p, size_t n);
 
 /* Builds the problem+json body for rc (uses problem_detail/extra). */
 int gw_reply_problem(struct gw_request *r, int rc);

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$VAS_ROOT"
 
-DIRS=(gateway billing catalog services ctl cmd tools tests/unit tests/fuzz)
+DIRS=(gateway billing catalog finance services ctl cmd tools tests/unit tests/fuzz)
 strict=${LINT_STRICT:-0}
 rc=0
 
@@ -55,7 +55,7 @@ if [[ ${LINT_TIDY:-1} == 1 ]] && command -v clang-tidy >/dev/null 2>&1; then
     checks+=',-bugprone-reserved-identifier,-bugprone-narrowing-conversions'
     checks+=',-bugprone-implicit-widening-of-multiplication-result'
     checks+=',-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
-    read -ra cflags <<<"-std=c11 -D_GNU_SOURCE -Igateway -Ibilling -Icatalog -Iservices \
+    read -ra cflags <<<"-std=c11 -D_GNU_SOURCE -Igateway -Ibilling -Icatalog -Ifinance -Iservices \
         $(pkg-config --cflags libmariadb hiredis libcjson libcurl openssl inih 2>/dev/null)"
     warned=0
     for f in "${files[@]}"; do

@@ -1,5 +1,5 @@
 /*
- * svc_account.c — GET /v1/me and the admin subscriber, top-up and CDR
+ * svc_account.c — GET /v1/me and the admin subscriber and top-up
  * endpoints: request validation and JSON around billing/.
  */
 #include <stdio.h>
@@ -17,8 +17,6 @@
 #include "gw_util.h"
 #include "svc_account.h"
 #include "svc_tx.h"
-
-#define SVC_CDR_DAYS_MAX 366
 
 void
 svc_account_ctx(struct gw_request *r, struct bill_ctx *ctx, const char *reason)
@@ -415,36 +413,4 @@ svc_admin_topup(struct gw_request *r)
         return svc_account_problem(r, rc, why);
     }
     return svc_tx_run(r, svc_admin_topup_tx, &t);
-}
-
-int
-svc_admin_cdrs(struct gw_request *r)
-{
-    const char    *from = gw_request_arg(r, "from");
-    const char    *to = gw_request_arg(r, "to");
-    struct gw_buf *csv;
-    int            rc;
-
-    if (from == NULL || to == NULL || !bill_cdr_day_valid(from)
-        || !bill_cdr_day_valid(to) || strcmp(from, to) > 0
-        || bill_cdr_days(from, to) > SVC_CDR_DAYS_MAX) {
-        gw_request_problem(r,
-                           "from and to must be YYYY-MM-DD business days,"
-                           " from <= to, at most %d days",
-                           SVC_CDR_DAYS_MAX);
-        return GW_EINVAL;
-    }
-    csv = gw_arena_buf_new(r->arena);
-    if (csv == NULL) {
-        return GW_ERROR;
-    }
-    rc = bill_cdr_export(&r->thr->db, r->arena, r->cfg, from, to, csv);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    gw_reply_header(r, "Content-Disposition",
-                    gw_arena_printf(r->arena,
-                                    "attachment; filename=\"cdrs-%s-%s.csv\"",
-                                    from, to));
-    return gw_reply_raw(r, 200, "text/csv; charset=utf-8", csv->data, csv->len);
 }

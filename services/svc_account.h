@@ -1,6 +1,6 @@
 /*
  * svc_account.h — the caller's phone account and the admin subscriber,
- * top-up and CDR endpoints (orchestration over billing/).
+ * top-up endpoints (orchestration over billing/).
  */
 #ifndef SVC_ACCOUNT_H
 #define SVC_ACCOUNT_H
@@ -15,7 +15,6 @@ int svc_admin_subscriber_create(struct gw_request *r);
 int svc_admin_subscriber_get(struct gw_request *r);
 int svc_admin_subscriber_patch(struct gw_request *r);
 int svc_admin_topup(struct gw_request *r);
-int svc_admin_cdrs(struct gw_request *r);
 
 /*
  * Resolves the authenticated IM user to its subscriber: GW_EFORBIDDEN when

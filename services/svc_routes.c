@@ -7,6 +7,7 @@
  * (server.metrics_trusted only), NOLOG (no access line).
  */
 #include "svc_account.h"
+#include "svc_finance.h"
 #include "svc_janitor.h"
 #include "svc_notify.h"
 #include "svc_ops.h"
@@ -54,6 +55,10 @@ const struct gw_route svc_routes[] = {
     {"POST", "/v1/admin/purchases/{id}/refunds", svc_admin_refund,
      ADMIN | IDEM | JSON, 0},
     {"GET", "/v1/admin/cdrs", svc_admin_cdrs, ADMIN, 0},
+    {"GET", "/v1/admin/cdrs/days", svc_admin_cdr_days, ADMIN, 0},
+    {"GET", "/v1/admin/reports/revenue", svc_admin_report_revenue, ADMIN, 0},
+    {"GET", "/v1/admin/reports/top-items", svc_admin_report_top_items, ADMIN,
+     0},
     {"POST", "/v1/admin/items", svc_admin_item_create, ADMIN | JSON, 0},
     {"PATCH", "/v1/admin/items/{id}", svc_admin_item_patch, ADMIN | JSON, 0},
 
