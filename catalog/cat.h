@@ -40,6 +40,8 @@
 #define CAT_SEARCH_TEXT_MAX    512 /* items.search_text */
 #define CAT_CURSOR_MAX         128 /* encoded cursor */
 #define CAT_CHART_SIZE         20
+#define CAT_SEARCH_GRAMS_MAX   4 /* index grams a search looks up */
+#define CAT_GRAM_BYTES_MAX     9 /* two UTF-8 characters + NUL */
 
 struct cat_asset {
     const char *format; /* "midi" | "amr" | "mp3" */
@@ -146,6 +148,16 @@ long cat_search_normalize(const char *in, char *out, size_t cap);
  * (backslash is LIKE's default escape). out needs 2 * strlen(term) + 3.
  */
 void cat_search_like(const char *term, size_t len, char *out);
+
+/*
+ * The index grams (item_grams: 1- and 2-character substrings) a search for
+ * the normalised text norm looks up: up to CAT_SEARCH_GRAMS_MAX, one per
+ * term first, bigrams with CJK characters preferred (they are the rarest).
+ * Every item matching all terms has all of them; LIKE then checks the few
+ * candidates. Returns how many were written (0 for an empty norm).
+ */
+size_t cat_search_grams(const char *norm,
+                        char grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX]);
 
 /* Bumps the catalog generation inside the caller's transaction. */
 int cat_generation_bump(struct gw_db *db);

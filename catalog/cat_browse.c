@@ -3,9 +3,17 @@
  *
  * Keyset, never OFFSET: every sort is a total order on (key, id) and the
  * cursor carries the last (key, id) seen, so a walk has no duplicates or
- * gaps while items are inserted. Filters are static SQL with NULL-able
- * arguments ("%s IS NULL OR …"), so no SQL text is ever assembled at run
- * time.
+ * gaps while items are inserted.
+ *
+ * O(page), not O(catalog) (issue 15): a page is one statement in two
+ * steps. The inner SELECT picks the page's ids from an index whose order
+ * IS the sort order (one per filter and sort, migrations 003 and 012), so
+ * it reads `limit + 1` index entries from the cursor on; the outer one
+ * joins the details and the assets of those ids only (one GROUP BY, no
+ * subquery per row). Search picks its candidates from item_grams (the
+ * rarest gram drives) and checks them with LIKE, so it reads the matches
+ * of its rarest gram, never the catalog. Each (filter, sort) has its own
+ * static statement: no SQL text is assembled at run time.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,20 +28,94 @@
 #define CAT_KEYSET(col, op)                                                   \
     "(%d = 0 OR " col " " op " %lld OR (" col " = %lld AND i.id " op         \
     " %lld)) "
-#define CAT_PAGE_SQL(col, op, order)                                          \
-    "SELECT " CAT_ITEM_COLS " FROM " CAT_ITEM_FROM                            \
-    " WHERE i.status = 'active' AND (%s IS NULL OR i.kind = %s)"              \
-    " AND (%s IS NULL OR c.slug = %s) "                                       \
+#define CAT_ORDER_POPULAR "i.popularity DESC, i.id DESC"
+#define CAT_ORDER_NEW     "i.id DESC"
+#define CAT_ORDER_PASC    "i.price ASC, i.id ASC"
+#define CAT_ORDER_PDESC   "i.price DESC, i.id DESC"
+
+/* The details of the ids picked by the inner statement, in its order. */
+#define CAT_PAGE_WRAP(ids, order)                                             \
+    "SELECT STRAIGHT_JOIN " CAT_ITEM_BASE_COLS ", " CAT_ITEM_ASSETS_AGG       \
+    " FROM (" ids ") t JOIN items i ON i.id = t.id"                           \
+    " JOIN providers p ON p.id = i.provider_id"                               \
+    " JOIN categories c ON c.id = i.category_id"                              \
+    " LEFT JOIN item_assets a ON a.item_id = i.id"                            \
+    " GROUP BY i.id ORDER BY " order
+
+/* Inner statements per filter. Arguments: the filter's, then the keyset's
+ * (has_cursor, key, key, id), then the limit. */
+#define CAT_IDS_ALL(ix, keyset, order)                                        \
+    "SELECT i.id FROM items i FORCE INDEX (" ix ")"                           \
+    " WHERE i.status = 'active' AND " keyset                                  \
+    "ORDER BY " order " LIMIT %lld"
+#define CAT_IDS_KIND(ix, keyset, order)                                       \
+    "SELECT i.id FROM items i FORCE INDEX (" ix ")"                           \
+    " WHERE i.kind = %s AND i.status = 'active' AND " keyset                  \
+    "ORDER BY " order " LIMIT %lld"
+/* categories.slug is unique: c is a constant row, so the order of
+ * items' (category_id, status, key, id) index is the page's order. A kind
+ * that is not the category's matches nothing (and reads nothing). */
+#define CAT_IDS_CATEGORY(ix, keyset, order)                                   \
+    "SELECT i.id FROM categories c JOIN items i FORCE INDEX (" ix ")"         \
+    " ON i.category_id = c.id WHERE c.slug = %s"                              \
+    " AND (%s IS NULL OR c.kind = %s) AND i.status = 'active' AND " keyset    \
+    "ORDER BY " order " LIMIT %lld"
+/* Search: up to four grams, each a primary-key range of item_grams; the
+ * optimizer drives from the smallest (a NULL gram is no join at all: its
+ * LEFT JOIN matches nothing and its WHERE term is true; a non-NULL one's
+ * WHERE term makes the join inner, so it may drive). The sort indexes and
+ * the primary key are ignored for ORDER BY so a rare term never walks the
+ * catalog in sort order looking for matches. Arguments: grams 2, 3, 4,
+ * gram 1, grams 2, 3, 4 again, kind, kind, category, category, five
+ * terms (pattern twice each), keyset, limit. */
+#define CAT_GRAM_JOIN(g)                                                      \
+    " LEFT JOIN item_grams " g " ON " g ".gram = %s AND " g ".item_id"        \
+    " = g1.item_id"
+#define CAT_GRAM_WHERE(g) " AND (%s IS NULL OR " g ".item_id IS NOT NULL)"
+#define CAT_IDS_SEARCH(ix, keyset, order)                                     \
+    "SELECT i.id FROM item_grams g1"                                          \
+    CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
+    " JOIN items i IGNORE INDEX FOR ORDER BY (" ix ") ON i.id = g1.item_id"   \
+    " JOIN categories c ON c.id = i.category_id"                              \
+    " WHERE g1.gram = %s"                                                     \
+    CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")            \
+    " AND i.status = 'active'"                                                \
+    " AND (%s IS NULL OR i.kind = %s) AND (%s IS NULL OR c.slug = %s) "       \
     CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
-    "AND " CAT_KEYSET(col, op) "ORDER BY " order " LIMIT %lld"
+    "AND " keyset "ORDER BY " order " LIMIT %lld"
+
+#define CAT_PAGE_SQL(IDS, ix, col, op, order)                                 \
+    CAT_PAGE_WRAP(IDS(ix, CAT_KEYSET(col, op), order), order)
+
+/* One row per filter, indexed by enum cat_sort within it. */
+#define CAT_PAGE_SORTS(IDS, ix_popular, ix_new, ix_price)                     \
+    {CAT_PAGE_SQL(IDS, ix_popular, "i.popularity", "<", CAT_ORDER_POPULAR),   \
+     CAT_PAGE_SQL(IDS, ix_new, "i.id", "<", CAT_ORDER_NEW),                   \
+     CAT_PAGE_SQL(IDS, ix_price, "i.price", ">", CAT_ORDER_PASC),             \
+     CAT_PAGE_SQL(IDS, ix_price, "i.price", "<", CAT_ORDER_PDESC)}
 /* clang-format on */
 
-/* Indexed by enum cat_sort. */
-static const char *const cat_page_sql[] = {
-    CAT_PAGE_SQL("i.popularity", "<", "i.popularity DESC, i.id DESC"),
-    CAT_PAGE_SQL("i.id", "<", "i.id DESC"),
-    CAT_PAGE_SQL("i.price", ">", "i.price ASC, i.id ASC"),
-    CAT_PAGE_SQL("i.price", "<", "i.price DESC, i.id DESC"),
+enum cat_filter {
+    CAT_FILTER_ALL,
+    CAT_FILTER_KIND,
+    CAT_FILTER_CATEGORY,
+    CAT_FILTER_SEARCH
+};
+
+#define CAT_SEARCH_IX_ORDER                                                    \
+    "ix_items_popular, ix_items_new, ix_items_price, ix_items_kind_new,"       \
+    " ix_items_kind_popular, ix_items_kind_price, ix_items_category,"          \
+    " ix_items_cat_popular, ix_items_cat_price"
+
+static const char *const cat_page_sql[4][4] = {
+    CAT_PAGE_SORTS(CAT_IDS_ALL, "ix_items_popular", "ix_items_new",
+                   "ix_items_price"),
+    CAT_PAGE_SORTS(CAT_IDS_KIND, "ix_items_kind_popular", "ix_items_kind_new",
+                   "ix_items_kind_price"),
+    CAT_PAGE_SORTS(CAT_IDS_CATEGORY, "ix_items_cat_popular",
+                   "ix_items_category", "ix_items_cat_price"),
+    CAT_PAGE_SORTS(CAT_IDS_SEARCH, CAT_SEARCH_IX_ORDER, CAT_SEARCH_IX_ORDER,
+                   CAT_SEARCH_IX_ORDER),
 };
 
 static const char *const cat_sort_names[] = {"popular", "new", "price_asc",
@@ -120,9 +202,8 @@ cat_sort_key(enum cat_sort sort, const struct cat_item *it)
 /* Splits the normalised q into up to CAT_QUERY_TERMS_MAX LIKE patterns. */
 static int
 cat_search_terms(struct gw_arena *a, const char *q,
-                 const char *pat[CAT_QUERY_TERMS_MAX])
+                 const char *pat[CAT_QUERY_TERMS_MAX], char *norm, size_t cap)
 {
-    char        norm[CAT_QUERY_BYTES_MAX * 3 + 1];
     const char *p = norm, *sp;
     size_t      len;
     int         n = 0;
@@ -131,7 +212,7 @@ cat_search_terms(struct gw_arena *a, const char *q,
     if (q == NULL) {
         return 0;
     }
-    if (cat_search_normalize(q, norm, sizeof(norm)) < 0) {
+    if (cat_search_normalize(q, norm, cap) < 0) {
         return -1;
     }
     while (*p != '\0' && n < CAT_QUERY_TERMS_MAX) {
@@ -186,22 +267,59 @@ cat_page_build(struct gw_arena *a, MYSQL_RES *res, const struct cat_query *q,
     return GW_OK;
 }
 
+/* A search page: the grams of the normalised q, then the terms' LIKEs. */
+static int
+cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
+                const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
+                MYSQL_RES **res)
+{
+    char        g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
+    const char *gp[CAT_SEARCH_GRAMS_MAX];
+    size_t      n = cat_search_grams(norm, g), k;
+
+    if (n == 0) {
+        return GW_EINVAL; /* a term has a gram: cannot happen */
+    }
+    for (k = 0; k < CAT_SEARCH_GRAMS_MAX; k++) {
+        gp[k] = k < n ? g[k] : NULL;
+    }
+    return gw_db_query(db, a, res, cat_page_sql[CAT_FILTER_SEARCH][q->sort],
+                       gp[1], gp[2], gp[3], gp[0], gp[1], gp[2], gp[3], q->kind,
+                       q->kind, q->category, q->category, t[0], t[0], t[1],
+                       t[1], t[2], t[2], t[3], t[3], t[4], t[4], q->has_cursor,
+                       (long long) q->after_key, (long long) q->after_key,
+                       (long long) q->after_id, (long long) q->limit + 1);
+}
+
 int
 cat_items_page_new(struct gw_db *db, struct gw_arena *a,
                    const struct cat_query *q, cJSON **out)
 {
-    const char *t[CAT_QUERY_TERMS_MAX];
-    MYSQL_RES  *res;
-    int         rc;
+    const char *t[CAT_QUERY_TERMS_MAX], *const *sql;
+    char       norm[CAT_QUERY_BYTES_MAX * 3 + 1] = "";
+    MYSQL_RES *res;
+    long long  key = (long long) q->after_key, id = (long long) q->after_id;
+    long long  lim = (long long) q->limit + 1;
+    int        rc;
 
-    if (cat_search_terms(a, q->q, t) != 0) {
+    if (cat_search_terms(a, q->q, t, norm, sizeof(norm)) != 0) {
         return GW_EINVAL;
     }
-    rc = gw_db_query(db, a, &res, cat_page_sql[q->sort], q->kind, q->kind,
-                     q->category, q->category, t[0], t[0], t[1], t[1], t[2],
-                     t[2], t[3], t[3], t[4], t[4], q->has_cursor,
-                     (long long) q->after_key, (long long) q->after_key,
-                     (long long) q->after_id, (long long) q->limit + 1);
+    if (t[0] != NULL) {
+        rc = cat_page_search(db, a, q, t, norm, &res);
+    } else if (q->category != NULL) {
+        sql = cat_page_sql[CAT_FILTER_CATEGORY];
+        rc = gw_db_query(db, a, &res, sql[q->sort], q->category, q->kind,
+                         q->kind, q->has_cursor, key, key, id, lim);
+    } else if (q->kind != NULL) {
+        sql = cat_page_sql[CAT_FILTER_KIND];
+        rc = gw_db_query(db, a, &res, sql[q->sort], q->kind, q->has_cursor, key,
+                         key, id, lim);
+    } else {
+        sql = cat_page_sql[CAT_FILTER_ALL];
+        rc = gw_db_query(db, a, &res, sql[q->sort], q->has_cursor, key, key, id,
+                         lim);
+    }
     if (rc != GW_OK) {
         return rc;
     }

@@ -9,15 +9,22 @@
 #include "cat.h"
 
 /* "%%" is a literal '%' for the gw_db formatter. */
-#define CAT_ITEM_COLS                                                          \
+#define CAT_ITEM_BASE_COLS                                                     \
     "i.id, i.kind, i.sku, i.title, i.artist, p.id, p.name, c.slug,"            \
     " i.price, i.currency, i.status, i.popularity,"                            \
     " DATE_FORMAT(i.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'),"                  \
     " i.preview_path, i.min_players, i.max_players, i.pricing,"                \
-    " i.pass_days, p.revenue_share_bp,"                                        \
-    " (SELECT GROUP_CONCAT(CONCAT_WS(':', a.format, a.mime, a.bytes,"          \
-    " a.path) ORDER BY a.format SEPARATOR '|') FROM item_assets a"             \
-    " WHERE a.item_id = i.id)"
+    " i.pass_days, p.revenue_share_bp"
+
+/* The assets of i as "fmt:mime:bytes:path|…", grouped by i.id. */
+#define CAT_ITEM_ASSETS_AGG                                                    \
+    "GROUP_CONCAT(CONCAT_WS(':', a.format, a.mime, a.bytes, a.path)"           \
+    " ORDER BY a.format SEPARATOR '|')"
+
+/* One item (by id): the assets subquery runs once. */
+#define CAT_ITEM_COLS                                                          \
+    CAT_ITEM_BASE_COLS ", (SELECT " CAT_ITEM_ASSETS_AGG " FROM item_assets a"  \
+                       " WHERE a.item_id = i.id)"
 
 #define CAT_ITEM_FROM                                                          \
     "items i JOIN providers p ON p.id = i.provider_id"                         \

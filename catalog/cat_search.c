@@ -107,3 +107,100 @@ cat_search_like(const char *term, size_t len, char *out)
     out[o++] = '%';
     out[o] = '\0';
 }
+
+/* 3: bigram with a non-ASCII character (rare), 2: ASCII bigram, 1 and 0:
+ * single characters (CJK before ASCII). */
+static int
+cat_gram_score(const char *g, size_t chars)
+{
+    int wide = 0;
+
+    for (; *g != '\0'; g++) {
+        wide |= (unsigned char) *g >= 0x80;
+    }
+    return (chars == 2 ? 2 : 0) + wide;
+}
+
+/* Offsets of the characters of term[0..len) (at most CAT_SEARCH_TEXT_MAX). */
+static size_t
+cat_term_chars(const char *term, size_t len, size_t *off, size_t cap)
+{
+    size_t i = 0, n = 0, k;
+
+    while (i < len && n < cap) {
+        k = cat_utf8_len((unsigned char) term[i]);
+        if (k == 0 || i + k > len) {
+            break;
+        }
+        off[n++] = i;
+        i += k;
+    }
+    if (n < cap) {
+        off[n] = i; /* end of the last character */
+    }
+    return n;
+}
+
+/* The unused gram of term with the best score, or 0 when none is left. */
+static int
+cat_term_best(const char *term, size_t len,
+              char grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX], size_t n,
+              char *out)
+{
+    size_t off[CAT_SEARCH_TEXT_MAX + 1], nch, i, j, w, blen;
+    int    best = -1, sc;
+    char   g[CAT_GRAM_BYTES_MAX];
+
+    nch = cat_term_chars(term, len, off, CAT_SEARCH_TEXT_MAX);
+    w = nch >= 2 ? 2 : 1;
+    for (i = 0; nch > 0 && i + w <= nch; i++) {
+        blen = off[i + w] - off[i];
+        if (blen >= CAT_GRAM_BYTES_MAX) {
+            continue;
+        }
+        memcpy(g, term + off[i], blen);
+        g[blen] = '\0';
+        for (j = 0; j < n && strcmp(grams[j], g) != 0; j++) {
+        }
+        if (j < n) {
+            continue; /* already chosen */
+        }
+        sc = cat_gram_score(g, w);
+        if (sc > best) {
+            best = sc;
+            memcpy(out, g, blen + 1);
+        }
+    }
+    return best >= 0;
+}
+
+size_t
+cat_search_grams(const char *norm,
+                 char        grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX])
+{
+    const char *t[CAT_QUERY_TERMS_MAX];
+    size_t      tl[CAT_QUERY_TERMS_MAX], nt = 0, n = 0, k, len;
+    const char *p = norm, *sp;
+    int         progress = 1;
+
+    while (*p != '\0' && nt < CAT_QUERY_TERMS_MAX) {
+        sp = strchr(p, ' ');
+        len = sp ? (size_t) (sp - p) : strlen(p);
+        if (len > 0) {
+            t[nt] = p;
+            tl[nt++] = len;
+        }
+        p += len + (sp != NULL);
+    }
+    /* Round robin over the terms: each term's rarest-looking gram first. */
+    while (n < CAT_SEARCH_GRAMS_MAX && progress) {
+        progress = 0;
+        for (k = 0; k < nt && n < CAT_SEARCH_GRAMS_MAX; k++) {
+            if (cat_term_best(t[k], tl[k], grams, n, grams[n])) {
+                n++;
+                progress = 1;
+            }
+        }
+    }
+    return n;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Bench data at carrier scale (issue 15), generated set-based in SQL (INSERT … SELECT over
+# MariaDB's SEQUENCE engine, never row by row) into the stack whose stack.env is loaded:
+#
+#   scripts/bench/catalog_data.sh ITEMS [ENTITLEMENTS]
+#
+# ITEMS items of provider "scale" in 12 categories (scale-rt-0..9 ringtones, scale-gm-0..1 games:
+# ~8% of the items each), one midi asset each, skewed popularity, prices 100..999. Titles: one of
+# 100 two-character Chinese words (each in ~1% of the items; "琵琶" is the first), two characters
+# drawn from the CJK block, and one of 50 Latin words. The item_grams triggers (migration 012)
+# index them as they are inserted. ENTITLEMENTS (default 0) permanent entitlements of the IM user
+# "bench-heavy" (the library's deep pages) over the first items.
+# Re-running with the same numbers does nothing; a larger ITEMS adds the missing ones.
+set -euo pipefail
+ITEMS=${1:?usage: catalog_data.sh ITEMS [ENTITLEMENTS]}
+ENTS=${2:-0}
+: "${VAS_MYSQL_SOCKET:?load the stack environment (run/NAME/stack.env) first}"
+
+sql() {
+    mariadb --no-defaults --socket="$VAS_MYSQL_SOCKET" --user="$VAS_MYSQL_USER" \
+        --password="$VAS_MYSQL_PASSWORD" --batch --skip-column-names "$VAS_MYSQL_DATABASE" "$@"
+}
+
+CJK="'琵琶','乐玉','二胡','云光','云夏','云明','光明','兰乐','兰浪','兰蝴','冬珠','南明','南浪','古歌',
+'城想','声山','声海','声金','夏月','夜春','天森','子琶','子茉','小云','彩凤','彩莉','彩蝶','想明','日凤',
+'日城','日菊','明蝴','明阳','昏夏','春兰','春南','春声','晨森','晨花','曦茉','月桥','月空','月蝶','林琵',
+'桥二','梅想','森夜','森海','歌乐','水古','水歌','水虹','江梅','江菊','河春','河龙','浪水','珠彩','珠海',
+'琵冬','白白','白笛','白胡','秋海','秋鸟','竹乡','笛日','筝桥','红青','红龙','花乐','花乡','花月','花胡',
+'茉金','莉月','莉梦','菊江','虹梦','蝴南','蝴海','蝴黄','蝴鼓','蝶河','金故','金流','长虹','阳乐','雨曦',
+'雨黄','雪莉','雪金','青歌','飞晨','飞歌','鸟云','鸟花','黄云','黄夏','鼓子'"
+LATIN="'love','night','dance','rain','summer','blue','dream','river','moon','star','song','heart',
+'fire','snow','wind','ocean','gold','silver','spring','autumn','winter','light','shadow','city',
+'road','home','sky','cloud','flower','garden','storm','wave','bell','drum','flute','violin',
+'piano','guitar','echo','melody','rhythm','harmony','sunrise','sunset','forest','mountain',
+'valley','island','bridge','tower'"
+
+t0=$(date +%s)
+sql <<SQL
+INSERT IGNORE INTO providers (code, name, revenue_share_bp, created_at, updated_at)
+VALUES ('scale', 'Scale Records', 7000, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3));
+INSERT IGNORE INTO categories (slug, name, kind, created_at)
+SELECT CONCAT('scale-', IF(seq < 10, 'rt-', 'gm-'), IF(seq < 10, seq, seq - 10)),
+       CONCAT('Scale ', seq), IF(seq < 10, 'ringtone', 'game'), UTC_TIMESTAMP(3)
+FROM seq_0_to_11;
+SET @have = (SELECT COUNT(*) FROM items i JOIN providers p ON p.id = i.provider_id
+             WHERE p.code = 'scale');
+SET @prov = (SELECT id FROM providers WHERE code = 'scale');
+INSERT INTO items (provider_id, sku, kind, title, artist, category_id, price, currency,
+                   status, search_text, popularity, min_players, max_players, pricing,
+                   pass_days, created_at, updated_at)
+SELECT @prov, CONCAT('SC-', s.seq), c.kind, s.title, NULL, c.id, 100 + (s.seq * 37) % 900,
+       'CNY', 'active', s.title,
+       -- skewed: most items have few purchases, a few have many
+       FLOOR(POW(((s.seq * 7919) % 10007) / 10007, 4) * 100000),
+       IF(c.kind = 'game', 1, NULL), IF(c.kind = 'game', 4, NULL),
+       IF(c.kind = 'game', 'pass', NULL), IF(c.kind = 'game', 7, NULL),
+       UTC_TIMESTAMP(3) - INTERVAL ($ITEMS - s.seq) SECOND, UTC_TIMESTAMP(3)
+FROM (SELECT seq, (seq * 5) % 12 AS cat,
+             CONCAT(ELT(1 + seq % 100, $CJK),
+                    CONVERT(CHAR(19968 + (seq * 7919) % 20902 USING ucs2) USING utf8mb4),
+                    CONVERT(CHAR(19968 + (seq * 104729) % 20902 USING ucs2) USING utf8mb4),
+                    ' ', ELT(1 + (seq DIV 100) % 50, $LATIN)) AS title
+      FROM seq_1_to_$ITEMS) s
+JOIN categories c ON c.slug = CONCAT('scale-', IF(s.cat < 10, 'rt-', 'gm-'),
+                                      IF(s.cat < 10, s.cat, s.cat - 10))
+WHERE s.seq > @have;
+INSERT IGNORE INTO item_assets (item_id, format, path, mime, bytes, sha256)
+SELECT i.id, 'midi', CONCAT('scale/', i.id, '.mid'), 'audio/midi', 1000 + i.id % 5000,
+       REPEAT('0', 64)
+FROM items i WHERE i.provider_id = @prov;
+INSERT IGNORE INTO entitlements (owner_user_id, item_id, kind, status, granted_at,
+                                 updated_at)
+SELECT 'bench-heavy', i.id, 'permanent', 'active', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
+FROM items i WHERE i.provider_id = @prov AND i.kind = 'ringtone'
+ORDER BY i.id LIMIT $ENTS;
+UPDATE catalog_meta SET generation = generation + 1, updated_at = UTC_TIMESTAMP(3)
+WHERE id = 1;
+SQL
+echo "catalog_data: $(sql -e "SELECT COUNT(*) FROM items i JOIN providers p
+    ON p.id = i.provider_id WHERE p.code = 'scale'") scale items,
+    $(sql -e "SELECT COUNT(*) FROM entitlements WHERE owner_user_id = 'bench-heavy'") entitlements
+    of bench-heavy ($(($(date +%s) - t0)) s)" | tr -s ' \n' ' '
+echo
