@@ -3,7 +3,8 @@
 #
 #   scripts/demo.sh [NAME]     (default dev)
 #
-# Prints the stack's URL, its env file and a demo IM login token (24 h).
+# Prints the stack's URL, its env file, a demo IM login token (24 h) and a ready storefront link
+# with that token in the URL fragment.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +38,11 @@ The $STACK stack is running.
   URL:          $VAS_BASE_URL   (try: curl $VAS_BASE_URL/healthz)
   environment:  $ENV_FILE   (KEY=value lines; secrets inside)
   admin CLI:    $VASCTL
+  storefront:   $VAS_BASE_URL/#token=$token
+                (what the IM's web view opens: the token rides in the URL fragment, never in a
+                 query string, so it reaches no server log; phone width first)
+  console:      $VAS_BASE_URL/console/   (finance/operator console; paste the admin key,
+                 VAS_ADMIN_KEY in the environment file; the page keeps it in memory only)
   demo token:   $token
                 (IM user demo-user, valid 24 h: curl -H "Authorization: Bearer \$TOKEN" $VAS_BASE_URL/v1/me)
   stop:         make stop    reset: make stop && rm -rf run/$STACK

@@ -39,7 +39,13 @@ PACKAGES=(
     python3-pymysql       # integration tests read MariaDB directly
     python3-redis         # integration tests read Redis directly
     curl                  # stack.sh waits for /healthz; demo and tests
+    chromium              # browser tests of the storefront and console (driven by playwright-core)
+    fonts-wqy-microhei    # CJK glyphs, so the browser tests' screenshots show the Chinese text
+    nodejs                # runs the browser tests (node --test) and npm
 )
+# npm: Debian's package, unless the installed Node.js brings its own npm (NodeSource's nodejs
+# provides and conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

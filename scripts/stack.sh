@@ -357,7 +357,7 @@ nginx_start() {
     [[ $OS_USER == root ]] && user_line='user root;'
     render_template "$VAS_ROOT/etc/nginx.conf.in" "$NGINX_CONF" \
         USER_LINE="$user_line" PREFIX="$NGINX_PREFIX" STACK_DIR="$DIR" \
-        CONTENT_DIR="$CONTENT_DIR" PORT="$NGINX_PORT"
+        CONTENT_DIR="$CONTENT_DIR" PORT="$NGINX_PORT" WEB_DIR="$VAS_ROOT/web"
     if pid=$(pid_of "$NGINX_PID"); then
         log "nginx already running (pid $pid)"
         return 0

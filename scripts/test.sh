@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: build, unit tests, a fresh private `test` stack, the integration tests against it,
-# a short fuzz run, and one closing line "tests: N passed, N failed" (unit + integration, and
+# the browser tests (scripts/browser_test.sh: screenshots in run/test-results/browser/), a short
+# fuzz run, and one closing line "tests: N passed, N failed" (unit + integration, and
 # the fuzz run as one test when scripts/fuzz.sh exists). Exits non-zero if anything failed.
 #
 # PYTHON        interpreter for pytest (default /usr/bin/python3, Debian's, where deps.sh installs
@@ -97,6 +98,18 @@ else
         fi
     else
         log "pytest exited with status $py_rc and wrote no results"
+        add 0 1
+    fi
+fi
+# --- browser tests: the storefront and console in chromium (scripts/browser_test.sh) --------
+if ((stack_ok == 1)) && [[ -d tests/browser ]]; then
+    BROWSER_COUNTS_FILE=$RESULTS/browser.counts VAS_TEST_RESULTS=$RESULTS \
+        bash scripts/browser_test.sh "$STACK" || true
+    if [[ -s $RESULTS/browser.counts ]]; then
+        read -r browser_passed browser_failed <"$RESULTS/browser.counts"
+        add "$browser_passed" "$browser_failed"
+    else
+        log "the browser tests did not report"
         add 0 1
     fi
 fi
