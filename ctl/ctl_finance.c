@@ -21,6 +21,9 @@
 #include "gw_util.h"
 
 static int ctl_cdr_export(struct ctl *c, int argc, char **argv);
+static int ctl_reconcile(struct ctl *c, int argc, char **argv);
+static int ctl_reconcile_list(struct ctl *c, int argc, char **argv);
+static int ctl_reconcile_show(struct ctl *c, int argc, char **argv);
 
 static const struct ctl_option ctl_opts_cdr_export[] = {
     {"--date", "YYYY-MM-DD", "one business day", 0},
@@ -29,6 +32,20 @@ static const struct ctl_option ctl_opts_cdr_export[] = {
     {"--out", "DIR", "write cdrs-DAY.csv and cdrs-DAY.manifest.json per day",
      0},
     {0}};
+
+static const struct ctl_option ctl_opts_reconcile[] = {
+    {"--carrier-file", "FILE", "the carrier's billed records (CSV)",
+     CTL_OPT_REQUIRED},
+    {"--date", "YYYY-MM-DD", "the business day they bill (must have ended)",
+     CTL_OPT_REQUIRED},
+    {"--report", "FILE", "detail CSV (default reconcile-DAY-RUN.csv)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_reconcile_list[] = {
+    {"--limit", "N", "at most N runs (default 20, max 100)", 0}, {0}};
+
+static const struct ctl_option ctl_opts_reconcile_show[] = {
+    {"--report", "FILE", "also write the run's detail CSV", 0}, {0}};
 
 const struct ctl_command ctl_finance_commands[] = {
     {"cdr export", ctl_cdr_export, "", 0, 0, ctl_opts_cdr_export,
@@ -39,6 +56,19 @@ const struct ctl_command ctl_finance_commands[] = {
      " changes again); today is\nprovisional and stays open. See"
      " docs/cdr-format.md.",
      0},
+    {"reconcile", ctl_reconcile, "", 0, 0, ctl_opts_reconcile,
+     "reconcile the carrier's billed records with a day's CDRs",
+     "Classifies every record: matched, amount_mismatch, charged_not_billed,"
+     "\nbilled_unknown, billed_twice, charged_not_delivered, malformed (with"
+     " its line\nnumber). Prints counts and amounts, writes the detail CSV,"
+     " stores the run\n(the same file for the same day is the same run). Exit"
+     " 1 when any record\nis not matched. See docs/reconciliation.md.",
+     0},
+    {"reconcile list", ctl_reconcile_list, "", 0, 0, ctl_opts_reconcile_list,
+     "stored reconciliation runs, newest first", NULL, 0},
+    {"reconcile show", ctl_reconcile_show, "RUN_ID", 1, 1,
+     ctl_opts_reconcile_show, "one run's counts and amounts per class (JSON)",
+     NULL, 0},
     {0}};
 
 static int
@@ -168,4 +198,163 @@ ctl_cdr_export(struct ctl *c, int argc, char **argv)
         }
     }
     return 0;
+}
+
+/* ---- reconcile ---- */
+
+static void
+ctl_recon_progress(void *ctx, int64_t lines, int done)
+{
+    (void) ctx;
+    fprintf(stderr, "\rreconcile: %lld records read%s", (long long) lines,
+            done ? ", classified\n" : "");
+}
+
+static int
+ctl_recon_report_file(struct ctl *c, int64_t run_id, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    int   rc;
+
+    if (f == NULL) {
+        fprintf(stderr, "vasctl: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    rc = fin_recon_report(&c->t.db, run_id, ctl_fin_fwrite, f);
+    if (fclose(f) != 0 && rc == GW_OK) {
+        rc = GW_ERROR;
+    }
+    return rc == GW_OK ? 0 : ctl_fin_fail(rc, "reconcile report", NULL);
+}
+
+static int64_t
+ctl_recon_print(const struct fin_recon_run *run, const char *file)
+{
+    int64_t bad = 0;
+    int     k;
+
+    printf("reconciliation run %lld of %s: %s (sha256 %s)%s\n",
+           (long long) run->id, run->day, file, run->file_sha256,
+           run->reused ? "\n  the same file was reconciled before: its stored"
+                         " run is shown"
+                       : "");
+    printf("  %-22s %10s %16s\n", "class", "count", "amount");
+    for (k = 0; k < FIN_RC_COUNT; k++) {
+        printf("  %-22s %10lld %16lld\n", fin_recon_class_names[k],
+               (long long) run->count[k], (long long) run->amount[k]);
+        if (k != FIN_RC_MATCHED) {
+            bad += run->count[k];
+        }
+    }
+    printf("  %lld carrier records read, %lld discrepanc%s\n",
+           (long long) run->lines, (long long) bad, bad == 1 ? "y" : "ies");
+    return bad;
+}
+
+static int
+ctl_reconcile(struct ctl *c, int argc, char **argv)
+{
+    struct fin_recon_run run;
+    const char          *file = ctl_opt(argc, argv, "--carrier-file");
+    const char          *report = ctl_opt(argc, argv, "--report");
+    const char          *why = NULL;
+    char                 def[64];
+    int64_t              day, bad;
+    int                  rc;
+
+    if (fin_day_parse(ctl_opt(argc, argv, "--date"), &day) != GW_OK) {
+        fprintf(stderr, "vasctl: --date is not a calendar day (YYYY-MM-DD)\n");
+        return 2;
+    }
+    if (day >= fin_day_today(c->cfg)) {
+        fprintf(stderr,
+                "vasctl: %s has not ended yet: reconcile ended"
+                " (closed) days\n",
+                ctl_opt(argc, argv, "--date"));
+        return 2;
+    }
+    rc = fin_days_close(&c->t.db, &c->t.arena, c->cfg, day, day, "vasctl");
+    if (rc == GW_OK) {
+        rc = fin_recon_run(&c->t.db, &c->t.arena, c->cfg, file, day, "vasctl",
+                           isatty(STDERR_FILENO) ? ctl_recon_progress : NULL,
+                           NULL, &run, &why);
+    }
+    if (rc == GW_ECONFLICT) {
+        why = "these inputs are being reconciled right now";
+    }
+    if (rc != GW_OK) {
+        fprintf(stderr, "vasctl: reconcile: %s\n",
+                why ? why : gw_status_title(rc));
+        return rc == GW_EINVAL ? 2 : 1;
+    }
+    bad = ctl_recon_print(&run, file);
+    if (report == NULL) {
+        snprintf(def, sizeof(def), "reconcile-%s-%lld.csv", run.day,
+                 (long long) run.id);
+        report = def;
+    }
+    if (ctl_recon_report_file(c, run.id, report) != 0) {
+        return 1;
+    }
+    printf("  report: %s\n", report);
+    return bad > 0 ? 1 : 0;
+}
+
+static int
+ctl_reconcile_list(struct ctl *c, int argc, char **argv)
+{
+    const char *s = ctl_opt(argc, argv, "--limit");
+    cJSON      *items = NULL, *it;
+    int64_t     limit = FIN_PAGE_DEFAULT, next;
+    int         rc;
+
+    if (s != NULL
+        && (gw_parse_i64(s, strlen(s), &limit) != 0 || limit < 1
+            || limit > FIN_PAGE_MAX)) {
+        fprintf(stderr, "vasctl: --limit wants 1..%d\n", FIN_PAGE_MAX);
+        return 2;
+    }
+    rc = fin_recon_list(&c->t.db, &c->t.arena, 0, (int) limit, &items, &next);
+    if (rc != GW_OK) {
+        return ctl_fin_fail(rc, "reconcile list", NULL);
+    }
+    printf("%-6s %-10s %10s %13s  %-20s %s\n", "run", "day", "records",
+           "discrepancies", "created_at", "file");
+    cJSON_ArrayForEach(it, items)
+    {
+        printf("%-6.0f %-10s %10.0f %13.0f  %-20s %s\n",
+               cJSON_GetObjectItem(it, "id")->valuedouble,
+               cJSON_GetObjectItem(it, "day")->valuestring,
+               cJSON_GetObjectItem(it, "lines")->valuedouble,
+               cJSON_GetObjectItem(it, "discrepancies")->valuedouble,
+               cJSON_GetObjectItem(it, "created_at")->valuestring,
+               cJSON_GetObjectItem(it, "file_name")->valuestring);
+    }
+    return 0;
+}
+
+static int
+ctl_reconcile_show(struct ctl *c, int argc, char **argv)
+{
+    const char *report = ctl_opt(argc, argv, "--report");
+    cJSON      *run = NULL;
+    char       *s;
+    int64_t     id;
+    int         rc;
+
+    if (gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0 || id < 1) {
+        fprintf(stderr, "vasctl: RUN_ID is a positive number\n");
+        return 2;
+    }
+    rc = fin_recon_get(&c->t.db, &c->t.arena, id, &run);
+    if (rc != GW_OK) {
+        return ctl_fin_fail(rc, "reconcile show",
+                            rc == GW_ENOTFOUND ? "no such run" : NULL);
+    }
+    s = cJSON_Print(run);
+    if (s != NULL) {
+        printf("%s\n", s);
+        cJSON_free(s);
+    }
+    return report != NULL ? ctl_recon_report_file(c, id, report) : 0;
 }

@@ -194,6 +194,10 @@ int fin_recon_list(struct gw_db *db, struct gw_arena *a, int64_t before_id,
 int fin_recon_get(struct gw_db *db, struct gw_arena *a, int64_t id,
                   cJSON **out);
 
+/* 1 when p[0..n) is well-formed UTF-8 (no overlong, surrogate, > U+10FFFF)
+ * without NUL. */
+int fin_utf8_valid(const void *p, size_t n);
+
 /* ---- provider statements (fin_statement.c) ---- */
 
 struct fin_statement_totals {

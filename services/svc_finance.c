@@ -7,7 +7,9 @@
  */
 #include <string.h>
 
+#include "bill.h"
 #include "fin.h"
+#include "gw_limits.h"
 #include "gw_json.h"
 #include "gw_request.h"
 #include "gw_status.h"
@@ -146,4 +148,198 @@ svc_admin_report_top_items(struct gw_request *r)
                                   limit, &body);
     }
     return svc_fin_reply(r, rc, body);
+}
+
+/* ---- cursors: opaque, base64url of "fin:<tag>:<id>" ---- */
+
+static int
+svc_fin_cursor_get(struct gw_request *r, const char *tag, int64_t *id)
+{
+    const char   *c = gw_request_arg(r, "cursor");
+    unsigned char raw[64];
+    char          want[16];
+    long          n;
+    size_t        tl;
+
+    *id = 0;
+    if (c == NULL) {
+        return GW_OK;
+    }
+    tl = (size_t) snprintf(want, sizeof(want), "fin:%s:", tag);
+    n = strlen(c) <= 80 ? gw_b64url_decode(c, strlen(c), raw, sizeof(raw) - 1)
+                        : -1;
+    if (n <= (long) tl || memcmp(raw, want, tl) != 0
+        || gw_parse_i64((char *) raw + tl, (size_t) n - tl, id) != 0
+        || *id < 1) {
+        gw_request_problem(r, "cursor is not one this list gave out");
+        return GW_EINVAL;
+    }
+    return GW_OK;
+}
+
+static int
+svc_fin_page(struct gw_request *r, const char *tag, cJSON *items, int64_t next)
+{
+    cJSON *page = gw_json_own(r->arena, cJSON_CreateObject());
+    char   raw[48], enc[GW_B64URL_LEN(48) + 1];
+    int    n;
+
+    if (page == NULL) {
+        return GW_ERROR;
+    }
+    cJSON_AddItemReferenceToObject(page, "items", items);
+    if (next > 0) {
+        n = snprintf(raw, sizeof(raw), "fin:%s:%lld", tag, (long long) next);
+        gw_b64url_encode((const unsigned char *) raw, (size_t) n, enc);
+        cJSON_AddStringToObject(page, "next_cursor", enc);
+    } else {
+        cJSON_AddNullToObject(page, "next_cursor");
+    }
+    return gw_reply_json(r, 200, page) == 0 ? GW_OK : GW_ERROR;
+}
+
+/* A positive integer path parameter, else 404 (as item ids). */
+static int
+svc_fin_path_id(struct gw_request *r, int64_t *id)
+{
+    const char *s = gw_request_route_param(r, 0);
+
+    if (s == NULL || gw_parse_i64(s, strlen(s), id) != 0 || *id < 1) {
+        gw_request_problem(r, "no such id");
+        return GW_ENOTFOUND;
+    }
+    return GW_OK;
+}
+
+int
+svc_admin_reconciliations(struct gw_request *r)
+{
+    cJSON  *items = NULL;
+    int64_t before, next = 0;
+    int     limit = 0;
+    int     rc = svc_fin_limit(r, &limit);
+
+    if (rc == GW_OK) {
+        rc = svc_fin_cursor_get(r, "rr", &before);
+    }
+    if (rc == GW_OK) {
+        rc =
+            fin_recon_list(&r->thr->db, r->arena, before, limit, &items, &next);
+    }
+    return rc == GW_OK ? svc_fin_page(r, "rr", items, next) : rc;
+}
+
+int
+svc_admin_reconciliation(struct gw_request *r)
+{
+    cJSON  *body = NULL;
+    int64_t id;
+    int     rc = svc_fin_path_id(r, &id);
+
+    if (rc == GW_OK) {
+        rc = fin_recon_get(&r->thr->db, r->arena, id, &body);
+        if (rc == GW_ENOTFOUND) {
+            gw_request_problem(r, "no such reconciliation run");
+        }
+    }
+    return svc_fin_reply(r, rc, body);
+}
+
+int
+svc_admin_subscribers_search(struct gw_request *r)
+{
+    const char *q = gw_request_arg(r, "q");
+    cJSON      *items = NULL;
+    int64_t     after, next = 0;
+    int         limit = 0;
+    int         rc = svc_fin_limit(r, &limit);
+
+    if (rc == GW_OK && q != NULL
+        && (strlen(q) > FIN_QUERY_MAX || !fin_utf8_valid(q, strlen(q)))) {
+        gw_request_problem(r, "q must be UTF-8 text of at most %d bytes",
+                           FIN_QUERY_MAX);
+        rc = GW_EINVAL;
+    }
+    if (rc == GW_OK) {
+        rc = svc_fin_cursor_get(r, "sub", &after);
+    }
+    if (rc == GW_OK) {
+        rc = fin_subscribers_search(&r->thr->db, r->arena, q, after, limit,
+                                    &items, &next);
+    }
+    return rc == GW_OK ? svc_fin_page(r, "sub", items, next) : rc;
+}
+
+int
+svc_admin_subscriber_purchases(struct gw_request *r)
+{
+    const char *msisdn = gw_request_route_param(r, 0);
+    cJSON      *items = NULL;
+    int64_t     before, next = 0;
+    int         limit = 0;
+    int         rc = svc_fin_limit(r, &limit);
+
+    if (rc == GW_OK && (msisdn == NULL || !bill_msisdn_valid(msisdn))) {
+        gw_request_problem(r,
+                           "MSISDN must be 8 to 15 digits, country code"
+                           " included, without '+'");
+        rc = GW_EINVAL;
+    }
+    if (rc == GW_OK) {
+        rc = svc_fin_cursor_get(r, "pur", &before);
+    }
+    if (rc == GW_OK) {
+        rc = fin_subscriber_purchases(&r->thr->db, r->arena, msisdn, before,
+                                      limit, &items, &next);
+        if (rc == GW_ENOTFOUND) {
+            gw_request_problem(r, "no such subscriber");
+        }
+    }
+    return rc == GW_OK ? svc_fin_page(r, "pur", items, next) : rc;
+}
+
+int
+svc_admin_keys(struct gw_request *r)
+{
+    cJSON *items = NULL, *body;
+    int    rc = fin_admin_keys_list(&r->thr->db, r->arena, &items);
+
+    if (rc != GW_OK) {
+        return rc;
+    }
+    body = gw_json_own(r->arena, cJSON_CreateObject());
+    if (body == NULL) {
+        return GW_ERROR;
+    }
+    cJSON_AddItemReferenceToObject(body, "items", items);
+    cJSON_AddNumberToObject(body, "revocation_delay_ms", GW_ADMIN_KEY_CACHE_MS);
+    return svc_fin_reply(r, GW_OK, body);
+}
+
+int
+svc_admin_key_revoke(struct gw_request *r)
+{
+    cJSON  *body;
+    int64_t id;
+    int     rc = svc_fin_path_id(r, &id);
+
+    if (rc == GW_OK) {
+        rc = fin_admin_key_revoke(&r->thr->db, id);
+    }
+    if (rc == GW_ENOTFOUND) {
+        gw_request_problem(r, "no such admin key");
+    } else if (rc == GW_ECONFLICT) {
+        gw_request_problem(r, "this admin key is already revoked");
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    body = gw_json_own(r->arena, cJSON_CreateObject());
+    if (body == NULL) {
+        return GW_ERROR;
+    }
+    cJSON_AddNumberToObject(body, "id", (double) id);
+    cJSON_AddStringToObject(body, "status", "revoked");
+    cJSON_AddNumberToObject(body, "effective_within_ms", GW_ADMIN_KEY_CACHE_MS);
+    return svc_fin_reply(r, GW_OK, body);
 }

@@ -46,8 +46,11 @@ const struct gw_route svc_routes[] = {
     /* Admin and finance */
     {"POST", "/v1/admin/subscribers", svc_admin_subscriber_create, ADMIN | JSON,
      0},
+    {"GET", "/v1/admin/subscribers", svc_admin_subscribers_search, ADMIN, 0},
     {"GET", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_get, ADMIN,
      0},
+    {"GET", "/v1/admin/subscribers/{msisdn}/purchases",
+     svc_admin_subscriber_purchases, ADMIN, 0},
     {"PATCH", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_patch,
      ADMIN | JSON, 0},
     {"POST", "/v1/admin/subscribers/{msisdn}/topups", svc_admin_topup,
@@ -59,6 +62,11 @@ const struct gw_route svc_routes[] = {
     {"GET", "/v1/admin/reports/revenue", svc_admin_report_revenue, ADMIN, 0},
     {"GET", "/v1/admin/reports/top-items", svc_admin_report_top_items, ADMIN,
      0},
+    {"GET", "/v1/admin/reconciliations", svc_admin_reconciliations, ADMIN, 0},
+    {"GET", "/v1/admin/reconciliations/{id}", svc_admin_reconciliation, ADMIN,
+     0},
+    {"GET", "/v1/admin/keys", svc_admin_keys, ADMIN, 0},
+    {"POST", "/v1/admin/keys/{id}/revoke", svc_admin_key_revoke, ADMIN, 0},
     {"POST", "/v1/admin/items", svc_admin_item_create, ADMIN | JSON, 0},
     {"PATCH", "/v1/admin/items/{id}", svc_admin_item_patch, ADMIN | JSON, 0},
 

@@ -9,6 +9,7 @@
 #include "cat_cache.h"
 #include "cat_internal.h"
 #include "cat_link.h"
+#include "fin.h"
 #include "gw_json.h"
 #include "gw_request.h"
 #include "gw_status.h"
@@ -372,6 +373,11 @@ svc_store_download(struct gw_request *r)
     if (strcmp(row[0], "active") != 0) {
         gw_request_problem(r, "the entitlement was revoked (refunded)");
         return GW_EREVOKED;
+    }
+    /* Delivered: reconciliation's "charged but never delivered" reads it. */
+    rc = fin_download_record(&r->thr->db, link.entitlement_id, link.format);
+    if (rc != GW_OK) {
+        return rc;
     }
     loc = gw_arena_printf(r->arena, "%s%s", r->cfg->downloads.internal_prefix,
                           row[1]);
