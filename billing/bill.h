@@ -198,4 +198,11 @@ int bill_holds_expire(struct gw_db *db, struct gw_arena *a,
  */
 int bill_audit_run(struct gw_db *db, FILE *out);
 
+/*
+ * The ledger checks themselves (static table, n set to its length), for
+ * `vasctl audit`, which runs them with the store's under one snapshot.
+ */
+struct gw_check;
+const struct gw_check *bill_audit_checks(size_t *n);
+
 #endif /* BILL_H */

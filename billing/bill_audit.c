@@ -7,14 +7,10 @@
 #include <string.h>
 
 #include "bill.h"
+#include "gw_check.h"
 #include "gw_status.h"
 
-struct bill_audit_check {
-    const char *name;
-    const char *sql;
-};
-
-static const struct bill_audit_check bill_audit_checks[] = {
+static const struct gw_check bill_checks[] = {
     {"postings of a transaction must sum to zero",
      "SELECT CONCAT('txn ', txn_id, ': sum ', SUM(amount)) FROM postings"
      " GROUP BY txn_id HAVING SUM(amount) <> 0"},
@@ -73,20 +69,24 @@ static const struct bill_audit_check bill_audit_checks[] = {
      " > 0 AND (t.id IS NULL OR t.amount <> h.captured)"},
 };
 
-#define BILL_AUDIT_NCHECKS                                                     \
-    (sizeof(bill_audit_checks) / sizeof(bill_audit_checks[0]))
+#define BILL_AUDIT_NCHECKS  (sizeof(bill_checks) / sizeof(bill_checks[0]))
 #define BILL_AUDIT_SHOW_MAX 50
+
+const struct gw_check *
+bill_audit_checks(size_t *n)
+{
+    *n = BILL_AUDIT_NCHECKS;
+    return bill_checks;
+}
 
 int
 bill_audit_run(struct gw_db *db, FILE *out)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    size_t     i;
-    int        violations = 0, rc, n;
+    size_t i;
+    long   n = 0, violations = 0;
+    int    lost;
 
-    rc = gw_db_connect(db);
-    if (rc != GW_OK) {
+    if (gw_db_connect(db) != GW_OK) {
         fprintf(out, "audit: cannot connect to MariaDB\n");
         return -1;
     }
@@ -95,30 +95,13 @@ bill_audit_run(struct gw_db *db, FILE *out)
         return -1;
     }
     for (i = 0; i < BILL_AUDIT_NCHECKS; i++) {
-        if (mysql_real_query(db->conn, bill_audit_checks[i].sql,
-                             strlen(bill_audit_checks[i].sql))
-                != 0
-            || (res = mysql_store_result(db->conn)) == NULL) {
-            fprintf(out, "audit: check '%s' failed: %s\n",
-                    bill_audit_checks[i].name, mysql_error(db->conn));
-            rc = GW_ERROR;
+        n = gw_check_run(db, &bill_checks[i], out, BILL_AUDIT_SHOW_MAX, &lost);
+        if (n < 0) {
             break;
         }
-        n = 0;
-        while ((row = mysql_fetch_row(res)) != NULL) {
-            if (n++ < BILL_AUDIT_SHOW_MAX) {
-                fprintf(out, "VIOLATION %s: %s\n", bill_audit_checks[i].name,
-                        row[0]);
-            }
-        }
-        mysql_free_result(res);
-        if (n > BILL_AUDIT_SHOW_MAX) {
-            fprintf(out, "VIOLATION %s: … %d more\n", bill_audit_checks[i].name,
-                    n - BILL_AUDIT_SHOW_MAX);
-        }
-        fprintf(out, "%-4s %s\n", n ? "FAIL" : "ok", bill_audit_checks[i].name);
+        fprintf(out, "%-4s %s\n", n ? "FAIL" : "ok", bill_checks[i].name);
         violations += n;
     }
     gw_db_exec(db, "COMMIT");
-    return rc == GW_OK ? violations : -1;
+    return n < 0 ? -1 : (int) violations;
 }

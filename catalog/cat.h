@@ -173,14 +173,20 @@ int cat_generation_get(struct gw_db *db, struct gw_arena *a, int64_t *gen);
  */
 int cat_audit_run(struct gw_db *db, FILE *out);
 
+/* The store checks themselves (static table; n set to its length). */
+struct gw_check;
+const struct gw_check *cat_audit_checks(size_t *n);
+
 /*
- * Folds purchases with id > *watermark into items.popularity (all of them
- * when *watermark is 0: a full recount) and advances *watermark. Run by the
- * janitor, so no purchase ever updates a hit item's row. GW_OK or a db
- * status.
+ * Folds the next purchases (ids in (mark, mark + batch]) into
+ * items.popularity and advances the mark kept in catalog_jobs, in one
+ * transaction: a failure leaves the mark where it was, so the next call
+ * resumes there (never a recount from zero). *folded: purchase ids
+ * consumed (0 when up to date). Run by the janitor, so no purchase ever
+ * updates a hit item's row. GW_OK or a db status.
  */
-int cat_popularity_refresh(struct gw_db *db, struct gw_arena *a,
-                           int64_t *watermark);
+int cat_popularity_refresh(struct gw_db *db, struct gw_arena *a, int64_t batch,
+                           int64_t *folded);
 
 /* MIME type and file extension of a format, or NULL for an unknown one. */
 const char *cat_format_mime(const char *format);

@@ -93,6 +93,7 @@ struct ctl_command {
 extern const struct ctl_command ctl_main_commands[];    /* ctl_main.c */
 extern const struct ctl_command ctl_billing_commands[]; /* ctl_billing.c */
 extern const struct ctl_command ctl_catalog_commands[]; /* ctl_catalog.c */
+extern const struct ctl_command ctl_audit_commands[];   /* ctl_audit.c */
 extern const struct ctl_command ctl_notify_commands[];  /* ctl_notify.c */
 extern const struct ctl_command ctl_finance_commands[]; /* ctl_finance.c */
 

@@ -18,8 +18,6 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
-/* Provided by catalog/ (purchases ↔ entitlements/CDRs/outbox checks). */
-int cat_audit_run(struct gw_db *db, FILE *out) __attribute__((weak));
 
 static int ctl_subscriber_add(struct ctl *c, int argc, char **argv);
 static int ctl_subscriber_show(struct ctl *c, int argc, char **argv);
@@ -27,7 +25,6 @@ static int ctl_subscriber_suspend(struct ctl *c, int argc, char **argv);
 static int ctl_subscriber_resume(struct ctl *c, int argc, char **argv);
 static int ctl_topup(struct ctl *c, int argc, char **argv);
 static int ctl_refund(struct ctl *c, int argc, char **argv);
-static int ctl_audit(struct ctl *c, int argc, char **argv);
 static int ctl_hold_reserve(struct ctl *c, int argc, char **argv);
 static int ctl_hold_capture(struct ctl *c, int argc, char **argv);
 static int ctl_hold_release(struct ctl *c, int argc, char **argv);
@@ -79,11 +76,6 @@ const struct ctl_command ctl_billing_commands[] = {
      "refund all or part of a charge transaction",
      "Without AMOUNT the whole remaining charge is refunded. A purchase's"
      " charge is\nrefunded through the store API instead.",
-     0},
-    {"audit", ctl_audit, "", 0, 0, NULL,
-     "check every ledger invariant; exit 1 and list violations if any",
-     "Read-only. Prints each violation with ids and a count; exit 1 when"
-     " there is any.",
      0},
     {"hold reserve", ctl_hold_reserve, "MSISDN AMOUNT", 2, 2,
      ctl_opts_hold_reserve, "reserve funds (two-phase charge); prints the id",
@@ -426,25 +418,6 @@ ctl_refund(struct ctl *c, int argc, char **argv)
         rc = ctl_idem_record(c, "vasctl:refund", key, request, result, &stored);
     }
     return ctl_finish(c, rc, result, stored, "refund");
-}
-
-static int
-ctl_audit(struct ctl *c, int argc, char **argv)
-{
-    int ledger, store = 0;
-
-    (void) argc;
-    (void) argv;
-    ledger = bill_audit_run(&c->t.db, stdout);
-    if (cat_audit_run != NULL && ledger >= 0) {
-        store = cat_audit_run(&c->t.db, stdout);
-    }
-    if (ledger < 0 || store < 0) {
-        fprintf(stderr, "vasctl: audit could not run\n");
-        return 1;
-    }
-    printf("audit: %d violation(s)\n", ledger + store);
-    return ledger + store == 0 ? 0 : 1;
 }
 
 static int

@@ -37,6 +37,10 @@
 #define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */
 #define GW_ADMIN_KEY_CACHE_MS 5000  /* revoked admin keys die within */
 
+/* Batch work (vasctl audit): one set-based statement may read millions of
+ * rows; not the request path's [mysql] read_timeout_ms. */
+#define GW_BATCH_READ_TIMEOUT_MS (30 * 60 * 1000)
+
 #define GW_METRICS_CUSTOM_MAX 64 /* counters/gauges other layers add */
 
 #define GW_RESTART_BACKOFF_MIN_MS 100

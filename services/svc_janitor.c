@@ -13,23 +13,53 @@
 #include "svc_janitor.h"
 
 #define SVC_POPULARITY_EVERY_MS 2000 /* purchases folded into popularity */
-#define SVC_IDEM_SWEEP_EVERY_S  60
+/* Purchase ids per popularity transaction: halved after a failure (a
+ * timeout after a bulk load), doubled back after a success. */
+#define SVC_POPULARITY_BATCH_MAX 50000
+#define SVC_POPULARITY_BATCH_MIN 500
+#define SVC_POPULARITY_BUDGET_MS 1000 /* per tick, then holds again */
+#define SVC_IDEM_SWEEP_EVERY_S   60
+
+/* Catches popularity up in bounded transactions for at most a budget. */
+static void
+svc_janitor_popularity(struct gw_thread *t, int64_t *batch)
+{
+    int64_t start = gw_now_ms(), folded;
+
+    do {
+        if (cat_popularity_refresh(&t->db, &t->arena, *batch, &folded)
+            != GW_OK) {
+            *batch = *batch / 2 > SVC_POPULARITY_BATCH_MIN
+                ? *batch / 2
+                : SVC_POPULARITY_BATCH_MIN;
+            gw_log_warn(NULL,
+                        "popularity refresh failed; resuming at the"
+                        " same mark with a smaller batch");
+            return;
+        }
+        if (folded > 0) {
+            *batch = *batch * 2 < SVC_POPULARITY_BATCH_MAX
+                ? *batch * 2
+                : SVC_POPULARITY_BATCH_MAX;
+        }
+        gw_arena_reset(&t->arena);
+    } while (folded > 0 && gw_now_ms() - start < SVC_POPULARITY_BUDGET_MS
+             && !gw_role_stopping());
+}
 
 int
 svc_janitor_run(struct gw_thread *t)
 {
     struct bill_ctx ctx = {t->cfg, "janitor", "hold expired", NULL};
-    int64_t         last_sweep = 0, popularity_mark = 0, last_popular = 0;
+    int64_t         last_sweep = 0, last_popular = 0;
+    int64_t         batch = SVC_POPULARITY_BATCH_MAX;
 
     while (!gw_role_stopping()) {
         if (bill_holds_expire(&t->db, &t->arena, &ctx, 100) < 0) {
             gw_log_warn(NULL, "hold expiry failed; retrying later");
         }
         if (gw_now_ms() - last_popular >= SVC_POPULARITY_EVERY_MS) {
-            if (cat_popularity_refresh(&t->db, &t->arena, &popularity_mark)
-                != GW_OK) {
-                popularity_mark = 0; /* recount next time */
-            }
+            svc_janitor_popularity(t, &batch);
             last_popular = gw_now_ms();
         }
         if (gw_now_s() - last_sweep >= SVC_IDEM_SWEEP_EVERY_S) {

@@ -130,3 +130,31 @@ def test_http_list_matches_vasctl_page(scale_items):
     p, _ = page("--category", "scale-rt-2", "--sort", "price_desc")
     assert [i["id"] for i in r.json()["items"]] == [
         i["id"] for i in p["items"]]
+
+
+def test_popularity_is_folded_incrementally(scale_items):
+    """The janitor adds new purchases to items.popularity from the mark it
+    keeps in catalog_jobs: a recount from zero (what a failed refresh used
+    to trigger) would drop the item's earlier count, here a generated one
+    with no purchases behind it."""
+    from conftest import wait_until
+    iid, pop = db_query(
+        "SELECT i.id, i.popularity FROM items i JOIN providers p ON"
+        " p.id = i.provider_id WHERE p.code = 'scale' AND i.popularity > 10"
+        " ORDER BY i.id LIMIT 1")[0]
+    try:
+        for _ in range(3):
+            db_query("INSERT INTO purchases (buyer_user_id, subscriber_id,"
+                     " recipient_user_id, item_id, amount, currency, status,"
+                     " entitlement_id, balance_after, created_at) VALUES"
+                     " ('pop-test', 0, 'pop-test', %s, 0, 'CNY', 'completed',"
+                     " 0, 0, UTC_TIMESTAMP(3))", (iid,))
+        top = db_query("SELECT MAX(id) FROM purchases WHERE buyer_user_id ="
+                       " 'pop-test'")[0][0]
+        wait_until(lambda: db_query("SELECT mark FROM catalog_jobs WHERE"
+                                    " name = 'popularity'")[0][0] >= top,
+                   timeout=15)
+        assert db_query("SELECT popularity FROM items WHERE id = %s",
+                        (iid,))[0][0] == pop + 3
+    finally:
+        db_query("DELETE FROM purchases WHERE buyer_user_id = 'pop-test'")
