@@ -35,6 +35,7 @@
 
 #include "gw_arena.h"
 #include "gw_config.h"
+#include "gw_assert.h"
 #include "gw_db.h"
 
 #define BILL_BUCKETS       16
@@ -92,7 +93,7 @@ int bill_subscriber_create(struct gw_db *db, const struct bill_ctx *ctx,
                            const char *im_user_id, const char *msisdn,
                            const char *plan, int64_t credit_limit,
                            int64_t cap_daily, int64_t cap_monthly,
-                           int64_t *subscriber_id);
+                           int64_t *subscriber_id) GW_MUST_CHECK;
 
 /* Looks up by IM user id / MSISDN / id (strings live in the arena). */
 int bill_subscriber_by_user(struct gw_db *db, struct gw_arena *a,
@@ -113,11 +114,11 @@ int bill_subscriber_by_id(struct gw_db *db, struct gw_arena *a,
 int bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
                            int64_t subscriber_id, const char *status,
                            int64_t credit_limit, int64_t cap_daily,
-                           int64_t cap_monthly);
+                           int64_t cap_monthly) GW_MUST_CHECK;
 
 /* Ensures the BILL_BUCKETS revenue accounts of a content provider exist. */
 int bill_provider_accounts_ensure(struct gw_db *db, int64_t provider_id,
-                                  const char *currency);
+                                  const char *currency) GW_MUST_CHECK;
 
 /* A charge: debit a subscriber, credit provider and carrier revenue. */
 struct bill_charge {
@@ -129,6 +130,7 @@ struct bill_charge {
     int64_t     item_id;     /* for the CDR, 0 if none */
     const char *sku;         /* for the CDR, may be NULL */
     const char *notify_user; /* IM user for warnings (NULL: subscriber's) */
+    int64_t     purchase_id; /* for the CDR (cdrs.purchase_id), 0 if none */
 };
 
 struct bill_result {
@@ -144,7 +146,20 @@ struct bill_result {
 /* Debits atomically with every limit checked in the same statement. */
 int bill_charge_apply(struct gw_db *db, struct gw_arena *a,
                       const struct bill_ctx *ctx, const struct bill_charge *c,
-                      struct bill_result *res);
+                      struct bill_result *res) GW_MUST_CHECK;
+
+/*
+ * bill_charge_apply in two steps, for a caller that must know the buyer
+ * can pay before it looks at anything else (gifts): the conditional debit
+ * (GW_EFUNDS, GW_ECAP, GW_ESUSPENDED; *account_id set), then the ledger
+ * transaction, postings, CDR and warnings.
+ */
+int bill_charge_debit(struct gw_db *db, struct gw_arena *a,
+                      const struct bill_ctx *ctx, const struct bill_charge *c,
+                      int64_t *account_id) GW_MUST_CHECK;
+int bill_charge_post(struct gw_db *db, struct gw_arena *a,
+                     const struct bill_ctx *ctx, const struct bill_charge *c,
+                     int64_t account_id, struct bill_result *res) GW_MUST_CHECK;
 
 /*
  * Refunds amount (0 = all that is left) of the charge (or capture)
@@ -154,13 +169,17 @@ int bill_charge_apply(struct gw_db *db, struct gw_arena *a,
 int bill_refund_apply(struct gw_db *db, struct gw_arena *a,
                       const struct bill_ctx *ctx, int64_t charge_txn_id,
                       int64_t amount, const char *reference,
-                      struct bill_result *res);
+                      struct bill_result *res) GW_MUST_CHECK;
 
-/* A top-up (prepaid) or payment received (postpaid): credit a subscriber. */
+/*
+ * A top-up (prepaid) or payment received (postpaid): credit a subscriber.
+ * The reference is unique per subscriber: a second top-up with it is
+ * GW_ECONFLICT with res->txn_id and res->amount of the first.
+ */
 int bill_topup_apply(struct gw_db *db, struct gw_arena *a,
                      const struct bill_ctx *ctx, int64_t subscriber_id,
                      int64_t amount, const char *reference,
-                     struct bill_result *res);
+                     struct bill_result *res) GW_MUST_CHECK;
 
 /*
  * Two-phase charges (TigerBeetle's pending transfers): reserve holds
@@ -180,12 +199,22 @@ struct bill_hold {
 
 int bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                       const struct bill_ctx *ctx, const struct bill_hold *h,
-                      int64_t *hold_id);
+                      int64_t *hold_id) GW_MUST_CHECK;
 int bill_hold_capture(struct gw_db *db, struct gw_arena *a,
                       const struct bill_ctx *ctx, int64_t hold_id,
-                      int64_t amount, struct bill_result *res);
+                      int64_t amount, struct bill_result *res) GW_MUST_CHECK;
+/*
+ * bill_hold_capture with the CDR naming the lobby start it pays for
+ * (cdrs.lobby_start_id; the CDR's kind is 'capture'). One capture is one
+ * ledger transaction and one CDR (cdrs.txn_id is unique).
+ */
+int bill_hold_capture_start(struct gw_db *db, struct gw_arena *a,
+                            const struct bill_ctx *ctx, int64_t hold_id,
+                            int64_t amount, int64_t lobby_start_id,
+                            struct bill_result *res) GW_MUST_CHECK;
 int bill_hold_release(struct gw_db *db, struct gw_arena *a,
-                      const struct bill_ctx *ctx, int64_t hold_id);
+                      const struct bill_ctx *ctx,
+                      int64_t                hold_id) GW_MUST_CHECK;
 
 /* Expires up to limit stale holds (own transactions). Count or < 0. */
 int bill_holds_expire(struct gw_db *db, struct gw_arena *a,

@@ -105,7 +105,7 @@ bill_hold_unhold(struct gw_db *db, const struct bill_hold_row *h, int64_t debit,
     return gw_db_exec(
         db,
         "UPDATE accounts SET held = held - %lld,"
-        " balance = balance - %lld,"
+        " balance = (@vas_bal := balance - %lld),"
         " spent_day = spent_day - IF(spent_day_key = %d, %lld,"
         " 0), spent_month = spent_month - IF(spent_month_key ="
         " %d, %lld, 0), updated_at = UTC_TIMESTAMP(3),"
@@ -120,6 +120,15 @@ int
 bill_hold_capture(struct gw_db *db, struct gw_arena *a,
                   const struct bill_ctx *ctx, int64_t hold_id, int64_t amount,
                   struct bill_result *res)
+{
+    return bill_hold_capture_start(db, a, ctx, hold_id, amount, 0, res);
+}
+
+int
+bill_hold_capture_start(struct gw_db *db, struct gw_arena *a,
+                        const struct bill_ctx *ctx, int64_t hold_id,
+                        int64_t amount, int64_t lobby_start_id,
+                        struct bill_result *res)
 {
     struct bill_hold_row h;
     struct bill_legs     legs = {0};
@@ -153,6 +162,7 @@ bill_hold_capture(struct gw_db *db, struct gw_arena *a,
     legs.reference = h.reference;
     legs.item_id = h.item_id;
     legs.sku = h.sku;
+    legs.lobby_start_id = lobby_start_id;
     legs.provider_share = h.provider_id > 0
         ? (int64_t) ((__int128) amount * h.share_bp / BILL_SHARE_BP_MAX)
         : 0;

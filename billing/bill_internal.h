@@ -6,6 +6,8 @@
 #define BILL_INTERNAL_H
 
 #include "bill.h"
+#include "gw_assert.h"
+#include "gw_stmt.h"
 
 /* The legs of one ledger transaction, seen from the subscriber. */
 struct bill_legs {
@@ -23,6 +25,9 @@ struct bill_legs {
     const char *reference;
     int64_t     item_id; /* for the CDR */
     const char *sku;
+    int64_t     purchase_id;    /* for the CDR, 0 if none */
+    int64_t     lobby_start_id; /* for the CDR (captures), 0 if none */
+    const char *notify_user;    /* warnings go to (NULL: the subscriber) */
 };
 
 /* The revenue/funding bucket of a subscriber. */
@@ -37,7 +42,7 @@ int bill_bucket(int64_t subscriber_id);
  */
 int bill_legs_post(struct gw_db *db, struct gw_arena *a,
                    const struct bill_ctx *ctx, const struct bill_legs *legs,
-                   int64_t warn_amount, struct bill_result *res);
+                   int64_t warn_amount, struct bill_result *res) GW_MUST_CHECK;
 
 /* The carrier business day "YYYY-MM-DD" of now into out[16]. */
 void bill_business_day(const struct gw_config *cfg, char *out);
@@ -51,7 +56,16 @@ void bill_business_day(const struct gw_config *cfg, char *out);
  */
 int bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
                int64_t subscriber_id, int64_t amount, int hold,
-               int64_t *account_id, int *day_key, int *month_key);
+               int64_t *account_id, int *day_key, int *month_key) GW_MUST_CHECK;
+
+/*
+ * Credits (amount > 0) or debits the subscriber's account without limits
+ * (top-ups, refunds, captures' settlement are done by their callers) and
+ * remembers the new balance for bill_legs_post. Sets *account_id;
+ * GW_ENOTFOUND when the subscriber has no account.
+ */
+int bill_credit(struct gw_db *db, int64_t subscriber_id, int64_t amount,
+                int64_t *account_id) GW_MUST_CHECK;
 
 /* Maps a failed conditional debit to the reason (suspended, funds, cap). */
 int bill_debit_refused(struct gw_db *db, struct gw_arena *a,

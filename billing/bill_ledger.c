@@ -18,37 +18,36 @@
 #include "gw_util.h"
 
 /*
- * One round trip: the ledger transaction, the CDR, the postings (constant
- * rows: no table is read, so no lock is taken), then the counter-accounts
- * (last, so their row locks are held for the shortest time before COMMIT),
- * then the subscriber's account read back (own writes are visible) with
- * ROW_COUNT() of the counter UPDATE.
+ * Typed statements (gw_stmt.h), each prepared once per connection. The
+ * subscriber's UPDATE (debit or credit) leaves what the warnings need in
+ * session variables, and the ledger INSERT returns them with the new txn
+ * id (RETURNING), so nothing the writer knows is read back.
  */
-#define BILL_POST_SQL                                                          \
+#define BILL_TXN_SQL                                                           \
     "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"          \
     " provider_id, provider_share, carrier_share, bucket, corrects_txn_id,"    \
-    " hold_id, reference, actor, reason, created_at) VALUES (%s, %lld,"        \
-    " %lld, %s, %lld, %lld, %lld, %d, NULLIF(%lld, 0), NULLIF(%lld, 0), %s,"   \
-    " %s, %s, UTC_TIMESTAMP(3));"                                              \
-    " SET @vas_txn = LAST_INSERT_ID();"                                        \
-    " INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"          \
-    " im_user_id, item_id, sku, provider_id, amount, currency,"                \
-    " provider_share, carrier_share, business_day, reference, created_at)"     \
-    " SELECT %s, %s, @vas_txn, s.id, s.msisdn, s.im_user_id,"                  \
-    " NULLIF(%lld, 0), %s, %lld, %lld, %s, %lld, %lld, %s, %s,"                \
-    " UTC_TIMESTAMP(3) FROM subscribers s WHERE s.id = %lld AND %d;"           \
-    " INSERT INTO postings (txn_id, account_id, amount, created_at)"           \
-    " VALUES (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3)),"                        \
-    " (@vas_txn, %lld, %lld, UTC_TIMESTAMP(3));"                               \
-    " INSERT INTO postings (txn_id, account_id, amount, created_at)"           \
-    " SELECT @vas_txn, %lld, %lld, UTC_TIMESTAMP(3) FROM DUAL WHERE %d;"       \
-    " UPDATE accounts SET balance = balance + CASE id"                         \
-    " WHEN %lld THEN %lld WHEN %lld THEN %lld ELSE %lld END,"                  \
-    " updated_at = UTC_TIMESTAMP(3) WHERE id IN (%lld, %lld, %lld);"           \
-    " SELECT @vas_txn, ROW_COUNT(), a.balance, a.plan,"                        \
-    " COALESCE(a.cap_daily, -1), a.spent_day, COALESCE(a.cap_monthly, -1),"    \
-    " a.spent_month, s.im_user_id FROM accounts a JOIN subscribers s ON"       \
-    " s.id = a.owner_id WHERE a.id = %lld"
+    " hold_id, reference, actor, reason, created_at) VALUES (?, ?, ?, ?, ?,"   \
+    " ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3)) RETURNING id, @vas_bal,"       \
+    " @vas_plan, COALESCE(@vas_cd, -1), @vas_sd, COALESCE(@vas_cm, -1),"       \
+    " @vas_sm"
+
+#define BILL_CDR_SQL                                                           \
+    "INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"           \
+    " im_user_id, purchase_id, lobby_start_id, item_id, sku, provider_id,"     \
+    " amount, currency, provider_share, carrier_share, business_day,"          \
+    " reference, created_at) SELECT ?, ?, ?, s.id, s.msisdn, s.im_user_id,"    \
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) FROM subscribers s"    \
+    " WHERE s.id = ?"
+
+#define BILL_POSTINGS2_SQL                                                     \
+    "INSERT INTO postings (txn_id, account_id, amount, created_at) VALUES"     \
+    " (?, ?, ?, UTC_TIMESTAMP(3)), (?, ?, ?, UTC_TIMESTAMP(3))"
+#define BILL_POSTINGS3_SQL BILL_POSTINGS2_SQL ", (?, ?, ?, UTC_TIMESTAMP(3))"
+
+/* Counter-accounts last: their row locks are held the shortest time. */
+#define BILL_COUNTERS_SQL                                                      \
+    "UPDATE accounts SET balance = balance + CASE id WHEN ? THEN ? WHEN ?"     \
+    " THEN ? ELSE ? END, updated_at = UTC_TIMESTAMP(3) WHERE id IN (?, ?, ?)"
 
 /*
  * Account ids of the bucketed counter-accounts never change once created,
@@ -69,19 +68,20 @@ static int
 bill_bucket_ids_load(struct gw_db *db, struct gw_arena *a, const char *kind,
                      int64_t owner, struct bill_bucket_ids *ids)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int        rc, n = 0;
+    struct gw_rows rows;
+    size_t         i;
+    int            rc, n = 0;
 
-    rc = gw_db_query(db, a, &res,
-                     "SELECT bucket, id FROM accounts WHERE kind = %s AND"
-                     " owner_id = %lld",
-                     kind, (long long) owner);
+    rc = gw_stmt_query(db, a, &rows,
+                       "SELECT bucket, id FROM accounts WHERE kind = ? AND"
+                       " owner_id = ?",
+                       GW_ARGS(GW_STR(kind), GW_I64(owner)));
     if (rc != GW_OK) {
         return rc;
     }
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        int64_t b = gw_db_col_i64(row, 0);
+    for (i = 0; i < rows.n; i++) {
+        MYSQL_ROW row = rows.row[i];
+        int64_t   b = gw_db_col_i64(row, 0);
         if (b >= 0 && b < BILL_BUCKETS) {
             ids->id[b] = gw_db_col_i64(row, 1);
             n++;
@@ -124,8 +124,97 @@ bill_bucket_id(struct gw_db *db, struct gw_arena *a, const char *kind,
 }
 
 static int bill_warnings(struct gw_db *db, struct gw_arena *a,
-                         const struct bill_ctx *ctx, MYSQL_ROW row,
-                         int64_t amount);
+                         const struct bill_ctx *ctx, const struct bill_legs *l,
+                         MYSQL_ROW row, int64_t amount);
+
+/* The counter-account ids of legs l (0: no such leg) into ids[3]. */
+static int
+bill_legs_ids(struct gw_db *db, struct gw_arena *a, const struct bill_legs *l,
+              int64_t pa, int64_t ca, int64_t fa, int64_t ids[3])
+{
+    int bucket = bill_bucket(l->subscriber_id), rc = GW_OK;
+
+    ids[0] = ids[1] = ids[2] = 0;
+    if (pa != 0) {
+        rc = bill_bucket_id(db, a, "provider", l->provider_id, bucket, &ids[0]);
+    }
+    if (rc == GW_OK && ca != 0) {
+        rc = bill_bucket_id(db, a, "carrier", 0, bucket, &ids[1]);
+    }
+    if (rc == GW_OK && fa != 0) {
+        rc = bill_bucket_id(db, a, "funding", 0, bucket, &ids[2]);
+    }
+    return rc;
+}
+
+/* The CDR of a charge, capture or refund (cdrs.txn_id is unique). */
+static int
+bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx,
+             const struct bill_legs *l, int64_t txn_id, char *cdr_id)
+{
+    int64_t     csign = l->sign < 0 ? 1 : -1; /* CDR: charges +, refunds - */
+    const char *kind = l->sign > 0        ? "refund"
+        : strcmp(l->kind, "capture") == 0 ? "capture"
+                                          : "charge";
+    char        day[16];
+
+    gw_outbox_id_new(cdr_id);
+    bill_business_day(ctx->cfg, day);
+    return gw_stmt_exec(
+        db, BILL_CDR_SQL,
+        GW_ARGS(GW_STR(cdr_id), GW_STR(kind), GW_I64(txn_id),
+                l->purchase_id ? GW_I64(l->purchase_id) : GW_NULL,
+                l->lobby_start_id ? GW_I64(l->lobby_start_id) : GW_NULL,
+                l->item_id ? GW_I64(l->item_id) : GW_NULL, GW_STR(l->sku),
+                GW_I64(l->provider_id), GW_I64(csign * l->amount),
+                GW_STR(ctx->cfg->billing.currency),
+                GW_I64(csign * l->provider_share),
+                GW_I64(csign * l->carrier_share), GW_STR(day),
+                GW_STR(l->reference), GW_I64(l->subscriber_id)));
+}
+
+/* The postings (2 or 3 rows, constant: no table read, no lock taken) and
+ * the counter-accounts' balances. */
+static int
+bill_postings_add(struct gw_db *db, const struct bill_ctx *ctx,
+                  const struct bill_legs *l, int64_t txn, const int64_t ids[3],
+                  int64_t pa, int64_t ca, int64_t fa)
+{
+    int64_t sub_amt = l->sign * l->amount;
+    int64_t leg1_id = fa != 0 ? ids[2] : pa != 0 ? ids[0] : ids[1];
+    int64_t leg1 = fa != 0 ? fa : pa != 0 ? pa : ca;
+    int     want = (pa != 0) + (ca != 0) + (fa != 0), rc;
+
+    /* Double entry: the legs of one transaction sum to zero. */
+    gw_assert(sub_amt + pa + ca + fa == 0);
+    gw_assert(want >= 1 && want <= 2);
+    if (pa != 0 && ca != 0) {
+        rc = gw_stmt_exec(db, BILL_POSTINGS3_SQL,
+                          GW_ARGS(GW_I64(txn), GW_I64(l->account_id),
+                                  GW_I64(sub_amt), GW_I64(txn), GW_I64(ids[0]),
+                                  GW_I64(pa), GW_I64(txn), GW_I64(ids[1]),
+                                  GW_I64(ca)));
+    } else {
+        rc = gw_stmt_exec(db, BILL_POSTINGS2_SQL,
+                          GW_ARGS(GW_I64(txn), GW_I64(l->account_id),
+                                  GW_I64(sub_amt), GW_I64(txn), GW_I64(leg1_id),
+                                  GW_I64(leg1)));
+    }
+    if (rc == GW_OK) {
+        rc = gw_stmt_exec(db, BILL_COUNTERS_SQL,
+                          GW_ARGS(GW_I64(ids[0]), GW_I64(pa), GW_I64(ids[1]),
+                                  GW_I64(ca), GW_I64(fa), GW_I64(ids[0]),
+                                  GW_I64(ids[1]), GW_I64(ids[2])));
+    }
+    if (rc == GW_OK && db->affected != want) {
+        gw_log_error(ctx->rid,
+                     "ledger accounts missing (subscriber %lld,"
+                     " provider %lld)",
+                     (long long) l->subscriber_id, (long long) l->provider_id);
+        return GW_ERROR;
+    }
+    return rc;
+}
 
 int
 bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
@@ -135,80 +224,49 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
     /* Counter-accounts move opposite to the subscriber: the provider's and
      * carrier's revenue (charges, refunds) or funding (top-ups), all in
      * the subscriber's bucket, so no row is shared by every movement. */
-    int64_t     sub_amt = l->sign * l->amount;
-    int64_t     pa = l->funding ? 0 : -l->sign * l->provider_share;
-    int64_t     ca = l->funding ? 0 : -l->sign * l->carrier_share;
-    int64_t     fa = l->funding ? -sub_amt : 0;
-    int64_t     csign = l->sign < 0 ? 1 : -1; /* CDR: charges +, refunds - */
-    int64_t     pid = 0, cid = 0, fid = 0, leg1_id, leg1;
-    int         bucket = bill_bucket(l->subscriber_id), rc, want;
-    const char *currency = ctx->cfg->billing.currency;
-    char        day[16];
-    MYSQL_ROW   row;
+    int64_t   pa = l->funding ? 0 : -l->sign * l->provider_share;
+    int64_t   ca = l->funding ? 0 : -l->sign * l->carrier_share;
+    int64_t   fa = l->funding ? -l->sign * l->amount : 0;
+    int64_t   ids[3], txn;
+    MYSQL_ROW row;
+    int       rc;
 
-    rc = GW_OK;
-    if (pa != 0) {
-        rc = bill_bucket_id(db, a, "provider", l->provider_id, bucket, &pid);
+    /* The revenue split is exact: provider + carrier = amount. */
+    gw_assert(l->funding || l->provider_share + l->carrier_share == l->amount);
+    gw_assert(l->amount > 0 && l->provider_share >= 0 && l->carrier_share >= 0);
+    rc = bill_legs_ids(db, a, l, pa, ca, fa, ids);
+    if (rc != GW_OK) {
+        return rc;
     }
-    if (rc == GW_OK && ca != 0) {
-        rc = bill_bucket_id(db, a, "carrier", 0, bucket, &cid);
+    rc = gw_stmt_row(
+        db, a, &row, BILL_TXN_SQL,
+        GW_ARGS(GW_STR(l->kind), GW_I64(l->subscriber_id), GW_I64(l->amount),
+                GW_STR(ctx->cfg->billing.currency), GW_I64(l->provider_id),
+                GW_I64(l->provider_share), GW_I64(l->carrier_share),
+                GW_I64(bill_bucket(l->subscriber_id)),
+                l->corrects_txn_id ? GW_I64(l->corrects_txn_id) : GW_NULL,
+                l->hold_id ? GW_I64(l->hold_id) : GW_NULL, GW_STR(l->reference),
+                GW_STR(ctx->actor), GW_STR(ctx->reason)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
     }
-    if (rc == GW_OK && fa != 0) {
-        rc = bill_bucket_id(db, a, "funding", 0, bucket, &fid);
+    txn = gw_db_col_i64(row, 0);
+    res->cdr_id[0] = '\0';
+    if (!l->funding) {
+        rc = bill_cdr_add(db, ctx, l, txn, res->cdr_id);
+    }
+    if (rc == GW_OK) {
+        rc = bill_postings_add(db, ctx, l, txn, ids, pa, ca, fa);
     }
     if (rc != GW_OK) {
         return rc;
     }
-    /* Legs: funding (top-ups) or provider and/or carrier. The first
-     * non-zero one goes in the VALUES row; the carrier's follows when
-     * both revenue parts are non-zero. (Constant rows: no temporary
-     * table, no read of accounts.) */
-    leg1_id = fa != 0 ? fid : pa != 0 ? pid : cid;
-    leg1 = fa != 0 ? fa : pa != 0 ? pa : ca;
-    gw_outbox_id_new(res->cdr_id);
-    bill_business_day(ctx->cfg, day);
-    want = (pa != 0) + (ca != 0) + (fa != 0);
-    rc = gw_db_row(
-        db, a, &row, BILL_POST_SQL, l->kind, (long long) l->subscriber_id,
-        (long long) l->amount, currency, (long long) l->provider_id,
-        (long long) l->provider_share, (long long) l->carrier_share, bucket,
-        (long long) l->corrects_txn_id, (long long) l->hold_id, l->reference,
-        ctx->actor, ctx->reason,
-        /* CDR */
-        res->cdr_id, l->sign < 0 ? "charge" : "refund", (long long) l->item_id,
-        l->sku, (long long) l->provider_id, (long long) (csign * l->amount),
-        currency, (long long) (csign * l->provider_share),
-        (long long) (csign * l->carrier_share), day, l->reference,
-        (long long) l->subscriber_id, !l->funding,
-        /* postings: the subscriber and the first counter leg,
-         * then the second one when a charge splits revenue */
-        (long long) l->account_id, (long long) sub_amt, (long long) leg1_id,
-        (long long) leg1, (long long) cid, (long long) ca, pa != 0 && ca != 0,
-        /* counter-accounts */
-        (long long) pid, (long long) pa, (long long) cid, (long long) ca,
-        (long long) fa, (long long) pid, (long long) cid, (long long) fid,
-        /* read back */
-        (long long) l->account_id);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (row == NULL || gw_db_col_i64(row, 1) != want) {
-        gw_log_error(ctx->rid,
-                     "ledger accounts missing (subscriber %lld,"
-                     " provider %lld, bucket %d)",
-                     (long long) l->subscriber_id, (long long) l->provider_id,
-                     bucket);
-        return GW_ERROR;
-    }
-    if (l->funding) {
-        res->cdr_id[0] = '\0';
-    }
-    res->txn_id = gw_db_col_i64(row, 0);
-    res->balance_after = gw_db_col_i64(row, 2);
+    res->txn_id = txn;
+    res->balance_after = gw_db_col_i64(row, 1);
     res->amount = l->amount;
     res->provider_share = l->provider_share;
     res->carrier_share = l->carrier_share;
-    return warn_amount > 0 ? bill_warnings(db, a, ctx, row, warn_amount)
+    return warn_amount > 0 ? bill_warnings(db, a, ctx, l, row, warn_amount)
                            : GW_OK;
 }
 
@@ -223,15 +281,16 @@ bill_debit_refused(struct gw_db *db, struct gw_arena *a, int64_t subscriber_id,
     MYSQL_ROW row;
     int       rc;
 
-    rc = gw_db_row(db, a, &row,
-                   "SELECT status, balance - held - %lld >= -credit_limit,"
-                   " cap_daily IS NULL OR IF(spent_day_key = %d, spent_day, 0)"
-                   " + %lld <= cap_daily, cap_monthly IS NULL OR"
-                   " IF(spent_month_key = %d, spent_month, 0) + %lld <="
-                   " cap_monthly FROM accounts WHERE kind = 'subscriber'"
-                   " AND owner_id = %lld AND bucket = 0 LOCK IN SHARE MODE",
-                   (long long) amount, day, (long long) amount, month,
-                   (long long) amount, (long long) subscriber_id);
+    rc = gw_stmt_row(db, a, &row,
+                     "SELECT status, balance - held - ? >= -credit_limit,"
+                     " cap_daily IS NULL OR IF(spent_day_key = ?, spent_day,"
+                     " 0) + ? <= cap_daily, cap_monthly IS NULL OR"
+                     " IF(spent_month_key = ?, spent_month, 0) + ? <="
+                     " cap_monthly FROM accounts WHERE kind = 'subscriber'"
+                     " AND owner_id = ? AND bucket = 0 LOCK IN SHARE MODE",
+                     GW_ARGS(GW_I64(amount), GW_I64(day), GW_I64(amount),
+                             GW_I64(month), GW_I64(amount),
+                             GW_I64(subscriber_id)));
     if (rc != GW_OK) {
         return rc;
     }
@@ -272,25 +331,60 @@ bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
                          NULL);
 }
 
-/* Cap (80%) and low-balance warnings this debit crossed; row is the
- * read-back of BILL_POST_SQL. */
+/* Whom to warn: the charge's notify_user, else the subscriber. */
+static int
+bill_warn_user(struct gw_db *db, struct gw_arena *a, const struct bill_legs *l,
+               const char **user)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    if (l->notify_user != NULL) {
+        *user = l->notify_user;
+        return GW_OK;
+    }
+    rc = gw_stmt_row(db, a, &row,
+                     "SELECT im_user_id FROM subscribers WHERE id = ?",
+                     GW_ARGS(GW_I64(l->subscriber_id)));
+    *user = rc == GW_OK && row != NULL ? row[0] : NULL;
+    return rc != GW_OK ? rc : *user != NULL ? GW_OK : GW_ENOTFOUND;
+}
+
+/*
+ * Cap (80%) and low-balance warnings this debit crossed; row is the
+ * RETURNING row of BILL_TXN_SQL: id, balance, plan, cap_daily, spent_day,
+ * cap_monthly, spent_month (as the debit left them).
+ */
 static int
 bill_warnings(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-              MYSQL_ROW row, int64_t amount)
+              const struct bill_legs *l, MYSQL_ROW row, int64_t amount)
 {
     int64_t     low = ctx->cfg->billing.low_balance_minor;
-    int64_t     bal = gw_db_col_i64(row, 2);
-    const char *cur = ctx->cfg->billing.currency, *user = row[8];
+    int64_t     bal = gw_db_col_i64(row, 1);
+    int64_t     cd = gw_db_col_i64(row, 3), sd = gw_db_col_i64(row, 4);
+    int64_t     cm = gw_db_col_i64(row, 5), sm = gw_db_col_i64(row, 6);
+    const char *cur = ctx->cfg->billing.currency, *user = NULL;
+    int         prepaid = row[2] != NULL && strcmp(row[2], "prepaid") == 0;
     int         rc;
+    __int128    wd = (__int128) cd * BILL_CAP_WARN_PCT;
+    __int128    wm = (__int128) cm * BILL_CAP_WARN_PCT;
 
-    rc = bill_cap_warning(db, a, user, "daily", gw_db_col_i64(row, 4),
-                          gw_db_col_i64(row, 5), amount, cur);
-    if (rc == GW_OK) {
-        rc = bill_cap_warning(db, a, user, "monthly", gw_db_col_i64(row, 6),
-                              gw_db_col_i64(row, 7), amount, cur);
+    /* Most debits cross nothing: only then look up whom to tell. */
+    if (!(cd >= 0 && (__int128) sd * 100 >= wd
+          && (__int128) (sd - amount) * 100 < wd)
+        && !(cm >= 0 && (__int128) sm * 100 >= wm
+             && (__int128) (sm - amount) * 100 < wm)
+        && !(prepaid && bal < low && bal + amount >= low)) {
+        return GW_OK;
     }
-    if (rc == GW_OK && strcmp(row[3], "prepaid") == 0 && bal < low
-        && bal + amount >= low) {
+    rc = bill_warn_user(db, a, l, &user);
+    if (rc == GW_OK) {
+        rc = bill_cap_warning(db, a, user, "daily", cd, sd, amount, cur);
+    }
+    if (rc == GW_OK) {
+        rc = bill_cap_warning(db, a, user, "monthly", cm, sm, amount, cur);
+    }
+    if (rc == GW_OK && prepaid && bal < low && bal + amount >= low) {
         rc = gw_outbox_add(db, user, "account.low_balance",
                            gw_arena_printf(a,
                                            "{\"balance\":%lld,"
@@ -318,7 +412,29 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
         ? (int64_t) ((__int128) amount * share_bp / BILL_SHARE_BP_MAX)
         : 0;
     *carrier = amount - *provider;
+    gw_assert(*provider >= 0 && *carrier >= 0
+              && *provider + *carrier == amount);
 }
+
+/*
+ * The debit (or hold) and every limit in one statement. Assignments in a
+ * single-table UPDATE run left to right: each spent counter is computed
+ * before its key is moved to the current period. The session variables
+ * carry what the warnings need to BILL_TXN_SQL's RETURNING.
+ */
+#define BILL_DEBIT_SQL                                                         \
+    "UPDATE accounts SET spent_day = (@vas_sd := IF(spent_day_key = ?,"        \
+    " spent_day, 0) + ?), spent_day_key = ?, spent_month = (@vas_sm :="        \
+    " IF(spent_month_key = ?, spent_month, 0) + ?), spent_month_key = ?,"      \
+    " balance = (@vas_bal := balance - ?), held = held + ?,"                   \
+    " plan = (@vas_plan := plan), cap_daily = (@vas_cd := cap_daily),"         \
+    " cap_monthly = (@vas_cm := cap_monthly),"                                 \
+    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"                  \
+    " WHERE kind = 'subscriber' AND owner_id = ? AND bucket = 0 AND"           \
+    " status = 'active' AND balance - held - ? >= -credit_limit"               \
+    " AND (cap_daily IS NULL OR IF(spent_day_key = ?, spent_day, 0) + ?"       \
+    " <= cap_daily) AND (cap_monthly IS NULL OR IF(spent_month_key = ?,"       \
+    " spent_month, 0) + ? <= cap_monthly)"
 
 int
 bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
@@ -327,34 +443,19 @@ bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
 {
     int day, month, rc;
 
+    gw_assert(amount > 0);
     bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
     if (day_key != NULL) {
         *day_key = day;
         *month_key = month;
     }
-    /* The debit (or hold) and every limit in one statement. Assignments
-     * in a single-table UPDATE run left to right: each spent counter is
-     * computed before its key is moved to the current period. */
-    rc = gw_db_exec(db,
-                    "UPDATE accounts SET"
-                    " spent_day = IF(spent_day_key = %d, spent_day, 0) + %lld,"
-                    " spent_day_key = %d,"
-                    " spent_month = IF(spent_month_key = %d, spent_month, 0)"
-                    " + %lld, spent_month_key = %d,"
-                    " balance = balance - %lld, held = held + %lld,"
-                    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"
-                    " WHERE kind = 'subscriber' AND owner_id = %lld AND"
-                    " bucket = 0 AND status = 'active'"
-                    " AND balance - held - %lld >= -credit_limit"
-                    " AND (cap_daily IS NULL OR IF(spent_day_key = %d,"
-                    " spent_day, 0) + %lld <= cap_daily)"
-                    " AND (cap_monthly IS NULL OR IF(spent_month_key = %d,"
-                    " spent_month, 0) + %lld <= cap_monthly)",
-                    day, (long long) amount, day, month, (long long) amount,
-                    month, (long long) (hold ? 0 : amount),
-                    (long long) (hold ? amount : 0), (long long) subscriber_id,
-                    (long long) amount, day, (long long) amount, month,
-                    (long long) amount);
+    rc = gw_stmt_exec(db, BILL_DEBIT_SQL,
+                      GW_ARGS(GW_I64(day), GW_I64(amount), GW_I64(day),
+                              GW_I64(month), GW_I64(amount), GW_I64(month),
+                              GW_I64(hold ? 0 : amount),
+                              GW_I64(hold ? amount : 0), GW_I64(subscriber_id),
+                              GW_I64(amount), GW_I64(day), GW_I64(amount),
+                              GW_I64(month), GW_I64(amount)));
     if (rc != GW_OK) {
         return rc;
     }
@@ -366,23 +467,49 @@ bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
 }
 
 int
-bill_charge_apply(struct gw_db *db, struct gw_arena *a,
-                  const struct bill_ctx *ctx, const struct bill_charge *c,
-                  struct bill_result *res)
+bill_credit(struct gw_db *db, int64_t subscriber_id, int64_t amount,
+            int64_t *account_id)
 {
-    struct bill_legs legs = {0};
-    int              rc;
+    int rc;
 
-    memset(res, 0, sizeof(*res));
+    rc = gw_stmt_exec(db,
+                      "UPDATE accounts SET balance = (@vas_bal := balance +"
+                      " ?), updated_at = UTC_TIMESTAMP(3), id ="
+                      " LAST_INSERT_ID(id) WHERE kind = 'subscriber' AND"
+                      " owner_id = ? AND bucket = 0",
+                      GW_ARGS(GW_I64(amount), GW_I64(subscriber_id)));
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (db->affected != 1) {
+        return GW_ENOTFOUND;
+    }
+    *account_id = db->insert_id;
+    return GW_OK;
+}
+
+int
+bill_charge_debit(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, const struct bill_charge *c,
+                  int64_t *account_id)
+{
     if (!bill_amount_ok(c->amount) || c->share_bp < 0
         || c->share_bp > BILL_SHARE_BP_MAX) {
         return GW_EINVAL;
     }
-    rc = bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0,
-                    &legs.account_id, NULL, NULL);
-    if (rc != GW_OK) {
-        return rc;
-    }
+    return bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0, account_id,
+                      NULL, NULL);
+}
+
+int
+bill_charge_post(struct gw_db *db, struct gw_arena *a,
+                 const struct bill_ctx *ctx, const struct bill_charge *c,
+                 int64_t account_id, struct bill_result *res)
+{
+    struct bill_legs legs = {0};
+
+    memset(res, 0, sizeof(*res));
+    legs.account_id = account_id;
     legs.kind = "charge";
     legs.subscriber_id = c->subscriber_id;
     legs.amount = c->amount;
@@ -391,9 +518,43 @@ bill_charge_apply(struct gw_db *db, struct gw_arena *a,
     legs.reference = c->reference;
     legs.item_id = c->item_id;
     legs.sku = c->sku;
+    legs.purchase_id = c->purchase_id;
+    legs.notify_user = c->notify_user;
     bill_split(c->amount, c->provider_id, c->share_bp, &legs.provider_share,
                &legs.carrier_share);
     return bill_legs_post(db, a, ctx, &legs, c->amount, res);
+}
+
+int
+bill_charge_apply(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, const struct bill_charge *c,
+                  struct bill_result *res)
+{
+    int64_t account_id;
+    int     rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = bill_charge_debit(db, a, ctx, c, &account_id);
+    return rc != GW_OK ? rc : bill_charge_post(db, a, ctx, c, account_id, res);
+}
+
+/* The first top-up with this reference of this subscriber, as a conflict. */
+static int
+bill_topup_conflict(struct gw_db *db, struct gw_arena *a, int64_t subscriber_id,
+                    const char *reference, struct bill_result *res)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    rc = gw_stmt_row(db, a, &row,
+                     "SELECT txn_id, amount FROM topup_references WHERE"
+                     " subscriber_id = ? AND reference = ?",
+                     GW_ARGS(GW_I64(subscriber_id), GW_STR(reference)));
+    if (rc == GW_OK && row != NULL) {
+        res->txn_id = gw_db_col_i64(row, 0);
+        res->amount = gw_db_col_i64(row, 1);
+    }
+    return rc != GW_OK ? rc : GW_ECONFLICT;
 }
 
 int
@@ -405,29 +566,71 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     int              rc;
 
     memset(res, 0, sizeof(*res));
-    if (!bill_amount_ok(amount)) {
+    if (!bill_amount_ok(amount) || reference == NULL) {
         return GW_EINVAL;
     }
-    rc = gw_db_exec(db,
-                    "UPDATE accounts SET balance = balance + %lld,"
-                    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"
-                    " WHERE kind = 'subscriber'"
-                    " AND owner_id = %lld AND bucket = 0",
-                    (long long) amount, (long long) subscriber_id);
+    rc = bill_credit(db, subscriber_id, amount, &legs.account_id);
     if (rc != GW_OK) {
         return rc;
     }
-    if (db->affected != 1) {
-        return GW_ENOTFOUND;
-    }
-    legs.account_id = db->insert_id;
     legs.kind = "topup";
     legs.subscriber_id = subscriber_id;
     legs.amount = amount;
     legs.sign = 1;
     legs.funding = 1;
     legs.reference = reference;
-    return bill_legs_post(db, a, ctx, &legs, 0, res);
+    rc = bill_legs_post(db, a, ctx, &legs, 0, res);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    /* A reference is unique per subscriber: concurrent top-ups with one
+     * reference queue on this key, the second finds the first. */
+    rc = gw_stmt_exec(db,
+                      "INSERT INTO topup_references (subscriber_id,"
+                      " reference, txn_id, amount, created_at) VALUES (?, ?,"
+                      " ?, ?, UTC_TIMESTAMP(3))",
+                      GW_ARGS(GW_I64(subscriber_id), GW_STR(reference),
+                              GW_I64(res->txn_id), GW_I64(amount)));
+    if (rc == GW_EDUP) {
+        return bill_topup_conflict(db, a, subscriber_id, reference, res);
+    }
+    return rc;
+}
+
+/* The charge to refund, locked: concurrent refunds of it queue here. */
+struct bill_charged {
+    int64_t     subscriber_id, amount, refunded, provider_id, pshare, item_id;
+    int64_t     purchase_id;
+    const char *sku;
+};
+
+static int
+bill_charge_lock(struct gw_db *db, struct gw_arena *a, int64_t txn_id,
+                 struct bill_charged *c)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    rc = gw_stmt_row(db, a, &row,
+                     "SELECT t.subscriber_id, t.amount, t.refunded,"
+                     " t.provider_id, t.provider_share, COALESCE(c.item_id,"
+                     " 0), c.sku, COALESCE(c.purchase_id, 0) FROM"
+                     " ledger_txns t LEFT JOIN cdrs c ON c.txn_id = t.id"
+                     " WHERE t.id = ? AND t.kind IN ('charge', 'capture')"
+                     " FOR UPDATE",
+                     GW_ARGS(GW_I64(txn_id)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ENOTFOUND;
+    }
+    c->subscriber_id = gw_db_col_i64(row, 0);
+    c->amount = gw_db_col_i64(row, 1);
+    c->refunded = gw_db_col_i64(row, 2);
+    c->provider_id = gw_db_col_i64(row, 3);
+    c->pshare = gw_db_col_i64(row, 4);
+    c->item_id = gw_db_col_i64(row, 5);
+    c->sku = row[6];
+    c->purchase_id = gw_db_col_i64(row, 7);
+    return GW_OK;
 }
 
 int
@@ -436,73 +639,58 @@ bill_refund_apply(struct gw_db *db, struct gw_arena *a,
                   int64_t amount, const char *reference,
                   struct bill_result *res)
 {
-    struct bill_legs legs = {0};
-    MYSQL_ROW        row;
-    int64_t          charged, refunded, pshare, item_id;
-    int              rc;
+    struct bill_legs    legs = {0};
+    struct bill_charged c;
+    int                 rc;
 
     memset(res, 0, sizeof(*res));
     if (amount < 0 || amount > BILL_AMOUNT_MAX) {
         return GW_EINVAL;
     }
-    /* Lock the charge: concurrent refunds of it queue here. */
-    rc = gw_db_row(db, a, &row,
-                   "SELECT t.subscriber_id, t.amount, t.refunded,"
-                   " t.provider_id, t.provider_share, COALESCE(c.item_id, 0),"
-                   " c.sku FROM ledger_txns t LEFT JOIN cdrs c ON c.txn_id ="
-                   " t.id WHERE t.id = %lld AND t.kind IN ('charge',"
-                   " 'capture') FOR UPDATE",
-                   (long long) charge_txn_id);
-    if (rc != GW_OK || row == NULL) {
-        return rc != GW_OK ? rc : GW_ENOTFOUND;
+    rc = bill_charge_lock(db, a, charge_txn_id, &c);
+    if (rc != GW_OK) {
+        return rc;
     }
-    legs.subscriber_id = gw_db_col_i64(row, 0);
-    charged = gw_db_col_i64(row, 1);
-    refunded = gw_db_col_i64(row, 2);
-    legs.provider_id = gw_db_col_i64(row, 3);
-    pshare = gw_db_col_i64(row, 4);
-    item_id = gw_db_col_i64(row, 5);
-    const char *sku = row[6];
     if (amount == 0) {
-        amount = charged - refunded;
+        amount = c.amount - c.refunded;
     }
-    if (amount <= 0 || amount > charged - refunded) {
+    if (amount <= 0 || amount > c.amount - c.refunded) {
         return GW_ECONFLICT;
     }
+    /* A refund never exceeds what is left of its charge. */
+    gw_assert(c.refunded >= 0 && c.refunded + amount <= c.amount);
     /* Cumulative floors: the provider part of all refunds so far is
      * floor(pshare * refunded / charged), exactly pshare when complete. */
     legs.provider_share =
-        (int64_t) ((__int128) pshare * (refunded + amount) / charged)
-        - (int64_t) ((__int128) pshare * refunded / charged);
+        (int64_t) ((__int128) c.pshare * (c.refunded + amount) / c.amount)
+        - (int64_t) ((__int128) c.pshare * c.refunded / c.amount);
     legs.carrier_share = amount - legs.provider_share;
+    gw_assert(legs.provider_share >= 0 && legs.carrier_share >= 0);
     legs.kind = "refund";
+    legs.subscriber_id = c.subscriber_id;
     legs.amount = amount;
     legs.sign = 1;
+    legs.provider_id = c.provider_id;
     legs.corrects_txn_id = charge_txn_id;
     legs.reference = reference;
+    legs.item_id = c.item_id;
+    legs.sku = c.sku;
+    legs.purchase_id = c.purchase_id;
 
-    rc = gw_db_exec(db,
-                    "UPDATE ledger_txns SET refunded = refunded + %lld"
-                    " WHERE id = %lld AND refunded + %lld <= amount",
-                    (long long) amount, (long long) charge_txn_id,
-                    (long long) amount);
+    rc = gw_stmt_exec(
+        db,
+        "UPDATE ledger_txns SET refunded = refunded + ? WHERE"
+        " id = ? AND refunded + ? <= amount",
+        GW_ARGS(GW_I64(amount), GW_I64(charge_txn_id), GW_I64(amount)));
     if (rc == GW_OK && db->affected != 1) {
         rc = GW_ECONFLICT;
     }
     if (rc == GW_OK) {
-        rc = gw_db_exec(db,
-                        "UPDATE accounts SET balance = balance + %lld,"
-                        " updated_at = UTC_TIMESTAMP(3), id ="
-                        " LAST_INSERT_ID(id) WHERE kind ="
-                        " 'subscriber' AND owner_id = %lld AND bucket = 0",
-                        (long long) amount, (long long) legs.subscriber_id);
+        rc = bill_credit(db, c.subscriber_id, amount, &legs.account_id);
     }
     if (rc == GW_OK) {
-        legs.account_id = db->insert_id;
-        legs.item_id = item_id;
-        legs.sku = sku;
         rc = bill_legs_post(db, a, ctx, &legs, 0, res);
     }
-    res->full_refund = refunded + amount == charged;
+    res->full_refund = c.refunded + amount == c.amount;
     return rc;
 }

@@ -11,21 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bill.h"
 #include "cat_feed.h"
 #include "gw_json.h"
 #include "gw_status.h"
 
 struct cat_feed {
-    const char           *source, *text, *root, *currency;
-    size_t                len;
-    FILE                 *out;
-    int                   nerr;
-    size_t                item_off[CAT_FEED_ITEMS_MAX];
-    size_t                nitem_off;
-    struct gw_arena      *a;
-    struct cat_item_spec *specs;
-    size_t                nspecs;
+    const char             *source, *text, *root, *currency;
+    size_t                  len;
+    FILE                   *out;
+    int                     nerr;
+    size_t                  item_off[CAT_FEED_ITEMS_MAX];
+    size_t                  nitem_off;
+    struct gw_arena        *a;
+    struct cat_item_spec   *specs;
+    size_t                  nspecs;
+    cat_provider_onboard_pt onboard; /* the caller's, in the transaction */
+    void                   *onboard_arg;
 };
 
 static int
@@ -346,7 +347,7 @@ cat_feed_provider(struct cat_feed *f, const cJSON *root,
     cat_feed_str(f, off, o, "provider", "name", 0, CAT_PROVIDER_NAME_MAX,
                  &p->name);
     cat_feed_int(f, off, o, "provider", "revenue_share_bp", 0, 0,
-                 BILL_SHARE_BP_MAX, &p->share_bp, &present);
+                 CAT_SHARE_BP_MAX, &p->share_bp, &present);
     if (cat_feed_str(f, off, o, "provider", "webhook_url", 1, CAT_URL_MAX,
                      &p->webhook_url)
             == 0
@@ -730,7 +731,9 @@ cat_feed_apply_provider(struct cat_feed *f, struct gw_db *db,
         return rc;
     }
     *pid = row ? gw_db_col_i64(row, 0) : 0;
-    return bill_provider_accounts_ensure(db, *pid, f->currency);
+    return f->onboard != NULL
+        ? f->onboard(db, *pid, f->currency, f->onboard_arg)
+        : GW_OK;
 }
 
 static int
@@ -777,7 +780,8 @@ cat_feed_apply(struct cat_feed *f, struct gw_db *db,
 int
 cat_feed_import(struct gw_db *db, struct gw_arena *a, const char *source,
                 const char *text, size_t len, const char *content_root,
-                const char *currency, FILE *out)
+                const char *currency, FILE *out,
+                cat_provider_onboard_pt onboard, void *onboard_arg)
 {
     static struct cat_feed   f; /* big (item offsets): one import at a time */
     struct cat_feed_provider p;
@@ -790,6 +794,7 @@ cat_feed_import(struct gw_db *db, struct gw_arena *a, const char *source,
     memset(&f, 0, sizeof(f));
     f.source = source, f.text = text, f.len = len, f.root = content_root;
     f.currency = currency, f.out = out, f.a = a;
+    f.onboard = onboard, f.onboard_arg = onboard_arg;
     if (cat_feed_parse(&f, &root) != 0) {
         return GW_EINVAL;
     }

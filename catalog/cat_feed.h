@@ -28,6 +28,7 @@
 #define CAT_FEED_DEPTH_MAX    16
 #define CAT_PROVIDER_CODE_MAX 64
 #define CAT_PROVIDER_NAME_MAX 200
+#define CAT_SHARE_BP_MAX      10000 /* basis points (= BILL_SHARE_BP_MAX) */
 
 struct cat_file {
     const char *format; /* NULL for a preview (always mp3) */
@@ -78,8 +79,18 @@ int cat_item_upsert(struct gw_db *db, struct gw_arena *a,
  * to out. Returns GW_OK, GW_EINVAL (feed rejected, nothing changed) or a
  * database status.
  */
+/*
+ * Called inside the import's transaction once the provider row exists, so
+ * the caller (vasctl) can onboard it in other modules (billing's revenue
+ * accounts) atomically with the import; the catalog itself depends only on
+ * the gateway. GW_OK or a status that rolls the import back.
+ */
+typedef int (*cat_provider_onboard_pt)(struct gw_db *db, int64_t provider_id,
+                                       const char *currency, void *arg);
+
 int cat_feed_import(struct gw_db *db, struct gw_arena *a, const char *source,
                     const char *text, size_t len, const char *content_root,
-                    const char *currency, FILE *out);
+                    const char *currency, FILE *out,
+                    cat_provider_onboard_pt onboard, void *onboard_arg);
 
 #endif /* CAT_FEED_H */

@@ -4,9 +4,11 @@
  * the same billing/ functions as the HTTP API, each in one transaction.
  *
  * Idempotency from the command line: a top-up is keyed by its --reference
- * and a refund by its --key (default: "TXN:AMOUNT:REASON"), recorded in
- * idempotency_keys in the same transaction, so re-running a command that
- * may or may not have gone through never moves money twice.
+ * and a refund by its --key (default: "TXN:AMOUNT:REASON"), through the
+ * same protocol as the HTTP API (gw_idem: named lock, record in the same
+ * transaction), so re-running a command that may or may not have gone
+ * through never moves money twice. A top-up reference is also unique per
+ * subscriber across HTTP and vasctl (billing refuses a second use).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 
 #include "bill.h"
 #include "ctl.h"
+#include "gw_idem.h"
+#include "store.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -75,7 +79,8 @@ const struct ctl_command ctl_billing_commands[] = {
     {"refund", ctl_refund, "TXN_ID [AMOUNT]", 1, 2, ctl_opts_refund,
      "refund all or part of a charge transaction",
      "Without AMOUNT the whole remaining charge is refunded. A purchase's"
-     " charge is\nrefunded through the store API instead.",
+     " charge is\nrefunded as that purchase (the store's refund: entitlement"
+     " and user follow).",
      0},
     {"hold reserve", ctl_hold_reserve, "MSISDN AMOUNT", 2, 2,
      ctl_opts_hold_reserve, "reserve funds (two-phase charge); prints the id",
@@ -89,8 +94,8 @@ const struct ctl_command ctl_billing_commands[] = {
      0},
     {0}};
 
-static void
-ctl_bill_ctx(struct ctl *c, struct bill_ctx *ctx, const char *reason)
+static const char *
+ctl_actor(void)
 {
     static char actor[BILL_ACTOR_MAX];
     const char *user = getenv("SUDO_USER");
@@ -99,8 +104,14 @@ ctl_bill_ctx(struct ctl *c, struct bill_ctx *ctx, const char *reason)
         user = getenv("USER");
     }
     snprintf(actor, sizeof(actor), "vasctl:%s", user ? user : "?");
+    return actor;
+}
+
+static void
+ctl_bill_ctx(struct ctl *c, struct bill_ctx *ctx, const char *reason)
+{
     ctx->cfg = c->cfg;
-    ctx->actor = actor;
+    ctx->actor = ctl_actor();
     ctx->reason = reason;
     ctx->rid = NULL;
 }
@@ -237,75 +248,52 @@ ctl_subscriber_resume(struct ctl *c, int argc, char **argv)
 }
 
 /*
- * Records (scope, key) → result in the open transaction. GW_EDUP when the
- * key exists: *stored then holds the earlier result (NULL if the request
- * differed).
+ * The one idempotency protocol (gw_idem.h) from the command line: the
+ * named lock on (scope, key), then the stored result: GW_OK (go on),
+ * GW_EDUP with *stored = the earlier result (NULL when the key was used
+ * for another request) or GW_EIDEM_BUSY (the same command is running).
  */
 static int
-ctl_idem_record(struct ctl *c, const char *scope, const char *key,
-                const char *request, const char *result, const char **stored)
+ctl_idem_begin(struct ctl *c, const char *scope, const char *key,
+               const char *request, const char **stored)
 {
-    MYSQL_ROW row;
-    char      hash[65];
-    int       rc;
+    struct gw_idem_rec rec;
+    char               hash[65];
+    int                rc;
 
     *stored = NULL;
-    gw_sha256_hex(request, strlen(request), hash);
-    rc = gw_db_exec(&c->t.db,
-                    "INSERT INTO idempotency_keys (scope, idem_key, req_hash,"
-                    " status, body, created_at) VALUES (%s, %s, %s, 201, %s,"
-                    " UTC_TIMESTAMP(3))",
-                    scope, key, hash, result);
-    if (rc != GW_EDUP) {
+    rc = gw_idem_lock(&c->t.db, &c->t.arena, scope, key, &rec);
+    if (rc != GW_OK || rec.req_hash == NULL) {
         return rc;
     }
-    rc = gw_db_row(&c->t.db, &c->t.arena, &row,
-                   "SELECT req_hash, body FROM idempotency_keys WHERE scope ="
-                   " %s AND idem_key = %s",
-                   scope, key);
-    if (rc == GW_OK && row != NULL && strcmp(row[0], hash) == 0) {
-        *stored = row[1];
+    gw_sha256_hex(request, strlen(request), hash);
+    if (strcmp(rec.req_hash, hash) == 0) {
+        *stored = rec.body;
     }
     return GW_EDUP;
 }
 
-/*
- * Looks the key up before doing anything: GW_EDUP when it was used (with
- * *stored = the earlier result, or NULL for another request), else GW_OK.
- */
 static int
-ctl_idem_lookup(struct ctl *c, const char *scope, const char *key,
-                const char *request, const char **stored)
+ctl_idem_save(struct ctl *c, const char *scope, const char *key,
+              const char *request, const char *result)
 {
-    MYSQL_ROW row;
-    char      hash[65];
-    int       rc;
+    char hash[65];
 
-    *stored = NULL;
     gw_sha256_hex(request, strlen(request), hash);
-    rc = gw_db_row(&c->t.db, &c->t.arena, &row,
-                   "SELECT req_hash, body FROM idempotency_keys WHERE scope ="
-                   " %s AND idem_key = %s",
-                   scope, key);
-    if (rc != GW_OK || row == NULL) {
-        return rc;
-    }
-    if (strcmp(row[0], hash) == 0) {
-        *stored = row[1];
-    }
-    return GW_EDUP;
+    return gw_idem_record(&c->t.db, scope, key, hash, 201, result);
 }
 
-/* Commits, or rolls back and prints the earlier result of the same key. */
+/* Commits, or rolls back; prints the result (or the earlier one). */
 static int
 ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
-           const char *what)
+           const char *what, const char *detail)
 {
     if (rc == GW_OK) {
         rc = gw_db_commit(&c->t.db);
     } else {
         gw_db_rollback(&c->t.db);
     }
+    gw_idem_unlock(&c->t.db);
     if (rc == GW_EDUP) {
         if (stored == NULL) {
             fprintf(stderr,
@@ -318,6 +306,11 @@ ctl_finish(struct ctl *c, int rc, const char *result, const char *stored,
         return 0;
     }
     if (rc != GW_OK) {
+        if (detail != NULL && detail[0] != '\0') {
+            fprintf(stderr, "vasctl: %s: %s (%s)\n", what, gw_status_title(rc),
+                    detail);
+            return 1;
+        }
         return ctl_fail(rc, what);
     }
     printf("%s\n", result);
@@ -331,7 +324,7 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     struct bill_result     res = {0};
     struct bill_ctx        ctx;
     const char            *ref = ctl_opt(argc, argv, "--reference"), *stored;
-    char                   request[128], result[256];
+    char                   request[128], result[256], detail[160] = "";
     int64_t                amount;
     int                    rc;
 
@@ -341,38 +334,47 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     }
     ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
     snprintf(request, sizeof(request), "%s:%lld", argv[0], (long long) amount);
-    rc = gw_db_begin(&c->t.db);
-    if (rc == GW_OK) {
-        rc = ctl_idem_lookup(c, "vasctl:topup", ref, request, &stored);
-    }
+    rc = ctl_idem_begin(c, "vasctl:topup", ref, request, &stored);
     if (rc == GW_OK) {
         rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0],
                                        &s);
     }
     if (rc == GW_OK) {
+        rc = gw_db_begin(&c->t.db);
+    }
+    if (rc == GW_OK) {
         rc = bill_topup_apply(&c->t.db, &c->t.arena, &ctx, s.id, amount, ref,
                               &res);
+    }
+    if (rc == GW_ECONFLICT) {
+        snprintf(detail, sizeof(detail),
+                 "reference %s was used by top-up txn %lld (amount %lld)", ref,
+                 (long long) res.txn_id, (long long) res.amount);
     }
     snprintf(result, sizeof(result), "topup txn %lld: %s +%lld, balance %lld",
              (long long) res.txn_id, argv[0], (long long) amount,
              (long long) res.balance_after);
     if (rc == GW_OK) {
-        rc = ctl_idem_record(c, "vasctl:topup", ref, request, result, &stored);
+        rc = ctl_idem_save(c, "vasctl:topup", ref, request, result);
     }
-    return ctl_finish(c, rc, result, stored, "topup");
+    return ctl_finish(c, rc, result, stored, "topup", detail);
 }
 
+/*
+ * Refunds go through the store's one entry point: a purchase's charge is
+ * refunded as that purchase (entitlement, notifications, webhook), any
+ * other charge as a ledger refund.
+ */
 static int
 ctl_refund(struct ctl *c, int argc, char **argv)
 {
-    struct bill_result res = {0};
-    struct bill_ctx    ctx;
-    const char        *reason = ctl_opt(argc, argv, "--reason");
-    const char        *key = ctl_opt(argc, argv, "--key"), *stored = NULL;
-    char               request[512], result[256];
-    MYSQL_ROW          row;
-    int64_t            txn, amount = 0;
-    int                rc;
+    struct store_ctx    sc;
+    struct store_refund f;
+    const char         *reason = ctl_opt(argc, argv, "--reason");
+    const char         *key = ctl_opt(argc, argv, "--key"), *stored = NULL;
+    char                request[512], result[256];
+    int64_t             txn, amount = 0;
+    int                 rc;
 
     if (argc < 1 || reason == NULL
         || gw_parse_i64(argv[0], strlen(argv[0]), &txn) != 0) {
@@ -386,38 +388,28 @@ ctl_refund(struct ctl *c, int argc, char **argv)
     if (key == NULL) {
         key = request;
     }
-    /* A purchase's charge is refunded through the store, so that the
-     * purchase, the entitlement and the user follow the money. */
-    if (gw_db_row(&c->t.db, &c->t.arena, &row,
-                  "SELECT id FROM purchases WHERE charge_txn_id = %lld",
-                  (long long) txn)
-            == GW_OK
-        && row != NULL) {
-        fprintf(stderr,
-                "vasctl: txn %lld is the charge of purchase %s:"
-                " refund it with POST /v1/admin/purchases/%s/refunds\n",
-                (long long) txn, row[0], row[0]);
-        return 1;
-    }
-    ctl_bill_ctx(c, &ctx, reason);
-    rc = gw_db_begin(&c->t.db);
+    memset(&f, 0, sizeof(f));
+    f.charge_txn_id = txn;
+    f.amount = amount;
+    f.reason = reason;
+    store_ctx_init(&sc, &c->t.db, &c->t.arena, c->cfg, ctl_actor(), NULL);
+    rc = ctl_idem_begin(c, "vasctl:refund", key, request, &stored);
     if (rc == GW_OK) {
-        rc = ctl_idem_lookup(c, "vasctl:refund", key, request, &stored);
+        rc = gw_db_begin(&c->t.db);
     }
     if (rc == GW_OK) {
-        rc = bill_refund_apply(&c->t.db, &c->t.arena, &ctx, txn, amount,
-                               "vasctl refund", &res);
+        rc = store_refund_apply(&sc, &f);
     }
     snprintf(result, sizeof(result),
              "refund txn %lld of txn %lld: %lld (provider %lld, carrier"
              " %lld)%s",
-             (long long) res.txn_id, (long long) txn, (long long) res.amount,
-             (long long) res.provider_share, (long long) res.carrier_share,
-             res.full_refund ? ", fully refunded" : "");
+             (long long) f.res.txn_id, (long long) txn,
+             (long long) f.res.amount, (long long) f.res.provider_share,
+             (long long) f.res.carrier_share, f.full ? ", fully refunded" : "");
     if (rc == GW_OK) {
-        rc = ctl_idem_record(c, "vasctl:refund", key, request, result, &stored);
+        rc = ctl_idem_save(c, "vasctl:refund", key, request, result);
     }
-    return ctl_finish(c, rc, result, stored, "refund");
+    return ctl_finish(c, rc, result, stored, "refund", sc.detail);
 }
 
 static int

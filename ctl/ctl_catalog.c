@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "bill.h"
 #include "cat.h"
 #include "cat_feed.h"
 #include "ctl.h"
@@ -124,6 +125,16 @@ ctl_feed_read(const char *path, struct gw_buf *b)
     return 0;
 }
 
+/* A feed's provider gets its revenue accounts in the import's transaction:
+ * the catalog does not know billing, vasctl knows both. */
+static int
+ctl_provider_onboard(struct gw_db *db, int64_t provider_id,
+                     const char *currency, void *arg)
+{
+    (void) arg;
+    return bill_provider_accounts_ensure(db, provider_id, currency);
+}
+
 static int
 ctl_catalog_import(struct ctl *c, int argc, char **argv)
 {
@@ -143,7 +154,8 @@ ctl_catalog_import(struct ctl *c, int argc, char **argv)
     rc = url ? ctl_feed_fetch(src, &b) : ctl_feed_read(src, &b);
     if (rc == 0) {
         rc = cat_feed_import(&c->t.db, &c->t.arena, src, b.data ? b.data : "",
-                             b.len, dir, c->cfg->billing.currency, stdout);
+                             b.len, dir, c->cfg->billing.currency, stdout,
+                             ctl_provider_onboard, NULL);
     }
     gw_arena_reset(&c->t.arena);
     gw_buf_free(&b);

@@ -11,6 +11,7 @@
 #include "gw_db.h"
 #include "gw_log.h"
 #include "gw_status.h"
+#include "gw_stmt.h"
 
 void
 gw_db_init(struct gw_db *db, const struct gw_config *cfg)
@@ -22,6 +23,7 @@ gw_db_init(struct gw_db *db, const struct gw_config *cfg)
 void
 gw_db_close(struct gw_db *db)
 {
+    gw_stmt_cache_clear(db);
     if (db->conn != NULL) {
         mysql_close(db->conn);
         db->conn = NULL;
@@ -178,14 +180,13 @@ gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt, va_list ap)
     return GW_OK;
 }
 
-static int
-gw_db_status_of(struct gw_db *db)
+int
+gw_db_status_errno(struct gw_db *db, unsigned e, const char *msg,
+                   const char *sql)
 {
-    unsigned e = mysql_errno(db->conn);
-
     db->last_errno = e;
     if (gw_db_conn_error(e)) {
-        gw_log_warn(db->rid, "connection lost: %s", mysql_error(db->conn));
+        gw_log_warn(db->rid, "connection lost: %s", msg);
         gw_db_close(db);
         return GW_EUNAVAIL;
     }
@@ -195,9 +196,38 @@ gw_db_status_of(struct gw_db *db)
     if (e == ER_DUP_ENTRY) {
         return GW_EDUP;
     }
-    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e, mysql_error(db->conn),
-                 db->sql.data);
+    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e, msg, sql ? sql : "");
     return GW_ERROR;
+}
+
+static int
+gw_db_status_of(struct gw_db *db)
+{
+    return gw_db_status_errno(db, mysql_errno(db->conn), mysql_error(db->conn),
+                              db->sql.data);
+}
+
+int
+gw_db_begin_flush(struct gw_db *db)
+{
+    int rc = gw_db_connect(db);
+
+    if (rc != GW_OK || !db->begin_pending) {
+        return rc;
+    }
+    db->nsent++;
+    if (mysql_real_query(db->conn, "START TRANSACTION", 17) != 0) {
+        /* Nothing ran: a retry of the whole transaction is safe. */
+        rc = gw_db_status_errno(db, mysql_errno(db->conn),
+                                mysql_error(db->conn), "START TRANSACTION");
+        if (rc == GW_EUNAVAIL) {
+            db->begin_pending = 1;
+            db->in_txn = 1;
+        }
+        return rc;
+    }
+    db->begin_pending = 0;
+    return GW_OK;
 }
 
 /*

@@ -55,6 +55,11 @@ struct gw_db {
     int64_t       affected;
     int64_t       insert_id;
     struct gw_buf sql; /* reused statement buffer */
+    /* Typed statements (gw_stmt.h): the prepared-statement cache of this
+     * connection, and counters of what was sent (tests, bench). */
+    struct gw_stmt_cache *stmts;
+    uint64_t              stmt_tick;
+    uint64_t              nsent;
 };
 
 /* Prepares db (no connection yet). */
@@ -108,6 +113,15 @@ int gw_db_ping(struct gw_db *db);
 /* Column helpers: NULL columns read as 0 / NULL. */
 int64_t     gw_db_col_i64(MYSQL_ROW row, unsigned col);
 const char *gw_db_col_str(MYSQL_ROW row, unsigned col);
+
+/*
+ * For gw_stmt.c: sends START TRANSACTION when gw_db_begin() left it
+ * pending (connecting first), and maps a server error number to a status
+ * the way every gw_db call does (a lost connection is closed).
+ */
+int gw_db_begin_flush(struct gw_db *db);
+int gw_db_status_errno(struct gw_db *db, unsigned e, const char *msg,
+                       const char *sql);
 
 /* Appends a formatted statement fragment (same rules) to db->sql. */
 int gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt,

@@ -18,10 +18,22 @@
  *
  * Only successful replies are recorded: an error changes nothing, so
  * retrying the same key after an error runs the request again.
+ *
+ * The lock and the lookup are one typed statement (one round trip). The
+ * lookup may read just before the lock is granted; the record's primary
+ * key closes that gap: a request that missed a record committed in
+ * between fails at gw_idem_record (GW_EIDEM_BUSY, 409) and rolls back, and
+ * its retry replays. The connection's named locks are gw_idem's alone, so
+ * COMMIT releases them all in its own round trip.
+ *
+ * vasctl uses the same protocol through gw_idem_lock/record/unlock with
+ * its own scopes ("vasctl:topup", "vasctl:refund").
  */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
 
+#include "gw_assert.h"
+#include "gw_db.h"
 #include "gw_request.h"
 
 /* Returned by gw_idem_begin when the stored reply was loaded into r. */
@@ -39,5 +51,28 @@ int gw_idem_save(struct gw_request *r, int status, const char *body);
 
 /* Releases the lock (safe to call when none is held). */
 void gw_idem_end(struct gw_request *r);
+
+/* A stored record (strings in the arena); req_hash NULL when none. */
+struct gw_idem_rec {
+    const char *req_hash;
+    int         status;
+    const char *body;
+};
+
+/*
+ * Locks (scope, key) on db's connection and reads its record: GW_OK (the
+ * lock is held until the next COMMIT or gw_idem_unlock) or GW_EIDEM_BUSY.
+ */
+int gw_idem_lock(struct gw_db *db, struct gw_arena *a, const char *scope,
+                 const char *key, struct gw_idem_rec *rec) GW_MUST_CHECK;
+
+/* Records the reply inside the open transaction (GW_EIDEM_BUSY: a
+ * record appeared meanwhile; roll back, the retry replays it). */
+int gw_idem_record(struct gw_db *db, const char *scope, const char *key,
+                   const char *req_hash, int status,
+                   const char *body) GW_MUST_CHECK;
+
+/* Releases the lock now (outside a transaction). */
+void gw_idem_unlock(struct gw_db *db);
 
 #endif /* GW_IDEM_H */

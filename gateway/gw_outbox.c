@@ -6,6 +6,7 @@
 
 #include "gw_db.h"
 #include "gw_outbox.h"
+#include "gw_stmt.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -30,10 +31,11 @@ gw_outbox_add(struct gw_db *db, const char *user_id, const char *type,
     int  rc;
 
     gw_outbox_id_new(id);
-    rc = gw_db_defer(db,
-                     "INSERT INTO outbox (notif_id, user_id, type, payload,"
-                     " created_at) VALUES (%s, %s, %s, %s, UTC_TIMESTAMP(3))",
-                     id, user_id, type, payload_json);
+    rc = gw_stmt_exec(db,
+                      "INSERT INTO outbox (notif_id, user_id, type, payload,"
+                      " created_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))",
+                      GW_ARGS(GW_STR(id), GW_STR(user_id), GW_STR(type),
+                              GW_STR(payload_json)));
     if (rc == GW_OK && id_out != NULL) {
         memcpy(id_out, id, sizeof(id));
     }
@@ -48,11 +50,12 @@ gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id, const char *type,
     int  rc;
 
     gw_outbox_id_new(id);
-    rc = gw_db_defer(db,
-                     "INSERT INTO webhook_events (event_id, provider_id, type,"
-                     " payload, next_attempt_at, created_at) VALUES (%s, %lld,"
-                     " %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-                     id, (long long) provider_id, type, payload_json);
+    rc = gw_stmt_exec(db,
+                      "INSERT INTO webhook_events (event_id, provider_id,"
+                      " type, payload, next_attempt_at, created_at) VALUES (?,"
+                      " ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+                      GW_ARGS(GW_STR(id), GW_I64(provider_id), GW_STR(type),
+                              GW_STR(payload_json)));
     if (rc == GW_OK && id_out != NULL) {
         memcpy(id_out, id, sizeof(id));
     }

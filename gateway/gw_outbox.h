@@ -20,7 +20,7 @@ struct gw_db;
 void gw_outbox_id_new(char *out);
 
 /*
- * (Inside a transaction the row travels with its COMMIT: gw_db_defer.)
+ * (A typed statement, gw_stmt.h, in the caller's transaction.)
  * Queues a notification for IM user user_id: type (e.g.
  * "purchase.completed") and payload_json (a JSON object text). When id_out
  * is not NULL it receives the notification id. GW_OK or a db status.

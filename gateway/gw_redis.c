@@ -109,7 +109,7 @@ gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
         stale = r->ctx != NULL;
         rc = gw_redis_connect(r);
         if (rc != GW_OK) {
-            return rc;
+            break;
         }
         va_copy(ap2, ap);
         rep = redisvCommand(r->ctx, fmt, ap2);

@@ -34,6 +34,7 @@ PACKAGES=(
     valgrind              # make valgrind
     clang-format          # make lint
     clang-tidy            # make lint
+    cppcheck              # make lint: bug patterns (missing va_end, leaks)
     python3               # integration tests
     python3-pytest        # integration test runner
     python3-pymysql       # integration tests read MariaDB directly

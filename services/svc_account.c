@@ -367,6 +367,19 @@ svc_admin_topup_tx(struct gw_request *r, void *arg)
     svc_account_ctx(r, &ctx, "top-up");
     rc = bill_topup_apply(&r->thr->db, r->arena, &ctx, sub.id, t->amount,
                           t->reference, &res);
+    if (rc == GW_ECONFLICT) {
+        /* The reference names one top-up of this subscriber. */
+        gw_request_problem(r,
+                           "reference %s was used by top-up txn %lld"
+                           " (amount %lld)",
+                           t->reference, (long long) res.txn_id,
+                           (long long) res.amount);
+        r->problem_extra = gw_json_own(r->arena, cJSON_CreateObject());
+        if (r->problem_extra) {
+            cJSON_AddNumberToObject(r->problem_extra, "txn_id",
+                                    (double) res.txn_id);
+        }
+    }
     if (rc != GW_OK) {
         return rc;
     }

@@ -12,6 +12,7 @@
 #include "gw_status.h"
 #include "gw_thread.h"
 #include "gw_util.h"
+#include "store.h"
 #include "svc_store.h"
 #include "svc_store_internal.h"
 
@@ -20,7 +21,31 @@ typedef int (*svc_render_pt)(struct gw_request *r, void *arg, cJSON **out);
 int
 svc_store_init(void)
 {
-    return cat_cache_init();
+    return cat_cache_init() == 0 && store_init() == 0 ? 0 : -1;
+}
+
+void
+svc_store_ctx(struct gw_request *r, struct store_ctx *ctx)
+{
+    store_ctx_init(ctx, &r->thr->db, r->arena, r->cfg,
+                   r->caller ? r->caller : "anonymous", r->request_id);
+}
+
+int
+svc_store_refused(struct gw_request *r, const struct store_ctx *ctx, int rc)
+{
+    if (rc == GW_OK || ctx->detail[0] == '\0') {
+        return rc;
+    }
+    gw_request_problem(r, "%s", ctx->detail);
+    if (rc == GW_EPRICE) {
+        r->problem_extra = gw_json_own(r->arena, cJSON_CreateObject());
+        if (r->problem_extra) {
+            cJSON_AddNumberToObject(r->problem_extra, "price",
+                                    (double) ctx->price);
+        }
+    }
+    return rc;
 }
 
 int

@@ -9,8 +9,17 @@
 #include <cJSON.h>
 
 #include "cat.h"
+#include "store.h"
 
 struct gw_request;
+
+/* A store context for the request (its db, arena, caller as actor). */
+void svc_store_ctx(struct gw_request *r, struct store_ctx *ctx);
+
+/* rc unchanged; a refusal's detail (and the price of GW_EPRICE) goes into
+ * the request's problem. */
+int svc_store_refused(struct gw_request *r, const struct store_ctx *ctx,
+                      int rc);
 
 /* Parses route param n as a positive id: GW_OK or GW_ENOTFOUND. */
 int svc_store_id_param(struct gw_request *r, size_t n, int64_t *id);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cat.h"
-#include "cat_cache.h"
 #include "cat_internal.h"
 #include "cat_link.h"
 #include "fin.h"
@@ -15,15 +14,10 @@
 #include "gw_status.h"
 #include "gw_thread.h"
 #include "gw_util.h"
+#include "store.h"
 #include "svc_account.h"
 #include "svc_store.h"
 #include "svc_store_internal.h"
-
-#define SVC_TS(col) "DATE_FORMAT(" col ", '%%Y-%%m-%%dT%%H:%%i:%%sZ')"
-#define SVC_PURCHASE_COLS                                                      \
-    "p.id, p.status, p.item_id, p.format, p.amount, p.currency,"               \
-    " p.refunded, p.balance_after, p.entitlement_id, p.recipient_user_id,"     \
-    " p.buyer_user_id, " SVC_TS("p.created_at")
 
 static cJSON *
 svc_purchase_json(MYSQL_ROW row)
@@ -52,25 +46,25 @@ svc_purchase_json(MYSQL_ROW row)
     return o;
 }
 
-/* {"items": [...], "next_cursor"} from rows whose column 0 is the id. */
+/* {"items": [...], "next_cursor"} from rows whose column 0 is the id
+ * (limit + 1 rows at most: one more means there is a next page). */
 static cJSON *
-svc_page_new(MYSQL_RES *res, int64_t limit,
+svc_page_new(const struct gw_rows *rows, int64_t limit,
              cJSON *(*fn)(struct gw_request *, MYSQL_ROW), struct gw_request *r)
 {
-    cJSON    *page = cJSON_CreateObject(), *arr, *o;
-    MYSQL_ROW row;
-    int64_t   n = 0, last = 0;
-    char      cursor[CAT_CURSOR_MAX + 1];
+    cJSON  *page = cJSON_CreateObject(), *arr, *o;
+    int64_t last = 0;
+    size_t  i;
+    char    cursor[CAT_CURSOR_MAX + 1];
 
     arr = page ? cJSON_AddArrayToObject(page, "items") : NULL;
-    while (arr != NULL && (row = mysql_fetch_row(res)) != NULL && n < limit) {
-        if ((o = fn(r, row)) != NULL) {
+    for (i = 0; arr != NULL && i < rows->n && (int64_t) i < limit; i++) {
+        if ((o = fn(r, rows->row[i])) != NULL) {
             cJSON_AddItemToArray(arr, o);
         }
-        last = gw_db_col_i64(row, 0);
-        n++;
+        last = gw_db_col_i64(rows->row[i], 0);
     }
-    if (arr != NULL && row != NULL
+    if (arr != NULL && (int64_t) rows->n > limit
         && cat_cursor_encode(CAT_SORT_NEW, last, last, cursor, sizeof(cursor))
             == 0) {
         cJSON_AddStringToObject(page, "next_cursor", cursor);
@@ -91,7 +85,8 @@ int
 svc_store_purchases(struct gw_request *r)
 {
     struct bill_subscriber sub;
-    MYSQL_RES             *res;
+    struct store_ctx       ctx;
+    struct gw_rows         rows;
     int64_t                limit, after;
     int                    has, rc;
     cJSON                 *page;
@@ -100,36 +95,27 @@ svc_store_purchases(struct gw_request *r)
         || (rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
         return rc;
     }
-    rc = gw_db_query(&r->thr->db, r->arena, &res,
-                     "SELECT " SVC_PURCHASE_COLS " FROM purchases p"
-                     " WHERE p.buyer_user_id = %s AND (%d = 0 OR p.id < %lld)"
-                     " ORDER BY p.id DESC LIMIT %lld",
-                     r->user_id, has, (long long) after, (long long) limit + 1);
+    svc_store_ctx(r, &ctx);
+    rc = store_purchases_page(&ctx, r->user_id, has ? after : 0, limit, &rows);
     if (rc != GW_OK) {
         return rc;
     }
-    page = svc_page_new(res, limit, svc_purchase_row, r);
+    page = svc_page_new(&rows, limit, svc_purchase_row, r);
     return page ? svc_store_reply(r, 200, page) : GW_ERROR;
 }
 
 static int
-svc_purchase_refunds(struct gw_request *r, int64_t id, cJSON *o)
+svc_purchase_refunds(const struct gw_rows *rows, cJSON *o)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    cJSON     *arr, *x;
-    int        rc;
+    cJSON *arr = cJSON_AddArrayToObject(o, "refunds"), *x;
+    size_t i;
 
-    rc = gw_db_query(
-        &r->thr->db, r->arena, &res,
-        "SELECT id, amount, reason, " SVC_TS(
-            "created_at") " FROM refunds WHERE purchase_id = %lld ORDER BY id",
-        (long long) id);
-    if (rc != GW_OK || (arr = cJSON_AddArrayToObject(o, "refunds")) == NULL) {
-        return rc != GW_OK ? rc : GW_ERROR;
+    if (arr == NULL) {
+        return GW_ERROR;
     }
-    while ((row = mysql_fetch_row(res)) != NULL
-           && (x = cJSON_CreateObject()) != NULL) {
+    for (i = 0; i < rows->n && (x = cJSON_CreateObject()) != NULL; i++) {
+        MYSQL_ROW row = rows->row[i];
+
         cJSON_AddNumberToObject(x, "id", (double) gw_db_col_i64(row, 0));
         cJSON_AddNumberToObject(x, "amount", (double) gw_db_col_i64(row, 1));
         cJSON_AddStringToObject(x, "reason", row[2]);
@@ -143,6 +129,8 @@ int
 svc_store_purchase_get(struct gw_request *r)
 {
     struct bill_subscriber sub;
+    struct store_ctx       ctx;
+    struct gw_rows         refunds;
     MYSQL_ROW              row;
     int64_t                id;
     cJSON                 *o;
@@ -152,18 +140,15 @@ svc_store_purchase_get(struct gw_request *r)
         || (rc = svc_store_id_param(r, 0, &id)) != GW_OK) {
         return rc;
     }
-    rc = gw_db_row(&r->thr->db, r->arena, &row,
-                   "SELECT " SVC_PURCHASE_COLS " FROM purchases p"
-                   " WHERE p.id = %lld AND p.buyer_user_id = %s",
-                   (long long) id, r->user_id);
-    if (rc != GW_OK || row == NULL) {
-        gw_request_problem(r, "no such purchase");
-        return rc != GW_OK ? rc : GW_ENOTFOUND;
+    svc_store_ctx(r, &ctx);
+    rc = store_purchase_get(&ctx, r->user_id, id, &row, &refunds);
+    if (rc != GW_OK) {
+        return svc_store_refused(r, &ctx, rc);
     }
     if ((o = svc_purchase_json(row)) == NULL) {
         return GW_ERROR;
     }
-    rc = svc_purchase_refunds(r, id, o);
+    rc = svc_purchase_refunds(&refunds, o);
     if (rc != GW_OK) {
         cJSON_Delete(o);
         return rc;
@@ -198,24 +183,12 @@ svc_library_row(struct gw_request *r, MYSQL_ROW row)
     return o;
 }
 
-/* The caller's entitlements, newest first, keyset-paged by id. */
-/* clang-format off */
-#define SVC_LIBRARY_SQL                                                       \
-    "SELECT e.id, e.status, COALESCE(e.expires_at <= UTC_TIMESTAMP(3), 0), " \
-    SVC_TS("e.granted_at") ", " SVC_TS("e.expires_at") ", e.kind, "           \
-    CAT_ITEM_COLS                                                             \
-    " FROM entitlements e JOIN items i ON i.id = e.item_id"                   \
-    " JOIN providers p ON p.id = i.provider_id"                               \
-    " JOIN categories c ON c.id = i.category_id"                              \
-    " WHERE e.owner_user_id = %s AND (%d = 0 OR e.id < %lld)"                 \
-    " ORDER BY e.id DESC LIMIT %lld"
-/* clang-format on */
-
 int
 svc_store_library(struct gw_request *r)
 {
     struct bill_subscriber sub;
-    MYSQL_RES             *res;
+    struct store_ctx       ctx;
+    struct gw_rows         rows;
     int64_t                limit, after;
     int                    has, rc;
     cJSON                 *page;
@@ -224,12 +197,12 @@ svc_store_library(struct gw_request *r)
         || (rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
         return rc;
     }
-    rc = gw_db_query(&r->thr->db, r->arena, &res, SVC_LIBRARY_SQL, r->user_id,
-                     has, (long long) after, (long long) limit + 1);
+    svc_store_ctx(r, &ctx);
+    rc = store_library_page(&ctx, r->user_id, has ? after : 0, limit, &rows);
     if (rc != GW_OK) {
         return rc;
     }
-    page = svc_page_new(res, limit, svc_library_row, r);
+    page = svc_page_new(&rows, limit, svc_library_row, r);
     return page ? svc_store_reply(r, 200, page) : GW_ERROR;
 }
 
@@ -237,8 +210,8 @@ int
 svc_store_download_link(struct gw_request *r)
 {
     struct bill_subscriber sub;
-    MYSQL_ROW              row;
-    const char            *format = NULL, *why = NULL;
+    struct store_ctx       ctx;
+    const char            *format = NULL, *why = NULL, *canonical = NULL;
     int64_t                id;
     cJSON                 *link;
     int                    rc;
@@ -253,30 +226,12 @@ svc_store_download_link(struct gw_request *r)
         gw_request_problem(r, "%s", why ? why : "format is required");
         return rc;
     }
-    rc = gw_db_row(&r->thr->db, r->arena, &row,
-                   "SELECT e.status, COALESCE(e.expires_at <="
-                   " UTC_TIMESTAMP(3), 0), a.format FROM entitlements e"
-                   " LEFT JOIN item_assets a ON a.item_id = e.item_id"
-                   " AND a.format = %s WHERE e.id = %lld"
-                   " AND e.owner_user_id = %s",
-                   format, (long long) id, r->user_id);
-    if (rc != GW_OK || row == NULL) {
-        gw_request_problem(r, "no such entitlement");
-        return rc != GW_OK ? rc : GW_ENOTFOUND;
+    svc_store_ctx(r, &ctx);
+    rc = store_link_check(&ctx, r->user_id, id, format, &canonical);
+    if (rc != GW_OK) {
+        return svc_store_refused(r, &ctx, rc);
     }
-    if (strcmp(row[0], "active") != 0) {
-        gw_request_problem(r, "the entitlement was revoked (refunded)");
-        return GW_EREVOKED;
-    }
-    if (gw_db_col_i64(row, 1)) {
-        gw_request_problem(r, "the entitlement has expired");
-        return GW_EEXPIRED;
-    }
-    if (row[2] == NULL) {
-        gw_request_problem(r, "this item has no %s format", format);
-        return GW_EINVAL;
-    }
-    link = svc_store_link_json_new(r, id, row[2]);
+    link = svc_store_link_json_new(r, id, canonical);
     return link ? svc_store_reply(r, 201, link) : GW_ERROR;
 }
 
@@ -288,71 +243,14 @@ svc_disposition(struct gw_request *r, const char *sku, const char *format)
                            cat_format_ext(format));
 }
 
-/*
- * The entitlement's status and the asset (path, MIME, SKU) behind a link.
- * Read through the catalog cache: a download is the hottest read there is
- * and its row only changes on a full refund, which moves the catalog
- * generation in its own transaction (this host sees it at once, others
- * within CAT_GEN_POLL_MS). *row points at 4 arena strings, or NULL.
- */
-static int
-svc_download_target(struct gw_request *r, const struct cat_link *link,
-                    MYSQL_ROW *row)
-{
-    static const char sep = '\t';
-    const char       *body, *etag;
-    char              key[96], *copy, **cols, *p;
-    size_t            len;
-    int64_t           gen;
-    int               rc, i;
-
-    snprintf(key, sizeof(key), "dl:%lld:%s", (long long) link->entitlement_id,
-             link->format);
-    gen = cat_cache_generation(&r->thr->db, r->arena);
-    if (!cat_cache_get(key, gen, r->arena, &body, &len, &etag)) {
-        rc = gw_db_row(&r->thr->db, r->arena, row,
-                       "SELECT e.status, a.path, a.mime, i.sku FROM"
-                       " entitlements e JOIN items i ON i.id = e.item_id"
-                       " JOIN item_assets a ON a.item_id = e.item_id AND"
-                       " a.format = %s WHERE e.id = %lld",
-                       link->format, (long long) link->entitlement_id);
-        if (rc != GW_OK || *row == NULL) {
-            return rc;
-        }
-        body = gw_arena_printf(r->arena, "%s%c%s%c%s%c%s", (*row)[0], sep,
-                               (*row)[1], sep, (*row)[2], sep, (*row)[3]);
-        if (body != NULL) {
-            cat_cache_put(key, gen, body, strlen(body), "-");
-        }
-        return GW_OK;
-    }
-    copy = gw_arena_strndup(r->arena, body, len);
-    cols = gw_arena_alloc(r->arena, 4 * sizeof(char *));
-    if (copy == NULL || cols == NULL) {
-        return GW_ERROR;
-    }
-    for (i = 0, p = copy; i < 4; i++) {
-        cols[i] = p;
-        p = strchr(p, sep);
-        if (p == NULL) {
-            if (i != 3) {
-                return GW_ERROR;
-            }
-            break;
-        }
-        *p++ = '\0';
-    }
-    *row = cols;
-    return GW_OK;
-}
-
 int
 svc_store_download(struct gw_request *r)
 {
-    struct cat_link link;
-    MYSQL_ROW       row;
-    const char     *token = gw_request_route_param(r, 0), *loc, *disp;
-    int             rc;
+    struct cat_link       link;
+    struct store_ctx      ctx;
+    struct store_download d;
+    const char           *token = gw_request_route_param(r, 0), *loc, *disp;
+    int                   rc;
 
     if (token == NULL
         || cat_link_verify(r->cfg->download_secret, r->cfg->download_secret_len,
@@ -365,14 +263,10 @@ svc_store_download(struct gw_request *r)
         gw_request_problem(r, "this download link has expired");
         return GW_EEXPIRED;
     }
-    rc = svc_download_target(r, &link, &row);
-    if (rc != GW_OK || row == NULL) {
-        gw_request_problem(r, "no such download");
-        return rc != GW_OK ? rc : GW_ENOTFOUND;
-    }
-    if (strcmp(row[0], "active") != 0) {
-        gw_request_problem(r, "the entitlement was revoked (refunded)");
-        return GW_EREVOKED;
+    svc_store_ctx(r, &ctx);
+    rc = store_download_find(&ctx, link.entitlement_id, link.format, &d);
+    if (rc != GW_OK) {
+        return svc_store_refused(r, &ctx, rc);
     }
     /* Delivered: reconciliation's "charged but never delivered" reads it. */
     rc = fin_download_record(&r->thr->db, link.entitlement_id, link.format);
@@ -380,13 +274,13 @@ svc_store_download(struct gw_request *r)
         return rc;
     }
     loc = gw_arena_printf(r->arena, "%s%s", r->cfg->downloads.internal_prefix,
-                          row[1]);
-    disp = svc_disposition(r, row[3], link.format);
+                          d.path);
+    disp = svc_disposition(r, d.sku, link.format);
     if (loc == NULL || disp == NULL
         || gw_reply_header(r, "X-Accel-Redirect", loc) != 0
         || gw_reply_header(r, "Content-Disposition", disp) != 0) {
         return GW_ERROR;
     }
     gw_reply_header(r, "Cache-Control", "private, no-store");
-    return gw_reply_raw(r, 200, row[2], "", 0) == 0 ? GW_OK : GW_ERROR;
+    return gw_reply_raw(r, 200, d.mime, "", 0) == 0 ? GW_OK : GW_ERROR;
 }

@@ -1,0 +1,330 @@
+/*
+ * store_buy.c — a purchase: one transaction of entitlement, charge
+ * (ledger, CDR, warnings), purchase row with the pass period it paid
+ * for, outbox rows and the provider's webhook (docs/store.md, "Purchase").
+ *
+ * Own purchases write the entitlement FIRST: its UNIQUE (owner, item) key
+ * makes concurrent buyers of one item queue on that row lock, so the
+ * second sees the first's committed entitlement and answers 409
+ * already_owned without touching the balance. INSERT … ON DUPLICATE KEY
+ * UPDATE takes the exclusive lock directly (INSERT + SELECT … FOR UPDATE
+ * would take a shared lock first and deadlock under contention).
+ *
+ * Gifts debit FIRST: until the buyer is known to be able to pay, nothing
+ * may depend on the recipient (bound or not, suspended or not, owns the
+ * item or not), so a gift that cannot be paid reveals nothing about them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_json.h"
+#include "gw_outbox.h"
+#include "gw_status.h"
+#include "gw_stmt.h"
+#include "gw_util.h"
+#include "store_internal.h"
+
+#define STORE_DAY_MS (86400LL * 1000)
+
+static int
+store_buy_check_item(struct store_ctx *ctx, struct store_buy *b)
+{
+    if (strcmp(b->item.kind, "game") == 0) {
+        if (b->format != NULL) {
+            return store_refuse(ctx, GW_EINVAL, "games have no formats");
+        }
+        if (b->item.pricing == NULL || strcmp(b->item.pricing, "pass") != 0) {
+            return store_refuse(ctx, GW_EINVAL,
+                                "per-play games are charged when a lobby"
+                                " starts");
+        }
+        b->pass = 1;
+    } else if (b->format == NULL) {
+        b->format = cat_item_asset(&b->item, "midi") ? "midi"
+                                                     : b->item.assets[0].format;
+    } else if (cat_item_asset(&b->item, b->format) == NULL) {
+        return store_refuse(ctx, GW_EINVAL, "this item has no %s format",
+                            b->format);
+    }
+    return GW_OK;
+}
+
+int
+store_buy_prepare(struct store_ctx *ctx, struct store_buy *b)
+{
+    int rc;
+
+    rc = bill_subscriber_by_user(ctx->db, ctx->a, ctx->cfg, b->buyer, &b->sub);
+    if (rc == GW_ENOTFOUND) {
+        return store_refuse(ctx, GW_EFORBIDDEN,
+                            "IM user %s is not bound to a phone account",
+                            b->buyer);
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (strcmp(b->sub.status, "active") != 0) {
+        return store_refuse(ctx, GW_ESUSPENDED,
+                            "the phone account is suspended");
+    }
+    rc = cat_item_find(ctx->db, ctx->a, b->item_id, 1, &b->item);
+    if (rc != GW_OK) {
+        return rc == GW_ENOTFOUND ? store_refuse(ctx, rc, "no such item") : rc;
+    }
+    if (b->has_expected && b->expected_price != b->item.price) {
+        ctx->price = b->item.price;
+        return store_refuse(ctx, GW_EPRICE, "the price is now %lld",
+                            (long long) b->item.price);
+    }
+    rc = store_buy_check_item(ctx, b);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    b->gift = b->gift_to != NULL;
+    b->recipient = b->gift ? b->gift_to : b->buyer;
+    if (b->gift && strcmp(b->gift_to, b->buyer) == 0) {
+        return store_refuse(ctx, GW_EINVAL, "gift_to is yourself");
+    }
+    return GW_OK;
+}
+
+/* The recipient of a gift: bound to an active phone account. Only
+ * called once the buyer's debit went through. */
+static int
+store_buy_recipient(struct store_ctx *ctx, struct store_buy *b)
+{
+    struct bill_subscriber rcpt;
+    int                    rc;
+
+    rc =
+        bill_subscriber_by_user(ctx->db, ctx->a, ctx->cfg, b->recipient, &rcpt);
+    if (rc == GW_ENOTFOUND) {
+        return store_refuse(ctx, rc, "unknown gift recipient");
+    }
+    if (rc == GW_OK && strcmp(rcpt.status, "active") != 0) {
+        return store_refuse(ctx, GW_ESUSPENDED,
+                            "the recipient's phone account is suspended");
+    }
+    return rc;
+}
+
+/* An existing entitlement (locked by the upsert): re-buy or extend. */
+static int
+store_buy_reentitle(struct store_ctx *ctx, struct store_buy *b,
+                    int64_t *start_ms, int64_t *end_ms)
+{
+    MYSQL_ROW row;
+    char      now[32], end[32];
+    int64_t   exp;
+    int       active, rc;
+
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT status = 'active', COALESCE(CAST(ROUND("
+                     "UNIX_TIMESTAMP(expires_at) * 1000) AS SIGNED), 0) FROM"
+                     " entitlements WHERE id = ?",
+                     GW_ARGS(GW_I64(b->entitlement_id)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
+    }
+    active = gw_db_col_i64(row, 0) == 1;
+    exp = gw_db_col_i64(row, 1);
+    if (!b->pass && active) {
+        return store_refuse(ctx, GW_EOWNED, "%s already own%s this item",
+                            b->gift ? "the recipient" : "you",
+                            b->gift ? "s" : "");
+    }
+    /* A pass extends from the end of an active period, else from now:
+     * this purchase owns [start, end). */
+    *start_ms = b->pass && active && exp > b->now_ms ? exp : b->now_ms;
+    *end_ms = *start_ms + b->item.pass_days * STORE_DAY_MS;
+    store_time_sql(b->now_ms, now);
+    store_time_sql(*end_ms, end);
+    return gw_stmt_exec(ctx->db,
+                        "UPDATE entitlements SET expires_at = ?, granted_at ="
+                        " IF(status = 'active', granted_at, ?), status ="
+                        " 'active', updated_at = ? WHERE id = ?",
+                        GW_ARGS(b->pass ? GW_STR(end) : GW_NULL, GW_STR(now),
+                                GW_STR(now), GW_I64(b->entitlement_id)));
+}
+
+/* Grants, re-grants or extends the entitlement; GW_EOWNED when owned. */
+static int
+store_buy_entitle(struct store_ctx *ctx, struct store_buy *b, int64_t *start_ms,
+                  int64_t *end_ms)
+{
+    char now[32], end[32];
+    int  rc;
+
+    *start_ms = b->now_ms;
+    *end_ms = b->now_ms + b->item.pass_days * STORE_DAY_MS;
+    store_time_sql(b->now_ms, now);
+    store_time_sql(*end_ms, end);
+    rc = gw_stmt_exec(ctx->db,
+                      "INSERT INTO entitlements (owner_user_id, item_id, kind,"
+                      " status, granted_at, expires_at, updated_at) VALUES (?,"
+                      " ?, ?, 'active', ?, ?, ?) ON DUPLICATE KEY UPDATE id ="
+                      " LAST_INSERT_ID(id), buy_attempts = buy_attempts + 1",
+                      GW_ARGS(GW_STR(b->recipient), GW_I64(b->item.id),
+                              GW_STR(b->pass ? "pass" : "permanent"),
+                              GW_STR(now), b->pass ? GW_STR(end) : GW_NULL,
+                              GW_STR(now)));
+    if (rc != GW_OK) {
+        return rc;
+    }
+    b->entitlement_id = ctx->db->insert_id;
+    if (ctx->db->affected != 1) { /* 2: an existing row, now locked by us */
+        rc = store_buy_reentitle(ctx, b, start_ms, end_ms);
+    }
+    if (rc == GW_OK && b->pass) {
+        store_time_rfc3339(*end_ms, b->expires_at);
+    }
+    return rc;
+}
+
+static int
+store_buy_row(struct store_ctx *ctx, struct store_buy *b, int64_t start_ms,
+              int64_t end_ms)
+{
+    char created[32], ps[32], pe[32];
+    int  rc;
+
+    store_time_sql(b->now_ms, created);
+    store_time_sql(start_ms, ps);
+    store_time_sql(end_ms, pe);
+    rc = gw_stmt_exec(
+        ctx->db,
+        "INSERT INTO purchases (buyer_user_id, subscriber_id,"
+        " recipient_user_id, item_id, format, amount, currency, status,"
+        " entitlement_id, balance_after, period_start, period_end,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
+        GW_ARGS(GW_STR(b->buyer), GW_I64(b->sub.id), GW_STR(b->recipient),
+                GW_I64(b->item.id), GW_STR(b->format), GW_I64(b->item.price),
+                GW_STR(b->item.currency), GW_I64(b->entitlement_id),
+                GW_I64(b->sub.balance), b->pass ? GW_STR(ps) : GW_NULL,
+                b->pass ? GW_STR(pe) : GW_NULL, GW_STR(created)));
+    if (rc == GW_OK) {
+        b->purchase_id = ctx->db->insert_id;
+        b->balance_after = b->sub.balance;
+    }
+    return rc;
+}
+
+static void
+store_buy_charge_init(struct store_ctx *ctx, const struct store_buy *b,
+                      struct bill_charge *c, struct bill_ctx *bc, char *ref,
+                      size_t cap)
+{
+    snprintf(ref, cap, "purchase:%lld", (long long) b->purchase_id);
+    memset(c, 0, sizeof(*c));
+    c->subscriber_id = b->sub.id;
+    c->amount = b->item.price;
+    c->provider_id = b->item.provider_id;
+    c->share_bp = b->item.share_bp;
+    c->reference = ref;
+    c->item_id = b->item.id;
+    c->sku = b->item.sku;
+    c->notify_user = b->buyer;
+    c->purchase_id = b->purchase_id;
+    bc->cfg = ctx->cfg;
+    bc->actor = ctx->actor;
+    bc->reason = b->gift ? "gift purchase" : "purchase";
+    bc->rid = ctx->rid;
+}
+
+/* Common payload of the notifications and the webhook. */
+static char *
+store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
+{
+    cJSON *o = gw_json_own(ctx->a, cJSON_CreateObject());
+
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "purchase_id", (double) b->purchase_id);
+    cJSON_AddNumberToObject(o, "item_id", (double) b->item.id);
+    cJSON_AddStringToObject(o, "sku", b->item.sku);
+    cJSON_AddStringToObject(o, "title", b->item.title);
+    cJSON_AddNumberToObject(o, "amount", (double) b->item.price);
+    cJSON_AddStringToObject(o, "currency", b->item.currency);
+    cJSON_AddStringToObject(o, "buyer", b->buyer);
+    cJSON_AddStringToObject(o, "recipient", b->recipient);
+    cJSON_AddNumberToObject(o, "entitlement_id", (double) b->entitlement_id);
+    return gw_json_print(ctx->a, o);
+}
+
+/* The charge's id on the purchase, the latest purchase on the
+ * entitlement, then the outbox rows and the webhook. */
+static int
+store_buy_finish(struct store_ctx *ctx, struct store_buy *b)
+{
+    char *p = store_buy_payload(ctx, b);
+    int   rc;
+
+    if (p == NULL) {
+        return GW_ERROR;
+    }
+    rc = gw_stmt_exec(
+        ctx->db,
+        "UPDATE purchases p JOIN entitlements e ON e.id ="
+        " p.entitlement_id SET p.charge_txn_id = ?,"
+        " p.balance_after = ?, e.purchase_id = p.id WHERE p.id"
+        " = ?",
+        GW_ARGS(b->charge_txn_id ? GW_I64(b->charge_txn_id) : GW_NULL,
+                GW_I64(b->balance_after), GW_I64(b->purchase_id)));
+    if (rc == GW_OK) {
+        rc = gw_outbox_add(ctx->db, b->buyer, "purchase.completed", p, NULL);
+    }
+    if (rc == GW_OK && b->gift) {
+        rc = gw_outbox_add(ctx->db, b->recipient, "gift.received", p, NULL);
+    }
+    if (rc == GW_OK) {
+        rc = gw_outbox_webhook_add(ctx->db, b->item.provider_id,
+                                   "purchase.completed", p, NULL);
+    }
+    return rc;
+}
+
+int
+store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
+{
+    struct bill_charge c;
+    struct bill_result res;
+    struct bill_ctx    bc;
+    int64_t            account_id = 0, start_ms, end_ms;
+    char               ref[48];
+    int                rc, paid = b->item.price > 0;
+
+    gw_assert(b->recipient != NULL && b->item.price >= 0);
+    b->now_ms = gw_now_ms();
+    b->expires_at[0] = '\0';
+    b->charge_txn_id = 0;
+    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+    if (b->gift) {
+        rc = paid ? bill_charge_debit(ctx->db, ctx->a, &bc, &c, &account_id)
+                  : GW_OK;
+        if (rc == GW_OK) {
+            rc = store_buy_recipient(ctx, b);
+        }
+        if (rc == GW_OK) {
+            rc = store_buy_entitle(ctx, b, &start_ms, &end_ms);
+        }
+    } else {
+        rc = store_buy_entitle(ctx, b, &start_ms, &end_ms);
+        if (rc == GW_OK && paid) {
+            rc = bill_charge_debit(ctx->db, ctx->a, &bc, &c, &account_id);
+        }
+    }
+    if (rc == GW_OK) {
+        rc = store_buy_row(ctx, b, start_ms, end_ms);
+    }
+    if (rc == GW_OK && paid) {
+        store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+        rc = bill_charge_post(ctx->db, ctx->a, &bc, &c, account_id, &res);
+        if (rc == GW_OK) {
+            gw_assert(res.amount == b->item.price);
+            b->charge_txn_id = res.txn_id;
+            b->balance_after = res.balance_after;
+        }
+    }
+    return rc == GW_OK ? store_buy_finish(ctx, b) : rc;
+}

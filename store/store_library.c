@@ -1,0 +1,220 @@
+/*
+ * store_library.c — the user's library and purchases (keyset pages that
+ * cost O(page): an index walk from the cursor, no sort of the user's
+ * whole history), one purchase with its refunds, download-link checks and
+ * download targets.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cat_cache.h"
+#include "cat_internal.h"
+#include "gw_status.h"
+#include "gw_stmt.h"
+#include "gw_util.h"
+#include "store_internal.h"
+
+#define STORE_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+#define STORE_PURCHASE_COLS                                                    \
+    "p.id, p.status, p.item_id, p.format, p.amount, p.currency,"               \
+    " p.refunded, p.balance_after, p.entitlement_id, p.recipient_user_id,"     \
+    " p.buyer_user_id, " STORE_TS("p.created_at")
+
+/*
+ * The walk: the (owner, id) index from the cursor backwards, joined row
+ * by row (STRAIGHT_JOIN keeps that order), LIMIT stops it: limit + 1
+ * index entries and as many primary-key lookups, whatever the history.
+ * The catalog's column list is written for gw_db's formatter ("%%").
+ */
+/* clang-format off */
+#define STORE_LIBRARY_SQL                                                     \
+    "SELECT STRAIGHT_JOIN e.id, e.status, COALESCE(e.expires_at <="          \
+    " UTC_TIMESTAMP(3), 0), DATE_FORMAT(e.granted_at,"                        \
+    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), DATE_FORMAT(e.expires_at,"                 \
+    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, " CAT_ITEM_COLS                    \
+    " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                \
+    " JOIN items i ON i.id = e.item_id"                                       \
+    " JOIN providers p ON p.id = i.provider_id"                               \
+    " JOIN categories c ON c.id = i.category_id"                              \
+    " WHERE e.owner_user_id = %s AND e.id < %lld"                             \
+    " ORDER BY e.id DESC LIMIT %lld"
+/* clang-format on */
+
+static int64_t
+store_after(int64_t after_id)
+{
+    return after_id > 0 ? after_id : INT64_MAX;
+}
+
+int
+store_library_page(struct store_ctx *ctx, const char *user, int64_t after_id,
+                   int64_t limit, struct gw_rows *rows)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    int        rc;
+
+    gw_assert(limit >= 1 && limit <= STORE_PAGE_MAX);
+    memset(rows, 0, sizeof(*rows));
+    rc = gw_db_query(ctx->db, ctx->a, &res, STORE_LIBRARY_SQL, user,
+                     (long long) store_after(after_id), (long long) limit + 1);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    rows->ncols = mysql_num_fields(res);
+    rows->row =
+        gw_arena_alloc(ctx->a, (size_t) (limit + 2) * sizeof(MYSQL_ROW));
+    if (rows->row == NULL) {
+        return GW_ERROR;
+    }
+    while (rows->n < (size_t) limit + 1
+           && (row = mysql_fetch_row(res)) != NULL) {
+        rows->row[rows->n++] = row;
+    }
+    return GW_OK;
+}
+
+int
+store_purchases_page(struct store_ctx *ctx, const char *user, int64_t after_id,
+                     int64_t limit, struct gw_rows *rows)
+{
+    gw_assert(limit >= 1 && limit <= STORE_PAGE_MAX);
+    return gw_stmt_query(ctx->db, ctx->a, rows,
+                         "SELECT " STORE_PURCHASE_COLS " FROM purchases p"
+                         " FORCE INDEX (ix_purchases_buyer) WHERE"
+                         " p.buyer_user_id = ? AND p.id < ? ORDER BY p.id"
+                         " DESC LIMIT ?",
+                         GW_ARGS(GW_STR(user), GW_I64(store_after(after_id)),
+                                 GW_I64(limit + 1)));
+}
+
+int
+store_purchase_get(struct store_ctx *ctx, const char *buyer, int64_t id,
+                   MYSQL_ROW *row, struct gw_rows *refunds)
+{
+    int rc;
+
+    rc = gw_stmt_row(ctx->db, ctx->a, row,
+                     "SELECT " STORE_PURCHASE_COLS " FROM purchases p WHERE"
+                     " p.id = ? AND p.buyer_user_id = ?",
+                     GW_ARGS(GW_I64(id), GW_STR(buyer)));
+    if (rc != GW_OK || *row == NULL) {
+        return rc != GW_OK
+            ? rc
+            : store_refuse(ctx, GW_ENOTFOUND, "no such purchase");
+    }
+    return gw_stmt_query(
+        ctx->db, ctx->a, refunds,
+        "SELECT id, amount, reason, " STORE_TS(
+            "created_at") " FROM refunds WHERE purchase_id = ? ORDER BY id",
+        GW_ARGS(GW_I64(id)));
+}
+
+int
+store_link_check(struct store_ctx *ctx, const char *user,
+                 int64_t entitlement_id, const char *format,
+                 const char **canonical)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    /* A suspended account keeps its history but makes no new links. */
+    rc = gw_stmt_row(
+        ctx->db, ctx->a, &row,
+        "SELECT e.status, COALESCE(e.expires_at <="
+        " UTC_TIMESTAMP(3), 0), a.format, (SELECT ac.status FROM"
+        " subscribers s JOIN accounts ac ON ac.id ="
+        " s.account_id WHERE s.im_user_id = e.owner_user_id)"
+        " FROM entitlements e LEFT JOIN item_assets a ON"
+        " a.item_id = e.item_id AND a.format = ? WHERE e.id = ?"
+        " AND e.owner_user_id = ?",
+        GW_ARGS(GW_STR(format), GW_I64(entitlement_id), GW_STR(user)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK
+            ? rc
+            : store_refuse(ctx, GW_ENOTFOUND, "no such entitlement");
+    }
+    if (row[3] != NULL && strcmp(row[3], "active") != 0) {
+        return store_refuse(ctx, GW_ESUSPENDED,
+                            "the phone account is suspended");
+    }
+    if (strcmp(row[0], "active") != 0) {
+        return store_refuse(ctx, GW_EREVOKED,
+                            "the entitlement was revoked (refunded)");
+    }
+    if (gw_db_col_i64(row, 1)) {
+        return store_refuse(ctx, GW_EEXPIRED, "the entitlement has expired");
+    }
+    if (row[2] == NULL) {
+        return store_refuse(ctx, GW_EINVAL, "this item has no %s format",
+                            format);
+    }
+    *canonical = row[2];
+    return GW_OK;
+}
+
+/* Splits a cached "path\tmime\tsku" into out (copied into the arena). */
+static int
+store_download_parse(struct store_ctx *ctx, const char *body, size_t len,
+                     struct store_download *out)
+{
+    char *copy = gw_arena_strndup(ctx->a, body, len), *p, *q;
+
+    if (copy == NULL || (p = strchr(copy, '\t')) == NULL
+        || (q = strchr(p + 1, '\t')) == NULL) {
+        return GW_ERROR;
+    }
+    *p++ = '\0';
+    *q++ = '\0';
+    out->path = copy;
+    out->mime = p;
+    out->sku = q;
+    return GW_OK;
+}
+
+int
+store_download_find(struct store_ctx *ctx, int64_t entitlement_id,
+                    const char *format, struct store_download *out)
+{
+    const char *body, *etag;
+    char        key[96];
+    size_t      len;
+    int64_t     epoch = store_epoch_get(ctx->db, ctx->a);
+    MYSQL_ROW   row;
+    int         rc;
+
+    /* Keyed by the entitlement epoch (moved by every revocation) under
+     * the catalog's generation (moved by asset changes). */
+    snprintf(key, sizeof(key), "dl:%lld:%s:%lld", (long long) entitlement_id,
+             format, (long long) epoch);
+    if (epoch > 0
+        && cat_cache_get(key, cat_cache_generation(ctx->db, ctx->a), ctx->a,
+                         &body, &len, &etag)) {
+        return store_download_parse(ctx, body, len, out);
+    }
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT e.status, a.path, a.mime, i.sku FROM"
+                     " entitlements e JOIN items i ON i.id = e.item_id JOIN"
+                     " item_assets a ON a.item_id = e.item_id AND a.format ="
+                     " ? WHERE e.id = ?",
+                     GW_ARGS(GW_STR(format), GW_I64(entitlement_id)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK
+            ? rc
+            : store_refuse(ctx, GW_ENOTFOUND, "no such download");
+    }
+    if (strcmp(row[0], "active") != 0) {
+        /* Never cached: a re-buy must work at once. */
+        return store_refuse(ctx, GW_EREVOKED,
+                            "the entitlement was revoked (refunded)");
+    }
+    out->path = row[1];
+    out->mime = row[2];
+    out->sku = row[3];
+    body = gw_arena_printf(ctx->a, "%s\t%s\t%s", row[1], row[2], row[3]);
+    if (body != NULL && epoch > 0) {
+        cat_cache_put(key, cat_cache_generation(ctx->db, ctx->a), body,
+                      strlen(body), "-");
+    }
+    return GW_OK;
+}
