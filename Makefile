@@ -27,6 +27,7 @@ CTL_SRC  := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CPPFLAGS += -I$(BUILD)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBVAS   := $(BUILD)/libvas.a
@@ -40,6 +41,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The commit shown by vasgw_build_info; the header is rewritten only when the commit changes,
+# so a rebuild without a new commit leaves the binaries alone (make run would upgrade).
+$(BUILD)/gw_build.h: FORCE
+	@mkdir -p $(BUILD)
+	@v="#define GW_BUILD_COMMIT \"$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)\""; \
+	    [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+$(BUILD)/gateway/gw_metrics.o: $(BUILD)/gw_build.h
+FORCE:
 
 $(LIBVAS): $(LIB_OBJ)
 	@rm -f $@

@@ -15,6 +15,7 @@
 #include "gw_master.h"
 #include "gw_metrics.h"
 #include "gw_router.h"
+#include "gw_slowlog.h"
 #include "svc_routes.h"
 
 #define VASGW_VERSION "0.1.0"
@@ -70,10 +71,15 @@ main(int argc, char **argv)
         fprintf(stderr, "vasgw: cannot open log %s\n", cfg.server.log_file);
         return 1;
     }
+    if (gw_slowlog_open(cfg.server.slowlog_file) != 0) {
+        fprintf(stderr, "vasgw: cannot open slowlog %s\n",
+                cfg.server.slowlog_file);
+        return 1;
+    }
     if (svc_init() != 0 || gw_router_init(svc_routes, svc_routes_count) != 0
         || gw_metrics_init(svc_routes_count) != 0) {
         fprintf(stderr, "vasgw: initialisation failed\n");
         return 1;
     }
-    return gw_master_run(&cfg, svc_roles, svc_roles_count);
+    return gw_master_run(&cfg, svc_roles, svc_roles_count, argv);
 }

@@ -55,6 +55,8 @@ static const struct gw_config_key gw_config_keys[] = {
     I("server", "relay", server.relay, "1", 0, 1),
     I("server", "janitor", server.janitor, "1", 0, 1),
     I("server", "debug_routes", server.debug_routes, "0", 0, 1),
+    I("server", "slow_request_ms", server.slow_request_ms, "1000", 0, 3600000),
+    S("server", "slowlog_file", server.slowlog_file, ""),
 
     I("limits", "body_max_bytes", limits.body_max_bytes, "65536", 1,
       GW_BODY_BYTES_MAX),

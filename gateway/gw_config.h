@@ -40,6 +40,8 @@ struct gw_config {
         int64_t relay;
         int64_t janitor;
         int64_t debug_routes;
+        int64_t slow_request_ms;
+        char    slowlog_file[GW_CONFIG_PATH_MAX];
     } server;
 
     struct {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "gw_http.h"
 #include "gw_limits.h"
 #include "gw_log.h"
+#include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_thread.h"
 
@@ -33,6 +35,20 @@ gw_fcgi_listen(const char *path, int backlog)
         return -1;
     }
     return fd;
+}
+
+int
+gw_fcgi_stop_accepting(int listen_fd)
+{
+    int dummy = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc;
+
+    if (dummy < 0) {
+        return -1;
+    }
+    rc = dup2(dummy, listen_fd) < 0 ? -1 : 0;
+    close(dummy);
+    return rc;
 }
 
 int
@@ -211,24 +227,33 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
         gw_fcgi_state(slot, GW_FCGI_EXITED);
         return;
     }
-    while (!sh->stopping) {
+    /* The loop ends only when FCGX_Accept_r fails while stopping: a kept
+     * connection is then already closed (by nginx, or by close_kept), so
+     * leaving never closes one nginx may be sending on. */
+    for (;;) {
         rc = FCGX_Accept_r(&req);
         /* BUSY before anything else can block: from here on the drainer
          * will not signal this thread. */
         gw_fcgi_state(slot, GW_FCGI_BUSY);
         if (rc < 0) {
-            /* Woken by the drainer, or a peer gone mid-handshake. */
+            /* Woken by the drainer, accept refused (stop_accepting), or a
+             * peer gone mid-handshake. */
             gw_fcgi_state(slot, GW_FCGI_IDLE);
+            if (sh->stopping) {
+                break;
+            }
             continue;
         }
         __atomic_fetch_add(&sh->inflight, 1, __ATOMIC_SEQ_CST);
+        gw_metrics_worker_busy(sh->metrics_row, 1);
         gw_fcgi_handle(&req, t);
+        gw_metrics_worker_busy(sh->metrics_row, -1);
         served = __atomic_add_fetch(&sh->served, 1, __ATOMIC_RELAXED);
         if (sh->max_requests > 0 && served >= sh->max_requests) {
             sh->recycle = 1;
         }
-        if (sh->stopping || sh->recycle) {
-            /* Close the kept connection so nginx does not reuse it. */
+        if (sh->close_kept) {
+            /* SIGTERM drain only: see gw_fcgi.h on why not otherwise. */
             req.keepConnection = 0;
         }
         FCGX_Finish_r(&req);

@@ -20,6 +20,7 @@ int gw_fcgi_listen(const char *path, int backlog);
 int gw_fcgi_init(void);
 
 #include <pthread.h>
+#include <signal.h>
 
 /* A serving thread's state, read by the draining main thread. */
 enum gw_fcgi_state { GW_FCGI_IDLE, GW_FCGI_BUSY, GW_FCGI_EXITED };
@@ -33,11 +34,13 @@ struct gw_fcgi_slot {
 /* Shared by a worker's threads. */
 struct gw_fcgi_shared {
     int          listen_fd;
-    volatile int stopping;     /* set by the worker main thread */
+    volatile int stopping;     /* leave when accept fails (set by main) */
+    volatile int close_kept;   /* close kept connections after a reply */
     int64_t      inflight;     /* atomic */
     int64_t      served;       /* atomic */
     int64_t      max_requests; /* 0 = unlimited */
     volatile int recycle;      /* max_requests reached */
+    int          metrics_row;  /* gw_metrics_worker_claim(), or -1 */
 };
 
 /*
@@ -45,11 +48,34 @@ struct gw_fcgi_shared {
  * requests with FCGI_FAIL_ACCEPT_ON_INTR, so the drainer can wake it out
  * of accept(2) with a signal while it is IDLE (never while BUSY: the
  * state is changed and read under slot->mu).
+ *
+ * Kept connections are closed by the gateway only with sh->close_kept
+ * (SIGTERM: no successor will serve them anyway). Otherwise nginx is the
+ * one that closes them (upstream keepalive_timeout / keepalive_time):
+ * only nginx knows whether it is about to send on one, so a close from
+ * our side races with a request in flight (nginx: "upstream prematurely
+ * closed connection", a 502 for a POST).
  */
 void gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
                    struct gw_thread *t);
 
-/* Signal used to wake idle threads (handler installed by the worker). */
-#define GW_FCGI_WAKE_SIGNAL SIGUSR1
+/*
+ * Stops this process from accepting new FastCGI connections, at once and
+ * for every thread: the listening descriptor number is made to point to
+ * an unbound socket (dup2), so the next accept(2) on it — also one that
+ * GW_FCGI_RETIRE_SIGNAL restarts — fails, while the socket stays open in
+ * the other processes. Kept connections are untouched. 0 or -1.
+ */
+int gw_fcgi_stop_accepting(int listen_fd);
+
+/*
+ * Signals that wake idle threads (handlers installed by the worker):
+ * WAKE without SA_RESTART interrupts accept(2) and the read of an idle
+ * kept connection (SIGTERM drain); RETIRE with SA_RESTART restarts both,
+ * so after gw_fcgi_stop_accepting() it ends a wait in accept(2) and
+ * leaves kept connections waiting for nginx.
+ */
+#define GW_FCGI_WAKE_SIGNAL   (SIGRTMIN)
+#define GW_FCGI_RETIRE_SIGNAL (SIGRTMIN + 1)
 
 #endif /* GW_FCGI_H */

@@ -11,6 +11,7 @@
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_metrics.h"
+#include "gw_slowlog.h"
 #include "gw_router.h"
 #include "gw_status.h"
 #include "gw_thread.h"
@@ -352,6 +353,9 @@ gw_http_finish(struct gw_request *r)
     const char *code = r->problem_code;
 
     gw_metrics_observe(r->route_index, r->status, dur);
+    gw_slowlog_note(r->request_id, r->method,
+                    r->route ? r->route->pattern : "-", r->path, r->status,
+                    dur);
     if (r->route == NULL || !(r->route->flags & GW_ROUTE_NOLOG)) {
         gw_log_access(r->request_id, r->method ? r->method : "-",
                       r->route ? r->route->pattern : "-",

@@ -35,6 +35,7 @@
 #define GW_LOG_LINE_MAX       2048
 #define GW_LOG_BUF_BYTES      16384 /* access lines buffered per thread */
 #define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */
+#define GW_LOG_PATH_MAX       512   /* log file path kept for SIGUSR1 reopen */
 #define GW_ADMIN_KEY_CACHE_MS 5000  /* revoked admin keys die within */
 
 /* Batch work (vasctl audit): one set-based statement may read millions of
@@ -42,10 +43,18 @@
 #define GW_BATCH_READ_TIMEOUT_MS (30 * 60 * 1000)
 
 #define GW_METRICS_CUSTOM_MAX 64 /* counters/gauges other layers add */
+/* Rows of the worker process view: live and retiring workers. */
+#define GW_METRICS_WORKER_ROWS     (2 * (GW_WORKERS_MAX + GW_ROLES_MAX))
+#define GW_METRICS_DIAG_TIMEOUT_MS 100 /* the kernel's accept-queue answer */
 
 #define GW_RESTART_BACKOFF_MIN_MS 100
 #define GW_RESTART_BACKOFF_MAX_MS 5000
 /* A worker alive this long resets its restart back-off. */
 #define GW_WORKER_HEALTHY_MS 2000
+/* Binary upgrade (SIGUSR2): the new master's workers must stay up this long
+ * before it tells the old master to retire; the old one gives the new one
+ * this long to do so before it takes its pid file back. */
+#define GW_UPGRADE_SETTLE_MS  300
+#define GW_UPGRADE_TIMEOUT_MS 30000
 
 #endif /* GW_LIMITS_H */

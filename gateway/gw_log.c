@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@ static enum gw_log_level           gw_log_min = GW_LOG_INFO;
 
 static const char *gw_log_level_names[] = {"debug", "info", "warn", "error"};
 
+/* The path of the log file, for gw_log_reopen ("" = stderr). */
+static char gw_log_path[GW_LOG_PATH_MAX];
+
 int
 gw_log_open(const char *path)
 {
@@ -50,7 +54,11 @@ gw_log_open(const char *path)
             close(gw_log_fd);
         }
         gw_log_fd = 2;
+        gw_log_path[0] = '\0';
         return 0;
+    }
+    if (strlen(path) >= sizeof(gw_log_path)) {
+        return -1;
     }
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -60,10 +68,52 @@ gw_log_open(const char *path)
         close(gw_log_fd);
     }
     gw_log_fd = fd;
+    memcpy(gw_log_path, path, strlen(path) + 1);
     if (getenv("VASGW_LOG_DEBUG") != NULL) {
         gw_log_min = GW_LOG_DEBUG;
     }
     return 0;
+}
+
+int
+gw_log_reopen(void)
+{
+    int saved = errno, fd, rc = 0;
+
+    if (gw_log_path[0] == '\0' || gw_log_fd <= 2) {
+        return 0; /* stderr: whoever started us owns the file */
+    }
+    fd = open(gw_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        rc = -1;
+    } else {
+        rc = dup3(fd, gw_log_fd, O_CLOEXEC) < 0 ? -1 : 0;
+        close(fd);
+    }
+    errno = saved;
+    return rc;
+}
+
+static void
+gw_log_on_reopen(int sig)
+{
+    (void) sig;
+    gw_log_reopen();
+}
+
+void
+gw_log_reopen_on_signal(int sig)
+{
+    struct sigaction sa;
+    sigset_t         set;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = gw_log_on_reopen;
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void

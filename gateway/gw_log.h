@@ -16,6 +16,17 @@ enum gw_log_level { GW_LOG_DEBUG, GW_LOG_INFO, GW_LOG_WARN, GW_LOG_ERROR };
 /* Opens path ("-" or NULL = stderr). 0 or -1. Safe to call again (reopen). */
 int gw_log_open(const char *path);
 
+/*
+ * Reopens the file of the last gw_log_open (logrotate's postrotate sends
+ * SIGUSR1): the new file takes the same descriptor number (dup2), so a
+ * thread writing meanwhile writes whole lines to the old or the new file,
+ * never to a closed or reused descriptor. Async-signal-safe. 0 or -1.
+ */
+int gw_log_reopen(void);
+
+/* Installs a handler that calls gw_log_reopen() on sig (role processes). */
+void gw_log_reopen_on_signal(int sig);
+
 /* Sets the "role" field ("master", "worker", "relay", "vasctl"…). */
 void gw_log_role(const char *role);
 

@@ -43,6 +43,7 @@ PACKAGES=(
     chromium              # browser tests of the storefront and console (driven by playwright-core)
     fonts-wqy-microhei    # CJK glyphs, so the browser tests' screenshots show the Chinese text
     nodejs                # runs the browser tests (node --test) and npm
+    prometheus            # tests: promtool check metrics on a live /metrics (no daemon is run)
 )
 # npm: Debian's package, unless the installed Node.js brings its own npm (NodeSource's nodejs
 # provides and conflicts with Debian's npm).

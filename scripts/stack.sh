@@ -8,7 +8,7 @@
 #   stack.sh env NAME                   print run/NAME/stack.env
 #   stack.sh start-part NAME PART       PART: mysql redis vasgw nginx floor
 #   stack.sh stop-part NAME PART
-#   stack.sh restart-part NAME PART
+#   stack.sh restart-part NAME PART     vasgw: in place (binary upgrade, the socket stays)
 #
 # NAME is dev (make run), test (make test) or bench (make bench); each has its own ports so they
 # can run at once. Data survives stop/start; `rm -rf run/NAME` resets a stack.
@@ -243,7 +243,9 @@ vasgw_ini_generate() {
     overrides="server.socket=$VASGW_SOCK
 server.pid_file=$VASGW_PID
 server.log_file=$VASGW_LOG
+server.slowlog_file=$DIR/vasgw-slow.log
 mysql.socket=$MYSQL_SOCK
+mysql.migrations_dir=$VAS_ROOT/migrations
 mysql.database=$MYSQL_DATABASE
 mysql.user=$MYSQL_USER
 mysql.password_file=$SECRETS/mysql_password
@@ -310,17 +312,76 @@ vasgw_migrate() {
     fi
 }
 
-vasgw_start() {
-    local pid
-    need_bin "$VASGW_BIN"
-    if pid=$(pid_of "$VASGW_PID"); then
-        log "vasgw already running (pid $pid)"
-        return 0
-    fi
+vasgw_check_config() {
     if ! (cd "$VAS_ROOT" && "$VASGW_BIN" --check-config -c "$VASGW_INI" >"$DIR/check-config.out" 2>&1); then
         tail_log "$DIR/check-config.out"
         die "vasgw --check-config -c $VASGW_INI failed"
     fi
+}
+
+# vasgw_exe_is PID: the master PID runs $VASGW_BIN's path (maybe an older build of it).
+vasgw_exe_is() {
+    local exe
+    exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+    [[ ${exe% (deleted)} == "$(readlink -f "$VASGW_BIN")" ]]
+}
+
+# vasgw_exe_changed PID: $VASGW_BIN was rebuilt since the master PID started.
+vasgw_exe_changed() {
+    [[ $(stat -L -c %i "/proc/$1/exe" 2>/dev/null) != "$(stat -L -c %i "$VASGW_BIN")" ]]
+}
+
+# vasgw_upgrade PID: the binary upgrade (SIGUSR2, see gateway/gw_master.h): a new master from
+# $VASGW_BIN inherits the listening socket, so nginx never finds it missing; the old master's
+# workers retire once the new ones run. On failure the old master keeps serving.
+vasgw_upgrade() {
+    local old=$1 new deadline=$((SECONDS + START_TIMEOUT)) seen_oldbin=0
+    vasgw_check_config
+    kill -USR2 "$old"
+    while :; do
+        [[ -f $VASGW_PID.oldbin ]] && seen_oldbin=1
+        if new=$(pid_of "$VASGW_PID") && [[ $new != "$old" ]] && ! kill -0 "$old" 2>/dev/null; then
+            break
+        fi
+        if ((seen_oldbin)) && [[ ! -f $VASGW_PID.oldbin ]] && [[ $(pid_of "$VASGW_PID") == "$old" ]]; then
+            tail_log "$VASGW_LOG"
+            die "vasgw upgrade failed: the old master (pid $old) keeps serving (see $VASGW_LOG)"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail_log "$VASGW_LOG"
+            die "vasgw upgrade did not complete within ${START_TIMEOUT}s (see $VASGW_LOG)"
+        fi
+        sleep 0.1
+    done
+    log "vasgw upgraded in place (pid $old -> $new, socket kept)"
+}
+
+# vasgw_restart: in place (binary upgrade) when the running master is this checkout's
+# $VASGW_BIN; otherwise (another binary, e.g. an ASan build, or not running) stop and start.
+vasgw_restart() {
+    local pid
+    vasgw_ini_generate
+    if pid=$(pid_of "$VASGW_PID") && vasgw_exe_is "$pid"; then
+        vasgw_upgrade "$pid"
+        return 0
+    fi
+    vasgw_stop
+    vasgw_start
+}
+
+vasgw_start() {
+    local pid
+    need_bin "$VASGW_BIN"
+    if pid=$(pid_of "$VASGW_PID"); then
+        # make run after a rebuild: the new binary takes over in place.
+        if vasgw_exe_is "$pid" && vasgw_exe_changed "$pid"; then
+            vasgw_upgrade "$pid"
+        else
+            log "vasgw already running (pid $pid)"
+        fi
+        return 0
+    fi
+    vasgw_check_config
     # Not running, so a socket left there is stale (it would make bind() fail).
     rm -f "$VASGW_SOCK"
     # setsid: the stack outlives the terminal and make; the master writes server.pid_file.
@@ -578,8 +639,13 @@ main() {
     restart-part)
         (($# == 3)) || usage
         stack_lock
-        part_stop "$3"
-        part_start "$3"
+        if [[ $3 == vasgw ]]; then
+            stack_dirs
+            vasgw_restart
+        else
+            part_stop "$3"
+            part_start "$3"
+        fi
         ;;
     *) usage ;;
     esac

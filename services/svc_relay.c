@@ -26,8 +26,8 @@
 
 static struct {
     int backlog, oldest_age_s, delivered, failed, direct, batches;
-    int wh_delivered, wh_retried, wh_dead, wh_latency_sum, wh_latency_count;
-} svc_relay_m = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    int wh_delivered, wh_retried, wh_dead, wh_latency;
+} svc_relay_m = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
 struct svc_relay_row {
     int64_t                id;
@@ -38,34 +38,35 @@ struct svc_relay_row {
 int
 svc_relay_metrics_register(void)
 {
-    enum gw_metric_type C = GW_METRIC_COUNTER, G = GW_METRIC_GAUGE;
+    enum gw_metric_type C = GW_METRIC_COUNTER, G = GW_METRIC_GAUGE,
+                        H = GW_METRIC_HISTOGRAM;
 
     svc_relay_m.backlog = gw_metrics_register(
-        "vas_outbox_backlog", "Outbox rows not yet relayed to Redis", G);
+        "vasgw_outbox_backlog", "Outbox rows not yet relayed to Redis", G);
     svc_relay_m.oldest_age_s =
-        gw_metrics_register("vas_outbox_oldest_age_seconds",
+        gw_metrics_register("vasgw_outbox_oldest_age_seconds",
                             "Age of the oldest undelivered outbox row", G);
     svc_relay_m.delivered = gw_metrics_register(
-        "vas_notify_delivered_total", "Notifications relayed to Redis", C);
+        "vasgw_notify_delivered_total", "Notifications relayed to Redis", C);
     svc_relay_m.failed = gw_metrics_register(
-        "vas_notify_failed_total",
+        "vasgw_notify_failed_total",
         "Notifications whose relay attempt failed (sent again later)", C);
-    svc_relay_m.direct = gw_metrics_register(
-        "vas_notify_direct_total", "Non-money notifications sent directly", C);
-    svc_relay_m.batches = gw_metrics_register("vas_notify_batches_total",
+    svc_relay_m.direct =
+        gw_metrics_register("vasgw_notify_direct_total",
+                            "Non-money notifications sent directly", C);
+    svc_relay_m.batches = gw_metrics_register("vasgw_notify_batches_total",
                                               "Relay batches committed", C);
     svc_relay_m.wh_delivered = gw_metrics_register(
-        "vas_webhook_delivered_total", "Webhook events delivered (2xx)", C);
+        "vasgw_webhook_delivered_total", "Webhook events delivered (2xx)", C);
     svc_relay_m.wh_retried = gw_metrics_register(
-        "vas_webhook_attempt_failures_total",
+        "vasgw_webhook_attempt_failures_total",
         "Webhook attempts that failed and were rescheduled", C);
     svc_relay_m.wh_dead = gw_metrics_register(
-        "vas_webhook_failed_total", "Webhook events dead-lettered", C);
-    svc_relay_m.wh_latency_sum = gw_metrics_register(
-        "vas_webhook_latency_ms_sum", "Sum of webhook attempt durations", C);
-    svc_relay_m.wh_latency_count = gw_metrics_register(
-        "vas_webhook_latency_ms_count", "Webhook attempts timed", C);
-    return svc_relay_m.wh_latency_count < 0 ? -1 : 0;
+        "vasgw_webhook_failed_total", "Webhook events dead-lettered", C);
+    svc_relay_m.wh_latency =
+        gw_metrics_register("vasgw_webhook_attempt_duration_seconds",
+                            "Webhook attempt durations", H);
+    return svc_relay_m.wh_latency < 0 ? -1 : 0;
 }
 
 void
@@ -81,8 +82,7 @@ svc_relay_metrics_webhook(int outcome, int64_t latency_ms)
                        : outcome == SVC_RELAY_WH_DEAD ? svc_relay_m.wh_dead
                                                       : svc_relay_m.wh_retried,
                    1);
-    gw_metrics_add(svc_relay_m.wh_latency_sum, latency_ms);
-    gw_metrics_add(svc_relay_m.wh_latency_count, 1);
+    gw_metrics_observe_us(svc_relay_m.wh_latency, latency_ms * 1000);
 }
 
 int64_t
