@@ -297,8 +297,13 @@ function purchaseRow(sub, p, reload) {
   if (b) b.addEventListener('click', () => refundDialog(sub, p, title, reload));
   return el('tr', { dataset: { purchase: p.id, refunded } },
     td(p.id, 1), td(fmtTime(p.created_at, 'en')), td(title), td(money(p.amount, p.currency), 1),
-    el('td', { class: 'num refunded' }, money(refunded, p.currency)), td(el('span', { class: `pill ${p.status}` }, p.status)),
-    td(p.gift_to || p.recipient || ''), el('td', {}, b));
+    el('td', { class: 'num refunded' }, money(refunded, p.currency), refundLines(p)), td(el('span', { class: `pill ${p.status}` }, p.status)),
+    td(p.recipient_user_id && p.recipient_user_id !== p.buyer_user_id ? `→ ${p.recipient_user_id}` : ''), el('td', {}, b),
+  );
+}
+
+function refundLines(p) {
+  return (p.refunds || []).map(r => el('div', { class: 'muted' }, `${money(-r.amount, p.currency)} · ${r.reason} · ${r.actor || ''}`));
 }
 
 // "12.3" → 1230 (fen), integers only; null when not a positive amount with at most 2 decimals.
@@ -365,10 +370,18 @@ function refundDialog(sub, p, title, reload) {
 }
 
 // --- reconciliation runs -------------------------------------------------------------------------
+// classes: {matched: {count, amount}, amount_mismatch: {…}, …} (docs/reconciliation.md)
+const CLASS_ORDER = ['matched', 'amount_mismatch', 'charged_not_billed', 'billed_unknown', 'billed_twice',
+  'charged_not_delivered', 'malformed'];
+
+function classEntries(run) {
+  const obj = run.classes || {};
+  const keys = [...CLASS_ORDER.filter(k => k in obj), ...Object.keys(obj).filter(k => !CLASS_ORDER.includes(k))];
+  return keys.map(k => [k, typeof obj[k] === 'object' && obj[k] ? obj[k] : { count: obj[k], amount: null }]);
+}
+
 function classCounts(run) {
-  const obj = run.classes || run.counts || run.class_counts || run.summary;
-  if (!obj || typeof obj !== 'object') return '';
-  return Object.entries(obj).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k}: ${v}`).join(' · ');
+  return classEntries(run).filter(([k, v]) => v.count || k === 'matched').map(([k, v]) => `${k}: ${v.count}`).join(' · ');
 }
 
 async function viewReconciliation() {
@@ -388,9 +401,9 @@ async function viewReconciliation() {
     for (const r of itemsOf(pg)) {
       const b = el('button', { type: 'button', class: 'small', 'aria-label': `Open run ${r.id}` }, 'Open · 打开');
       b.addEventListener('click', () => reconDetail(r.id, detail));
-      body.append(el('tr', { dataset: { run: r.id } }, td(r.id, 1),
-        td(r.day || [r.from, r.to].filter(Boolean).join(' – ') || '—'), td(el('span', { class: `pill ${r.status || ''}` }, r.status || '—')),
-        td(r.source || r.file || r.carrier_file || ''), td(classCounts(r)), td(fmtTime(r.created_at || r.started_at, 'en')), el('td', {}, b)));
+      body.append(el('tr', { dataset: { run: r.id } }, td(r.id, 1), el('th', { scope: 'row' }, r.day),
+        td(el('span', { class: `pill ${r.discrepancies ? 'failed' : 'ok'}` }, r.discrepancies ? `${r.discrepancies} discrepancies` : 'clean')),
+        td(r.file_name, 0), td(r.lines, 1), td(classCounts(r)), td(`${fmtTime(r.created_at, 'en')} · ${r.created_by || ''}`), el('td', {}, b)));
     }
     more.hidden = !pg.next_cursor;
     more.onclick = async () => add(await api('GET', `/v1/admin/reconciliations?limit=20&cursor=${encodeURIComponent(pg.next_cursor)}`));
@@ -398,7 +411,7 @@ async function viewReconciliation() {
   add(page);
   section.append(el('div', { class: 'card' },
     body.children.length ? el('div', { class: 'table-wrap' }, el('table', { id: 'recon-runs' },
-      el('thead', {}, el('tr', {}, ['#', 'Day · 日期', 'Status · 状态', 'Source · 来源', 'Classes · 分类', 'When · 时间', ''].map(h => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ['#', 'Day · 日期', 'Result · 结果', 'Carrier file · 运营商文件', 'Lines · 行数', 'Classes · 分类', 'When, by · 时间', ''].map(h => el('th', { scope: 'col' }, h)))),
       body)) : el('p', { class: 'muted' }, 'No runs yet · 暂无对账'), more), detail);
   return section;
 }
@@ -406,19 +419,16 @@ async function viewReconciliation() {
 async function reconDetail(id, box) {
   try {
     const run = await api('GET', `/v1/admin/reconciliations/${encodeURIComponent(id)}`);
-    const scalars = Object.entries(run).filter(([, v]) => v === null || typeof v !== 'object');
-    const parts = [el('h3', { tabindex: '-1' }, `Run #${run.id}`),
-      el('dl', { class: 'details' }, scalars.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v === null ? '—' : String(v))]))];
-    for (const [k, v] of Object.entries(run)) {
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        parts.push(el('h3', {}, k), el('div', { class: 'kv' }, Object.entries(v).map(([a, b]) =>
-          el('div', { dataset: { class: a } }, el('span', { class: 'muted' }, a), el('b', {}, typeof b === 'object' ? JSON.stringify(b) : String(b))))));
-      } else if (Array.isArray(v) && v.length && typeof v[0] === 'object') {
-        const cols = Object.keys(v[0]);
-        parts.push(el('h3', {}, k), table(cols, v.slice(0, 200).map(row => el('tr', {}, cols.map(c => td(typeof row[c] === 'object' ? JSON.stringify(row[c]) : String(row[c] ?? '')))))));
-      }
-    }
-    box.replaceChildren(el('div', { class: 'card' }, parts));
+    const rows = classEntries(run).map(([k, v]) => el('tr', { dataset: { class: k, count: v.count } },
+      el('th', { scope: 'row' }, k), td(v.count, 1), td(v.amount === null || v.amount === undefined ? '—' : money(v.amount), 1)));
+    box.replaceChildren(el('div', { class: 'card', id: 'recon-run', dataset: { run: run.id } },
+      el('h3', { tabindex: '-1' }, `Run #${run.id} · ${run.day}`),
+      el('dl', { class: 'details' },
+        el('dt', {}, 'Carrier file · 文件'), el('dd', {}, run.file_name, el('div', { class: 'mono muted' }, run.file_sha256 || '')),
+        el('dt', {}, 'Lines · 行数'), el('dd', {}, run.lines),
+        el('dt', {}, 'Discrepancies · 差异'), el('dd', {}, run.discrepancies),
+        el('dt', {}, 'Run · 执行'), el('dd', {}, `${fmtTime(run.created_at, 'en')} · ${run.created_by || ''} · ${run.state || ''}`)),
+      table(['Class · 分类', { label: 'Count · 笔数', num: 1 }, { label: 'Amount · 金额', num: 1 }], rows, { id: 'recon-classes', caption: 'Records per class' })));
     box.querySelector('h3').focus();
   } catch (e) {
     if (!authFailed(e)) box.replaceChildren(errorBox(e));
