@@ -108,7 +108,9 @@ int bill_subscriber_by_id(struct gw_db *db, struct gw_arena *a,
 
 /*
  * Changes status ("active"|"suspended", NULL = keep), credit limit and caps
- * (BILL_KEEP = keep, -1 = remove the cap).
+ * (BILL_KEEP = keep, -1 = remove the cap). A credit limit below what the
+ * account already owes (balance - held < -limit) is GW_ECONFLICT and
+ * nothing changes.
  */
 #define BILL_KEEP INT64_MIN
 int bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,

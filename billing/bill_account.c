@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bill_internal.h"
+#include "gw_stmt.h"
 #include "gw_log.h"
 #include "gw_status.h"
 #include "gw_util.h"
@@ -202,6 +203,23 @@ bill_subscriber_by_id(struct gw_db *db, struct gw_arena *a,
     return bill_subscriber_row(rc, row, out);
 }
 
+/* Zero rows matched a credit-limit change: unknown, or below the debt. */
+static int
+bill_limit_refused(struct gw_db *db, int64_t subscriber_id)
+{
+    /* Matched rows (CLIENT_FOUND_ROWS) of a write that changes nothing. */
+    int rc = gw_stmt_exec(db,
+                          "UPDATE accounts SET updated_at = updated_at WHERE"
+                          " kind = 'subscriber' AND owner_id = ? AND bucket"
+                          " = 0",
+                          GW_ARGS(GW_I64(subscriber_id)));
+
+    if (rc != GW_OK) {
+        return rc;
+    }
+    return db->affected > 0 ? GW_ECONFLICT : GW_ENOTFOUND;
+}
+
 int
 bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
                        int64_t subscriber_id, const char *status,
@@ -210,27 +228,29 @@ bill_subscriber_update(struct gw_db *db, const struct bill_ctx *ctx,
 {
     int rc;
 
+    int keep = credit_limit == BILL_KEEP;
+
     (void) ctx;
     /* BILL_KEEP leaves a column as it is; -1 clears a cap. One statement,
-     * so a concurrent debit sees either the old or the new limits. */
-    rc = gw_db_exec(
+     * so a concurrent debit sees either the old or the new limits, and a
+     * credit limit never goes below what is already owed (held included:
+     * the audit's floor) — zero rows matched then means refused. */
+    rc = gw_stmt_exec(
         db,
-        "UPDATE accounts SET"
-        " status = COALESCE(%s, status),"
-        " credit_limit = IF(%d, credit_limit, %lld),"
-        " cap_daily = IF(%d, cap_daily, NULLIF(%lld, -1)),"
-        " cap_monthly = IF(%d, cap_monthly, NULLIF(%lld, -1)),"
-        " updated_at = UTC_TIMESTAMP(3)"
-        " WHERE kind = 'subscriber' AND owner_id = %lld AND bucket = 0",
-        status, credit_limit == BILL_KEEP,
-        (long long) (credit_limit == BILL_KEEP ? 0 : credit_limit),
-        cap_daily == BILL_KEEP,
-        (long long) (cap_daily == BILL_KEEP ? 0 : cap_daily),
-        cap_monthly == BILL_KEEP,
-        (long long) (cap_monthly == BILL_KEEP ? 0 : cap_monthly),
-        (long long) subscriber_id);
+        "UPDATE accounts SET status = COALESCE(?, status), credit_limit ="
+        " IF(?, credit_limit, ?), cap_daily = IF(?, cap_daily, NULLIF(?,"
+        " -1)), cap_monthly = IF(?, cap_monthly, NULLIF(?, -1)), updated_at ="
+        " UTC_TIMESTAMP(3) WHERE kind = 'subscriber' AND owner_id = ? AND"
+        " bucket = 0 AND (? OR balance - held >= -?)",
+        GW_ARGS(GW_STR(status), GW_I64(keep), GW_I64(keep ? 0 : credit_limit),
+                GW_I64(cap_daily == BILL_KEEP),
+                GW_I64(cap_daily == BILL_KEEP ? 0 : cap_daily),
+                GW_I64(cap_monthly == BILL_KEEP),
+                GW_I64(cap_monthly == BILL_KEEP ? 0 : cap_monthly),
+                GW_I64(subscriber_id), GW_I64(keep),
+                GW_I64(keep ? 0 : credit_limit)));
     if (rc == GW_OK && db->affected == 0) {
-        return GW_ENOTFOUND;
+        return keep ? GW_ENOTFOUND : bill_limit_refused(db, subscriber_id);
     }
     return rc;
 }

@@ -95,6 +95,7 @@ extern const struct ctl_command ctl_billing_commands[]; /* ctl_billing.c */
 extern const struct ctl_command ctl_catalog_commands[]; /* ctl_catalog.c */
 extern const struct ctl_command ctl_audit_commands[];   /* ctl_audit.c */
 extern const struct ctl_command ctl_notify_commands[];  /* ctl_notify.c */
+extern const struct ctl_command ctl_store_commands[];   /* ctl_store.c */
 extern const struct ctl_command ctl_finance_commands[]; /* ctl_finance.c */
 
 /*

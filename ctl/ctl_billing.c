@@ -22,7 +22,6 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
-
 static int ctl_subscriber_add(struct ctl *c, int argc, char **argv);
 static int ctl_subscriber_show(struct ctl *c, int argc, char **argv);
 static int ctl_subscriber_suspend(struct ctl *c, int argc, char **argv);

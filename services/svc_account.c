@@ -331,6 +331,12 @@ svc_admin_subscriber_patch(struct gw_request *r)
     svc_account_ctx(r, &ctx, "subscriber updated");
     rc = bill_subscriber_update(&r->thr->db, &ctx, sub.id, status, limit, daily,
                                 monthly);
+    if (rc == GW_ECONFLICT) {
+        gw_request_problem(r,
+                           "the account owes %lld: a credit limit below that"
+                           " is refused",
+                           (long long) (sub.held - sub.balance));
+    }
     if (rc != GW_OK) {
         return rc;
     }

@@ -1,0 +1,289 @@
+"""Money core v2 (issue 8 bugs, issue 11 policy, issue 15 library pages).
+
+Each test names the bug it catches; each failed on the code before it."""
+import secrets
+import time
+
+import pytest
+
+from conftest import assert_problem, audit_clean, db_query, http, new_user, vasctl
+from store_helpers import import_feed, make_feed
+from test_store import balance, buy, state
+
+
+@pytest.fixture(scope="module")
+def shop2():
+    feed, tag = make_feed(4, price=300, games=[("pass", 7)])
+    import_feed(feed)
+    rows = db_query("SELECT i.sku, i.id FROM items i JOIN providers p ON"
+                    " p.id = i.provider_id WHERE p.code = %s", (f"p-{tag}",))
+    items = {sku: iid for sku, iid in rows}
+    t = tag.upper()
+    return [items[f"T{t}-{i:03d}"] for i in range(4)], items[f"G{t}-0"]
+
+
+def topup(admin_key, msisdn, amount, reference, key=None):
+    return http("POST", f"/v1/admin/subscribers/{msisdn}/topups",
+                {"amount": amount, "reference": reference}, token=admin_key,
+                headers={"Idempotency-Key": key or secrets.token_hex(8)})
+
+
+def refund(admin_key, pid, body=None):
+    return http("POST", f"/v1/admin/purchases/{pid}/refunds",
+                body or {"reason": "test"}, token=admin_key,
+                headers={"Idempotency-Key": secrets.token_hex(8)})
+
+
+def assert_audit():
+    ok, out = audit_clean()
+    assert ok, out
+
+
+# --- top-up references ------------------------------------------------------
+
+def test_topup_reference_is_unique_per_subscriber(admin_key, subscriber):
+    """Bug: the same reference under another Idempotency-Key credited
+    twice (HTTP, then vasctl after HTTP). Now 409 conflict naming the
+    first top-up, and nothing moves."""
+    s = subscriber(balance=0)
+    ref = "bank-" + secrets.token_hex(6)
+    first = topup(admin_key, s["msisdn"], 500, ref)
+    assert first.status == 201, first
+    p = assert_problem(topup(admin_key, s["msisdn"], 500, ref), 409,
+                       "conflict")
+    assert p["txn_id"] == first.json()["txn_id"]
+    assert str(first.json()["txn_id"]) in p["detail"]
+    assert balance(s) == 500
+    cli = vasctl("topup", s["msisdn"], 500, "--reference", ref, check=False)
+    assert cli.returncode == 1 and "conflict" in cli.stderr.lower(), cli
+    assert balance(s) == 500
+    # Another subscriber may use the same reference.
+    o = subscriber(balance=0)
+    assert topup(admin_key, o["msisdn"], 7, ref).status == 201
+    # vasctl's own re-run still replays (its idempotency key is the ref).
+    ref2 = "cli-" + secrets.token_hex(6)
+    vasctl("topup", s["msisdn"], 100, "--reference", ref2)
+    again = vasctl("topup", s["msisdn"], 100, "--reference", ref2)
+    assert "replayed" in again.stdout
+    assert balance(s) == 600
+    assert_audit()
+
+
+# --- credit limits -----------------------------------------------------------
+
+def test_credit_limit_cannot_go_below_the_debt(admin_key, subscriber,
+                                               shop2):
+    """Bug: PATCH lowered a postpaid credit limit below the current debt
+    (the audit then failed). Now 409 and nothing changes."""
+    rts, _ = shop2
+    s = subscriber(plan="postpaid", credit_limit=1000)
+    assert buy(s, {"item_id": rts[0]}).status == 201  # owes 300
+    path = f"/v1/admin/subscribers/{s['msisdn']}"
+    assert_problem(http("PATCH", path, {"credit_limit": 200},
+                        token=admin_key), 409, "conflict")
+    (limit,) = db_query("SELECT a.credit_limit FROM subscribers s JOIN"
+                        " accounts a ON a.id = s.account_id WHERE s.msisdn"
+                        " = %s", (s["msisdn"],))[0]
+    assert limit == 1000
+    r = http("PATCH", path, {"credit_limit": 300}, token=admin_key)
+    assert r.status == 200, r  # exactly the debt is allowed
+    assert_audit()
+
+
+# --- passes: each purchase owns its period ----------------------------------
+
+def expires(ent_id):
+    return db_query("SELECT UNIX_TIMESTAMP(expires_at), status FROM"
+                    " entitlements WHERE id = %s", (ent_id,))[0]
+
+
+def test_refunding_an_old_pass_keeps_the_newer_period(admin_key, subscriber,
+                                                      shop2):
+    """Bug: a full refund of an old (expired) pass purchase took pass_days
+    off the entitlement, eating the period a newer purchase paid for."""
+    _, passgame = shop2
+    s = subscriber(balance=10000)
+    p1 = buy(s, {"item_id": passgame}).json()
+    # p1's period ends in the past (as if bought 8 days ago).
+    db_query("UPDATE purchases SET period_start = DATE_SUB(period_start,"
+             " INTERVAL 8 DAY), period_end = DATE_SUB(period_end, INTERVAL 8"
+             " DAY) WHERE id = %s", (p1["id"],))
+    db_query("UPDATE entitlements SET expires_at = DATE_SUB(expires_at,"
+             " INTERVAL 8 DAY) WHERE id = %s", (p1["entitlement_id"],))
+    p2 = buy(s, {"item_id": passgame}).json()
+    before, st = expires(p2["entitlement_id"])
+    assert st == "active" and before > time.time() + 6.9 * 86400
+    assert refund(admin_key, p1["id"]).status == 201
+    after, st = expires(p2["entitlement_id"])
+    assert st == "active" and abs(after - before) < 2, (before, after)
+    assert_audit()
+
+
+def test_refunding_the_first_of_two_chained_passes(admin_key, subscriber,
+                                                   shop2):
+    """p1 then p2 (extending): refunding p1 takes back p1's unused days
+    only; p2's days stay and its own refund later takes exactly its."""
+    _, passgame = shop2
+    s = subscriber(balance=10000)
+    p1 = buy(s, {"item_id": passgame}).json()
+    p2 = buy(s, {"item_id": passgame}).json()
+    ent = p2["entitlement_id"]
+    full, _ = expires(ent)
+    assert refund(admin_key, p1["id"]).status == 201
+    mid, st = expires(ent)
+    assert st == "active" and abs((full - mid) - 7 * 86400) < 5
+    assert refund(admin_key, p2["id"]).status == 201
+    _, st = expires(ent)
+    assert st == "revoked"
+    assert_audit()
+
+
+# --- downloads after refund and re-buy ----------------------------------------
+
+def test_rebuy_after_refund_link_works_at_once(admin_key, subscriber, shop2):
+    """Bug: after a refund and a re-buy, the new link answered 410 for
+    ~5 s (a cached 'revoked')."""
+    rts, _ = shop2
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[1]}).json()
+    assert http("GET", p["download"]["url"]).status == 200
+    assert refund(admin_key, p["id"]).status == 201
+    assert_problem(http("GET", p["download"]["url"]), 410,
+                   "entitlement_revoked")
+    again = buy(s, {"item_id": rts[1]})
+    assert again.status == 201, again
+    for _ in range(3):
+        r = http("GET", again.json()["download"]["url"])
+        assert r.status == 200, r
+    assert_audit()
+
+
+def test_full_refund_leaves_the_catalog_generation_alone(admin_key,
+                                                         subscriber, shop2):
+    """Bug: every full refund bumped catalog_meta (one hot row that
+    flushed every catalog cache on every host). Revocations move the
+    store's own entitlement epoch instead."""
+    rts, _ = shop2
+    s = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[2]}).json()
+    gen = db_query("SELECT generation FROM catalog_meta WHERE id = 1")[0][0]
+    epoch = db_query("SELECT ent_epoch FROM store_meta WHERE id = 1")[0][0]
+    assert refund(admin_key, p["id"]).status == 201
+    assert db_query("SELECT generation FROM catalog_meta")[0][0] == gen
+    assert db_query("SELECT ent_epoch FROM store_meta")[0][0] == epoch + 1
+    # A partial refund revokes nothing and moves nothing.
+    p = buy(s, {"item_id": rts[3]}).json()
+    assert refund(admin_key, p["id"], {"reason": "x", "amount": 1}).status \
+        == 201
+    assert db_query("SELECT ent_epoch FROM store_meta")[0][0] == epoch + 1
+
+
+# --- suspended accounts (issue 11) -------------------------------------------
+
+def suspend(admin_key, s):
+    r = http("PATCH", f"/v1/admin/subscribers/{s['msisdn']}",
+             {"status": "suspended"}, token=admin_key)
+    assert r.status == 200, r
+
+
+def test_suspended_account_cannot_buy_gift_receive_or_link(admin_key,
+                                                           subscriber, shop2):
+    """A suspended account: no purchase, no gift, no gift received, no new
+    download link (403 account_suspended); its history stays readable."""
+    rts, _ = shop2
+    s = subscriber(balance=10000)
+    payer = subscriber(balance=10000)
+    p = buy(s, {"item_id": rts[0]}).json()
+    suspend(admin_key, s)
+    before, pbefore = state(s), state(payer)
+    assert_problem(buy(s, {"item_id": rts[1]}), 403, "account_suspended")
+    assert_problem(buy(s, {"item_id": rts[1], "gift_to": payer["user"]}),
+                   403, "account_suspended")
+    assert_problem(buy(payer, {"item_id": rts[1], "gift_to": s["user"]}),
+                   403, "account_suspended")
+    assert_problem(http("POST", f"/v1/library/{p['entitlement_id']}"
+                        "/download-links", {"format": "midi"},
+                        token=s["token"]), 403, "account_suspended")
+    assert state(s) == before and state(payer) == pbefore
+    for path in ("/v1/purchases", "/v1/library", f"/v1/purchases/{p['id']}"):
+        assert http("GET", path, token=s["token"]).status == 200, path
+
+
+def test_gift_reveals_nothing_before_the_buyer_can_pay(admin_key, subscriber,
+                                                       shop2):
+    """A gift the buyer cannot pay answers the same whoever the recipient
+    is (unbound, owning the item, suspended): the buyer's refusal first."""
+    rts, _ = shop2
+    poor = subscriber(balance=10)
+    owner = subscriber(balance=10000)
+    assert buy(owner, {"item_id": rts[2]}).status == 201
+    susp = subscriber(balance=0)
+    suspend(admin_key, susp)
+    answers = set()
+    for rcpt in (new_user(), owner["user"], susp["user"]):
+        p = assert_problem(buy(poor, {"item_id": rts[2], "gift_to": rcpt}),
+                           402, "insufficient_funds")
+        answers.add((p["status"], p["code"], p["detail"]))
+    assert len(answers) == 1
+    # A buyer who can pay learns the recipient's state, as before.
+    rich = subscriber(balance=10000)
+    assert_problem(buy(rich, {"item_id": rts[2], "gift_to": new_user()}), 404)
+    assert_problem(buy(rich, {"item_id": rts[2], "gift_to": owner["user"]}),
+                   409, "already_owned")
+    assert balance(rich) == 10000
+
+
+# --- library and purchases pages cost O(page) (issue 15) ---------------------
+
+def rows_read(user, what, after=None, limit=20):
+    args = ["store", "page", user, what, "--rows-read", "--limit", str(limit)]
+    if after:
+        args += ["--after", str(after)]
+    out = vasctl(*args)
+    ids = [int(x) for x in out.stdout.split()]
+    (n,) = [int(line.split()[1]) for line in out.stderr.splitlines()
+            if line.startswith("rows_read")]
+    return ids, n
+
+
+@pytest.mark.parametrize("what", ["library", "purchases"])
+def test_pages_read_a_multiple_of_limit(shop2, what):
+    """Catches a page that reads (or sorts) the user's whole history: with
+    3000 entitlements and purchases, first and deep pages read <= 4*(limit+1)
+    rows and index entries (Handler_read_*)."""
+    rts, _ = shop2
+    user = new_user()
+    n = 3000
+    # n retired items (not in any catalog page) the user is entitled to.
+    tag = secrets.token_hex(4)
+    db_query("SET STATEMENT max_recursive_iterations = 1000000 FOR"
+             " INSERT INTO items (provider_id, sku, kind, title, category_id,"
+             " price, currency, status, search_text, created_at, updated_at)"
+             " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k"
+             " WHERE i < %s) SELECT t.provider_id, CONCAT('X', %s, '-', k.i),"
+             " t.kind, t.title, t.category_id, t.price, t.currency,"
+             " 'retired', t.search_text, t.created_at, t.updated_at FROM k"
+             " JOIN items t ON t.id = %s", (n, tag, rts[0]))
+    db_query("INSERT INTO entitlements (owner_user_id, item_id, kind, status,"
+             " granted_at, updated_at) SELECT %s, id, 'permanent', 'active',"
+             " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM items WHERE sku LIKE"
+             " %s ORDER BY id", (user, f"X{tag}-%"))
+    db_query("SET STATEMENT max_recursive_iterations = 1000000 FOR"
+             " INSERT INTO purchases (buyer_user_id, subscriber_id,"
+             " recipient_user_id, item_id, amount, currency, status,"
+             " entitlement_id, balance_after, created_at) WITH RECURSIVE k(i)"
+             " AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %s)"
+             " SELECT %s, 0, %s, %s, 0, 'CNY', 'completed', 0, 0,"
+             " UTC_TIMESTAMP(3) FROM k", (n, user, user, rts[0]))
+    limit = 20
+    try:
+        ids, reads = rows_read(user, what, limit=limit)
+        assert len(ids) == limit
+        assert reads <= 4 * (limit + 1), reads
+        deep, reads = rows_read(user, what, after=ids[0] - 2000, limit=limit)
+        assert len(deep) == limit and deep[0] < ids[0] - 2000
+        assert reads <= 4 * (limit + 1), reads
+    finally:
+        # Rows made by SQL, not by the store: the audit must not see them.
+        db_query("DELETE FROM purchases WHERE buyer_user_id = %s", (user,))
+        db_query("DELETE FROM entitlements WHERE owner_user_id = %s", (user,))
