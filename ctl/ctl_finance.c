@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "gw_limits.h"
+#include "gw_request.h"
+#include "svc_store.h"
 #include "fin.h"
+#include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_status.h"
 #include "gw_util.h"
@@ -24,6 +28,12 @@ static int ctl_cdr_export(struct ctl *c, int argc, char **argv);
 static int ctl_reconcile(struct ctl *c, int argc, char **argv);
 static int ctl_reconcile_list(struct ctl *c, int argc, char **argv);
 static int ctl_reconcile_show(struct ctl *c, int argc, char **argv);
+static int ctl_statement(struct ctl *c, int argc, char **argv);
+static int ctl_purchase_refund(struct ctl *c, int argc, char **argv);
+static int ctl_subscriber_list(struct ctl *c, int argc, char **argv);
+static int ctl_subscriber_purchases(struct ctl *c, int argc, char **argv);
+static int ctl_admin_key_list(struct ctl *c, int argc, char **argv);
+static int ctl_admin_key_revoke(struct ctl *c, int argc, char **argv);
 
 static const struct ctl_option ctl_opts_cdr_export[] = {
     {"--date", "YYYY-MM-DD", "one business day", 0},
@@ -47,6 +57,23 @@ static const struct ctl_option ctl_opts_reconcile_list[] = {
 static const struct ctl_option ctl_opts_reconcile_show[] = {
     {"--report", "FILE", "also write the run's detail CSV", 0}, {0}};
 
+static const struct ctl_option ctl_opts_statement[] = {
+    {"--provider", "ID", "the content provider", CTL_OPT_REQUIRED},
+    {"--month", "YYYY-MM", "the business month", CTL_OPT_REQUIRED},
+    {"--out", "FILE", "write the CSV there instead of stdout", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_purchase_refund[] = {
+    {"--amount", "FEN", "refund this much (default: all that is left)", 0},
+    {"--reason", "TEXT", "why (kept with the refund)", CTL_OPT_REQUIRED},
+    {"--key", "KEY", "idempotency key (default: ID, amount and reason)", 0},
+    {0}};
+
+static const struct ctl_option ctl_opts_page[] = {
+    {"--limit", "N", "at most N (default 20, max 100)", 0},
+    {"--cursor", "C", "the next_cursor a previous page printed", 0},
+    {0}};
+
 const struct ctl_command ctl_finance_commands[] = {
     {"cdr export", ctl_cdr_export, "", 0, 0, ctl_opts_cdr_export,
      "CDRs (format v2) as CSV; exporting an ended day closes it",
@@ -69,6 +96,31 @@ const struct ctl_command ctl_finance_commands[] = {
     {"reconcile show", ctl_reconcile_show, "RUN_ID", 1, 1,
      ctl_opts_reconcile_show, "one run's counts and amounts per class (JSON)",
      NULL, 0},
+    {"statement", ctl_statement, "", 0, 0, ctl_opts_statement,
+     "a content provider's monthly statement (CSV, from postings)",
+     "One row per item and a TOTAL row: charges, gross, refunds, net, the"
+     " provider's\nand the carrier's shares. A movement counts in the month it"
+     " was booked (a\nrefund of last month's purchase lowers this month).",
+     0},
+    {"purchase refund", ctl_purchase_refund, "PURCHASE_ID", 1, 1,
+     ctl_opts_purchase_refund,
+     "refund all or part of a purchase (as POST "
+     "/v1/admin/purchases/ID/refunds)",
+     "Idempotent: the same --key (by default the purchase, amount and reason)"
+     " replays\nthe first result instead of refunding again.",
+     0},
+    {"subscriber list", ctl_subscriber_list, "", 0, 0, ctl_opts_page,
+     "every subscriber, oldest first (JSON lines)", NULL, 0},
+    {"subscriber search", ctl_subscriber_list, "MSISDN_PREFIX|IM_USER", 1, 1,
+     ctl_opts_page, "subscribers by MSISDN prefix or IM user id (JSON lines)",
+     NULL, 0},
+    {"subscriber purchases", ctl_subscriber_purchases, "MSISDN", 1, 1,
+     ctl_opts_page, "a subscriber's purchases with refunds, newest first", NULL,
+     0},
+    {"admin-key list", ctl_admin_key_list, "", 0, 0, NULL,
+     "admin API keys (id, name, created, revoked)", NULL, 0},
+    {"admin-key revoke", ctl_admin_key_revoke, "KEY_ID", 1, 1, NULL,
+     "revoke an admin API key (effective within 5 s)", NULL, 0},
     {0}};
 
 static int
@@ -357,4 +409,275 @@ ctl_reconcile_show(struct ctl *c, int argc, char **argv)
         cJSON_free(s);
     }
     return report != NULL ? ctl_recon_report_file(c, id, report) : 0;
+}
+
+/* ---- statements ---- */
+
+static int
+ctl_statement(struct ctl *c, int argc, char **argv)
+{
+    struct fin_statement_totals tot;
+    const char                 *p = ctl_opt(argc, argv, "--provider");
+    const char                 *out = ctl_opt(argc, argv, "--out");
+    FILE                       *f = stdout;
+    int64_t                     provider;
+    int                         y, m, rc;
+
+    if (gw_parse_i64(p, strlen(p), &provider) != 0 || provider < 1) {
+        fprintf(stderr, "vasctl: --provider wants a provider id\n");
+        return 2;
+    }
+    if (fin_month_parse(ctl_opt(argc, argv, "--month"), &y, &m) != GW_OK) {
+        fprintf(stderr, "vasctl: --month is not a month (YYYY-MM)\n");
+        return 2;
+    }
+    if (out != NULL && (f = fopen(out, "wb")) == NULL) {
+        fprintf(stderr, "vasctl: cannot write %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    rc = fin_statement_run(&c->t.db, &c->t.arena, c->cfg, provider, y, m,
+                           ctl_fin_fwrite, f, &tot);
+    if (f != stdout && fclose(f) != 0 && rc == GW_OK) {
+        rc = GW_ERROR;
+    }
+    return rc == GW_OK ? 0 : ctl_fin_fail(rc, "statement", NULL);
+}
+
+/* ---- purchase refund: the admin API's refund, run from here ---- */
+
+static const char *
+ctl_fin_actor(void)
+{
+    static char actor[80];
+    const char *user = getenv("SUDO_USER");
+
+    if (user == NULL) {
+        user = getenv("USER");
+    }
+    snprintf(actor, sizeof(actor), "vasctl:%s", user ? user : "?");
+    return actor;
+}
+
+/*
+ * Until the store module's refund entry point lands, this calls the admin
+ * API's handler (svc_admin_refund) with a request built here, so the
+ * refund, the purchase, the entitlement, the notifications and the
+ * idempotency record are exactly those of POST
+ * /v1/admin/purchases/{id}/refunds.
+ */
+static int
+ctl_purchase_refund(struct ctl *c, int argc, char **argv)
+{
+    struct gw_request r;
+    const char       *amount = ctl_opt(argc, argv, "--amount");
+    const char       *reason = ctl_opt(argc, argv, "--reason");
+    const char       *key = ctl_opt(argc, argv, "--key");
+    cJSON            *body = gw_json_own(&c->t.arena, cJSON_CreateObject());
+    int64_t           id, amt = 0;
+    int               rc;
+
+    if (gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0 || id < 1
+        || (amount != NULL
+            && (gw_parse_i64(amount, strlen(amount), &amt) != 0 || amt < 1))) {
+        fprintf(stderr,
+                "vasctl: PURCHASE_ID and --amount are positive"
+                " integers (fen)\n");
+        return 2;
+    }
+    memset(&r, 0, sizeof(r));
+    r.arena = &c->t.arena;
+    r.thr = &c->t;
+    r.cfg = c->cfg;
+    r.method = "POST";
+    r.path = gw_arena_printf(r.arena, "/v1/admin/purchases/%lld/refunds",
+                             (long long) id);
+    snprintf(r.request_id, sizeof(r.request_id), "vasctl-refund");
+    r.route_params[0] = argv[0];
+    r.nroute_params = 1;
+    r.caller = ctl_fin_actor();
+    if (body == NULL || r.path == NULL) {
+        return 1;
+    }
+    if (amount != NULL) {
+        cJSON_AddNumberToObject(body, "amount", (double) amt);
+    }
+    cJSON_AddStringToObject(body, "reason", reason);
+    r.json = body;
+    r.body = gw_json_print(r.arena, body);
+    r.body_len = r.body ? strlen(r.body) : 0;
+    if (key == NULL) {
+        char h[65];
+        gw_sha256_hex(reason, strlen(reason), h);
+        key = gw_arena_printf(r.arena, "refund:%lld:%lld:%.16s", (long long) id,
+                              (long long) amt, h);
+    }
+    r.idem_key = key;
+    c->t.db.rid = r.request_id;
+    rc = gw_idem_begin(&r);
+    if (rc == GW_OK) {
+        rc = svc_admin_refund(&r);
+    }
+    gw_idem_end(&r);
+    if (rc != GW_OK && rc != GW_IDEM_REPLAYED) {
+        fprintf(stderr, "vasctl: purchase refund: %s\n",
+                r.problem_detail ? r.problem_detail : gw_status_title(rc));
+        return rc == GW_EINVAL ? 2 : 1;
+    }
+    printf("%.*s%s\n", (int) r.reply_len, r.reply_body,
+           r.replayed ? " (replayed: already done)" : "");
+    return 0;
+}
+
+/* ---- look-ups ---- */
+
+static int
+ctl_fin_page_args(int argc, char **argv, const char *tag, int *limit,
+                  int64_t *cursor)
+{
+    const char   *l = ctl_opt(argc, argv, "--limit");
+    const char   *cur = ctl_opt(argc, argv, "--cursor");
+    unsigned char raw[64];
+    char          want[16];
+    int64_t       v = FIN_PAGE_DEFAULT;
+    long          n;
+    size_t        tl;
+
+    *cursor = 0;
+    if (l != NULL
+        && (gw_parse_i64(l, strlen(l), &v) != 0 || v < 1 || v > FIN_PAGE_MAX)) {
+        fprintf(stderr, "vasctl: --limit wants 1..%d\n", FIN_PAGE_MAX);
+        return -1;
+    }
+    *limit = (int) v;
+    if (cur == NULL) {
+        return 0;
+    }
+    tl = (size_t) snprintf(want, sizeof(want), "fin:%s:", tag);
+    n = strlen(cur) <= 80
+        ? gw_b64url_decode(cur, strlen(cur), raw, sizeof(raw) - 1)
+        : -1;
+    if (n <= (long) tl || memcmp(raw, want, tl) != 0
+        || gw_parse_i64((char *) raw + tl, (size_t) n - tl, cursor) != 0) {
+        fprintf(stderr, "vasctl: --cursor is not one this list printed\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+ctl_fin_print_page(cJSON *items, const char *tag, int64_t next)
+{
+    cJSON *it;
+    char  *s, raw[48], enc[GW_B64URL_LEN(48) + 1];
+    int    n;
+
+    cJSON_ArrayForEach(it, items)
+    {
+        if ((s = cJSON_PrintUnformatted(it)) != NULL) {
+            printf("%s\n", s);
+            cJSON_free(s);
+        }
+    }
+    if (next > 0) {
+        n = snprintf(raw, sizeof(raw), "fin:%s:%lld", tag, (long long) next);
+        gw_b64url_encode((const unsigned char *) raw, (size_t) n, enc);
+        fprintf(stderr, "more: --cursor %s\n", enc);
+    }
+    return 0;
+}
+
+static int
+ctl_subscriber_list(struct ctl *c, int argc, char **argv)
+{
+    const char *q = c->nargs > 0 ? argv[0] : NULL;
+    cJSON      *items = NULL;
+    int64_t     after, next;
+    int         limit, rc;
+
+    if (ctl_fin_page_args(argc, argv, "sub", &limit, &after) != 0) {
+        return 2;
+    }
+    if (q != NULL
+        && (strlen(q) > FIN_QUERY_MAX || !fin_utf8_valid(q, strlen(q)))) {
+        fprintf(stderr,
+                "vasctl: the search is UTF-8 text of at most %d"
+                " bytes\n",
+                FIN_QUERY_MAX);
+        return 2;
+    }
+    rc = fin_subscribers_search(&c->t.db, &c->t.arena, q, after, limit, &items,
+                                &next);
+    return rc == GW_OK ? ctl_fin_print_page(items, "sub", next)
+                       : ctl_fin_fail(rc, "subscriber list", NULL);
+}
+
+static int
+ctl_subscriber_purchases(struct ctl *c, int argc, char **argv)
+{
+    cJSON  *items = NULL;
+    int64_t before, next;
+    int     limit, rc;
+
+    if (ctl_fin_page_args(argc, argv, "pur", &limit, &before) != 0) {
+        return 2;
+    }
+    rc = fin_subscriber_purchases(&c->t.db, &c->t.arena, argv[0], before, limit,
+                                  &items, &next);
+    if (rc == GW_ENOTFOUND) {
+        return ctl_fin_fail(rc, "subscriber purchases", "no such subscriber");
+    }
+    return rc == GW_OK ? ctl_fin_print_page(items, "pur", next)
+                       : ctl_fin_fail(rc, "subscriber purchases", NULL);
+}
+
+static int
+ctl_admin_key_list(struct ctl *c, int argc, char **argv)
+{
+    cJSON *items = NULL, *it;
+    int    rc;
+
+    (void) argc;
+    (void) argv;
+    rc = fin_admin_keys_list(&c->t.db, &c->t.arena, &items);
+    if (rc != GW_OK) {
+        return ctl_fin_fail(rc, "admin-key list", NULL);
+    }
+    printf("%-6s %-8s %-20s %-20s %s\n", "id", "status", "created_at",
+           "revoked_at", "name");
+    cJSON_ArrayForEach(it, items)
+    {
+        const cJSON *rev = cJSON_GetObjectItem(it, "revoked_at");
+        printf("%-6.0f %-8s %-20s %-20s %s\n",
+               cJSON_GetObjectItem(it, "id")->valuedouble,
+               cJSON_GetObjectItem(it, "status")->valuestring,
+               cJSON_GetObjectItem(it, "created_at")->valuestring,
+               cJSON_IsString(rev) ? rev->valuestring : "-",
+               cJSON_GetObjectItem(it, "name")->valuestring);
+    }
+    return 0;
+}
+
+static int
+ctl_admin_key_revoke(struct ctl *c, int argc, char **argv)
+{
+    int64_t id;
+    int     rc;
+
+    (void) argc;
+    if (gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0 || id < 1) {
+        fprintf(stderr, "vasctl: KEY_ID is a positive number\n");
+        return 2;
+    }
+    rc = fin_admin_key_revoke(&c->t.db, id);
+    if (rc == GW_ENOTFOUND || rc == GW_ECONFLICT) {
+        return ctl_fin_fail(rc, "admin-key revoke",
+                            rc == GW_ENOTFOUND ? "no such admin key"
+                                               : "already revoked");
+    }
+    if (rc != GW_OK) {
+        return ctl_fin_fail(rc, "admin-key revoke", NULL);
+    }
+    printf("admin key %lld revoked; the gateway refuses it within %d ms\n",
+           (long long) id, GW_ADMIN_KEY_CACHE_MS);
+    return 0;
 }
