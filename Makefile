@@ -9,6 +9,7 @@
 #   make lint       clang-format check, banned functions, clang-tidy
 #   make fuzz       libFuzzer harnesses for a bounded time (FUZZ_SECONDS)
 #   make bench      wrk against the bench stack, ratios to the FastCGI floor
+#   make install    FHS install (PREFIX=/usr/local, DESTDIR= for staging; see README)
 
 CC       ?= cc
 BUILD    ?= build
@@ -34,7 +35,7 @@ LIBVAS   := $(BUILD)/libvas.a
 
 BINS     := bin/vasgw bin/vasctl bin/vas-floor bin/vas-ringgen
 
-.PHONY: all run stop test unit asan valgrind lint fuzz bench clean deps
+.PHONY: all run stop test unit asan valgrind lint fuzz bench clean deps install
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -122,5 +123,60 @@ bench: deps all
 
 clean:
 	rm -rf build build-asan build-fuzz bin
+
+# --- make install PREFIX=... DESTDIR=... (README: "Production deployment") -------------------
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+SBINDIR       ?= $(PREFIX)/sbin
+DATADIR       ?= $(PREFIX)/share/vasgw
+DOCDIR        ?= $(PREFIX)/share/doc/vasgw
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+RUNSTATEDIR   ?= /run
+INSTALL       ?= install
+# The installed configuration: the FHS defaults of etc/vasgw.ini, plus log files, a socket
+# nginx's group can use, and this prefix's migrations.
+INI_SED := -e 's|^log_file = -$$|log_file = $(LOCALSTATEDIR)/log/vasgw/vasgw.log|' \
+           -e 's|^slowlog_file =$$|slowlog_file = $(LOCALSTATEDIR)/log/vasgw/slow.log|' \
+           -e 's|^socket_mode = 0600$$|socket_mode = 0660|' \
+           -e 's|^socket = /run/vasgw/|socket = $(RUNSTATEDIR)/vasgw/|' \
+           -e 's|^pid_file = /run/vasgw/|pid_file = $(RUNSTATEDIR)/vasgw/|' \
+           -e 's|/etc/vasgw/|$(SYSCONFDIR)/vasgw/|' \
+           -e 's|^content_dir = /var/lib/vasgw/|content_dir = $(LOCALSTATEDIR)/lib/vasgw/|' \
+           -e 's|^migrations_dir = .*|migrations_dir = $(DATADIR)/migrations|'
+SUBST   := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+           -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+           -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+           -e 's|@SOCKET@|$(RUNSTATEDIR)/vasgw/vasgw.sock|g' \
+           -e 's|@CONTENT_DIR@|$(LOCALSTATEDIR)/lib/vasgw/content|g'
+
+install: bin/vasgw bin/vasctl
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/migrations \
+	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -m 0755 bin/vasgw $(DESTDIR)$(SBINDIR)/vasgw
+	$(INSTALL) -m 0755 bin/vasctl $(DESTDIR)$(BINDIR)/vasctl
+	$(INSTALL) -m 0644 migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
+	$(SUBST) etc/nginx/vasgw-upstream.conf.in >$(DESTDIR)$(DATADIR)/nginx/vasgw-upstream.conf
+	$(SUBST) etc/nginx/vasgw-locations.conf.in >$(DESTDIR)$(DATADIR)/nginx/vasgw-locations.conf
+	$(SUBST) etc/systemd/vasgw.service.in >$(DESTDIR)$(UNITDIR)/vasgw.service
+	$(INSTALL) -m 0644 etc/systemd/vasgw.sysusers $(DESTDIR)$(SYSUSERSDIR)/vasgw.conf
+	$(INSTALL) -m 0644 etc/logrotate.d/vasgw $(DESTDIR)$(SYSCONFDIR)/logrotate.d/vasgw
+	bin/vasctl completion bash >$(DESTDIR)$(COMPLETIONDIR)/vasctl
+	$(INSTALL) -m 0644 README.md docs/grafana-dashboard.json $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/vasgw $(DESTDIR)$(SYSCONFDIR)/vasgw/secrets \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/vasgw $(DESTDIR)$(LOCALSTATEDIR)/lib/vasgw/content \
+	    $(DESTDIR)$(LOCALSTATEDIR)/log/vasgw
+	@# An existing configuration is the operator's: never overwritten.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vasgw/vasgw.ini ]; then \
+	    sed $(INI_SED) etc/vasgw.ini >$(DESTDIR)$(SYSCONFDIR)/vasgw/vasgw.ini.dist; \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/vasgw/vasgw.ini (new defaults: vasgw.ini.dist)"; \
+	else \
+	    sed $(INI_SED) etc/vasgw.ini >$(DESTDIR)$(SYSCONFDIR)/vasgw/vasgw.ini; \
+	    chmod 0640 $(DESTDIR)$(SYSCONFDIR)/vasgw/vasgw.ini; \
+	fi
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d)

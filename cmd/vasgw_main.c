@@ -16,29 +16,35 @@
 #include "gw_metrics.h"
 #include "gw_router.h"
 #include "gw_slowlog.h"
+#include "gw_version.h"
 #include "svc_routes.h"
-
-#define VASGW_VERSION "0.1.0"
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
             "usage: vasgw [-c FILE] [--check-config] [--version]\n"
-            "  -c FILE          configuration (default etc/vasgw.ini)\n"
+            "  -c FILE          configuration (default $VASGW_CONFIG, else\n"
+            "                   " GW_CONFIG_PATH_DEFAULT ")\n"
             "  --check-config   validate the configuration and secrets,\n"
             "                   print the effective values, exit\n"
-            "Environment VASGW_<SECTION>_<KEY> overrides any key.\n");
+            "Environment VASGW_<SECTION>_<KEY> overrides any key.\n"
+            "Signals to the master: HUP reload, USR2 binary upgrade (a new\n"
+            "master takes the socket over), QUIT graceful stop, TERM drain\n"
+            "and stop, USR1 reopen log files.\n");
 }
 
 int
 main(int argc, char **argv)
 {
     static struct gw_config cfg;
-    const char             *path = "etc/vasgw.ini";
+    const char             *path = getenv("VASGW_CONFIG");
     char                    err[512];
     int                     i, check = 0;
 
+    if (path == NULL || path[0] == '\0') {
+        path = GW_CONFIG_PATH_DEFAULT;
+    }
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             path = argv[++i];
@@ -46,7 +52,7 @@ main(int argc, char **argv)
                    || strcmp(argv[i], "-t") == 0) {
             check = 1;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("vasgw %s\n", VASGW_VERSION);
+            printf("vasgw %s\n", GW_VERSION);
             return 0;
         } else if (strcmp(argv[i], "-h") == 0
                    || strcmp(argv[i], "--help") == 0) {

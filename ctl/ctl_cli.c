@@ -15,8 +15,8 @@
 
 #include "ctl.h"
 #include "gw_log.h"
+#include "gw_version.h"
 
-#define CTL_VERSION         "0.2.0"
 #define CTL_WORDS_MAX       4  /* words in a command name */
 #define CTL_CHECKOUT_UP_MAX 32 /* directories walked up to find run/dev */
 #define CTL_DEV_CONFIG      "run/dev/vasgw.ini"
@@ -642,7 +642,7 @@ ctl_builtin_version(struct ctl *c, int argc, char **argv)
     (void) c;
     (void) argc;
     (void) argv;
-    printf("vasctl %s\n", CTL_VERSION);
+    printf("vasctl %s\n", GW_VERSION);
     return CTL_EXIT_OK;
 }
 

@@ -43,13 +43,14 @@ struct gw_config_key {
     }
 
 static const struct gw_config_key gw_config_keys[] = {
-    S("server", "socket", server.socket, "run/dev/vasgw.sock"),
+    S("server", "socket", server.socket, "/run/vasgw/vasgw.sock"),
+    S("server", "socket_mode", server.socket_mode, "0600"),
     I("server", "backlog", server.backlog, "1024", 1, 65535),
     I("server", "workers", server.workers, "2", 1, GW_WORKERS_MAX),
     I("server", "threads", server.threads, "64", 1, GW_THREADS_MAX),
     I("server", "max_requests", server.max_requests, "200000", 0, INT64_MAX),
     I("server", "drain_timeout_s", server.drain_timeout_s, "10", 1, 3600),
-    S("server", "pid_file", server.pid_file, "run/dev/vasgw.pid"),
+    S("server", "pid_file", server.pid_file, "/run/vasgw/vasgw.pid"),
     S("server", "log_file", server.log_file, "-"),
     S("server", "metrics_trusted", server.metrics_trusted, "127.0.0.1 ::1"),
     I("server", "relay", server.relay, "1", 0, 1),
@@ -63,19 +64,20 @@ static const struct gw_config_key gw_config_keys[] = {
     I("limits", "json_depth_max", limits.json_depth_max, "32", 1,
       GW_JSON_DEPTH_MAX),
 
-    S("mysql", "socket", mysql.socket, "run/dev/mysql.sock"),
+    S("mysql", "socket", mysql.socket, "/run/mysqld/mysqld.sock"),
     S("mysql", "host", mysql.host, "127.0.0.1"),
     I("mysql", "port", mysql.port, "3306", 1, 65535),
     S("mysql", "database", mysql.database, "vas"),
     S("mysql", "user", mysql.user, "vas"),
     S("mysql", "password_file", mysql.password_file,
-      "run/dev/secrets/mysql_password"),
+      "/etc/vasgw/secrets/mysql_password"),
     I("mysql", "connect_timeout_ms", mysql.connect_timeout_ms, "2000", 1,
       600000),
     I("mysql", "read_timeout_ms", mysql.read_timeout_ms, "5000", 1000, 600000),
     I("mysql", "write_timeout_ms", mysql.write_timeout_ms, "5000", 1000,
       600000),
-    S("mysql", "migrations_dir", mysql.migrations_dir, "migrations"),
+    S("mysql", "migrations_dir", mysql.migrations_dir,
+      "/usr/share/vasgw/migrations"),
 
     S("redis", "host", redis.host, "127.0.0.1"),
     I("redis", "port", redis.port, "6379", 1, 65535),
@@ -86,7 +88,7 @@ static const struct gw_config_key gw_config_keys[] = {
     I("redis", "inbox_max", redis.inbox_max, "200", 1, 100000),
 
     S("auth", "token_secret_file", auth.token_secret_file,
-      "run/dev/secrets/token_secret"),
+      "/etc/vasgw/secrets/token_secret"),
     I("auth", "clock_skew_s", auth.clock_skew_s, "60", 0, 3600),
 
     S("billing", "currency", billing.currency, "CNY"),
@@ -96,9 +98,10 @@ static const struct gw_config_key gw_config_keys[] = {
     I("billing", "hold_ttl_s", billing.hold_ttl_s, "300", 1, 86400 * 7),
 
     S("downloads", "secret_file", downloads.secret_file,
-      "run/dev/secrets/download_secret"),
+      "/etc/vasgw/secrets/download_secret"),
     I("downloads", "link_ttl_s", downloads.link_ttl_s, "900", 1, 86400 * 7),
-    S("downloads", "content_dir", downloads.content_dir, "run/dev/content"),
+    S("downloads", "content_dir", downloads.content_dir,
+      "/var/lib/vasgw/content"),
     S("downloads", "internal_prefix", downloads.internal_prefix,
       "/_protected/"),
 

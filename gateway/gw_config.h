@@ -29,6 +29,7 @@ struct gw_config {
 
     struct {
         char    socket[GW_CONFIG_PATH_MAX];
+        char    socket_mode[8];
         int64_t backlog;
         int64_t workers;
         int64_t threads;

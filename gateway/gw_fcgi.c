@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,16 +22,22 @@
 #include "gw_thread.h"
 
 int
-gw_fcgi_listen(const char *path, int backlog)
+gw_fcgi_listen(const char *path, int backlog, const char *mode)
 {
-    int fd;
+    char *end;
+    long  m = strtol(mode, &end, 8);
+    int   fd;
 
+    if (mode[0] == '\0' || *end != '\0' || m < 0 || m > 0777) {
+        errno = EINVAL;
+        return -1;
+    }
     unlink(path);
     fd = FCGX_OpenSocket(path, backlog);
     if (fd < 0) {
         return -1;
     }
-    if (chmod(path, 0600) != 0) {
+    if (chmod(path, (mode_t) m) != 0) {
         close(fd);
         return -1;
     }

@@ -13,8 +13,9 @@
 
 struct gw_thread;
 
-/* Opens the listening unix socket (mode 0600). fd or -1. Master only. */
-int gw_fcgi_listen(const char *path, int backlog);
+/* Opens the listening unix socket with mode (octal text, e.g. "0600").
+ * fd or -1 (errno EINVAL for a bad mode). Master only. */
+int gw_fcgi_listen(const char *path, int backlog, const char *mode);
 
 /* Once per worker process, after fork. 0 or -1. */
 int gw_fcgi_init(void);

@@ -118,6 +118,7 @@ gw_master_spawn(struct gw_child *c)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGQUIT, &sa, NULL);
         gw_log_reopen_on_signal(SIGUSR1);
+        gw_slowlog_open(NULL); /* roles serve no request */
         close(gw_master.listen_fd);
         _exit(gw_role_main(&gw_master.cfg, &gw_master.roles[c->role]));
     }
@@ -592,7 +593,8 @@ gw_master_listen(const struct gw_config *cfg)
     socklen_t          ilen = sizeof(listening);
 
     if (inherit == NULL) {
-        return gw_fcgi_listen(cfg->server.socket, (int) cfg->server.backlog);
+        return gw_fcgi_listen(cfg->server.socket, (int) cfg->server.backlog,
+                              cfg->server.socket_mode);
     }
     fd = (int) strtol(inherit, NULL, 10);
     gw_master.retire_old = from != NULL ? (pid_t) strtol(from, NULL, 10) : 0;
@@ -641,6 +643,7 @@ gw_master_loop(const sigset_t *set)
             gw_log_reopen();
             gw_slowlog_reopen();
             gw_master_signal_all(SIGUSR1);
+            gw_log_info(NULL, "SIGUSR1: log files reopened");
         } else if (sig == SIGUSR2) {
             gw_master_upgrade();
         } else if (sig == GW_MASTER_RETIRING_SIGNAL) {
