@@ -97,6 +97,7 @@ extern const struct ctl_command ctl_audit_commands[];   /* ctl_audit.c */
 extern const struct ctl_command ctl_notify_commands[];  /* ctl_notify.c */
 extern const struct ctl_command ctl_store_commands[];   /* ctl_store.c */
 extern const struct ctl_command ctl_finance_commands[]; /* ctl_finance.c */
+extern const struct ctl_command ctl_lobby_commands[];   /* ctl_lobby.c */
 
 /*
  * The framework's entry point (ctl_cli.c): parses argv against tables (a

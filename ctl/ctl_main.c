@@ -19,10 +19,9 @@
 /* Every command table, in the order `vasctl --help` lists them. Add yours
  * here (and declare it in ctl.h). */
 static const struct ctl_command *const ctl_tables[] = {
-    ctl_main_commands,    ctl_billing_commands,
-    ctl_finance_commands, ctl_catalog_commands,
-    ctl_notify_commands,  ctl_audit_commands,
-    ctl_store_commands,   NULL};
+    ctl_main_commands,    ctl_billing_commands, ctl_finance_commands,
+    ctl_catalog_commands, ctl_notify_commands,  ctl_audit_commands,
+    ctl_store_commands,   ctl_lobby_commands,   NULL};
 
 static int ctl_migrate(struct ctl *c, int argc, char **argv);
 static int ctl_token_mint(struct ctl *c, int argc, char **argv);

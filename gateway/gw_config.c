@@ -116,6 +116,16 @@ static const struct gw_config_key gw_config_keys[] = {
 
     I("janitor", "interval_ms", janitor.interval_ms, "1000", 10, 3600000),
     I("janitor", "lobby_idle_s", janitor.lobby_idle_s, "300", 1, 86400),
+
+    I("lobby", "closed_ttl_s", lobby.closed_ttl_s, "60", 1, 86400),
+    I("lobby", "start_timeout_s", lobby.start_timeout_s, "30", 1, 3600),
+    S("lobby", "ticket_secret_file", lobby.ticket_secret_file,
+      "run/dev/secrets/ticket_secret"),
+    I("lobby", "ticket_ttl_s", lobby.ticket_ttl_s, "3600", 10, 86400 * 7),
+    I("lobby", "allocator_connect_timeout_ms",
+      lobby.allocator_connect_timeout_ms, "1000", 1, 60000),
+    I("lobby", "allocator_timeout_ms", lobby.allocator_timeout_ms, "3000", 1,
+      120000),
 };
 
 #undef S
@@ -357,6 +367,15 @@ gw_config_load_secrets(struct gw_config *cfg, char *err, size_t err_len)
         return -1;
     }
     cfg->download_secret_len = (size_t) n;
+
+    n = gw_config_read_file(cfg->lobby.ticket_secret_file, cfg->ticket_secret,
+                            sizeof(cfg->ticket_secret), 0);
+    if (n < 16) {
+        snprintf(err, err_len, "%s: missing, unreadable or under 16 bytes",
+                 cfg->lobby.ticket_secret_file);
+        return -1;
+    }
+    cfg->ticket_secret_len = (size_t) n;
 
     n = gw_config_read_file(cfg->mysql.password_file, cfg->mysql_password,
                             sizeof(cfg->mysql_password) - 1, 1);

@@ -104,11 +104,22 @@ struct gw_config {
         int64_t lobby_idle_s;
     } janitor;
 
+    struct {
+        int64_t closed_ttl_s;
+        int64_t start_timeout_s;
+        char    ticket_secret_file[GW_CONFIG_PATH_MAX];
+        int64_t ticket_ttl_s;
+        int64_t allocator_connect_timeout_ms;
+        int64_t allocator_timeout_ms;
+    } lobby;
+
     /* Secrets, read from the files named above by gw_config_load_secrets. */
     unsigned char token_secret[GW_SECRET_BYTES_MAX];
     size_t        token_secret_len;
     unsigned char download_secret[GW_SECRET_BYTES_MAX];
     size_t        download_secret_len;
+    unsigned char ticket_secret[GW_SECRET_BYTES_MAX];
+    size_t        ticket_secret_len;
     char          mysql_password[256];
 };
 

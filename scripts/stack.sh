@@ -6,7 +6,7 @@
 #   stack.sh stop NAME                  stop what this script started (by pid file)
 #   stack.sh status NAME                show each part; exit 0 only when all four run
 #   stack.sh env NAME                   print run/NAME/stack.env
-#   stack.sh start-part NAME PART       PART: mysql redis vasgw nginx floor
+#   stack.sh start-part NAME PART       PART: mysql redis vasgw nginx floor allocator
 #   stack.sh stop-part NAME PART
 #   stack.sh restart-part NAME PART     vasgw: in place (binary upgrade, the socket stays)
 #
@@ -24,8 +24,9 @@ set -euo pipefail
 usage() {
     cat >&2 <<'EOF'
 usage: stack.sh start|stop|status|env NAME
-       stack.sh start-part|stop-part|restart-part NAME mysql|redis|vasgw|nginx|floor
-NAME: dev (nginx 8080, redis 6390), test (18080, 16390), bench (28080, 26390)
+       stack.sh start-part|stop-part|restart-part NAME mysql|redis|vasgw|nginx|floor|allocator
+NAME: dev (nginx 8080, redis 6390, allocator 8099), test (18080, 16390, 18099),
+      bench (28080, 26390, 28099)
 EOF
     exit 2
 }
@@ -47,14 +48,18 @@ fi
 stack_init() {
     STACK=$1
     case $STACK in
-    dev) NGINX_PORT=8080 REDIS_PORT=6390 ;;
-    test) NGINX_PORT=18080 REDIS_PORT=16390 ;;
-    bench) NGINX_PORT=28080 REDIS_PORT=26390 ;;
+    dev) NGINX_PORT=8080 REDIS_PORT=6390 ALLOCATOR_PORT=8099 ;;
+    test) NGINX_PORT=18080 REDIS_PORT=16390 ALLOCATOR_PORT=18099 ;;
+    bench) NGINX_PORT=28080 REDIS_PORT=26390 ALLOCATOR_PORT=28099 ;;
     *) usage ;;
     esac
     # Several checkouts (git worktrees) on one machine each shift their ports by VAS_PORT_OFFSET.
     NGINX_PORT=$((NGINX_PORT + ${VAS_PORT_OFFSET:-0}))
     REDIS_PORT=$((REDIS_PORT + ${VAS_PORT_OFFSET:-0}))
+    ALLOCATOR_PORT=$((ALLOCATOR_PORT + ${VAS_PORT_OFFSET:-0}))
+    ALLOCATOR_URL=http://127.0.0.1:$ALLOCATOR_PORT/allocate
+    ALLOCATOR_PID=$VAS_ROOT/run/$STACK/allocator.pid
+    ALLOCATOR_LOG=$VAS_ROOT/run/$STACK/allocator.log
     DIR=$VAS_ROOT/run/$STACK
     SECRETS=$DIR/secrets
     CONTENT_DIR=$DIR/content
@@ -111,6 +116,7 @@ secret_ensure() {
 secrets_ensure() {
     secret_ensure "$SECRETS/token_secret" 32
     secret_ensure "$SECRETS/download_secret" 32
+    secret_ensure "$SECRETS/ticket_secret" 32
     secret_ensure "$SECRETS/mysql_password" 24
     chmod 600 "$SECRETS"/*
 }
@@ -253,6 +259,7 @@ redis.host=127.0.0.1
 redis.port=$REDIS_PORT
 auth.token_secret_file=$SECRETS/token_secret
 downloads.secret_file=$SECRETS/download_secret
+lobby.ticket_secret_file=$SECRETS/ticket_secret
 downloads.content_dir=$CONTENT_DIR"
     # The test stack serves the test-only /v1/debug/ routes (drain tests).
     if [[ $STACK == test ]]; then
@@ -477,6 +484,31 @@ floor_stop() {
     rm -f "$FLOOR_SOCK"
 }
 
+# --- the fake game allocator (lobby starts of the demo's per-play games) ----------------------
+
+allocator_answers() {
+    [[ $(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 \
+        "http://127.0.0.1:$ALLOCATOR_PORT/requests") == 200 ]]
+}
+
+allocator_start() {
+    local pid
+    if pid=$(pid_of "$ALLOCATOR_PID"); then
+        log "allocator already running (pid $pid)"
+        return 0
+    fi
+    port_free "$ALLOCATOR_PORT" || die "port $ALLOCATOR_PORT is in use by another program (not our allocator)"
+    setsid python3 "$VAS_ROOT/tests/fakes/fake_allocator.py" --port "$ALLOCATOR_PORT" \
+        --pid-file "$ALLOCATOR_PID" >>"$ALLOCATOR_LOG" 2>&1 </dev/null 9>&- &
+    pid=$!
+    await allocator "$pid" "$ALLOCATOR_LOG" allocator_answers
+    log "allocator started (pid $pid, $ALLOCATOR_URL)"
+}
+
+allocator_stop() {
+    stop_pid_file allocator "$ALLOCATOR_PID" 10
+}
+
 # --- the whole stack -------------------------------------------------------------------------
 
 admin_key_ensure() {
@@ -520,6 +552,8 @@ env_write() {
             env_line VAS_REDIS_HOST 127.0.0.1
             env_line VAS_REDIS_PORT "$REDIS_PORT"
             env_line VAS_NOTIFY_STREAM vas:notify
+            env_line VAS_ALLOCATOR_URL "$ALLOCATOR_URL"
+            env_line VAS_TICKET_SECRET_FILE "$SECRETS/ticket_secret"
             env_line VASCTL "$VASCTL_BIN -c $VASGW_INI"
             env_line VAS_VASGW_INI "$VASGW_INI"
             env_line VAS_VASGW_SOCKET "$VASGW_SOCK"
@@ -547,6 +581,7 @@ stack_start() {
     vasgw_migrate
     vasgw_start
     nginx_start
+    allocator_start
     await vasgw - "$VASGW_LOG" healthz_ok
     admin_key_ensure
     env_write
@@ -557,6 +592,7 @@ stack_stop() {
     nginx_stop
     vasgw_stop
     floor_stop
+    allocator_stop
     redis_stop
     mysql_stop
 }
@@ -579,6 +615,7 @@ stack_status() {
     part_line vasgw "$VASGW_PID" "$VASGW_SOCK" || rc=1
     part_line nginx "$NGINX_PID" "$BASE_URL" || rc=1
     part_line floor "$FLOOR_PID" "$FLOOR_SOCK" || true
+    part_line allocator "$ALLOCATOR_PID" "$ALLOCATOR_URL" || true
     if healthz_ok; then
         printf '  healthz: 200\n'
     else
@@ -597,6 +634,7 @@ part_start() {
     vasgw) vasgw_ini_generate && vasgw_start ;;
     nginx) nginx_start ;;
     floor) floor_start ;;
+    allocator) allocator_start ;;
     *) usage ;;
     esac
 }
@@ -608,6 +646,7 @@ part_stop() {
     vasgw) vasgw_stop ;;
     nginx) nginx_stop ;;
     floor) floor_stop ;;
+    allocator) allocator_stop ;;
     *) usage ;;
     esac
 }

@@ -9,6 +9,7 @@
 #include "svc_account.h"
 #include "svc_finance.h"
 #include "svc_janitor.h"
+#include "svc_lobby.h"
 #include "svc_notify.h"
 #include "svc_ops.h"
 #include "svc_routes.h"
@@ -39,6 +40,19 @@ const struct gw_route svc_routes[] = {
     {"POST", "/v1/library/{id}/download-links", svc_store_download_link,
      USER | JSON, 0},
     {"GET", "/v1/downloads/{token}", svc_store_download, PUBLIC, 0},
+
+    /* Game lobbies */
+    {"POST", "/v1/lobbies", svc_lobby_create, USER | JSON, 0},
+    {"GET", "/v1/lobbies", svc_lobby_list, USER, 0},
+    {"POST", "/v1/lobbies/quick-match", svc_lobby_quick, USER | JSON, 0},
+    {"GET", "/v1/lobbies/{id}", svc_lobby_get, USER, 0},
+    {"POST", "/v1/lobbies/{id}/join", svc_lobby_join, USER, 0},
+    {"POST", "/v1/lobbies/{id}/leave", svc_lobby_leave, USER, 0},
+    {"POST", "/v1/lobbies/{id}/ready", svc_lobby_ready, USER | JSON, 0},
+    {"POST", "/v1/lobbies/{id}/invite", svc_lobby_invite, USER | JSON, 0},
+    {"POST", "/v1/lobbies/{id}/kick", svc_lobby_kick, USER | JSON, 0},
+    {"POST", "/v1/lobbies/{id}/start", svc_lobby_start, USER | IDEM, 0},
+    {"GET", "/v1/lobbies/{id}/ticket", svc_lobby_ticket, USER, 0},
 
     /* Notifications */
     {"GET", "/v1/notifications", svc_notify_inbox, USER, 0},
@@ -88,7 +102,8 @@ const int svc_roles_count = sizeof(svc_roles) / sizeof(svc_roles[0]);
 int
 svc_init(void)
 {
-    if (svc_store_init() != 0 || svc_notify_init() != 0) {
+    if (svc_store_init() != 0 || svc_notify_init() != 0
+        || svc_lobby_init() != 0) {
         return -1;
     }
     return 0;

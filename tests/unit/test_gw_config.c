@@ -354,14 +354,15 @@ test_secrets(void **state)
     write_file(p, "0123456789abcdef\n", 17);
     snprintf(text, sizeof(text),
              "[auth]\ntoken_secret_file = %s\n[downloads]\nsecret_file = %s\n"
-             "[mysql]\npassword_file = %s\n",
-             p, p, p);
+             "[mysql]\npassword_file = %s\n[lobby]\nticket_secret_file = %s\n",
+             p, p, p, p);
     assert_int_equal(load(f, text), 0);
     assert_int_equal(gw_config_load_secrets(&f->cfg, f->err, sizeof(f->err)),
                      0);
     assert_int_equal(f->cfg.token_secret_len, 17);
     assert_memory_equal(f->cfg.token_secret, "0123456789abcdef\n", 17);
     assert_string_equal(f->cfg.mysql_password, "0123456789abcdef");
+    assert_int_equal(f->cfg.ticket_secret_len, 17);
 
     write_file(p, "short\n", 6);
     assert_int_equal(gw_config_load_secrets(&f->cfg, f->err, sizeof(f->err)),

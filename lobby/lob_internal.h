@@ -1,0 +1,54 @@
+/*
+ * lob_internal.h — shared by the lobby files; not for callers outside
+ * lobby/.
+ */
+#ifndef LOB_INTERNAL_H
+#define LOB_INTERNAL_H
+
+#include "lob.h"
+
+/* The scripts (lob_script.c), one per transition. */
+enum lob_script_id {
+    LOB_S_CREATE,
+    LOB_S_GET,
+    LOB_S_JOIN,
+    LOB_S_LEAVE,
+    LOB_S_READY,
+    LOB_S_INVITE,
+    LOB_S_KICK,
+    LOB_S_START_BEGIN,
+    LOB_S_START_FINISH,
+    LOB_S_START_ABORT,
+    LOB_S_IDX_PUT,
+    LOB_S_IDX_LIST,
+    LOB_S_USER_CAS,
+    LOB_S_USER_DEL,
+    LOB_S_COUNT
+};
+
+#define LOB_LOBBY_KEYS 6 /* keys of one lobby, in the scripts' order */
+#define LOB_INDEX_KEYS 3
+#define LOB_ARGS_MAX   (8 + LOB_INVITES_MAX)
+#define LOB_KEY_MAX    (32 + GW_USER_ID_MAX + LOB_ID_LEN)
+
+/* The text and SHA1 (hex) of a script. */
+const char *lob_script_text(enum lob_script_id s);
+const char *lob_script_sha(enum lob_script_id s);
+int         lob_script_init(void);
+
+/*
+ * EVALSHA of script s with keys and args (binary-safe strings), loading it
+ * on NOSCRIPT. With refresh_key, a PEXPIRE refresh_key refresh_ms travels
+ * in the same round trip. The reply is freed at a's reset.
+ */
+int lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
+             int nkeys, const char *const *keys, int nargs,
+             const char *const *args, const char *refresh_key,
+             int64_t refresh_ms, redisReply **reply);
+
+/* Key names into out[LOB_KEY_MAX]. */
+void lob_key_user(const char *user, char *out);
+void lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX]);
+void lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX]);
+
+#endif /* LOB_INTERNAL_H */

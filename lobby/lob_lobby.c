@@ -1,0 +1,530 @@
+/*
+ * lob_lobby.c — the transitions: a claim on the user's key (another slot),
+ * then the lobby's script, then the listing (another slot), in that order.
+ *
+ * Why this order is Cluster-safe: a script may only touch keys of one
+ * slot, so "one open lobby per user" cannot be checked inside the lobby's
+ * script. The user's key is claimed FIRST (SET NX, TTL = lobby_idle_s,
+ * refreshed with every request of the member); the lobby script then
+ * decides; when it refuses, the claim is undone with a compare-and-delete
+ * (it only deletes the value this request wrote). A claim left by a crash
+ * between the steps, or pointing at a lobby that expired or evicted the
+ * user, is detected as stale (the lobby's own script says the user is
+ * not an open member there) and replaced with a compare-and-set.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_log.h"
+#include "gw_outbox.h"
+#include "gw_status.h"
+#include "lob_internal.h"
+
+enum {
+    LOB_M_ID,
+    LOB_M_GAME,
+    LOB_M_TITLE,
+    LOB_M_NAME,
+    LOB_M_OWNER,
+    LOB_M_STATE,
+    LOB_M_VIS,
+    LOB_M_MAX,
+    LOB_M_MIN,
+    LOB_M_CREATED,
+    LOB_M_ACTIVE,
+    LOB_M_STARTED,
+    LOB_M_ATTEMPT,
+    LOB_M_MATCH,
+    LOB_M_HOST,
+    LOB_M_PORT,
+    LOB_M_FIELDS
+};
+
+static const struct {
+    const char *status;
+    int         rc;
+} lob_statuses[] = {
+    {"ok", GW_OK},
+    {"member", GW_OK},
+    {"started", GW_OK},
+    {"not_found", GW_ENOTFOUND},
+    {"full", GW_ELOBBY_FULL},
+    {"closed", GW_ELOBBY_CLOSED},
+    {"not_member", GW_EFORBIDDEN},
+    {"not_owner", GW_ENOT_OWNER},
+    {"starting", GW_ECONFLICT},
+    {"too_few", GW_ECONFLICT},
+    {"not_ready", GW_ECONFLICT},
+    {"exists", GW_ECONFLICT},
+    {"stale", GW_ECONFLICT},
+    {"self", GW_EINVAL},
+    {"too_many", GW_EINVAL},
+    {"no_target", GW_ENOTFOUND},
+};
+
+static int64_t
+lob_i64(const redisReply *e)
+{
+    int64_t v = 0;
+
+    if (e == NULL) {
+        return 0;
+    }
+    if (e->type == REDIS_REPLY_INTEGER) {
+        return e->integer;
+    }
+    if (e->type == REDIS_REPLY_STRING
+        && gw_parse_i64(e->str, e->len, &v) == 0) {
+        return v;
+    }
+    return 0;
+}
+
+static const char *
+lob_str(const redisReply *e)
+{
+    return e != NULL && e->type == REDIS_REPLY_STRING ? e->str : NULL;
+}
+
+static void
+lob_parse_meta(const redisReply *m, struct lob_lobby *l)
+{
+    const redisReply *const *f = (const redisReply *const *) m->element;
+
+    l->id = lob_str(f[LOB_M_ID]);
+    l->game_id = lob_i64(f[LOB_M_GAME]);
+    l->game_title = lob_str(f[LOB_M_TITLE]);
+    l->name = lob_str(f[LOB_M_NAME]);
+    l->owner = lob_str(f[LOB_M_OWNER]);
+    l->state = lob_str(f[LOB_M_STATE]);
+    l->visibility = lob_str(f[LOB_M_VIS]);
+    l->max_players = lob_i64(f[LOB_M_MAX]);
+    l->min_players = lob_i64(f[LOB_M_MIN]);
+    l->created_ms = lob_i64(f[LOB_M_CREATED]);
+    l->active_ms = lob_i64(f[LOB_M_ACTIVE]);
+    l->started_ms = lob_i64(f[LOB_M_STARTED]);
+    l->attempt = lob_i64(f[LOB_M_ATTEMPT]);
+    l->match_id = lob_str(f[LOB_M_MATCH]);
+    l->host = lob_str(f[LOB_M_HOST]);
+    l->port = lob_i64(f[LOB_M_PORT]);
+}
+
+static void
+lob_parse_events(const redisReply *evs, struct lob_result *out)
+{
+    static const char *const kinds[] = {"joined", "left", "owner", "invited",
+                                        "closed"};
+    size_t                   i, k;
+
+    for (i = 0; i < evs->elements && out->nevents < LOB_EVENTS_MAX; i++) {
+        const redisReply *e = evs->element[i];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 3) {
+            continue;
+        }
+        for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            if (lob_str(e->element[0]) != NULL
+                && strcmp(lob_str(e->element[0]), kinds[k]) == 0) {
+                out->events[out->nevents].kind = (enum lob_event_kind) k;
+                out->events[out->nevents].user = lob_str(e->element[1]);
+                out->events[out->nevents].other = lob_str(e->element[2]);
+                out->nevents++;
+                break;
+            }
+        }
+    }
+}
+
+/* Parses a lobby script's answer; returns the status it maps to. */
+static int
+lob_parse(const redisReply *rep, struct lob_result *out)
+{
+    const redisReply *mem, *extra;
+    const char       *status;
+    size_t            i;
+
+    memset(out, 0, sizeof(*out));
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5
+        || (status = lob_str(rep->element[0])) == NULL
+        || rep->element[1]->type != REDIS_REPLY_ARRAY
+        || rep->element[2]->type != REDIS_REPLY_ARRAY
+        || rep->element[3]->type != REDIS_REPLY_ARRAY
+        || rep->element[4]->type != REDIS_REPLY_ARRAY) {
+        return GW_ERROR;
+    }
+    out->status = status;
+    lob_parse_events(rep->element[1], out);
+    if (rep->element[2]->elements == LOB_M_FIELDS) {
+        lob_parse_meta(rep->element[2], &out->lobby);
+    }
+    mem = rep->element[3];
+    for (i = 0; i + 2 < mem->elements && out->lobby.nmembers < LOB_PLAYERS_MAX;
+         i += 3) {
+        struct lob_member *m = &out->lobby.members[out->lobby.nmembers++];
+
+        m->user_id = lob_str(mem->element[i]);
+        m->joined_ms = lob_i64(mem->element[i + 1]);
+        m->ready = lob_i64(mem->element[i + 2]) == 1;
+    }
+    extra = rep->element[4];
+    if (extra->elements >= 2) {
+        out->lobby.index_due = lob_i64(extra->element[0]) == 1;
+        if (lob_i64(extra->element[1]) > 0) {
+            out->lobby.attempt = lob_i64(extra->element[1]);
+        }
+    }
+    for (i = 0; i < sizeof(lob_statuses) / sizeof(lob_statuses[0]); i++) {
+        if (strcmp(lob_statuses[i].status, status) == 0) {
+            return lob_statuses[i].rc;
+        }
+    }
+    return GW_ERROR;
+}
+
+/* Runs a lobby script: ARGV = now, idle, closed ttl, user, args… */
+static int
+lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+        enum lob_script_id s, const char *id, const char *user,
+        const char *const *args, int nargs, int refresh, struct lob_result *out)
+{
+    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], ukey[LOB_KEY_MAX];
+    char        now[24], idle[24], closed[24];
+    const char *kp[LOB_LOBBY_KEYS], *argv[LOB_ARGS_MAX];
+    redisReply *rep;
+    int         i, rc;
+
+    if (nargs + 4 > LOB_ARGS_MAX) {
+        return GW_EINVAL;
+    }
+    lob_keys_lobby(id, keys);
+    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
+        kp[i] = keys[i];
+    }
+    snprintf(now, sizeof(now), "%lld", (long long) gw_now_ms());
+    snprintf(idle, sizeof(idle), "%lld",
+             (long long) cfg->janitor.lobby_idle_s * 1000);
+    snprintf(closed, sizeof(closed), "%lld",
+             (long long) cfg->lobby.closed_ttl_s * 1000);
+    argv[0] = now;
+    argv[1] = idle;
+    argv[2] = closed;
+    argv[3] = user;
+    for (i = 0; i < nargs; i++) {
+        argv[4 + i] = args[i];
+    }
+    lob_key_user(user, ukey);
+    rc =
+        lob_eval(r, a, s, LOB_LOBBY_KEYS, kp, nargs + 4, argv,
+                 refresh ? ukey : NULL, cfg->janitor.lobby_idle_s * 1000, &rep);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    rc = lob_parse(rep, out);
+    if (rc == GW_OK && out->lobby.id == NULL) {
+        rc = GW_ENOTFOUND;
+    }
+    return rc;
+}
+
+/* Compare-and-delete of the user's claim on lobby id. */
+static void
+lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
+            const char *id)
+{
+    char        key[LOB_KEY_MAX];
+    const char *kp[1] = {key}, *argv[1] = {id};
+    redisReply *rep;
+
+    lob_key_user(user, key);
+    if (lob_eval(r, a, LOB_S_USER_DEL, 1, kp, 1, argv, NULL, 0, &rep)
+        != GW_OK) {
+        gw_log_warn(r->rid, "claim of %s on %s not undone (expires)", user, id);
+    }
+}
+
+/* 1 when user is a member of lobby other, which is open or starting. */
+static int
+lob_claim_live(struct gw_redis *r, struct gw_arena *a,
+               const struct gw_config *cfg, const char *user, const char *other,
+               int *live)
+{
+    struct lob_result *res = gw_arena_alloc(a, sizeof(*res));
+    size_t             i;
+    int                rc;
+
+    *live = 0;
+    if (res == NULL) {
+        return GW_ERROR;
+    }
+    rc = lob_run(r, a, cfg, LOB_S_GET, other, user, NULL, 0, 0, res);
+    if (rc == GW_ENOTFOUND) {
+        return GW_OK;
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (strcmp(res->lobby.state, "open") != 0
+        && strcmp(res->lobby.state, "starting") != 0) {
+        return GW_OK;
+    }
+    for (i = 0; i < res->lobby.nmembers; i++) {
+        if (strcmp(res->lobby.members[i].user_id, user) == 0) {
+            *live = 1;
+        }
+    }
+    return GW_OK;
+}
+
+/*
+ * Claims the user's one open lobby for id. *had = 1 when the claim was
+ * already this lobby's. GW_EIN_LOBBY when it is another live lobby's.
+ */
+static int
+lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+          const char *user, const char *id, int *had)
+{
+    char        key[LOB_KEY_MAX], ttl[24];
+    const char *kp[1] = {key}, *argv[3];
+    redisReply *rep;
+    int         tries, rc, live;
+
+    *had = 0;
+    lob_key_user(user, key);
+    snprintf(ttl, sizeof(ttl), "%lld",
+             (long long) cfg->janitor.lobby_idle_s * 1000);
+    for (tries = 0; tries < LOB_USER_CLAIM_TRIES; tries++) {
+        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX PX %s", key, id, ttl);
+        if (rc != GW_OK || rep->type == REDIS_REPLY_STATUS) {
+            return rc;
+        }
+        rc = gw_redis_cmd(r, a, &rep, "GET %s", key);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        if (rep->type != REDIS_REPLY_STRING) {
+            continue; /* expired meanwhile */
+        }
+        if (strcmp(rep->str, id) == 0) {
+            *had = 1;
+            return GW_OK;
+        }
+        argv[0] = gw_arena_strdup(a, rep->str);
+        rc = lob_claim_live(r, a, cfg, user, argv[0], &live);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        if (live) {
+            return GW_EIN_LOBBY;
+        }
+        argv[1] = id;
+        argv[2] = ttl;
+        rc = lob_eval(r, a, LOB_S_USER_CAS, 1, kp, 3, argv, NULL, 0, &rep);
+        if (rc != GW_OK || lob_i64(rep) == 1) {
+            return rc;
+        }
+    }
+    return GW_ECONFLICT;
+}
+
+static int
+lob_player_args(const struct lob_new *n, const char *id, char *game, char *max,
+                char *min, const char **argv)
+{
+    snprintf(game, 24, "%lld", (long long) n->game_id);
+    snprintf(max, 24, "%lld", (long long) n->max_players);
+    snprintf(min, 24, "%lld", (long long) n->min_players);
+    argv[0] = id;
+    argv[1] = game;
+    argv[2] = n->game_title;
+    argv[3] = n->name;
+    argv[4] = n->private_ ? "private" : "public";
+    argv[5] = max;
+    argv[6] = min;
+    return 7;
+}
+
+int
+lob_create(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+           const char *user, const struct lob_new *n, struct lob_result *out)
+{
+    char        id[GW_NOTIF_ID_LEN + 1], game[24], max[24], min[24];
+    const char *argv[8];
+    int         had, rc, nargs;
+
+    gw_outbox_id_new(id); /* time-ordered: listing ties break by id */
+    rc = lob_claim(r, a, cfg, user, id, &had);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    nargs = lob_player_args(n, id, game, max, min, argv);
+    rc = lob_run(r, a, cfg, LOB_S_CREATE, id, user, argv, nargs, 0, out);
+    if (rc != GW_OK) {
+        lob_unclaim(r, a, user, id);
+        return rc;
+    }
+    lob_index_update(r, a, cfg, &out->lobby);
+    return GW_OK;
+}
+
+int
+lob_get(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+        const char *id, const char *user, struct lob_result *out)
+{
+    int rc = lob_run(r, a, cfg, LOB_S_GET, id, user, NULL, 0, 1, out);
+
+    if (rc == GW_OK && out->lobby.index_due) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_join(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+         const char *id, const char *user, struct lob_result *out)
+{
+    int had, rc;
+
+    rc = lob_claim(r, a, cfg, user, id, &had);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    rc = lob_run(r, a, cfg, LOB_S_JOIN, id, user, NULL, 0, 1, out);
+    if (rc != GW_OK && !had) {
+        lob_unclaim(r, a, user, id);
+    }
+    if (out->lobby.index_due && out->lobby.id != NULL) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_leave(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+          const char *id, const char *user, struct lob_result *out)
+{
+    int rc = lob_run(r, a, cfg, LOB_S_LEAVE, id, user, NULL, 0, 0, out);
+
+    if (rc == GW_OK) {
+        lob_unclaim(r, a, user, id);
+    }
+    if (out->lobby.index_due && out->lobby.id != NULL) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_ready(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+          const char *id, const char *user, int ready, struct lob_result *out)
+{
+    const char *argv[1] = {ready ? "1" : "0"};
+    int         rc;
+
+    rc = lob_run(r, a, cfg, LOB_S_READY, id, user, argv, 1, 1, out);
+    if (out->lobby.index_due && out->lobby.id != NULL) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_invite(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+           const char *id, const char *user, const char *const *invitees,
+           size_t n, struct lob_result *out)
+{
+    const char *argv[1 + LOB_INVITES_MAX];
+    char        max[24];
+    size_t      i;
+
+    if (n == 0 || n > LOB_INVITES_MAX) {
+        return GW_EINVAL;
+    }
+    snprintf(max, sizeof(max), "%d", LOB_INVITEES_MAX);
+    argv[0] = max;
+    for (i = 0; i < n; i++) {
+        argv[1 + i] = invitees[i];
+    }
+    return lob_run(r, a, cfg, LOB_S_INVITE, id, user, argv, (int) n + 1, 1,
+                   out);
+}
+
+int
+lob_kick(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+         const char *id, const char *user, const char *target,
+         struct lob_result *out)
+{
+    const char *argv[1] = {target};
+    int         rc;
+
+    rc = lob_run(r, a, cfg, LOB_S_KICK, id, user, argv, 1, 1, out);
+    if (rc == GW_OK) {
+        lob_unclaim(r, a, target, id);
+    }
+    if (out->lobby.index_due && out->lobby.id != NULL) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_start_begin(struct gw_redis *r, struct gw_arena *a,
+                const struct gw_config *cfg, const char *id, const char *user,
+                struct lob_result *out)
+{
+    char        ms[24];
+    const char *argv[1] = {ms};
+    int         rc;
+
+    snprintf(ms, sizeof(ms), "%lld",
+             (long long) cfg->lobby.start_timeout_s * 1000);
+    rc = lob_run(r, a, cfg, LOB_S_START_BEGIN, id, user, argv, 1, 1, out);
+    if (rc == GW_OK && out->lobby.index_due) {
+        lob_index_update(r, a, cfg, &out->lobby);
+    }
+    return rc;
+}
+
+int
+lob_start_finish(struct gw_redis *r, struct gw_arena *a,
+                 const struct gw_config *cfg, const char *id, int64_t attempt,
+                 const char *match_id, const char *host, int64_t port,
+                 int64_t started_ms, struct lob_result *out)
+{
+    char        att[24], p[24], st[24];
+    const char *argv[5] = {att, match_id, host, p, st};
+    size_t      i;
+    int         rc;
+
+    snprintf(att, sizeof(att), "%lld", (long long) attempt);
+    snprintf(p, sizeof(p), "%lld", (long long) port);
+    snprintf(st, sizeof(st), "%lld", (long long) started_ms);
+    rc = lob_run(r, a, cfg, LOB_S_START_FINISH, id, "-", argv, 5, 0, out);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    /* A started lobby is no longer "open": its members may join others. */
+    for (i = 0; i < out->lobby.nmembers; i++) {
+        lob_unclaim(r, a, out->lobby.members[i].user_id, id);
+    }
+    return GW_OK;
+}
+
+int
+lob_start_abort(struct gw_redis *r, struct gw_arena *a,
+                const struct gw_config *cfg, const char *id, int64_t attempt)
+{
+    struct lob_result *res = gw_arena_alloc(a, sizeof(*res));
+    char               att[24];
+    const char        *argv[1] = {att};
+    int                rc;
+
+    if (res == NULL) {
+        return GW_ERROR;
+    }
+    snprintf(att, sizeof(att), "%lld", (long long) attempt);
+    rc = lob_run(r, a, cfg, LOB_S_START_ABORT, id, "-", argv, 1, 0, res);
+    if (rc == GW_OK) {
+        lob_index_update(r, a, cfg, &res->lobby);
+    }
+    return rc;
+}

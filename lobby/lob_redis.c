@@ -1,0 +1,155 @@
+/*
+ * lob_redis.c — key names and script calls.
+ *
+ * Scripts are run the way redis-py's Script object and most hiredis users
+ * do it: EVALSHA by the SHA1 computed at start; on a NOSCRIPT error (Redis
+ * restarted, SCRIPT FLUSH, a new replica promoted) SCRIPT LOAD the text
+ * once and EVALSHA again. The text is never sent with every call.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_log.h"
+#include "gw_status.h"
+#include "lob_internal.h"
+
+#define LOB_ARGV_MAX (3 + LOB_LOBBY_KEYS + 4 + LOB_ARGS_MAX)
+
+void
+lob_key_user(const char *user, char *out)
+{
+    snprintf(out, LOB_KEY_MAX, "vas:lobbyuser:{%s}", user);
+}
+
+void
+lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
+{
+    static const char *const sfx[LOB_LOBBY_KEYS] = {"",   ":m", ":j",
+                                                    ":s", ":r", ":i"};
+    int                      i;
+
+    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
+        snprintf(out[i], LOB_KEY_MAX, "vas:lobby:{%s}%s", id, sfx[i]);
+    }
+}
+
+void
+lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX])
+{
+    static const char *const sfx[LOB_INDEX_KEYS] = {"", ":info", ":exp"};
+    int                      i;
+
+    for (i = 0; i < LOB_INDEX_KEYS; i++) {
+        snprintf(out[i], LOB_KEY_MAX, "vas:lobbies:{g%lld}%s",
+                 (long long) game_id, sfx[i]);
+    }
+}
+
+static int
+lob_is_noscript(const redisReply *rep)
+{
+    return rep != NULL && rep->type == REDIS_REPLY_ERROR && rep->str != NULL
+        && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
+static int
+lob_load(struct gw_redis *r, enum lob_script_id s)
+{
+    redisReply *rep = NULL;
+    int         rc;
+
+    rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", lob_script_text(s));
+    if (rc == GW_OK
+        && (rep->type != REDIS_REPLY_STRING
+            || strcmp(rep->str, lob_script_sha(s)) != 0)) {
+        gw_log_error(r->rid, "SCRIPT LOAD answered another SHA");
+        rc = GW_ERROR;
+    }
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+/* EVALSHA and, when asked, the PEXPIRE in one round trip. */
+static int
+lob_send(struct gw_redis *r, struct gw_arena *a, int argc, const char **argv,
+         const size_t *lens, const char *refresh_key, int64_t refresh_ms,
+         redisReply **reply)
+{
+    redisReply *rep = NULL, *rep2 = NULL;
+    char        ms[24];
+    int         rc;
+
+    if (refresh_key == NULL) {
+        return gw_redis_cmdv(r, a, reply, argc, argv, lens);
+    }
+    rc = gw_redis_connect(r);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    snprintf(ms, sizeof(ms), "%lld", (long long) refresh_ms);
+    if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK
+        || redisAppendCommand(r->ctx, "PEXPIRE %s %s", refresh_key, ms)
+            != REDIS_OK) {
+        return GW_ERROR;
+    }
+    rc = gw_redis_pipeline_get(r, &rep);
+    if (rc != GW_EUNAVAIL) {
+        if (gw_redis_pipeline_get(r, &rep2) == GW_EUNAVAIL) {
+            rc = GW_EUNAVAIL;
+        }
+    }
+    if (rep2 != NULL) {
+        freeReplyObject(rep2);
+    }
+    if (rep != NULL && gw_arena_cleanup_add(a, freeReplyObject, rep) != 0) {
+        freeReplyObject(rep);
+        return GW_ERROR;
+    }
+    *reply = rc == GW_EUNAVAIL ? NULL : rep;
+    return rc;
+}
+
+int
+lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
+         int nkeys, const char *const *keys, int nargs, const char *const *args,
+         const char *refresh_key, int64_t refresh_ms, redisReply **reply)
+{
+    const char *argv[LOB_ARGV_MAX];
+    size_t      lens[LOB_ARGV_MAX];
+    char        nk[16];
+    int         argc = 0, i, rc, attempt;
+
+    if (3 + nkeys + nargs > LOB_ARGV_MAX) {
+        return GW_EINVAL;
+    }
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = lob_script_sha(s);
+    argv[argc++] = nk;
+    for (i = 0; i < nkeys; i++) {
+        argv[argc++] = keys[i];
+    }
+    for (i = 0; i < nargs; i++) {
+        argv[argc++] = args[i];
+    }
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        rc = lob_send(r, a, argc, argv, lens, refresh_key, refresh_ms, reply);
+        if (rc != GW_ERROR || !lob_is_noscript(*reply) || attempt > 0) {
+            break;
+        }
+        rc = lob_load(r, s);
+        if (rc != GW_OK) {
+            break;
+        }
+    }
+    if (rc == GW_ERROR && *reply != NULL && !lob_is_noscript(*reply)) {
+        gw_log_error(r->rid, "lobby script %d: %s", (int) s,
+                     (*reply)->str ? (*reply)->str : "?");
+    }
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* test_lob_pure.c — lobby pure logic: ids, text validation, tickets. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "gw_config.h"
+#include "gw_status.h"
+#include "lob.h"
+
+static struct gw_config cfg;
+
+static int
+setup(void **state)
+{
+    (void) state;
+    memset(&cfg, 0, sizeof(cfg));
+    memcpy(cfg.ticket_secret, "0123456789abcdef-ticket", 23);
+    cfg.ticket_secret_len = 23;
+    return lob_init();
+}
+
+/* Catches: ids of the wrong length or case reaching Redis key names. */
+static void
+test_id_valid(void **state)
+{
+    (void) state;
+    assert_true(lob_id_valid("01a2323a33dadba11bada102f4f5a5d1"));
+    assert_false(lob_id_valid("01A2323A33DADBA11BADA102F4F5A5D1"));
+    assert_false(lob_id_valid("01a2323a33dadba11bada102f4f5a5d"));
+    assert_false(lob_id_valid("01a2323a33dadba11bada102f4f5a5d1}"));
+    assert_false(lob_id_valid("{1a2323a33dadba11bada102f4f5a5d1"));
+    assert_false(lob_id_valid(NULL));
+}
+
+/* Catches: NUL, controls, overlongs, surrogates, stray bytes in names. */
+static void
+test_text_valid(void **state)
+{
+    (void) state;
+    assert_true(lob_text_valid("斗地主 table", strlen("斗地主 table")));
+    assert_true(lob_text_valid("\xf0\x9f\x83\x8f", 4)); /* U+1F0CF */
+    assert_false(lob_text_valid("a\0b", 3));
+    assert_false(lob_text_valid("a\tb", 3));
+    assert_false(lob_text_valid("\x7f", 1));
+    assert_false(lob_text_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(lob_text_valid("\xe0\x80\xaf", 3));     /* overlong */
+    assert_false(lob_text_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(lob_text_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(lob_text_valid("\xe6\x96", 2));         /* cut short */
+    assert_false(lob_text_valid("\xff", 1));
+    assert_true(lob_user_valid("im-5a1f03"));
+    assert_false(lob_user_valid(""));
+    assert_false(lob_user_valid("a\nb"));
+}
+
+/* Catches: a ticket that verifies after tampering, after expiry, with
+ * another key, or one that does not verify at all. */
+static void
+test_ticket(void **state)
+{
+    char t[LOB_TICKET_MAX], payload[LOB_TICKET_MAX], bad[LOB_TICKET_MAX];
+    int  rc;
+
+    (void) state;
+    rc = lob_ticket_make(&cfg, "01a2323a33dadba11bada102f4f5a5d1", "m-1",
+                         "im-\"quoted\"", "10.0.0.1", 7777, 2000000000, t,
+                         sizeof(t));
+    assert_int_equal(rc, GW_OK);
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       t, 1900000000, payload, sizeof(payload)),
+                     GW_OK);
+    assert_non_null(strstr(payload, "\"port\":7777"));
+    assert_non_null(strstr(payload, "im-\\\"quoted\\\""));
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       t, 2000000001, payload, sizeof(payload)),
+                     GW_EEXPIRED);
+    assert_int_equal(
+        lob_ticket_verify((const unsigned char *) "other-key-16bytes", 17, t,
+                          1900000000, payload, sizeof(payload)),
+        GW_EINVAL);
+    memcpy(bad, t, strlen(t) + 1);
+    bad[3] = bad[3] == 'A' ? 'B' : 'A';
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       bad, 1900000000, payload,
+                                       sizeof(payload)),
+                     GW_EINVAL);
+    memcpy(bad, t, strlen(t) + 1);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       bad, 1900000000, payload,
+                                       sizeof(payload)),
+                     GW_EINVAL);
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       "no-dot", 1900000000, payload,
+                                       sizeof(payload)),
+                     GW_EINVAL);
+    assert_int_equal(lob_ticket_verify(cfg.ticket_secret, cfg.ticket_secret_len,
+                                       "a.b.c", 1900000000, payload,
+                                       sizeof(payload)),
+                     GW_EINVAL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_id_valid),
+        cmocka_unit_test(test_text_valid),
+        cmocka_unit_test(test_ticket),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
