@@ -113,6 +113,13 @@ cJSON *cat_item_json_new(const struct cat_item *item);
 int cat_items_page_new(struct gw_db *db, struct gw_arena *a,
                        const struct cat_query *q, cJSON **out);
 
+/*
+ * The cache key of a page query: its parsed fields with q normalised as
+ * the search matches it (padding, case and full-width forms do not mint
+ * new keys; parameter order never did). In a; NULL when out of memory.
+ */
+const char *cat_query_key(struct gw_arena *a, const struct cat_query *q);
+
 /* {"items":[{"id","slug","name","kind","item_count"}]} (caller owns). */
 int cat_categories_new(struct gw_db *db, struct gw_arena *a, cJSON **out);
 

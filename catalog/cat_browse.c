@@ -413,3 +413,22 @@ cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind, int week,
     *out = page;
     return page != NULL ? GW_OK : GW_ERROR;
 }
+
+const char *
+cat_query_key(struct gw_arena *a, const struct cat_query *q)
+{
+    char        norm[CAT_QUERY_BYTES_MAX * 3 + 1];
+    const char *text = q->q;
+
+    /* Normalised as the search matches it, so "  Love ", "love" and
+     * "ｌｏｖｅ" are one entry; invalid UTF-8 keeps its bytes (the page
+     * then answers 400 and nothing is cached). */
+    if (text != NULL && cat_search_normalize(text, norm, sizeof(norm)) >= 0) {
+        text = norm[0] != '\0' ? norm : NULL;
+    }
+    return gw_arena_printf(
+        a, "items\x1f%s\x1f%s\x1f%s\x1f%d\x1f%lld\x1f%d\x1f%lld\x1f%lld",
+        q->kind ? q->kind : "", q->category ? q->category : "",
+        text ? text : "", (int) q->sort, (long long) q->limit, q->has_cursor,
+        (long long) q->after_key, (long long) q->after_id);
+}

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "cat.h"
 #include "cat_cache.h"
+#include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -17,8 +19,19 @@ struct cat_gen_shared {
     _Atomic int64_t polled_ms;
 };
 
+/*
+ * Single flight: `filling` names the request that renders the slot's key
+ * (fill_key, since fill_ms). Requests for that key wait on `done` (stale
+ * ones are served the previous body instead) until cat_cache_put or
+ * cat_cache_abandon, at most CAT_CACHE_WAIT_MS; a filler older than
+ * CAT_CACHE_FILL_MAX_MS is presumed gone and replaced.
+ */
 struct cat_cache_slot {
     pthread_mutex_t lock;
+    pthread_cond_t  done;
+    int             filling;
+    int64_t         fill_ms;
+    char            fill_key[CAT_CACHE_KEY_MAX];
     char            key[CAT_CACHE_KEY_MAX];
     int64_t         gen;
     int64_t         stored_ms;
@@ -28,6 +41,7 @@ struct cat_cache_slot {
 };
 
 static struct cat_gen_shared *cat_gen_shm;
+static int                    cat_m_hit = -1, cat_m_stale = -1, cat_m_miss = -1;
 static struct cat_cache_slot  cat_slots[CAT_CACHE_SLOTS];
 static pthread_once_t         cat_slots_once = PTHREAD_ONCE_INIT;
 
@@ -38,6 +52,7 @@ cat_slots_init(void)
 
     for (i = 0; i < CAT_CACHE_SLOTS; i++) {
         pthread_mutex_init(&cat_slots[i].lock, NULL);
+        pthread_cond_init(&cat_slots[i].done, NULL);
     }
 }
 
@@ -50,6 +65,18 @@ cat_cache_init(void)
     if (cat_gen_shm != NULL) {
         return 0; /* SIGHUP re-runs the init chain: keep the mapping */
     }
+    /* Hit rate = (hits + stale) / (hits + stale + misses). */
+    cat_m_hit = gw_metrics_register("vas_catalog_cache_hits_total",
+                                    "Catalog replies served fresh from the"
+                                    " cache",
+                                    GW_METRIC_COUNTER);
+    cat_m_stale = gw_metrics_register("vas_catalog_cache_stale_total",
+                                      "Catalog replies served from an expired"
+                                      " entry while one request refreshes it",
+                                      GW_METRIC_COUNTER);
+    cat_m_miss = gw_metrics_register("vas_catalog_cache_misses_total",
+                                     "Catalog replies rendered from MariaDB",
+                                     GW_METRIC_COUNTER);
     p = mmap(NULL, sizeof(*cat_gen_shm), PROT_READ | PROT_WRITE,
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
@@ -164,7 +191,121 @@ cat_cache_put(const char *key, int64_t gen, const char *body, size_t len,
     s->stored_ms = gw_now_ms();
     memcpy(s->key, key, klen + 1);
     memcpy(s->etag, etag, strlen(etag) + 1);
+    if (s->filling && strcmp(s->fill_key, key) == 0) {
+        s->filling = 0;
+        pthread_cond_broadcast(&s->done);
+    }
     pthread_mutex_unlock(&s->lock);
+}
+
+void
+cat_cache_abandon(const char *key)
+{
+    struct cat_cache_slot *s;
+
+    if (strlen(key) >= CAT_CACHE_KEY_MAX) {
+        return;
+    }
+    s = cat_cache_slot(key);
+    pthread_mutex_lock(&s->lock);
+    if (s->filling && strcmp(s->fill_key, key) == 0) {
+        s->filling = 0;
+        pthread_cond_broadcast(&s->done);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Copies the slot's body into a (slot locked). 0 or -1. */
+static int
+cat_cache_copy(struct cat_cache_slot *s, struct gw_arena *a, const char **body,
+               size_t *len, const char **etag)
+{
+    char *b = gw_arena_strndup(a, s->body, s->len);
+    char *e = gw_arena_strdup(a, s->etag);
+
+    if (b == NULL || e == NULL) {
+        return -1;
+    }
+    *body = b;
+    *len = s->len;
+    *etag = e;
+    return 0;
+}
+
+/* Waits (slot locked) until the key's filler is done or the wait is over;
+ * 1 when the slot then holds key for gen. */
+static int
+cat_cache_wait(struct cat_cache_slot *s, const char *key, int64_t gen)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long) CAT_CACHE_WAIT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (s->filling && strcmp(s->fill_key, key) == 0) {
+        if (pthread_cond_timedwait(&s->done, &s->lock, &until) != 0) {
+            break;
+        }
+    }
+    return s->body != NULL && s->gen == gen && strcmp(s->key, key) == 0;
+}
+
+static void
+cat_cache_count(int idx)
+{
+    if (idx >= 0) {
+        gw_metrics_add(idx, 1);
+    }
+}
+
+/* Makes the caller the key's filler (slot locked). */
+static int
+cat_cache_take(struct cat_cache_slot *s, const char *key, int64_t now)
+{
+    s->filling = 1;
+    s->fill_ms = now;
+    memcpy(s->fill_key, key, strlen(key) + 1);
+    cat_cache_count(cat_m_miss);
+    return CAT_CACHE_FILL;
+}
+
+int
+cat_cache_lookup(const char *key, int64_t gen, struct gw_arena *a,
+                 const char **body, size_t *len, const char **etag)
+{
+    struct cat_cache_slot *s;
+    int64_t                now = gw_now_ms();
+    int                    same, fresh, busy, rc;
+
+    if (gen < 0 || strlen(key) >= CAT_CACHE_KEY_MAX) {
+        cat_cache_count(cat_m_miss);
+        return CAT_CACHE_MISS;
+    }
+    s = cat_cache_slot(key);
+    pthread_mutex_lock(&s->lock);
+    same = s->body != NULL && s->gen == gen && strcmp(s->key, key) == 0;
+    fresh = same && now - s->stored_ms < CAT_CACHE_TTL_MS;
+    busy = s->filling && now - s->fill_ms < CAT_CACHE_FILL_MAX_MS;
+    if (fresh || (same && busy && strcmp(s->fill_key, key) == 0)) {
+        rc = cat_cache_copy(s, a, body, len, etag) == 0
+            ? (fresh ? CAT_CACHE_HIT : CAT_CACHE_STALE)
+            : CAT_CACHE_MISS;
+        cat_cache_count(rc == CAT_CACHE_HIT         ? cat_m_hit
+                            : rc == CAT_CACHE_STALE ? cat_m_stale
+                                                    : cat_m_miss);
+    } else if (!busy) {
+        rc = cat_cache_take(s, key, now); /* expired, changed or cold */
+    } else if (strcmp(s->fill_key, key) == 0 && cat_cache_wait(s, key, gen)
+               && cat_cache_copy(s, a, body, len, etag) == 0) {
+        rc = CAT_CACHE_HIT; /* the filler's fresh body */
+        cat_cache_count(cat_m_hit);
+    } else {
+        rc = CAT_CACHE_MISS; /* another key's filler, or it took too long */
+        cat_cache_count(cat_m_miss);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 void

@@ -26,12 +26,14 @@
 #include "gw_arena.h"
 #include "gw_db.h"
 
-#define CAT_CACHE_SLOTS    1024 /* direct-mapped entries per process */
-#define CAT_CACHE_KEY_MAX  512  /* longer keys are not cached */
-#define CAT_CACHE_BODY_MAX (512 * 1024)
-#define CAT_CACHE_TTL_MS   5000
-#define CAT_GEN_POLL_MS    250
-#define CAT_ETAG_MAX       24 /* "\"" + 16 hex + "\"" */
+#define CAT_CACHE_SLOTS       1024 /* direct-mapped entries per process */
+#define CAT_CACHE_KEY_MAX     512  /* longer keys are not cached */
+#define CAT_CACHE_BODY_MAX    (512 * 1024)
+#define CAT_CACHE_TTL_MS      5000
+#define CAT_CACHE_WAIT_MS     1000 /* waiting for another request's render */
+#define CAT_CACHE_FILL_MAX_MS 3000 /* a filler older than this is gone */
+#define CAT_GEN_POLL_MS       250
+#define CAT_ETAG_MAX          24 /* "\"" + 16 hex + "\"" */
 
 /* Maps the shared generation block; call once before forking. 0 or -1. */
 int cat_cache_init(void);
@@ -53,7 +55,32 @@ void cat_cache_refresh(struct gw_db *db, struct gw_arena *a);
 int cat_cache_get(const char *key, int64_t gen, struct gw_arena *a,
                   const char **body, size_t *len, const char **etag);
 
-/* Stores a copy of body (and its etag) for key and gen. */
+/* What cat_cache_lookup found. */
+enum cat_cache_result {
+    CAT_CACHE_HIT,   /* a fresh body (or the one a concurrent filler made) */
+    CAT_CACHE_STALE, /* an expired body of this generation: serve it, another
+                      * request is refreshing it */
+    CAT_CACHE_FILL,  /* the caller renders: cat_cache_put (or, on error,
+                      * cat_cache_abandon) must follow */
+    CAT_CACHE_MISS   /* render without waiting; storing is allowed */
+};
+
+/*
+ * Single flight with stale-while-revalidate: of the requests for one
+ * expired or missing key, one gets CAT_CACHE_FILL; the others get the
+ * previous body (CAT_CACHE_STALE) when it is of the current generation
+ * (a catalog change is never served stale), else wait for the filler's
+ * body (at most CAT_CACHE_WAIT_MS). Counts hits, stale and misses in the
+ * vas_catalog_cache_* metrics. body, len and etag are copied into a.
+ */
+int cat_cache_lookup(const char *key, int64_t gen, struct gw_arena *a,
+                     const char **body, size_t *len, const char **etag);
+
+/* Gives up a CAT_CACHE_FILL (the render failed): waiters render. */
+void cat_cache_abandon(const char *key);
+
+/* Stores a copy of body (and its etag) for key and gen; ends the key's
+ * fill. */
 void cat_cache_put(const char *key, int64_t gen, const char *body, size_t len,
                    const char *etag);
 

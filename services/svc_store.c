@@ -154,16 +154,21 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
     char          tag[CAT_ETAG_MAX];
     cJSON        *tree = NULL;
     int64_t       gen = cat_cache_generation(db, r->arena);
-    int           rc;
+    int           rc, found;
 
-    if (!cat_cache_get(key, gen, r->arena, &body, &len, &etag)) {
+    found = cat_cache_lookup(key, gen, r->arena, &body, &len, &etag);
+    if (found == CAT_CACHE_FILL || found == CAT_CACHE_MISS) {
         rc = fn(r, arg, &tree);
-        if (rc != GW_OK) {
-            return rc;
+        if (rc == GW_OK) {
+            gw_json_own(r->arena, tree);
+            body = gw_json_print(r->arena, tree);
+            rc = body != NULL ? GW_OK : GW_ERROR;
         }
-        gw_json_own(r->arena, tree);
-        if ((body = gw_json_print(r->arena, tree)) == NULL) {
-            return GW_ERROR;
+        if (rc != GW_OK) {
+            if (found == CAT_CACHE_FILL) {
+                cat_cache_abandon(key); /* errors are never cached */
+            }
+            return rc;
         }
         len = strlen(body);
         cat_cache_etag(body, len, tag);
@@ -244,13 +249,7 @@ svc_catalog_items(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    key = gw_arena_printf(r->arena,
-                          "items\x1f%s\x1f%s\x1f%s\x1f%d\x1f%lld"
-                          "\x1f%d\x1f%lld\x1f%lld",
-                          q.kind ? q.kind : "", q.category ? q.category : "",
-                          q.q ? q.q : "", (int) q.sort, (long long) q.limit,
-                          q.has_cursor, (long long) q.after_key,
-                          (long long) q.after_id);
+    key = cat_query_key(r->arena, &q);
     return key ? svc_catalog_cached(r, key, svc_render_items, &q) : GW_ERROR;
 }
 

@@ -158,3 +158,71 @@ def test_popularity_is_folded_incrementally(scale_items):
                         (iid,))[0][0] == pop + 3
     finally:
         db_query("DELETE FROM purchases WHERE buyer_user_id = 'pop-test'")
+
+
+# --- the reply cache -----------------------------------------------------
+
+def cache_metrics():
+    r = http("GET", "/metrics")
+    assert r.status == 200
+    text = r.body.decode()
+    out = {}
+    for name in ("hits", "stale", "misses"):
+        m = re.search(r"^vas_catalog_cache_%s_total (\d+)$" % name, text,
+                      re.M)
+        assert m, name
+        out[name] = int(m.group(1))
+    return out
+
+
+def test_cache_key_is_the_normalised_query(scale_items):
+    """Padding, case, full-width letters and parameter order do not mint
+    new entries. The cache is per worker process, so three forms asked four
+    times each render at most once per process (catches keys made of the
+    raw query string: at least one render per form)."""
+    tag = "%x" % int.from_bytes(os.urandom(3), "big")
+    forms = ["/v1/catalog/items?q=love+%s&limit=4&sort=new" % tag,
+             "/v1/catalog/items?sort=new&limit=4&q=%%20LOVE%%20%%20%s%%20"
+             % tag.upper(),
+             "/v1/catalog/items?limit=4&q=%%EF%%BD%%8Cove+%s&sort=new" % tag]
+    before = cache_metrics()
+    etags = set()
+    for _ in range(4):
+        for path in forms:
+            r = http("GET", path)
+            assert r.status == 200
+            etags.add(r.headers["etag"])
+    after = cache_metrics()
+    assert len(etags) == 1
+    workers = 2  # [server] workers of the test stack
+    assert after["misses"] - before["misses"] <= workers, (before, after)
+
+
+def test_expired_entry_is_refilled_by_one_request(scale_items):
+    """Stale-while-revalidate with single flight: when an entry expires,
+    one request per worker process renders it and the concurrent others
+    are served the previous body (old behaviour: every request that found
+    it expired rendered it — the stampede)."""
+    import threading
+    path = "/v1/catalog/items?q=o&limit=50&sort=price_asc"
+    assert http("GET", path).status == 200
+    import time
+    time.sleep(5.3)  # CAT_CACHE_TTL_MS
+    before = cache_metrics()
+    results, barrier = [], threading.Barrier(24)
+
+    def get():
+        barrier.wait()
+        results.append(http("GET", path).status)
+
+    threads = [threading.Thread(target=get) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 24
+    after = cache_metrics()
+    served = sum(after[k] - before[k] for k in after)
+    assert served >= 24
+    workers = 2  # [server] workers of the test stack
+    assert after["misses"] - before["misses"] <= workers, (before, after)
