@@ -7,6 +7,10 @@
 # BENCH_THREADS  wrk threads (default 2)
 # BENCH_ONLY     comma-separated row names to run, e.g. BENCH_ONLY=fcgi-floor,healthz
 # KEEP_STACK=1   leave the bench stack running afterwards
+# BENCH_ITEMS    generate that many catalog items (scripts/bench/catalog_data.sh, set-based SQL)
+#                plus BENCH_ENTITLEMENTS (default: BENCH_ITEMS) entitlements of one subscriber
+#                before measuring, e.g. BENCH_ITEMS=100000 BENCH_ONLY=fcgi-floor,fcgi-pk,catalog-
+#                list,catalog-list-miss,catalog-new-miss,catalog-category-miss,catalog-search-miss
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,6 +40,14 @@ BENCH_ROWS=(
     # Store (issue 4): scripts/bench/store.lua loads the catalog and buyers on first use.
     "catalog-list  /v1/catalog/items?kind=ringtone&limit=20  64  scripts/bench/store.lua  fcgi-floor"
     "catalog-item  /v1/catalog/items/1  64  scripts/bench/store.lua  fcgi-floor"
+    # Catalog at scale (issue 15): pages that miss the reply cache on purpose (random cursors,
+    # categories, sorts and search words; scripts/bench/catalog.lua) against a FastCGI floor that
+    # does one primary-key SELECT; run with BENCH_ITEMS=100000 for the carrier-scale figures.
+    "fcgi-pk               /floor-pk   16  -                         fcgi-floor"
+    "catalog-list-miss     /list       16  scripts/bench/catalog.lua  fcgi-pk"
+    "catalog-new-miss      /new        16  scripts/bench/catalog.lua  fcgi-pk"
+    "catalog-category-miss /category   16  scripts/bench/catalog.lua  fcgi-pk"
+    "catalog-search-miss   /search     16  scripts/bench/catalog.lua  fcgi-pk"
     "purchase@16   /purchase           16  scripts/bench/store.lua  floor-tx@16"
     "purchase@64   /purchase           64  scripts/bench/store.lua  floor-tx@64"
     "nginx-300k    /bench/ringtone.bin 64  -  -"
@@ -75,6 +87,11 @@ set +a
 # Fixtures the money-path rows need (subscribers with balances, …).
 log "bench fixtures"
 scripts/bench/setup.sh
+if [[ -n ${BENCH_ITEMS:-} ]]; then
+    log "catalog data: $BENCH_ITEMS items, ${BENCH_ENTITLEMENTS:-$BENCH_ITEMS} entitlements"
+    scripts/bench/catalog_data.sh "$BENCH_ITEMS" "${BENCH_ENTITLEMENTS:-$BENCH_ITEMS}"
+fi
+export BENCH_ITEMS=${BENCH_ITEMS:-1000}
 
 # --- measuring -------------------------------------------------------------------------------
 # wrk prints latencies as 806.00us, 1.23ms, 1.02s or 2.00m: all to milliseconds.

@@ -10,6 +10,8 @@
  *   GET /floor-tx...  a minimal durable MariaDB transaction: conditional
  *                     debit of one of 1000 accounts plus one log row, then
  *                     COMMIT. The floor for money endpoints.
+ *   GET /floor-pk...  one primary-key SELECT on MariaDB (one of 1000 rows)
+ *                     and a small JSON reply. The floor for reads.
  *
  * Usage: vas-floor -s SOCKET [-t THREADS] [-b BACKLOG]
  *                  [-m MYSQL_SOCKET -u USER -p PASSWORD_FILE -d DATABASE]
@@ -275,6 +277,49 @@ floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
                  n, body);
 }
 
+/* One primary-key SELECT (autocommit), the floor of a read endpoint. */
+static void
+floor_pk_answer(struct floor_thread *th, FCGX_Request *req)
+{
+    int        account = 1 + (int) (rand_r(&th->seed) % FLOOR_ACCOUNTS);
+    char       sql[128], body[160];
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW  row = NULL;
+    int        n;
+
+    if (th->db == NULL && th->cfg->mysql_socket != NULL)
+        th->db = floor_db_connect(th->cfg);
+    snprintf(sql, sizeof(sql),
+             "SELECT id, balance FROM bench_floor_accounts WHERE id = %d",
+             account);
+    if (th->db != NULL && floor_db_exec(th->db, sql) == 0)
+        res = mysql_store_result(th->db);
+    if (res != NULL)
+        row = mysql_fetch_row(res);
+    if (row == NULL) {
+        if (res == NULL && th->db != NULL) {
+            mysql_close(th->db);
+            th->db = NULL;
+        }
+        mysql_free_result(res);
+        FCGX_PutS("Status: 503 Service Unavailable\r\n"
+                  "Content-Type: application/problem+json\r\n\r\n"
+                  "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+                  "\"status\":503,\"code\":\"unavailable\"}\n",
+                  req->out);
+        return;
+    }
+    n = snprintf(body, sizeof(body),
+                 "{\"status\":\"ok\",\"account_id\":%s,\"balance\":%s}\n",
+                 row[0], row[1]);
+    mysql_free_result(res);
+    FCGX_FPrintF(req->out,
+                 "Status: 200 OK\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n%s",
+                 n, body);
+}
+
 /* Reads and drops what is left of the request body, so a kept connection stays
  * in step. */
 static void
@@ -307,6 +352,8 @@ floor_thread_main(void *arg)
         uri = FCGX_GetParam("DOCUMENT_URI", req.envp);
         if (uri != NULL && strncmp(uri, "/floor-tx", 9) == 0)
             floor_tx_answer(th, &req);
+        else if (uri != NULL && strncmp(uri, "/floor-pk", 9) == 0)
+            floor_pk_answer(th, &req);
         else
             FCGX_PutStr(floor_reply, floor_reply_len, req.out);
         FCGX_Finish_r(&req);

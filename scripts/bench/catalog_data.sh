@@ -9,7 +9,7 @@
 # 100 two-character Chinese words (each in ~1% of the items; "琵琶" is the first), two characters
 # drawn from the CJK block, and one of 50 Latin words. The item_grams triggers (migration 012)
 # index them as they are inserted. ENTITLEMENTS (default 0) permanent entitlements of the IM user
-# "bench-heavy" (the library's deep pages) over the first items.
+# "bench-heavy" (the library's deep pages: permanent, or passes for games) over the first items.
 # Re-running with the same numbers does nothing; a larger ITEMS adds the missing ones.
 set -euo pipefail
 ITEMS=${1:?usage: catalog_data.sh ITEMS [ENTITLEMENTS]}
@@ -69,9 +69,11 @@ SELECT i.id, 'midi', CONCAT('scale/', i.id, '.mid'), 'audio/midi', 1000 + i.id %
        REPEAT('0', 64)
 FROM items i WHERE i.provider_id = @prov;
 INSERT IGNORE INTO entitlements (owner_user_id, item_id, kind, status, granted_at,
-                                 updated_at)
-SELECT 'bench-heavy', i.id, 'permanent', 'active', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
-FROM items i WHERE i.provider_id = @prov AND i.kind = 'ringtone'
+                                 expires_at, updated_at)
+SELECT 'bench-heavy', i.id, IF(i.kind = 'game', 'pass', 'permanent'), 'active',
+       UTC_TIMESTAMP(3), IF(i.kind = 'game', UTC_TIMESTAMP(3) + INTERVAL 365 DAY, NULL),
+       UTC_TIMESTAMP(3)
+FROM items i WHERE i.provider_id = @prov
 ORDER BY i.id LIMIT $ENTS;
 UPDATE catalog_meta SET generation = generation + 1, updated_at = UTC_TIMESTAMP(3)
 WHERE id = 1;

@@ -1,0 +1,71 @@
+-- make bench, uncached catalog rows (issue 15): every request is a different page, so the
+-- reply cache misses on purpose, as varied real traffic does. The row's path names the kind:
+--   /list      sort=popular from a random keyset cursor (any page costs what the first does)
+--   /new       sort=new from a random id
+--   /category  one of the 12 generated categories, random sort and cursor
+--   /search    one of the 100 generated Chinese words (each in ~1% of the items), random limit,
+--              half of them from a random cursor
+-- BENCH_ITEMS (the generated catalog's size) bounds the random ids.
+local items = tonumber(os.getenv("BENCH_ITEMS") or "1000")
+local words = {"琵琶", "二胡", "光明", "春兰", "花月", "月空", "江南", "白笛", "青歌", "黄云",
+               "彩蝶", "秋海", "森林", "珠海", "雪莉", "长虹", "金流", "鼓子", "竹乡", "水古"}
+local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+function setup(thread)
+    thread:set("tid", (tid_counter or 0) + 1)
+    tid_counter = (tid_counter or 0) + 1
+end
+
+function init(args)
+    math.randomseed(os.time() * 1000 + (tid or 0))
+end
+
+local function b64url(s)
+    local out, n = {}, #s
+    for i = 1, n, 3 do
+        local a, b, c = s:byte(i, i + 2)
+        local v = a * 65536 + (b or 0) * 256 + (c or 0)
+        local k = (b == nil) and 2 or ((c == nil) and 3 or 4)
+        for j = 1, k do
+            local idx = math.floor(v / 2 ^ (6 * (4 - j))) % 64
+            out[#out + 1] = b64:sub(idx + 1, idx + 1)
+        end
+    end
+    return table.concat(out)
+end
+
+-- sort: 0 popular, 1 new, 2 price_asc, 3 price_desc (cat_cursor_encode)
+local function cursor(sort)
+    local id = math.random(1, items)
+    local key = id
+    if sort == 0 then key = math.random(0, 100000) end
+    if sort >= 2 then key = math.random(100, 999) end
+    return b64url(string.format("v1.%d.%d.%d", sort, key, id))
+end
+
+local sorts = {"popular", "new", "price_asc", "price_desc"}
+
+local function urlencode(s)
+    return (s:gsub("[^%w%-_.~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+function request()
+    local p = wrk.path
+    local url
+    if p == "/list" then
+        url = "/v1/catalog/items?limit=20&cursor=" .. cursor(0)
+    elseif p == "/new" then
+        url = "/v1/catalog/items?sort=new&limit=20&cursor=" .. cursor(1)
+    elseif p == "/category" then
+        local s = math.random(0, 3)
+        local c = math.random(0, 11)
+        local slug = c < 10 and ("scale-rt-" .. c) or ("scale-gm-" .. (c - 10))
+        url = "/v1/catalog/items?limit=20&category=" .. slug .. "&sort=" .. sorts[s + 1]
+              .. "&cursor=" .. cursor(s)
+    else
+        url = "/v1/catalog/items?q=" .. urlencode(words[math.random(1, #words)])
+              .. "&limit=" .. math.random(10, 30)
+        if math.random(0, 1) == 1 then url = url .. "&cursor=" .. cursor(0) end
+    end
+    return wrk.format("GET", url)
+end
