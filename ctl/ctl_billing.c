@@ -160,6 +160,10 @@ ctl_subscriber_add(struct ctl *c, int argc, char **argv)
     if (argc < 3 || !bill_msisdn_valid(argv[1])
         || (strcmp(argv[2], "prepaid") != 0 && strcmp(argv[2], "postpaid") != 0)
         || !gw_is_token(argv[0], strlen(argv[0]), GW_USER_ID_MAX)) {
+        fprintf(stderr,
+                "vasctl: want IM_USER (token of at most %d bytes),"
+                " MSISDN (E.164 digits) and prepaid|postpaid\n",
+                GW_USER_ID_MAX);
         return 2;
     }
     if (((opt = ctl_opt(argc, argv, "--credit-limit")) != NULL
@@ -200,9 +204,7 @@ ctl_subscriber_show(struct ctl *c, int argc, char **argv)
     struct bill_subscriber s;
     int                    rc;
 
-    if (argc < 1) {
-        return 2;
-    }
+    (void) argc;
     rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0], &s);
     if (rc != GW_OK) {
         return ctl_fail(rc, argv[0]);
@@ -218,9 +220,7 @@ ctl_subscriber_status(struct ctl *c, int argc, char **argv, const char *status)
     struct bill_ctx        ctx;
     int                    rc;
 
-    if (argc < 1) {
-        return 2;
-    }
+    (void) argc;
     rc = bill_subscriber_by_msisdn(&c->t.db, &c->t.arena, c->cfg, argv[0], &s);
     if (rc == GW_OK) {
         ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
@@ -327,8 +327,12 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     int64_t                amount;
     int                    rc;
 
-    if (argc < 2 || ref == NULL || strlen(ref) > BILL_REFERENCE_MAX
-        || ctl_amount(argv[1], 1, &amount) != 0) {
+    if (argc < 2 || ref == NULL || strlen(ref) > BILL_REFERENCE_MAX) {
+        fprintf(stderr, "vasctl: --reference of at most %d bytes is required\n",
+                BILL_REFERENCE_MAX);
+        return 2;
+    }
+    if (ctl_amount(argv[1], 1, &amount) != 0) {
         return 2;
     }
     ctl_bill_ctx(c, &ctx, ctl_opt(argc, argv, "--reason"));
@@ -377,6 +381,7 @@ ctl_refund(struct ctl *c, int argc, char **argv)
 
     if (argc < 1 || reason == NULL
         || gw_parse_i64(argv[0], strlen(argv[0]), &txn) != 0) {
+        fprintf(stderr, "vasctl: TXN_ID is a transaction number\n");
         return 2;
     }
     if (argc > 1 && argv[1][0] != '-' && ctl_amount(argv[1], 1, &amount) != 0) {
@@ -426,10 +431,12 @@ ctl_hold_reserve(struct ctl *c, int argc, char **argv)
     }
     if ((opt = ctl_opt(argc, argv, "--provider")) != NULL
         && gw_parse_i64(opt, strlen(opt), &h.provider_id) != 0) {
+        fprintf(stderr, "vasctl: --provider wants a provider id\n");
         return 2;
     }
     if ((opt = ctl_opt(argc, argv, "--share-bp")) != NULL
         && gw_parse_i64(opt, strlen(opt), &h.share_bp) != 0) {
+        fprintf(stderr, "vasctl: --share-bp wants basis points\n");
         return 2;
     }
     h.reference = ctl_opt(argc, argv, "--reference");
@@ -460,6 +467,7 @@ ctl_hold_settle(struct ctl *c, int argc, char **argv, int capture)
     int                rc;
 
     if (argc < 1 || gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0) {
+        fprintf(stderr, "vasctl: HOLD_ID is a hold number\n");
         return 2;
     }
     if (capture && argc > 1 && ctl_amount(argv[1], 0, &amount) != 0) {

@@ -122,6 +122,8 @@ def test_every_flag_is_in_help():
     (["topup", "8613900000000", "100"], "--reference REF is required"),
     (["cdr", "export", "--from", "2026-01-01"], "--to YYYY-MM-DD is required"),
     (["webhooks", "list", "--failed=yes"], "--failed takes no value"),
+    (["subscriber", "add", "u1", "not-a-number", "prepaid"], "MSISDN"),
+    (["hold", "capture", "x"], "HOLD_ID is a hold number"),
     (["hold"], "'hold' needs a subcommand"),
     (["hold", "expir"], "unknown command 'hold expir'"),
     (["no-such-command"], "unknown command 'no-such-command'"),
