@@ -66,15 +66,15 @@ cat_cache_init(void)
         return 0; /* SIGHUP re-runs the init chain: keep the mapping */
     }
     /* Hit rate = (hits + stale) / (hits + stale + misses). */
-    cat_m_hit = gw_metrics_register("vas_catalog_cache_hits_total",
+    cat_m_hit = gw_metrics_register("vasgw_catalog_cache_hits_total",
                                     "Catalog replies served fresh from the"
                                     " cache",
                                     GW_METRIC_COUNTER);
-    cat_m_stale = gw_metrics_register("vas_catalog_cache_stale_total",
+    cat_m_stale = gw_metrics_register("vasgw_catalog_cache_stale_total",
                                       "Catalog replies served from an expired"
                                       " entry while one request refreshes it",
                                       GW_METRIC_COUNTER);
-    cat_m_miss = gw_metrics_register("vas_catalog_cache_misses_total",
+    cat_m_miss = gw_metrics_register("vasgw_catalog_cache_misses_total",
                                      "Catalog replies rendered from MariaDB",
                                      GW_METRIC_COUNTER);
     p = mmap(NULL, sizeof(*cat_gen_shm), PROT_READ | PROT_WRITE,

@@ -168,7 +168,7 @@ def cache_metrics():
     text = r.body.decode()
     out = {}
     for name in ("hits", "stale", "misses"):
-        m = re.search(r"^vas_catalog_cache_%s_total (\d+)$" % name, text,
+        m = re.search(r"^vasgw_catalog_cache_%s_total (\d+)$" % name, text,
                       re.M)
         assert m, name
         out[name] = int(m.group(1))
