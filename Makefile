@@ -162,6 +162,11 @@ install: bin/vasgw bin/vasctl
 	$(INSTALL) -m 0644 migrations/*.sql $(DESTDIR)$(DATADIR)/migrations/
 	$(SUBST) etc/nginx/vasgw-upstream.conf.in >$(DESTDIR)$(DATADIR)/nginx/vasgw-upstream.conf
 	$(SUBST) etc/nginx/vasgw-locations.conf.in >$(DESTDIR)$(DATADIR)/nginx/vasgw-locations.conf
+	@# The storefront and console: static files that nginx serves (vasgw-locations.conf).
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/web/lib $(DESTDIR)$(DATADIR)/web/store $(DESTDIR)$(DATADIR)/web/console
+	$(INSTALL) -m 0644 web/lib/*.* $(DESTDIR)$(DATADIR)/web/lib/
+	$(INSTALL) -m 0644 web/store/*.* $(DESTDIR)$(DATADIR)/web/store/
+	$(INSTALL) -m 0644 web/console/*.* $(DESTDIR)$(DATADIR)/web/console/
 	$(SUBST) etc/systemd/vasgw.service.in >$(DESTDIR)$(UNITDIR)/vasgw.service
 	$(INSTALL) -m 0644 etc/systemd/vasgw.sysusers $(DESTDIR)$(SYSUSERSDIR)/vasgw.conf
 	$(INSTALL) -m 0644 etc/logrotate.d/vasgw $(DESTDIR)$(SYSCONFDIR)/logrotate.d/vasgw
