@@ -262,3 +262,48 @@ test('the games tab lists games and a pass is bought with a confirmation', async
     await ctx.close();
   }
 });
+
+// Catches: controls without a label, a purchase flow that needs a mouse, a dialog that Escape
+// does not close (or that charges on the way out), focus lost after the dialog.
+test('keyboard only: labelled controls, buy with Tab and Enter, Escape cancels', async () => {
+  const item = await demoRingtone('茉莉');
+  const sub = await newSubscriber(5000);
+  const ctx = await phoneContext(browser, { locale: 'en-US' });
+  const { page, errors } = await openStore(ctx, sub, `/item/${item.id}`);
+  try {
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button, audio')]
+      .filter(e => e.offsetParent !== null || e.tagName === 'AUDIO')
+      .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+        || (e.tagName === 'BUTTON' && e.textContent.trim())))
+      .map(e => e.outerHTML.slice(0, 80)));
+    assert.deepEqual(unlabelled, []);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+
+    const tabTo = async id => {
+      for (let i = 0; i < 40; i++) {
+        if (await page.evaluate(() => document.activeElement && document.activeElement.id) === id) return;
+        await page.keyboard.press('Tab');
+      }
+      assert.fail(`Tab never reached #${id}`);
+    };
+    await tabTo('buy-button');
+    await page.keyboard.press('Enter');
+    await page.locator('#confirm-dialog[open]').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'confirm-ok');
+    await page.keyboard.press('Escape');
+    await page.locator('#confirm-dialog').waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'buy-button', 'focus returns to the button');
+    assert.equal((await me(sub)).balance, 5000);
+
+    await page.keyboard.press('Enter');
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator(`#library-list li[data-item="${item.id}"]`).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.classList.contains('view-title')), true,
+      'focus moves to the new view\'s heading');
+    assert.equal((await me(sub)).balance, 5000 - item.price);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ctx.close();
+  }
+});

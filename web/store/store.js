@@ -359,8 +359,8 @@ async function viewItem(id) {
         el('dt', {}, t('formats')), el('dd', {}, item.formats.map(f => `${f.format.toUpperCase()} (${Math.ceil(f.bytes / 1024)} KB)`).join(', ')),
         el('dt', {}, t('price')), el('dd', { id: 'item-price' }, priceLine(item))),
       item.preview_url ? [
-        el('label', { for: 'preview-audio' }, t('preview')),
-        el('audio', { id: 'preview-audio', controls: true, preload: 'none', src: item.preview_url }),
+        el('p', { id: 'preview-label', class: 'label' }, t('preview')),
+        el('audio', { id: 'preview-audio', controls: true, preload: 'none', src: item.preview_url, 'aria-labelledby': 'preview-label' }),
       ] : null,
       requireToken(),
       el('div', { class: 'actions' },
