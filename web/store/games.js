@@ -16,5 +16,11 @@ export async function viewGame(ctx, id, lobbySection) {
       el('button', { type: 'button', class: 'primary', id: 'buy-button', onclick: () => ctx.confirmPurchase(game, {}) },
         t('buyPass', { days: game.pass_days }))) : null);
   if (!ctx.state.token || !lobbySection) return el('section', {}, head, info);
-  return el('section', {}, head, info, await lobbySection(ctx, game));
+  let lobbies;
+  try {
+    lobbies = await lobbySection(ctx, game);
+  } catch (e) { // the game and its pass stay usable when lobbies cannot be listed
+    lobbies = el('p', { class: 'error', role: 'alert' }, ctx.errorText(e));
+  }
+  return el('section', {}, head, info, lobbies);
 }
