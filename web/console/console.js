@@ -441,30 +441,30 @@ async function viewOperations() {
     el('div', { class: 'actions' }, el('button', { type: 'button', onclick: () => route() }, 'Refresh · 刷新')));
   let st;
   try {
-    st = await api('GET', '/v1/admin/notifications/status');
+    st = await api('GET', '/v1/admin/notifications/status?limit=50');
   } catch (e) {
     if (authFailed(e)) throw e;
     section.append(notAvailable(e, 'Notification status'));
     return section;
   }
-  const flat = [];
-  const lists = [];
-  (function walk(obj, prefix) {
-    for (const [k, v] of Object.entries(obj)) {
-      const name = prefix ? `${prefix}.${k}` : k;
-      if (Array.isArray(v)) lists.push([name, v]);
-      else if (v && typeof v === 'object') walk(v, name);
-      else flat.push([name, v]);
-    }
-  })(st, '');
-  section.append(el('div', { class: 'card' }, el('div', { class: 'kv', id: 'ops-status' }, flat.map(([k, v]) =>
-    el('div', { dataset: { key: k } }, el('span', { class: 'muted' }, k), el('b', {}, v === null ? '—' : String(v)))))));
-  for (const [name, arr] of lists) {
-    const cols = arr.length && typeof arr[0] === 'object' ? Object.keys(arr[0]) : ['value'];
-    section.append(el('div', { class: 'card' }, el('h3', {}, name),
-      arr.length ? table(cols, arr.slice(0, 200).map(r => el('tr', {}, cols.map(c => td(typeof r === 'object' ? (typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? '')) : String(r))))))
-        : el('p', { class: 'muted' }, 'None · 无')));
-  }
+  const relay = st.relay || {};
+  const dead = (st.webhooks && st.webhooks.dead_letters) || { total: 0, items: [] };
+  const kv = (k, v, id, warn) => el('div', { id }, el('span', { class: 'muted' }, k), el('b', { class: warn ? 'warn' : '' }, v));
+  const age = relay.oldest_age_ms || 0;
+  section.append(el('div', { class: 'card' }, el('h3', {}, 'Notification relay · 通知转发'),
+    el('div', { class: 'kv' },
+      kv('Backlog (outbox rows not yet in Redis) · 积压', String(relay.backlog ?? '—'), 'relay-backlog', relay.backlog > 0),
+      kv('Oldest waiting · 最久等待', age ? `${(age / 1000).toFixed(1)} s` : '—', 'relay-age', age > 60000),
+      kv('Webhook dead letters · 死信', String(dead.total ?? 0), 'dead-letters-total', dead.total > 0)),
+    age > 60000 ? el('p', { class: 'error' }, 'The relay is behind: is Redis or every relay down? Nothing is lost; rows wait in MariaDB. 转发滞后。') : null));
+  const items = dead.items || [];
+  section.append(el('div', { class: 'card' }, el('h3', {}, 'Webhook dead letters · Webhook 死信'),
+    el('p', { class: 'muted' }, 'Re-queue with vasctl webhooks retry EVENT_ID (or --all-failed). 使用 vasctl webhooks retry 重新投递。'),
+    items.length ? table(['Event · 事件', 'Provider · 提供方', 'Type · 类型', { label: 'Attempts · 次数', num: 1 }, 'Last answer · 最后结果', 'Created · 时间'],
+      items.map(d => el('tr', { dataset: { event: d.event_id } }, el('td', { class: 'mono' }, d.event_id), td(d.provider_id, 1), td(d.type),
+        td(d.attempts, 1), td([d.last_status, d.last_error].filter(x => x !== null && x !== undefined && x !== '').join(' · ') || '—'),
+        td(fmtTime(d.created_at, 'en')))), { id: 'dead-letters' })
+      : el('p', {}, 'None · 无')));
   return section;
 }
 

@@ -5,6 +5,7 @@
 import { makeApi, ApiError, el, money, itemsOf, fmtTime, newIdempotencyKey } from '/web/lib/common.js';
 import { makeT } from '/web/store/i18n.js';
 import * as games from '/web/store/games.js';
+import * as lobby from '/web/store/lobby.js';
 
 const TOKEN_KEY = 'vas.token';
 const LANG_KEY = 'vas.lang';
@@ -138,6 +139,7 @@ async function route() {
     if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  lobby.stop();
   let view;
   try {
     switch (parts[0]) {
@@ -145,7 +147,8 @@ async function route() {
       case 'charts': view = await viewCharts(query); break;
       case 'library': view = await viewLibrary(); break;
       case 'games': view = await viewGames(); break;
-      case 'game': view = await games.viewGame(ctx, parts[1]); break;
+      case 'game': view = await games.viewGame(ctx, parts[1], lobby.lobbySection); break;
+      case 'lobby': view = await lobby.viewLobby(ctx, parts[1]); break;
       default: view = await viewBrowse(query);
     }
   } catch (e) {
@@ -538,7 +541,7 @@ async function viewLibrary() {
 async function viewGames() {
   const paged = pagedList(cursor => api('GET', '/v1/catalog/items?kind=game&limit=20' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''), { cache: 'default' }), it => itemRow(it));
   await paged.load();
-  return el('section', {}, heading(t('gamesTitle')), paged.node);
+  return el('section', {}, heading(t('gamesTitle')), lobby.currentLobbyBanner(ctx), paged.node);
 }
 
 // --- the inbox: poll GET /v1/notifications?since=ID --------------------------------------------
@@ -579,6 +582,7 @@ function deliver(items, announce) {
     const lobby = n.data && n.data.lobby_id;
     toast(notificationText(n), lobby && n.type === 'lobby.invited' ? { href: `#/lobby/${lobby}`, text: t('openLobby') } : null);
     if (/^(purchase|gift|account)\./.test(n.type)) state.me = null;
+    lobby.onNotification(ctx, n);
   }
 }
 
