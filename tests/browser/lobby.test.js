@@ -24,7 +24,8 @@ test('a lobby created in one browser context is joined from a second one and sta
   const ctxA = await phoneContext(browser);
   const ctxB = await phoneContext(browser, { locale: 'en-US' });
   try {
-    // Alice creates a lobby for the game and invites Bob by IM user id
+    // Bob has the store open; Alice creates a lobby for the game and invites him by IM user id
+    const { page: b, errors: errB } = await openStore(ctxB, bob, '/games');
     const { page: a, errors: errA } = await openStore(ctxA, alice, `/game/${game.id}`);
     await a.locator('#lobby-name').fill('周末开黑 Weekend');
     await a.locator('#create-lobby-button').click();
@@ -33,9 +34,13 @@ test('a lobby created in one browser context is joined from a second one and sta
     await a.locator('#invite-ids').fill(bob.im);
     await a.locator('#invite-form button[type=submit]').click();
 
-    // Bob's page learns of the invitation by polling his inbox, and he joins from the list
-    const { page: b, errors: errB } = await openStore(ctxB, bob, `/game/${game.id}`);
+    // Bob's page learns of the invitation by polling his inbox, and he joins from the game's list
     await b.locator('#inbox-count:not([hidden])').waitFor({ timeout: 20000 });
+    await b.locator('#inbox-button').click();
+    await b.locator(`#inbox-list li[data-type="lobby.invited"] a[href="#/lobby/${lobbyId}"]`).waitFor();
+    await shot(b, '09-inbox-invite');
+    await b.locator('#inbox-close').click();
+    await b.evaluate(id => { location.hash = `#/game/${id}`; }, game.id);
     await b.locator(`#lobby-list li[data-lobby="${lobbyId}"]`).waitFor();
     await shot(b, '10-lobbies');
     await b.locator(`#lobby-list li[data-lobby="${lobbyId}"] button`).click();

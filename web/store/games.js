@@ -7,7 +7,7 @@ export async function viewGame(ctx, id, lobbySection) {
   const info = el('div', { class: 'card' },
     el('dl', { class: 'details' },
       el('dt', {}, t('provider')), el('dd', {}, game.provider ? game.provider.name : ''),
-      el('dt', {}, t('members')), el('dd', {}, t('players', { min: game.min_players, max: game.max_players })),
+      el('dt', {}, t('playersLabel')), el('dd', {}, t('players', { min: game.min_players, max: game.max_players })),
       el('dt', {}, t('price')), el('dd', {}, game.pricing === 'pass'
         ? t('pass', { price: money(game.price, game.currency), days: game.pass_days })
         : t('perPlay', { price: money(game.price, game.currency) }))),

@@ -142,7 +142,6 @@ export async function viewLobby(ctx, id) {
   const errBox = el('p', { class: 'error', role: 'alert', hidden: true, id: 'lobby-error' });
   section.append(head, errBox, body);
   let game = null;
-  let ticketShown = false;
 
   const act = (label, fn, opts = {}) => {
     const b = el('button', { type: 'button', class: opts.primary ? 'primary' : '', id: opts.id }, label);
@@ -222,10 +221,6 @@ export async function viewLobby(ctx, id) {
       const box = el('div', { class: 'card', id: 'match' }, el('h3', {}, t('matchTitle')),
         lobby.match ? el('p', {}, `${t('server')}: `, el('b', { id: 'match-server' }, `${lobby.match.server.host}:${lobby.match.server.port}`)) : null);
       nodes.push(box);
-      if (!ticketShown) {
-        ticketShown = true;
-        ctx.toast(t('started'));
-      }
       api('GET', `/v1/lobbies/${lobby.id}/ticket`).then(tk => {
         box.append(el('p', {}, `${t('ticket')}:`), el('p', { class: 'ticket', id: 'match-ticket' }, tk.ticket),
           el('p', { class: 'muted' }, t('ticketExpires', { when: ctx.fmtTime(tk.expires_at, ctx.state.lang) })));
