@@ -65,7 +65,7 @@ fi
 rc=0
 (
     cd tests/browser
-    timeout "${BROWSER_TEST_TIMEOUT:-900}" node --test --test-concurrency=1 \
+    timeout "${BROWSER_TEST_TIMEOUT:-1800}" node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$RESULTS/browser.tap" \
         ./*.test.js

@@ -4,7 +4,7 @@ import { watchErrors, user, BASE, ADMIN_KEY } from './lib.js';
 // The console at /console/, signed in with the stack's admin key typed into the page.
 export async function openConsole(browser, viewport = { width: 1200, height: 900 }) {
   const ctx = await browser.newContext({ viewport, locale: 'en-GB', acceptDownloads: true });
-  ctx.setDefaultTimeout(15000);
+  ctx.setDefaultTimeout(30000); // generous: make test shares 2 cores with everything else
   const page = await ctx.newPage();
   const errors = watchErrors(page);
   await page.goto(`${BASE}/console/`);

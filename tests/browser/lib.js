@@ -46,7 +46,7 @@ export async function phoneContext(browser, opts = {}) {
     viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true,
     locale: opts.locale || 'zh-CN', acceptDownloads: true,
   });
-  ctx.setDefaultTimeout(15000);
+  ctx.setDefaultTimeout(30000); // generous: make test shares 2 cores with everything else
   return ctx;
 }
 
