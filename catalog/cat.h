@@ -1,6 +1,6 @@
 /*
  * cat.h — the catalog domain: items, categories, browse queries, search,
- * charts, admin item changes and the store's audit checks. No HTTP here:
+ * charts, admin item changes and the popularity refresh. No HTTP here:
  * functions take a struct gw_db and an arena and return gw_status codes.
  *
  * Ownership: every string a function hands out lives in the caller's
@@ -171,18 +171,6 @@ int cat_generation_bump(struct gw_db *db);
 
 /* Reads the catalog generation. */
 int cat_generation_get(struct gw_db *db, struct gw_arena *a, int64_t *gen);
-
-/*
- * Store audit (DESIGN.md): every completed purchase has exactly one
- * entitlement, one CDR (cdrs.txn_id = its charge txn) and one outbox row;
- * refunds are consistent with purchases. Prints each violation with ids to
- * out; returns the violation count, or < 0 when a check could not run.
- */
-int cat_audit_run(struct gw_db *db, FILE *out);
-
-/* The store checks themselves (static table; n set to its length). */
-struct gw_check;
-const struct gw_check *cat_audit_checks(size_t *n);
 
 /*
  * Folds the next purchases (ids in (mark, mark + batch]) into

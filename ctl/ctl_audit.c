@@ -1,6 +1,6 @@
 /*
  * ctl_audit.c — `vasctl audit`: every invariant check of the ledger
- * (billing/bill_audit.c) and of the store (catalog/cat_audit.c), in one
+ * (billing/bill_audit.c) and of the store (store/store_audit.c), in one
  * consistent snapshot, as batch work:
  *
  *   - its own connection with a batch read timeout (GW_BATCH_READ_TIMEOUT_MS),
@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include "bill.h"
-#include "cat.h"
 #include "ctl.h"
 #include "gw_check.h"
 #include "gw_limits.h"
 #include "gw_status.h"
 #include "gw_util.h"
+#include "store.h"
 
 #define CTL_AUDIT_SHOW_MAX 50
 
@@ -107,7 +107,7 @@ ctl_audit(struct ctl *c, int argc, char **argv)
     parts[0].label = "ledger";
     parts[0].checks = bill_audit_checks(&parts[0].n);
     parts[1].label = "store";
-    parts[1].checks = cat_audit_checks(&parts[1].n);
+    parts[1].checks = store_audit_checks(&parts[1].n);
     total = parts[0].n + parts[1].n;
     bcfg.mysql.read_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;
     bcfg.mysql.write_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;

@@ -2,7 +2,7 @@
  * gw_check.h — invariant checks as data: a name and one read-only SELECT
  * that returns only the offending rows (so a clean database returns none).
  * The domains own their tables of checks (bill_audit_checks,
- * cat_audit_checks); `vasctl audit` runs them all.
+ * store_audit_checks); `vasctl audit` runs them all.
  *
  * Running streams the rows (mysql_use_result): memory stays bounded by one
  * row whatever the number of violations; only the first show_max are

@@ -197,4 +197,12 @@ int store_download_find(struct store_ctx *ctx, int64_t entitlement_id,
 /* Maps the shared entitlement-epoch block; once, before forking. */
 int store_init(void);
 
+/*
+ * The store's audit checks (static table, n set to its length): purchases
+ * against entitlements, CDRs, the ledger and the outbox. `vasctl audit`
+ * runs them after bill_audit_checks in one snapshot.
+ */
+struct gw_check;
+const struct gw_check *store_audit_checks(size_t *n);
+
 #endif /* STORE_H */
