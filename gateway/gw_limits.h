@@ -31,7 +31,8 @@
 #define GW_SECRET_BYTES_MAX   4096
 #define GW_ARENA_CHUNK_BYTES  (16 * 1024)
 #define GW_ARENA_CLEANUPS_MAX 256
-#define GW_SQL_BYTES_MAX      (256 * 1024) /* one formatted statement */
+#define GW_SQL_BYTES_MAX      (256 * 1024)       /* one formatted statement */
+#define GW_BUF_BYTES_MAX      (64 * 1024 * 1024) /* one growable gw_buf */
 #define GW_LOG_LINE_MAX       2048
 #define GW_LOG_BUF_BYTES      16384 /* access lines buffered per thread */
 #define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */

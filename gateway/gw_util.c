@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "gw_limits.h"
 #include "gw_util.h"
 
 static const char gw_b64url_alphabet[] =
@@ -251,6 +252,11 @@ gw_buf_reserve(struct gw_buf *b, size_t n)
     size_t cap;
     char  *p;
 
+    /* A size cap: a runaway producer fails here instead of eating the
+     * host's memory; checked first, so len + n + 1 cannot wrap around. */
+    if (n > GW_BUF_BYTES_MAX || b->len + n + 1 > GW_BUF_BYTES_MAX) {
+        return -1;
+    }
     if (b->len + n + 1 <= b->cap) {
         return 0;
     }

@@ -65,7 +65,8 @@ struct gw_buf {
     size_t cap;
 };
 
-/* Ensures room for n more bytes; 0 or -1. */
+/* Ensures room for n more bytes; 0 or -1 (out of memory, or the buffer
+ * would pass GW_BUF_BYTES_MAX). */
 int gw_buf_reserve(struct gw_buf *b, size_t n);
 int gw_buf_append(struct gw_buf *b, const void *p, size_t n);
 int gw_buf_appends(struct gw_buf *b, const char *s);

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "gw_limits.h"
 #include "gw_util.h"
 
 /* Round trips of every length 0..64 and every byte value: catches a wrong
@@ -173,6 +174,24 @@ test_is_token(void **state)
     assert_int_equal(gw_is_token(long_key, 256, 255), 0);
 }
 
+/* The size cap: a request past GW_BUF_BYTES_MAX (or one whose size would
+ * overflow the doubling) fails and leaves the buffer as it was; a runaway
+ * producer cannot eat the host's memory. */
+static void
+test_buf_size_cap(void **state)
+{
+    struct gw_buf b = {0};
+
+    (void) state;
+    assert_int_equal(gw_buf_append(&b, "abc", 3), 0);
+    assert_int_equal(gw_buf_reserve(&b, GW_BUF_BYTES_MAX), -1);
+    assert_int_equal(gw_buf_reserve(&b, (size_t) -1), -1);
+    assert_int_equal(gw_buf_reserve(&b, 1024 * 1024), 0);
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.data, "abc");
+    gw_buf_free(&b);
+}
+
 /* Escaping: quotes, backslashes and every control byte must come out as
  * JSON that parses back to the same string (a raw newline or quote in a
  * problem detail or log line breaks the document). */
@@ -319,6 +338,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_size_cap),
         cmocka_unit_test(test_b64url_round_trip),
         cmocka_unit_test(test_b64url_vectors),
         cmocka_unit_test(test_b64url_invalid),
