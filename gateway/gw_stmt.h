@@ -48,7 +48,10 @@
 #include "gw_assert.h"
 #include "gw_db.h"
 
-#define GW_STMT_CACHE_MAX  96     /* prepared statements kept per connection */
+/* Prepared statements kept per connection. MariaDB caps them server-wide
+ * (max_prepared_stmt_count, 16382 by default): 48 x 2 workers x 128
+ * threads stays under it. */
+#define GW_STMT_CACHE_MAX  48
 #define GW_STMT_PARAMS_MAX 64     /* '?' in one statement */
 #define GW_STMT_COLS_MAX   64     /* columns in one result */
 #define GW_STMT_ROWS_MAX   100000 /* rows stored from one result */

@@ -48,8 +48,13 @@ BENCH_ROWS=(
     "catalog-new-miss      /new        16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-category-miss /category   16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-search-miss   /search     16  scripts/bench/catalog.lua  fcgi-pk"
-    "purchase@16   /purchase           16  scripts/bench/store.lua  floor-tx@16"
-    "purchase@64   /purchase           64  scripts/bench/store.lua  floor-tx@64"
+    # Money (issue 8): buyers drawn from BENCH_SUBSCRIBERS (10,000) accounts; one hot buyer;
+    # gifts between random buyers; full refunds of the purchases made above.
+    "purchase@16   /buy                16  scripts/bench/money.lua  floor-tx@16"
+    "purchase@64   /buy                64  scripts/bench/money.lua  floor-tx@64"
+    "purchase-hot  /buy-hot            16  scripts/bench/money.lua  floor-tx@16"
+    "gift@16       /gift               16  scripts/bench/money.lua  floor-tx@16"
+    "refund@16     /refund             16  scripts/bench/money.lua  floor-tx@16"
     "nginx-300k    /bench/ringtone.bin 64  -  -"
     "download-300k /download           64  scripts/bench/store.lua  nginx-300k"
 )
@@ -117,7 +122,19 @@ wrk_cmd() {
     "${cmd[@]}" "$VAS_BASE_URL$path"
 }
 
-declare -A RPS P50 P99 ERRS CONNS BASE
+# MariaDB's side of a row: CPU time of mariadbd (utime + stime from /proc/PID/stat) and the
+# statements it ran (global Questions: every statement a client sent, prepared executions
+# included), both divided by the requests wrk completed in the measured seconds.
+DB_PID=$(cat "$DIR/mysql/mariadbd.pid" 2>/dev/null || echo 0)
+TCK=$(getconf CLK_TCK)
+db_ticks() { awk '{ print $14 + $15 }' "/proc/$DB_PID/stat" 2>/dev/null || echo 0; }
+db_questions() {
+    mariadb --no-defaults --socket="$VAS_MYSQL_SOCKET" --user="$VAS_MYSQL_USER" \
+        --password="$VAS_MYSQL_PASSWORD" --batch --skip-column-names \
+        -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{ print $2 }'
+}
+
+declare -A RPS P50 P99 ERRS CONNS BASE DBMS STMTS
 names=()
 for row in "${BENCH_ROWS[@]}"; do
     read -r name path conns script base <<<"$row"
@@ -128,9 +145,16 @@ for row in "${BENCH_ROWS[@]}"; do
     log "$name: $path, $conns connections, ${WARMUP}s warm-up + ${SECONDS_RUN}s"
     wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
     out=$DIR/wrk-$name.txt
+    t0=$(db_ticks) q0=$(db_questions)
     if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
         warn "wrk failed for $name (see $out)"
     fi
+    t1=$(db_ticks) q1=$(db_questions)
+    reqs=$(awk '/requests in/ { print $1 }' "$out")
+    DBMS[$name]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
+        'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
+    STMTS[$name]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
+        'BEGIN { if (n > 0) printf "%.1f", (q - 2) / n; else print "-" }')
     RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
     P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
@@ -146,8 +170,8 @@ done
 table() {
     printf '# make bench %s, %s CPUs, wrk -t%s, %ss per row after %ss warm-up\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$THREADS" "$SECONDS_RUN" "$WARMUP"
-    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s\n' \
-        endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors
+    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s\n' \
+        endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors "db ms/r" "stmt/r"
     local name base rr pr
     for name in "${names[@]}"; do
         base=${BASE[$name]}
@@ -156,8 +180,9 @@ table() {
             rr=$(ratio "${RPS[$name]}" "${RPS[$base]}")
             pr=$(ratio "${P99[$name]}" "${P99[$base]}")
         fi
-        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s\n' "$name" "${CONNS[$name]}" \
-            "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$base" "$rr" "$pr" "${ERRS[$name]}"
+        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s\n' "$name" "${CONNS[$name]}" \
+            "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$base" "$rr" "$pr" "${ERRS[$name]}" \
+            "${DBMS[$name]}" "${STMTS[$name]}"
     done
 }
 table | tee "$DIR/bench.txt"

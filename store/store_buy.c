@@ -108,77 +108,59 @@ store_buy_recipient(struct store_ctx *ctx, struct store_buy *b)
     return rc;
 }
 
-/* An existing entitlement (locked by the upsert): re-buy or extend. */
-static int
-store_buy_reentitle(struct store_ctx *ctx, struct store_buy *b,
-                    int64_t *start_ms, int64_t *end_ms)
-{
-    MYSQL_ROW row;
-    char      now[32], end[32];
-    int64_t   exp;
-    int       active, rc;
-
-    rc = gw_stmt_row(ctx->db, ctx->a, &row,
-                     "SELECT status = 'active', COALESCE(CAST(ROUND("
-                     "UNIX_TIMESTAMP(expires_at) * 1000) AS SIGNED), 0) FROM"
-                     " entitlements WHERE id = ?",
-                     GW_ARGS(GW_I64(b->entitlement_id)));
-    if (rc != GW_OK || row == NULL) {
-        return rc != GW_OK ? rc : GW_ERROR;
-    }
-    active = gw_db_col_i64(row, 0) == 1;
-    exp = gw_db_col_i64(row, 1);
-    if (!b->pass && active) {
-        return store_refuse(ctx, GW_EOWNED, "%s already own%s this item",
-                            b->gift ? "the recipient" : "you",
-                            b->gift ? "s" : "");
-    }
-    /* A pass extends from the end of an active period, else from now:
-     * this purchase owns [start, end). */
-    *start_ms = b->pass && active && exp > b->now_ms ? exp : b->now_ms;
-    *end_ms = *start_ms + b->item.pass_days * STORE_DAY_MS;
-    store_time_sql(b->now_ms, now);
-    store_time_sql(*end_ms, end);
-    return gw_stmt_exec(ctx->db,
-                        "UPDATE entitlements SET expires_at = ?, granted_at ="
-                        " IF(status = 'active', granted_at, ?), status ="
-                        " 'active', updated_at = ? WHERE id = ?",
-                        GW_ARGS(b->pass ? GW_STR(end) : GW_NULL, GW_STR(now),
-                                GW_STR(now), GW_I64(b->entitlement_id)));
-}
+/*
+ * Grants, re-grants or extends the entitlement in one statement that
+ * returns the row as it now is. ON DUPLICATE KEY UPDATE assigns left to
+ * right, each seeing the ones before: granted_at and expires_at read the
+ * old status, then status becomes active. An active ringtone keeps its
+ * granted_at, which is how "already owned" shows (the transaction then
+ * rolls back). A pass extends from the end of an active period, else from
+ * now: this purchase owns [end - pass_days, end).
+ */
+#define STORE_ENTITLE_SQL                                                      \
+    "INSERT INTO entitlements (owner_user_id, item_id, kind, status,"          \
+    " granted_at, expires_at, updated_at) VALUES (?, ?, ?, 'active', ?,"       \
+    " IF(?, ? + INTERVAL ? DAY, NULL), ?) ON DUPLICATE KEY UPDATE id ="        \
+    " LAST_INSERT_ID(id), buy_attempts = buy_attempts + 1, granted_at ="       \
+    " IF(status = 'active', granted_at, VALUES(granted_at)), expires_at ="     \
+    " IF(kind = 'pass', IF(status = 'active' AND expires_at >"                 \
+    " VALUES(granted_at), expires_at, VALUES(granted_at)) + INTERVAL ? DAY,"   \
+    " NULL), status = 'active', updated_at = VALUES(updated_at) RETURNING"     \
+    " id, CAST(ROUND(UNIX_TIMESTAMP(granted_at) * 1000) AS SIGNED),"           \
+    " COALESCE(CAST(ROUND(UNIX_TIMESTAMP(expires_at) * 1000) AS SIGNED), 0)"
 
 /* Grants, re-grants or extends the entitlement; GW_EOWNED when owned. */
 static int
 store_buy_entitle(struct store_ctx *ctx, struct store_buy *b, int64_t *start_ms,
                   int64_t *end_ms)
 {
-    char now[32], end[32];
-    int  rc;
+    MYSQL_ROW row;
+    char      now[32];
+    int64_t   days = b->pass ? b->item.pass_days : 0;
+    int       rc;
 
-    *start_ms = b->now_ms;
-    *end_ms = b->now_ms + b->item.pass_days * STORE_DAY_MS;
     store_time_sql(b->now_ms, now);
-    store_time_sql(*end_ms, end);
-    rc = gw_stmt_exec(ctx->db,
-                      "INSERT INTO entitlements (owner_user_id, item_id, kind,"
-                      " status, granted_at, expires_at, updated_at) VALUES (?,"
-                      " ?, ?, 'active', ?, ?, ?) ON DUPLICATE KEY UPDATE id ="
-                      " LAST_INSERT_ID(id), buy_attempts = buy_attempts + 1",
-                      GW_ARGS(GW_STR(b->recipient), GW_I64(b->item.id),
-                              GW_STR(b->pass ? "pass" : "permanent"),
-                              GW_STR(now), b->pass ? GW_STR(end) : GW_NULL,
-                              GW_STR(now)));
-    if (rc != GW_OK) {
-        return rc;
+    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_ENTITLE_SQL,
+                     GW_ARGS(GW_STR(b->recipient), GW_I64(b->item.id),
+                             GW_STR(b->pass ? "pass" : "permanent"),
+                             GW_STR(now), GW_I64(b->pass), GW_STR(now),
+                             GW_I64(days), GW_STR(now), GW_I64(days)));
+    if (rc != GW_OK || row == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
     }
-    b->entitlement_id = ctx->db->insert_id;
-    if (ctx->db->affected != 1) { /* 2: an existing row, now locked by us */
-        rc = store_buy_reentitle(ctx, b, start_ms, end_ms);
+    b->entitlement_id = gw_db_col_i64(row, 0);
+    if (!b->pass && gw_db_col_i64(row, 1) != b->now_ms) {
+        return store_refuse(ctx, GW_EOWNED, "%s already own%s this item",
+                            b->gift ? "the recipient" : "you",
+                            b->gift ? "s" : "");
     }
-    if (rc == GW_OK && b->pass) {
+    *end_ms = b->pass ? gw_db_col_i64(row, 2) : b->now_ms;
+    *start_ms = b->pass ? *end_ms - days * STORE_DAY_MS : b->now_ms;
+    gw_assert(!b->pass || *start_ms >= b->now_ms);
+    if (b->pass) {
         store_time_rfc3339(*end_ms, b->expires_at);
     }
-    return rc;
+    return GW_OK;
 }
 
 static int

@@ -1,5 +1,6 @@
 -- wrk: admin top-ups with a fresh Idempotency-Key each, spread over the
--- bench subscribers (scripts/bench/setup.sh), 1 fen each.
+-- bench subscribers (scripts/bench/setup.sh), 1 fen each, each with its own
+-- reference (a reference is unique per subscriber: a reused one is 409).
 local admin = os.getenv("VAS_ADMIN_KEY")
 local n = tonumber(os.getenv("BENCH_SUBSCRIBERS") or "200")
 local counter, prefix = 0, ""
@@ -22,5 +23,5 @@ request = function()
         { ["Authorization"] = "Bearer " .. admin,
           ["Content-Type"] = "application/json",
           ["Idempotency-Key"] = prefix .. counter },
-        '{"amount":1,"reference":"bench"}')
+        '{"amount":1,"reference":"' .. prefix .. counter .. '"}')
 end

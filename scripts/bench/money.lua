@@ -1,0 +1,67 @@
+-- make bench, money rows (issue 8). The row's path picks the request:
+--   /buy       a game pass, buyer drawn at random from BENCH_SUBSCRIBERS (10,000+)
+--   /buy-hot   the same pass, always buyer 0 (one hot account row)
+--   /gift      the pass as a gift from a random buyer to another random one
+--   /refund    full refunds of purchases made by the rows before (each id once,
+--              threads take interleaved ids from the newest down)
+-- A fresh Idempotency-Key per request. Setup: scripts/bench/money_setup.py (once, cached).
+local env, tokens = {}, {}
+local counter, tag, threads = 0, "", 0
+
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+    thread:set("nthreads", threads)
+end
+
+local function load()
+    local dir = os.getenv("VAS_STACK_DIR")
+    local f = io.open(dir .. "/money-bench.env")
+    for line in f:lines() do
+        local k, v = line:match("^(%w+)=(.*)$")
+        if k then env[k] = v end
+    end
+    f:close()
+    for line in io.lines(env.TOKENFILE) do tokens[#tokens + 1] = line end
+    if wrk.path == "/refund" then
+        local p = io.popen(dir .. "/../../scripts/bench/money_refund_ids.sh")
+        env.MAXID = tonumber(p:read("*l"))
+        p:close()
+    end
+end
+
+function init(args)
+    math.randomseed(os.time() * 1000 + (tid or 0))
+    tag = string.format("%d-%d", tid or 0, math.random(1, 1e9))
+    load()
+end
+
+local function post(path, tok, body)
+    counter = counter + 1
+    return wrk.format("POST", path, {
+        ["Authorization"] = "Bearer " .. tok,
+        ["Content-Type"] = "application/json",
+        ["Idempotency-Key"] = "m-" .. tag .. "-" .. counter,
+    }, body)
+end
+
+function request()
+    local p = wrk.path
+    if p == "/buy" then
+        return post("/v1/purchases", tokens[math.random(1, #tokens)],
+            '{"item_id": ' .. env.PASS .. '}')
+    elseif p == "/buy-hot" then
+        return post("/v1/purchases", tokens[1], '{"item_id": ' .. env.PASS .. '}')
+    elseif p == "/gift" then
+        local a = math.random(1, #tokens)
+        local b = a % #tokens + math.random(0, #tokens - 2)
+        b = b % #tokens
+        return post("/v1/purchases", tokens[a],
+            '{"item_id": ' .. env.PASS .. ', "gift_to": "bench-' .. b .. '"}')
+    elseif p == "/refund" then
+        local id = env.MAXID - (counter * 2 + (tid or 1) - 1)
+        return post("/v1/admin/purchases/" .. id .. "/refunds", os.getenv("VAS_ADMIN_KEY"),
+            '{"reason": "bench"}')
+    end
+    return wrk.format("GET", p)
+end
