@@ -16,13 +16,12 @@
 
 #include "ctl.h"
 #include "gw_limits.h"
-#include "gw_request.h"
-#include "svc_store.h"
 #include "fin.h"
 #include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_status.h"
 #include "gw_util.h"
+#include "store.h"
 
 static int ctl_cdr_export(struct ctl *c, int argc, char **argv);
 static int ctl_reconcile(struct ctl *c, int argc, char **argv);
@@ -458,74 +457,97 @@ ctl_fin_actor(void)
     return actor;
 }
 
+/* Commits (or rolls back) the refund and releases the key's lock. */
+static int
+ctl_purchase_refund_end(struct ctl *c, struct store_ctx *sc,
+                        struct store_refund *f, int rc, const char *body)
+{
+    if (rc == GW_OK) {
+        rc = gw_db_commit(&c->t.db);
+    } else {
+        gw_db_rollback(&c->t.db);
+    }
+    gw_idem_unlock(&c->t.db);
+    if (rc != GW_OK) {
+        fprintf(stderr, "vasctl: purchase refund: %s\n",
+                sc->detail[0] ? sc->detail
+                    : rc == GW_EIDEM_BUSY
+                    ? "the same refund is running right now"
+                    : gw_status_title(rc));
+        return 1;
+    }
+    if (f->revoked) {
+        store_refund_committed(sc);
+    }
+    printf("%s\n", body);
+    return 0;
+}
+
 /*
- * Until the store module's refund entry point lands, this calls the admin
- * API's handler (svc_admin_refund) with a request built here, so the
- * refund, the purchase, the entitlement, the notifications and the
- * idempotency record are exactly those of POST
- * /v1/admin/purchases/{id}/refunds.
+ * The store's refund (store_refund_apply: ledger, refund row, purchase,
+ * entitlement, notifications, webhook) in one transaction with its
+ * idempotency record ("vasctl:purchase-refund", the key's lock held by
+ * gw_idem): a re-run with the same key prints the first result.
  */
 static int
 ctl_purchase_refund(struct ctl *c, int argc, char **argv)
 {
-    struct gw_request r;
-    const char       *amount = ctl_opt(argc, argv, "--amount");
-    const char       *reason = ctl_opt(argc, argv, "--reason");
-    const char       *key = ctl_opt(argc, argv, "--key");
-    cJSON            *body = gw_json_own(&c->t.arena, cJSON_CreateObject());
-    int64_t           id, amt = 0;
-    int               rc;
+    struct store_ctx    sc;
+    struct store_refund f;
+    struct gw_idem_rec  rec;
+    const char         *amount = ctl_opt(argc, argv, "--amount");
+    const char         *key = ctl_opt(argc, argv, "--key"), *body = NULL;
+    const char         *scope = "vasctl:purchase-refund", *req;
+    char                hash[65];
+    int                 rc;
 
-    if (gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0 || id < 1
+    memset(&f, 0, sizeof(f));
+    f.reason = ctl_opt(argc, argv, "--reason");
+    if (gw_parse_i64(argv[0], strlen(argv[0]), &f.purchase_id) != 0
+        || f.purchase_id < 1
         || (amount != NULL
-            && (gw_parse_i64(amount, strlen(amount), &amt) != 0 || amt < 1))) {
+            && (gw_parse_i64(amount, strlen(amount), &f.amount) != 0
+                || f.amount < 1 || f.amount > BILL_AMOUNT_MAX))
+        || strlen(f.reason) > BILL_REASON_MAX) {
         fprintf(stderr,
                 "vasctl: PURCHASE_ID and --amount are positive"
-                " integers (fen)\n");
+                " integers (fen); --reason at most 255 bytes\n");
         return 2;
     }
-    memset(&r, 0, sizeof(r));
-    r.arena = &c->t.arena;
-    r.thr = &c->t;
-    r.cfg = c->cfg;
-    r.method = "POST";
-    r.path = gw_arena_printf(r.arena, "/v1/admin/purchases/%lld/refunds",
-                             (long long) id);
-    snprintf(r.request_id, sizeof(r.request_id), "vasctl-refund");
-    r.route_params[0] = argv[0];
-    r.nroute_params = 1;
-    r.caller = ctl_fin_actor();
-    if (body == NULL || r.path == NULL) {
-        return 1;
-    }
-    if (amount != NULL) {
-        cJSON_AddNumberToObject(body, "amount", (double) amt);
-    }
-    cJSON_AddStringToObject(body, "reason", reason);
-    r.json = body;
-    r.body = gw_json_print(r.arena, body);
-    r.body_len = r.body ? strlen(r.body) : 0;
+    req =
+        gw_arena_printf(&c->t.arena, "%lld:%lld:%s", (long long) f.purchase_id,
+                        (long long) f.amount, f.reason);
+    gw_sha256_hex(req, strlen(req), hash);
     if (key == NULL) {
-        char h[65];
-        gw_sha256_hex(reason, strlen(reason), h);
-        key = gw_arena_printf(r.arena, "refund:%lld:%lld:%.16s", (long long) id,
-                              (long long) amt, h);
+        key = gw_arena_printf(&c->t.arena, "purchase:%.40s", hash);
     }
-    r.idem_key = key;
-    c->t.db.rid = r.request_id;
-    rc = gw_idem_begin(&r);
+    store_ctx_init(&sc, &c->t.db, &c->t.arena, c->cfg, ctl_fin_actor(), NULL);
+    rc = gw_idem_lock(&c->t.db, &c->t.arena, scope, key, &rec);
+    if (rc == GW_OK && rec.req_hash != NULL) {
+        gw_idem_unlock(&c->t.db);
+        if (strcmp(rec.req_hash, hash) != 0) {
+            fprintf(stderr,
+                    "vasctl: purchase refund: --key %s was used for"
+                    " another refund\n",
+                    key);
+            return 1;
+        }
+        printf("%s (replayed: already done)\n", rec.body);
+        return 0;
+    }
     if (rc == GW_OK) {
-        rc = svc_admin_refund(&r);
+        rc = gw_db_begin(&c->t.db);
     }
-    gw_idem_end(&r);
-    if (rc != GW_OK && rc != GW_IDEM_REPLAYED) {
-        fprintf(stderr, "vasctl: purchase refund: %s\n",
-                r.problem_detail ? r.problem_detail : gw_status_title(rc));
-        return rc == GW_EINVAL ? 2 : 1;
+    if (rc == GW_OK) {
+        rc = store_refund_apply(&sc, &f);
     }
-    printf("%.*s%s\n", (int) r.reply_len, r.reply_body,
-           r.replayed ? " (replayed: already done)" : "");
-    return 0;
+    if (rc == GW_OK) {
+        body = store_refund_json(&sc, &f);
+        rc = body != NULL
+            ? gw_idem_record(&c->t.db, scope, key, hash, 201, body)
+            : GW_ERROR;
+    }
+    return ctl_purchase_refund_end(c, &sc, &f, rc, body);
 }
 
 /* ---- look-ups ---- */

@@ -107,6 +107,7 @@ def test_today_is_provisional_and_stays_open(subscriber, tmp_path):
     txns = {str(t) for (t,) in db_query(
         "SELECT charge_txn_id FROM purchases WHERE id IN (%s, %s)", (p1, p2))}
     assert txns <= {r["txn_id"] for r in rows}
+    assert {str(p1), str(p2)} <= {r["purchase_id"] for r in rows}
     assert len(rows) == len(parse(first)) + 1
     assert man2["rows"] == man["rows"] + 1
     assert all(r["status"] == "provisional" for r in rows)
