@@ -10,6 +10,7 @@
 #   make fuzz       libFuzzer harnesses for a bounded time (FUZZ_SECONDS)
 #   make bench      wrk against the bench stack, ratios to the FastCGI floor
 #   make install    FHS install (PREFIX=/usr/local, DESTDIR= for staging; see README)
+#   make bench-finance  export and reconcile a 1,000,000-CDR day (seconds, RSS)
 
 CC       ?= cc
 BUILD    ?= build
@@ -35,7 +36,7 @@ LIBVAS   := $(BUILD)/libvas.a
 
 BINS     := bin/vasgw bin/vasctl bin/vas-floor bin/vas-ringgen
 
-.PHONY: all run stop test unit asan valgrind lint fuzz bench clean deps install
+.PHONY: all run stop test unit asan valgrind lint fuzz bench bench-finance clean deps install
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -120,6 +121,10 @@ fuzz:
 
 bench: deps all
 	@scripts/bench.sh
+
+# Finance batch jobs at carrier scale: a 1,000,000-CDR day exported and reconciled.
+bench-finance: deps all
+	@scripts/bench_finance.sh
 
 clean:
 	rm -rf build build-asan build-fuzz bin

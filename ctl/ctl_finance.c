@@ -129,6 +129,21 @@ ctl_fin_fail(int rc, const char *what, const char *why)
     return rc == GW_EINVAL ? 2 : 1;
 }
 
+/*
+ * Batch commands run statements over a whole day (the close's summary,
+ * reconciliation's joins): they get GW_BATCH_READ_TIMEOUT_MS to read instead
+ * of the gateway's request-sized timeout. Before the first connection.
+ */
+static void
+ctl_fin_batch(struct ctl *c)
+{
+    if (c->cfg->mysql.read_timeout_ms < GW_BATCH_READ_TIMEOUT_MS) {
+        c->cfg->mysql.read_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;
+        c->cfg->mysql.write_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;
+        gw_db_close(&c->t.db);
+    }
+}
+
 static int
 ctl_fin_fwrite(void *ctx, const void *p, size_t n)
 {
@@ -227,6 +242,7 @@ ctl_cdr_export(struct ctl *c, int argc, char **argv)
     if (ctl_fin_days(argc, argv, &from, &to) != 0) {
         return 2;
     }
+    ctl_fin_batch(c);
     if (dir != NULL && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
         fprintf(stderr, "vasctl: --out %s is not a directory\n", dir);
         return 2;
@@ -324,6 +340,7 @@ ctl_reconcile(struct ctl *c, int argc, char **argv)
                 ctl_opt(argc, argv, "--date"));
         return 2;
     }
+    ctl_fin_batch(c);
     rc = fin_days_close(&c->t.db, &c->t.arena, c->cfg, day, day, "vasctl");
     if (rc == GW_OK) {
         rc = fin_recon_run(&c->t.db, &c->t.arena, c->cfg, file, day, "vasctl",
@@ -430,6 +447,7 @@ ctl_statement(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "vasctl: --month is not a month (YYYY-MM)\n");
         return 2;
     }
+    ctl_fin_batch(c);
     if (out != NULL && (f = fopen(out, "wb")) == NULL) {
         fprintf(stderr, "vasctl: cannot write %s: %s\n", out, strerror(errno));
         return 1;

@@ -223,41 +223,66 @@ fin_cdr_day_rows(struct gw_db *db, struct fin_out *o, const char *day,
     return rc;
 }
 
+/*
+ * The per-item summary of a closed day (top-items report), once. It reads
+ * the whole day, so it may outlast a gateway's read timeout on a huge day:
+ * then it is logged and left to the next export (vasctl's batch timeout).
+ */
+static void
+fin_cdr_day_items(struct gw_db *db, const char *day)
+{
+    MYSQL_RES *res;
+    int        rc, have;
+
+    rc = gw_db_query(db, NULL, &res,
+                     "SELECT 1 FROM cdr_day_items WHERE day = %s LIMIT 1", day);
+    if (rc != GW_OK) {
+        return;
+    }
+    have = mysql_fetch_row(res) != NULL;
+    mysql_free_result(res);
+    if (have) {
+        return;
+    }
+    rc = gw_db_exec(db,
+                    "INSERT IGNORE INTO cdr_day_items (day, item_id,"
+                    " rows_total, charges, refunds, provider_share,"
+                    " carrier_share) SELECT business_day, COALESCE(item_id,"
+                    " 0), COUNT(*), SUM(GREATEST(amount, 0)),"
+                    " SUM(GREATEST(-amount, 0)), SUM(provider_share),"
+                    " SUM(carrier_share) FROM cdrs WHERE business_day = %s"
+                    " GROUP BY business_day, COALESCE(item_id, 0)",
+                    day);
+    if (rc != GW_OK) {
+        gw_log_error(db->rid, "per-item summary of %s not written yet", day);
+    }
+}
+
 /* A closed day's first export records its totals; later ones must agree. */
 static int
 fin_cdr_day_record(struct gw_db *db, const char *day, const char *known_sha,
                    const struct fin_export_stats *ds, const char *sha)
 {
-    if (known_sha[0] != '\0') {
-        if (strcmp(known_sha, sha) != 0) {
-            gw_log_error(db->rid, "closed day %s exports differently now", day);
-        }
-        return GW_OK;
+    int rc = GW_OK;
+
+    if (known_sha[0] != '\0' && strcmp(known_sha, sha) != 0) {
+        gw_log_error(db->rid, "closed day %s exports differently now", day);
     }
-    /* One transaction: the per-item rows and the totals come together. */
-    int rc = gw_db_begin(db);
-    if (rc == GW_OK) {
+    if (known_sha[0] == '\0') {
         rc = gw_db_exec(db,
-                        "INSERT IGNORE INTO cdr_day_items (day, item_id,"
-                        " rows_total, charges, refunds, provider_share,"
-                        " carrier_share) SELECT business_day,"
-                        " COALESCE(item_id, 0), COUNT(*), SUM(GREATEST(amount,"
-                        " 0)), SUM(GREATEST(-amount, 0)), SUM(provider_share),"
-                        " SUM(carrier_share) FROM cdrs WHERE business_day = %s"
-                        " GROUP BY business_day, COALESCE(item_id, 0);"
-                        " UPDATE cdr_days SET rows_total = %lld, amount_total ="
-                        " %lld, charges = %lld, refunds = %lld, provider_share"
-                        " = %lld, carrier_share = %lld, csv_sha256 = %s WHERE"
-                        " day = %s AND rows_total IS NULL",
-                        day, (long long) ds->rows, (long long) ds->amount_total,
+                        "UPDATE cdr_days SET rows_total = %lld, amount_total"
+                        " = %lld, charges = %lld, refunds = %lld,"
+                        " provider_share = %lld, carrier_share = %lld,"
+                        " csv_sha256 = %s WHERE day = %s AND rows_total IS"
+                        " NULL",
+                        (long long) ds->rows, (long long) ds->amount_total,
                         (long long) ds->charges, (long long) ds->refunds,
                         (long long) ds->provider_share,
                         (long long) ds->carrier_share, sha, day);
     }
-    if (rc == GW_OK) {
-        return gw_db_commit(db);
+    if (rc == GW_OK && ds->rows > 0) {
+        fin_cdr_day_items(db, day);
     }
-    gw_db_rollback(db);
     return rc;
 }
 

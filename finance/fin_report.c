@@ -179,7 +179,7 @@ fin_report_revenue(struct gw_db *db, struct gw_arena *a,
     return GW_OK;
 }
 
-/* The first and last day of from..to whose CDRs are not summarised. */
+/* The first and last day of from..to without a per-item summary. */
 static int
 fin_report_open_span(struct gw_db *db, int64_t from, int64_t to, int64_t *first,
                      int64_t *last)
@@ -196,8 +196,9 @@ fin_report_open_span(struct gw_db *db, int64_t from, int64_t to, int64_t *first,
 
         fin_day_format(d, day);
         rc = gw_db_query(db, NULL, &res,
-                         "SELECT 1 FROM cdr_days WHERE day = %s AND"
-                         " rows_total IS NOT NULL",
+                         "SELECT 1 FROM cdr_days d WHERE day = %s AND"
+                         " (rows_total = 0 OR EXISTS (SELECT 1 FROM"
+                         " cdr_day_items i WHERE i.day = d.day))",
                          day);
         if (rc != GW_OK) {
             return rc;
@@ -246,7 +247,7 @@ fin_report_top_items(struct gw_db *db, struct gw_arena *a,
         " COALESCE(item_id, 0), COUNT(*), SUM(GREATEST(amount, 0)),"
         " SUM(GREATEST(-amount, 0)), SUM(provider_share), SUM(carrier_share)"
         " FROM cdrs WHERE business_day BETWEEN %s AND %s AND business_day"
-        " NOT IN (SELECT day FROM cdr_days WHERE rows_total IS NOT NULL)"
+        " NOT IN (SELECT day FROM cdr_day_items)"
         " GROUP BY COALESCE(item_id, 0)) x LEFT JOIN items i ON i.id ="
         " x.item_id GROUP BY x.item_id ORDER BY net DESC, x.item_id LIMIT %d",
         f, t, of, ot, limit);
