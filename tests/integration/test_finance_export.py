@@ -176,3 +176,32 @@ def test_reports_revenue_days_and_top_items(admin_key, tmp_path):
     top = http("GET", f"/v1/admin/reports/top-items?from={day}&to={day}"
                "&limit=5", token=admin_key).json()["items"]
     assert [(t["item_id"], t["net"]) for t in top] == [(901, 700), (902, 500)]
+
+
+def test_refund_after_close_lands_on_an_open_day(subscriber, admin_key,
+                                                tmp_path):
+    # Catches: a correction booked on the charge's (closed) day, which would
+    # change a file finance already sent to the carrier.
+    feed, tag = make_feed(1, price=500)
+    import_feed(feed)
+    item = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                    " i.provider_id WHERE p.code = %s", (f"p-{tag}",))[0][0]
+    s = subscriber(balance=1000)
+    r = http("POST", "/v1/purchases", {"item_id": item}, token=s["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
+    pid = r.json()["id"]
+    day = free_day()
+    db_query("UPDATE cdrs SET business_day = %s WHERE purchase_id = %s",
+             (day, pid))
+    before, man = export_day(day, tmp_path)
+    assert man["status"] == "final" and man["rows"] == 1
+    r = http("POST", f"/v1/admin/purchases/{pid}/refunds", {"reason": "x"},
+             token=admin_key, headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
+    days = db_query("SELECT kind, DATE_FORMAT(business_day, '%%Y-%%m-%%d')"
+                    " FROM cdrs WHERE purchase_id = %s ORDER BY id", (pid,))
+    assert days[0] == ("charge", day)
+    assert days[1][0] == "refund" and days[1][1] > day
+    after, _ = export_day(day, tmp_path)
+    assert after == before

@@ -106,6 +106,21 @@ test_csv_cells(void **state)
     gw_buf_free(&b);
 }
 
+/* Catches: overlongs, surrogates, NUL or Latin-1 bytes taken as text. */
+static void
+test_utf8(void **state)
+{
+    (void) state;
+    assert_true(fin_utf8_valid("abc", 3));
+    assert_true(fin_utf8_valid("\xe4\xb8\xad\xf0\x9f\x8e\xb5", 7));
+    assert_false(fin_utf8_valid("caf\xe9", 4));
+    assert_false(fin_utf8_valid("\xc0\xaf", 2));
+    assert_false(fin_utf8_valid("\xed\xa0\x80", 3));
+    assert_false(fin_utf8_valid("\xf4\x90\x80\x80", 4));
+    assert_false(fin_utf8_valid("a\0b", 3));
+    assert_false(fin_utf8_valid("\xe4\xb8", 2));
+}
+
 int
 main(void)
 {
@@ -114,6 +129,7 @@ main(void)
         cmocka_unit_test(test_day_roundtrip),
         cmocka_unit_test(test_month_and_range),
         cmocka_unit_test(test_csv_cells),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
