@@ -12,6 +12,9 @@
 # Targets (issue 10): each job under 60 s and vasctl under 100 MB RSS on the 2-core machine.
 # The table is saved to run/bench/bench-finance.txt. KEEP_STACK=1 leaves the stack running.
 # BENCH_FIN_ROWS changes the day's size (default 1000000, a multiple of 10).
+# BENCH_FIN_POOL: InnoDB buffer pool of the bench stack for this run (default 1G; the stack's
+# 256M is sized for tests, a 1,000,000-CDR day with its indexes and the staging table is larger,
+# and a carrier-scale server holds it in memory).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,15 +40,19 @@ set -a
 . "$DIR/stack.env"
 set +a
 read -ra VASCTL_CMD <<<"$VASCTL"
+POOL=${BENCH_FIN_POOL:-1G}
+mariadb -S "$VAS_MYSQL_SOCKET" -u root -e "SET GLOBAL innodb_buffer_pool_size = $(numfmt --from=iec "$POOL")" ||
+    warn "could not resize the buffer pool (figures are with $(sql -e 'SELECT @@innodb_buffer_pool_size'))"
 sql() { mariadb -S "$VAS_MYSQL_SOCKET" -u "$VAS_MYSQL_USER" -p"$VAS_MYSQL_PASSWORD" -N -B "$VAS_MYSQL_DATABASE" "$@"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-# /usr/bin/time -f "%e %M": elapsed seconds and peak RSS in KiB.
+# /usr/bin/time: elapsed seconds, peak RSS in KiB, and vasctl's own CPU seconds (user + sys).
 timed() {
     local out=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$out" "$@"
+    /usr/bin/time -f "%e %M %U %S" -o "$out" "$@"
 }
+cpu() { awk -v u="$1" -v s="$2" 'BEGIN { printf "%.1f", u + s }'; }
 
 # --- 1. the day ------------------------------------------------------------------------------
 log "generating $ROWS CDRs of $DAY in SQL"
@@ -73,7 +80,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 log "vasctl cdr export --date $DAY --out $OUT"
 timed "$OUT/export.time" "${VASCTL_CMD[@]}" cdr export --date "$DAY" --out "$OUT" 2>"$OUT/export.err" || die "export failed: $(cat "$OUT/export.err")"
-read -r t_exp rss_exp < <(tail -1 "$OUT/export.time")
+read -r t_exp rss_exp u s < <(tail -1 "$OUT/export.time")
+cpu_exp=$(cpu "$u" "$s")
 csv=$OUT/cdrs-$DAY.csv
 rows=$(($(wc -l <"$csv") - 1))
 [[ $rows == "$ROWS" ]] || die "the export has $rows rows, want $ROWS"
@@ -116,7 +124,8 @@ rc=0
 timed "$OUT/recon.time" "${VASCTL_CMD[@]}" reconcile --carrier-file "$carrier" --date "$DAY" \
     --report "$OUT/report.csv" >"$OUT/recon.txt" 2>&1 || rc=$?
 [[ $rc == 1 ]] || die "reconcile exited $rc (want 1: discrepancies): $(cat "$OUT/recon.txt")"
-read -r t_rec rss_rec < <(tail -1 "$OUT/recon.time")
+read -r t_rec rss_rec u s < <(tail -1 "$OUT/recon.time")
+cpu_rec=$(cpu "$u" "$s")
 count() { awk -v c="$1" '$1 == c { print $2 }' "$OUT/recon.txt"; }
 for c in amount_mismatch charged_not_billed billed_unknown billed_twice malformed; do
     [[ $(count "$c") == "$N" ]] || die "$c: $(count "$c") found, $N injected"
@@ -126,17 +135,22 @@ done
 timed "$OUT/recon2.time" "${VASCTL_CMD[@]}" reconcile --carrier-file "$carrier" --date "$DAY" \
     --report "$OUT/report2.csv" >"$OUT/recon2.txt" 2>&1 || true
 grep -q "reconciled before" "$OUT/recon2.txt" || die "the re-run was not the stored run"
-read -r t_rec2 rss_rec2 < <(tail -1 "$OUT/recon2.time")
+read -r t_rec2 rss_rec2 u s < <(tail -1 "$OUT/recon2.time")
+cpu_rec2=$(cpu "$u" "$s")
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 {
-    printf 'finance bench %s, %s CDRs (%s), %s carrier records\n' "$(date -u +%FT%TZ)" "$ROWS" \
-        "$DAY" "$records"
-    printf '%-44s %10s %12s\n' "job" "seconds" "peak RSS MB"
-    printf '%-44s %10s %12s\n' "generate the day (SQL INSERT … SELECT)" "$t_gen" "-"
-    printf '%-44s %10s %12s\n' "vasctl cdr export --out (closes the day)" "$t_exp" "$(mb "$rss_exp")"
-    printf '%-44s %10s %12s\n' "GET /v1/admin/cdrs (streamed; vasgw RSS)" "$t_http" "$(mb "$rss_gw")"
-    printf '%-44s %10s %12s\n' "vasctl reconcile (1st run)" "$t_rec" "$(mb "$rss_rec")"
-    printf '%-44s %10s %12s\n' "vasctl reconcile (same inputs: stored run)" "$t_rec2" "$(mb "$rss_rec2")"
+    printf 'finance bench %s, %s CDRs (%s), %s carrier records, buffer pool %s, load %s\n' \
+        "$(date -u +%FT%TZ)" "$ROWS" "$DAY" "$records" "$POOL" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-44s %10s %12s %12s\n' "job" "seconds" "peak RSS MB" "vasctl CPU s"
+    printf '%-44s %10s %12s %12s\n' "generate the day (SQL INSERT … SELECT)" "$t_gen" "-" "-"
+    printf '%-44s %10s %12s %12s\n' "vasctl cdr export --out (closes the day)" "$t_exp" \
+        "$(mb "$rss_exp")" "$cpu_exp"
+    printf '%-44s %10s %12s %12s\n' "GET /v1/admin/cdrs (streamed; vasgw RSS)" "$t_http" \
+        "$(mb "$rss_gw")" "-"
+    printf '%-44s %10s %12s %12s\n' "vasctl reconcile (1st run)" "$t_rec" "$(mb "$rss_rec")" \
+        "$cpu_rec"
+    printf '%-44s %10s %12s %12s\n' "vasctl reconcile (same inputs: stored run)" "$t_rec2" \
+        "$(mb "$rss_rec2")" "$cpu_rec2"
     printf 'every injected discrepancy found (%s of each class), no false positives\n' "$N"
 } | tee "$DIR/bench-finance.txt"
