@@ -19,12 +19,12 @@ OPT      ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
             -Wstrict-prototypes -Wshadow -Wpointer-arith -Wvla \
             -Wno-missing-field-initializers
-CPPFLAGS += -D_GNU_SOURCE -Igateway -Ibilling -Icatalog -Ilobby -Istore -Ifinance -Iservices \
+CPPFLAGS += -D_GNU_SOURCE -Igateway -Ibilling -Icatalog -Inotify -Ilobby -Istore -Ifinance -Iservices \
             $(shell pkg-config --cflags $(PKGS))
 CFLAGS   += $(OPT) $(WARN) -pthread -fno-strict-aliasing
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lpthread -lm
 
-LIB_SRC  := $(wildcard gateway/*.c billing/*.c catalog/*.c lobby/*.c store/*.c finance/*.c services/*.c)
+LIB_SRC  := $(wildcard gateway/*.c billing/*.c catalog/*.c notify/*.c lobby/*.c store/*.c finance/*.c services/*.c)
 CTL_SRC  := $(wildcard ctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "gw_config.h"
 #include "gw_log.h"
 #include "gw_master.h"
@@ -82,7 +84,9 @@ main(int argc, char **argv)
                 cfg.server.slowlog_file);
         return 1;
     }
-    if (svc_init() != 0 || gw_router_init(svc_routes, svc_routes_count) != 0
+    /* libcurl (webhooks, feed URLs): once, before threads and forks. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || svc_init() != 0
+        || gw_router_init(svc_routes, svc_routes_count) != 0
         || gw_metrics_init(svc_routes_count) != 0) {
         fprintf(stderr, "vasgw: initialisation failed\n");
         return 1;

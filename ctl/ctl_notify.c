@@ -24,8 +24,8 @@
 #include "gw_redis.h"
 #include "gw_status.h"
 #include "gw_util.h"
-#include "svc_notify.h"
-#include "svc_relay.h"
+#include "ntf_relay.h"
+#include "ntf_wire.h"
 
 #define CTL_TAIL_GROUP_DEFAULT    "vasctl"
 #define CTL_TAIL_COUNT_MAX        1000000
@@ -262,7 +262,7 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     } else {
         snprintf(t.consumer, sizeof(t.consumer), "vasctl-%ld", (long) getpid());
     }
-    rc = svc_relay_group_ensure(t.r, t.group,
+    rc = ntf_relay_group_ensure(t.r, t.group,
                                 ctl_flag(argc, argv, "--new") ? "$" : "0");
     rc = rc == GW_OK ? ctl_tail_autoclaim(&t, min_idle_ms) : rc;
     rc = rc == GW_OK ? ctl_tail_read(&t, timeout_ms) : rc;
@@ -318,7 +318,7 @@ ctl_webhooks_retry(struct ctl *c, int argc, char **argv)
     int all = ctl_flag(argc, argv, "--all-failed");
     int rc;
 
-    if (!all && (argc < 1 || !svc_notify_id_valid(argv[0]))) {
+    if (!all && (argc < 1 || !ntf_id_valid(argv[0]))) {
         fprintf(stderr, "vasctl: want an EVENT_ID (32 hex) or --all-failed\n");
         return 2;
     }

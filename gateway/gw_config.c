@@ -86,6 +86,9 @@ static const struct gw_config_key gw_config_keys[] = {
     I("redis", "timeout_ms", redis.timeout_ms, "1000", 1, 600000),
     S("redis", "notify_stream", redis.notify_stream, "vas:notify"),
     I("redis", "inbox_max", redis.inbox_max, "200", 1, 100000),
+    I("redis", "stream_maxlen", redis.stream_maxlen, "500000", 1000, 100000000),
+    S("redis", "user", redis.user, ""),
+    S("redis", "password_file", redis.password_file, ""),
 
     S("auth", "token_secret_file", auth.token_secret_file,
       "/etc/vasgw/secrets/token_secret"),
@@ -113,6 +116,7 @@ static const struct gw_config_key gw_config_keys[] = {
       120000),
     S("relay", "webhook_schedule_s", relay.webhook_schedule_s,
       "10 30 60 300 900 1800 3600 7200 14400 28800 43200"),
+    S("relay", "webhook_allow_nets", relay.webhook_allow_nets, ""),
 
     I("janitor", "interval_ms", janitor.interval_ms, "1000", 10, 3600000),
     I("janitor", "lobby_idle_s", janitor.lobby_idle_s, "300", 1, 86400),
@@ -385,6 +389,18 @@ gw_config_load_secrets(struct gw_config *cfg, char *err, size_t err_len)
         return -1;
     }
     cfg->mysql_password[n] = '\0';
+
+    cfg->redis_password[0] = '\0';
+    if (cfg->redis.password_file[0] != '\0') {
+        n = gw_config_read_file(cfg->redis.password_file, cfg->redis_password,
+                                sizeof(cfg->redis_password) - 1, 1);
+        if (n < 1) {
+            snprintf(err, err_len, "%s: missing, unreadable or empty",
+                     cfg->redis.password_file);
+            return -1;
+        }
+        cfg->redis_password[n] = '\0';
+    }
     return 0;
 }
 

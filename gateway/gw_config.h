@@ -70,6 +70,9 @@ struct gw_config {
         int64_t timeout_ms;
         char    notify_stream[128];
         int64_t inbox_max;
+        int64_t stream_maxlen;
+        char    user[64];
+        char    password_file[GW_CONFIG_PATH_MAX];
     } redis;
 
     struct {
@@ -97,6 +100,7 @@ struct gw_config {
         int64_t webhook_connect_timeout_ms;
         int64_t webhook_timeout_ms;
         char    webhook_schedule_s[GW_CONFIG_STR_MAX];
+        char    webhook_allow_nets[GW_CONFIG_STR_MAX];
     } relay;
 
     struct {
@@ -121,6 +125,7 @@ struct gw_config {
     unsigned char ticket_secret[GW_SECRET_BYTES_MAX];
     size_t        ticket_secret_len;
     char          mysql_password[256];
+    char          redis_password[256];
 };
 
 /*

@@ -50,6 +50,10 @@
 
 #define GW_RESTART_BACKOFF_MIN_MS 100
 #define GW_RESTART_BACKOFF_MAX_MS 5000
+/* Back-off of loops whose service is down (gw_backoff_next). */
+#define GW_BACKOFF_MIN_MS 100
+#define GW_BACKOFF_MAX_MS 2000
+
 /* A worker alive this long resets its restart back-off. */
 #define GW_WORKER_HEALTHY_MS 2000
 /* Binary upgrade (SIGUSR2): the new master's workers must stay up this long

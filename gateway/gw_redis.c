@@ -41,6 +41,32 @@ gw_redis_tv(int64_t ms)
     return tv;
 }
 
+/* AUTH user password (Redis 6 ACL) when redis.password_file is set. */
+static int
+gw_redis_auth(struct gw_redis *r, redisContext *c)
+{
+    const struct gw_config *cfg = r->cfg;
+    redisReply             *rep;
+    int                     rc = GW_OK;
+
+    if (cfg->redis_password[0] == '\0') {
+        return GW_OK;
+    }
+    rep = cfg->redis.user[0] != '\0'
+        ? redisCommand(c, "AUTH %s %s", cfg->redis.user, cfg->redis_password)
+        : redisCommand(c, "AUTH %s", cfg->redis_password);
+    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+        /* Never the password; Redis' answer names no secret either. */
+        gw_log_error(r->rid, "redis AUTH as '%s' refused: %s", cfg->redis.user,
+                     rep != NULL ? rep->str : c->errstr);
+        rc = GW_EUNAVAIL;
+    }
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
 int
 gw_redis_connect(struct gw_redis *r)
 {
@@ -60,7 +86,8 @@ gw_redis_connect(struct gw_redis *r)
         }
         return GW_EUNAVAIL;
     }
-    if (redisSetTimeout(c, gw_redis_tv(r->cfg->redis.timeout_ms)) != REDIS_OK) {
+    if (redisSetTimeout(c, gw_redis_tv(r->cfg->redis.timeout_ms)) != REDIS_OK
+        || gw_redis_auth(r, c) != GW_OK) {
         redisFree(c);
         return GW_EUNAVAIL;
     }

@@ -6,6 +6,9 @@
  * down matters (it never does for money paths, see DESIGN.md).
  *
  * Keys are namespaced "vas:" and use {hash tags} for Redis Cluster.
+ * Authentication: with redis.password_file set, every new connection sends
+ * AUTH redis.user <password> (an ACL user that may run only what the
+ * gateway needs, see etc/redis.conf.in); a refused AUTH is GW_EUNAVAIL.
  * Not thread-safe: a struct gw_redis belongs to one thread.
  */
 #ifndef GW_REDIS_H
@@ -25,7 +28,7 @@ struct gw_redis {
 void gw_redis_init(struct gw_redis *r, const struct gw_config *cfg);
 void gw_redis_fini(struct gw_redis *r);
 
-/* Connects if needed. GW_OK or GW_EUNAVAIL. */
+/* Connects (and authenticates) if needed. GW_OK or GW_EUNAVAIL. */
 int gw_redis_connect(struct gw_redis *r);
 
 /*

@@ -13,7 +13,7 @@
 #include "gw_thread.h"
 #include "lob.h"
 #include "svc_lobby.h"
-#include "svc_notify.h"
+#include "ntf_wire.h"
 
 #define SVC_LOBBY_LIMIT_DEFAULT 20
 #define SVC_LOBBY_MIN_PLAYERS   2
@@ -102,7 +102,7 @@ svc_lobby_send(struct gw_request *r, const char *user, const char *type,
     char *p = gw_json_print(r->arena, payload);
 
     if (p == NULL
-        || svc_notify_direct(&r->thr->redis, user, type, p, NULL) != GW_OK) {
+        || ntf_send(&r->thr->redis, user, type, p, NULL) != GW_OK) {
         gw_log_warn(r->request_id, "%s to %s not sent", type, user);
     }
 }

@@ -6,6 +6,7 @@
  * required and replayed), JSON (body must be a JSON object), TRUSTED
  * (server.metrics_trusted only), NOLOG (no access line).
  */
+#include "ntf_relay.h"
 #include "svc_account.h"
 #include "svc_finance.h"
 #include "svc_janitor.h"
@@ -81,6 +82,8 @@ const struct gw_route svc_routes[] = {
      0},
     {"GET", "/v1/admin/keys", svc_admin_keys, ADMIN, 0},
     {"POST", "/v1/admin/keys/{id}/revoke", svc_admin_key_revoke, ADMIN, 0},
+    {"GET", "/v1/admin/notifications/status", svc_notify_admin_status, ADMIN,
+     0},
     {"POST", "/v1/admin/items", svc_admin_item_create, ADMIN | JSON, 0},
     {"PATCH", "/v1/admin/items/{id}", svc_admin_item_patch, ADMIN | JSON, 0},
 
@@ -94,7 +97,7 @@ const struct gw_route svc_routes[] = {
 const size_t svc_routes_count = sizeof(svc_routes) / sizeof(svc_routes[0]);
 
 const struct gw_role svc_roles[] = {
-    {"relay", svc_relay_run},
+    {"relay", ntf_relay_run},
     {"janitor", svc_janitor_run},
 };
 const int svc_roles_count = sizeof(svc_roles) / sizeof(svc_roles[0]);

@@ -22,13 +22,25 @@ VASGW_BIN = os.environ.get("VASGW_BIN", str(ROOT / "bin/vasgw"))
 
 
 class Redis:
-    """Minimal RESP2 client: one blocking connection."""
+    """Minimal RESP2 client: one blocking connection, authenticated as the
+    stack's admin user (VAS_REDIS_USER / VAS_REDIS_PASSWORD in stack.env)
+    unless user/password say otherwise; auth=False for none at all."""
 
-    def __init__(self, host=None, port=None, timeout=10):
+    def __init__(self, host=None, port=None, timeout=10, user=None,
+                 password=None, auth=True):
         self.sock = socket.create_connection(
             (host or ENV.get("VAS_REDIS_HOST", "127.0.0.1"),
              int(port or ENV.get("VAS_REDIS_PORT", 16390))), timeout=timeout)
         self.f = self.sock.makefile("rb")
+        user = user or ENV.get("VAS_REDIS_USER")
+        password = password or ENV.get("VAS_REDIS_PASSWORD")
+        if auth and password:
+            try:
+                self.cmd(*(["AUTH", user, password] if user
+                           else ["AUTH", password]))
+            except Exception:
+                self.close()
+                raise
 
     def close(self):
         self.f.close()
@@ -146,21 +158,24 @@ def insert_outbox_bulk(n, user_prefix="im-bulk-"):
 
 
 def undelivered(ids):
-    """How many of ids are still undelivered in the outbox."""
+    """How many of ids are still undelivered: their outbox rows are still
+    queued in outbox_pending (migration 007; the relay deletes the queue
+    entries it delivered)."""
     ids = list(ids)
     left = 0
     for i in range(0, len(ids), 5000):
         chunk = ids[i:i + 5000]
-        rows = db_query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
-                        " AND notif_id IN (" + ",".join(["%s"] * len(chunk))
-                        + ")", chunk)
+        rows = db_query("SELECT COUNT(*) FROM outbox o JOIN outbox_pending p"
+                        " ON p.id = o.id WHERE o.notif_id IN ("
+                        + ",".join(["%s"] * len(chunk)) + ")", chunk)
         left += rows[0][0]
     return left
 
 
 def undelivered_tag(tag):
-    return db_query("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
-                    " AND SUBSTRING(notif_id, 13, 8) = %s", (tag,))[0][0]
+    return db_query("SELECT COUNT(*) FROM outbox o JOIN outbox_pending p"
+                    " ON p.id = o.id WHERE SUBSTRING(o.notif_id, 13, 8) = %s",
+                    (tag,))[0][0]
 
 
 def master_pid():

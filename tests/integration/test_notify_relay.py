@@ -83,7 +83,9 @@ def test_inbox_api_pages_newest_first_and_only_own():
         r = http("GET", q, token=token)
         assert r.status == 200, r
         body = r.json()
-        assert set(body) == {"items", "next_after"}
+        # next_cursor is the API.md name; next_after (the old one) stays.
+        assert set(body) == {"items", "next_cursor", "next_after"}
+        assert body["next_cursor"] == body["next_after"]
         for it in body["items"]:
             assert set(it) == {"id", "type", "created_at", "data"}
         seen += [it["id"] for it in body["items"]]

@@ -1,5 +1,5 @@
 /*
- * svc_webhook.c — signed webhook delivery with retries and dead-lettering.
+ * ntf_webhook.c — signed webhook delivery with retries and dead-lettering.
  *
  * Why a lease instead of holding the row lock during the POST: a slow
  * provider would keep a MariaDB transaction open for the whole timeout.
@@ -12,15 +12,27 @@
 
 #include <curl/curl.h>
 
+#include "gw_backoff.h"
 #include "gw_db.h"
 #include "gw_log.h"
+#include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_thread.h"
-#include "svc_notify.h"
-#include "svc_relay.h"
-#include "svc_webhook.h"
+#include "ntf_webhook.h"
+#include "ntf_wire.h"
 
-struct svc_webhook_event {
+/* Delivery outcomes, for the metrics. */
+enum ntf_webhook_outcome {
+    NTF_WEBHOOK_DELIVERED,
+    NTF_WEBHOOK_RETRY, /* failed attempt, retry scheduled */
+    NTF_WEBHOOK_DEAD   /* last retry failed or refused: dead-lettered */
+};
+
+static struct {
+    int delivered, retried, dead, latency;
+} ntf_webhook_m = {-1, -1, -1, -1};
+
+struct ntf_webhook_event {
     int64_t     id;
     const char *event_id;
     int64_t     provider_id;
@@ -30,24 +42,52 @@ struct svc_webhook_event {
     int64_t     attempts; /* after this claim */
 };
 
-struct svc_webhook_result {
+struct ntf_webhook_result {
     long    http_status; /* 0: no HTTP answer */
     int     ok;
-    char    error[SVC_WEBHOOK_ERROR_MAX + 1];
+    char    error[NTF_WEBHOOK_ERROR_MAX + 1];
     int64_t latency_ms;
 };
 
-struct svc_webhook_loop {
+struct ntf_webhook_loop {
     const struct gw_config     *cfg;
     struct gw_thread            t;
-    struct svc_webhook_schedule sched;
+    struct ntf_webhook_schedule sched;
     CURL                       *curl;
 };
 
-static struct svc_webhook_loop svc_webhook_loop;
+static struct ntf_webhook_loop ntf_webhook_loop;
 
 int
-svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
+ntf_webhook_metrics_register(void)
+{
+    enum gw_metric_type C = GW_METRIC_COUNTER, H = GW_METRIC_HISTOGRAM;
+
+    ntf_webhook_m.delivered = gw_metrics_register(
+        "vasgw_webhook_delivered_total", "Webhook events delivered (2xx)", C);
+    ntf_webhook_m.retried = gw_metrics_register(
+        "vasgw_webhook_attempt_failures_total",
+        "Webhook attempts that failed and were rescheduled", C);
+    ntf_webhook_m.dead = gw_metrics_register(
+        "vasgw_webhook_failed_total", "Webhook events dead-lettered", C);
+    ntf_webhook_m.latency =
+        gw_metrics_register("vasgw_webhook_attempt_duration_seconds",
+                            "Webhook attempt durations", H);
+    return ntf_webhook_m.latency < 0 ? -1 : 0;
+}
+
+static void
+ntf_webhook_metrics_add(int outcome, int64_t latency_ms)
+{
+    gw_metrics_add(outcome == NTF_WEBHOOK_DELIVERED  ? ntf_webhook_m.delivered
+                       : outcome == NTF_WEBHOOK_DEAD ? ntf_webhook_m.dead
+                                                     : ntf_webhook_m.retried,
+                   1);
+    gw_metrics_observe_us(ntf_webhook_m.latency, latency_ms * 1000);
+}
+
+int
+ntf_webhook_schedule_parse(const char *s, struct ntf_webhook_schedule *out)
 {
     const char *p = s;
     size_t      len;
@@ -60,8 +100,8 @@ svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
             continue;
         }
         len = strcspn(p, " ,");
-        if (out->n == SVC_WEBHOOK_SCHEDULE_MAX || gw_parse_i64(p, len, &v) != 0
-            || v < 1 || v > SVC_WEBHOOK_DELAY_MAX_S) {
+        if (out->n == NTF_WEBHOOK_SCHEDULE_MAX || gw_parse_i64(p, len, &v) != 0
+            || v < 1 || v > NTF_WEBHOOK_DELAY_MAX_S) {
             return -1;
         }
         out->delay_s[out->n++] = v;
@@ -71,7 +111,7 @@ svc_webhook_schedule_parse(const char *s, struct svc_webhook_schedule *out)
 }
 
 int
-svc_webhook_sign(const void *secret, size_t secret_len, int64_t t,
+ntf_webhook_sign(const void *secret, size_t secret_len, int64_t t,
                  const char *body, size_t body_len, char *out, size_t cap)
 {
     struct gw_buf signed_text = {0};
@@ -92,7 +132,7 @@ svc_webhook_sign(const void *secret, size_t secret_len, int64_t t,
 }
 
 int
-svc_webhook_next_delay(const struct svc_webhook_schedule *s, int64_t attempts,
+ntf_webhook_next_delay(const struct ntf_webhook_schedule *s, int64_t attempts,
                        int64_t *delay_s)
 {
     if (attempts < 1 || attempts > s->n) {
@@ -105,7 +145,7 @@ svc_webhook_next_delay(const struct svc_webhook_schedule *s, int64_t attempts,
 
 /* Claims due events and commits a lease on them; ev[] in the arena. */
 static int
-svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
+ntf_webhook_claim(struct ntf_webhook_loop *l, struct ntf_webhook_event **ev,
                   size_t *n)
 {
     struct gw_db *db = &l->t.db;
@@ -116,11 +156,11 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
     size_t        i = 0;
     int           rc;
 
-    lease_s = SVC_WEBHOOK_BATCH
+    lease_s = NTF_WEBHOOK_BATCH
             * (l->cfg->relay.webhook_connect_timeout_ms
                + l->cfg->relay.webhook_timeout_ms)
             / 1000
-        + SVC_WEBHOOK_LEASE_SLACK_S;
+        + NTF_WEBHOOK_LEASE_SLACK_S;
     *n = 0;
     rc = gw_db_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
     rc = rc == GW_OK ? gw_db_begin(db) : rc;
@@ -135,7 +175,7 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
                      " AND next_attempt_at <= UTC_TIMESTAMP(3)"
                      " ORDER BY next_attempt_at LIMIT %d"
                      " FOR UPDATE SKIP LOCKED",
-                     SVC_WEBHOOK_BATCH);
+                     NTF_WEBHOOK_BATCH);
     if (rc != GW_OK) {
         goto fail;
     }
@@ -147,7 +187,7 @@ svc_webhook_claim(struct svc_webhook_loop *l, struct svc_webhook_event **ev,
     }
     gw_buf_appends(&ids, "[");
     while ((row = mysql_fetch_row(res)) != NULL) {
-        struct svc_webhook_event *e = &(*ev)[i++];
+        struct ntf_webhook_event *e = &(*ev)[i++];
         e->id = gw_db_col_i64(row, 0);
         e->event_id = gw_db_col_str(row, 1);
         e->provider_id = gw_db_col_i64(row, 2);
@@ -184,18 +224,18 @@ fail:
 
 /* Counts response bytes and stops reading past the limit. */
 static size_t
-svc_webhook_sink(char *p, size_t size, size_t nmemb, void *ud)
+ntf_webhook_sink(char *p, size_t size, size_t nmemb, void *ud)
 {
     size_t *got = ud;
 
     (void) p;
     *got += size * nmemb;
-    return *got > SVC_WEBHOOK_RESPONSE_MAX ? 0 : size * nmemb;
+    return *got > NTF_WEBHOOK_RESPONSE_MAX ? 0 : size * nmemb;
 }
 
 /* Appends one header line; on failure keeps the list and sets *oom. */
 static struct curl_slist *
-svc_webhook_header(struct curl_slist *list, const char *line, int *oom)
+ntf_webhook_header(struct curl_slist *list, const char *line, int *oom)
 {
     struct curl_slist *h = curl_slist_append(list, line);
 
@@ -208,23 +248,23 @@ svc_webhook_header(struct curl_slist *list, const char *line, int *oom)
 
 /* One POST with every limit set explicitly; fills res. */
 static void
-svc_webhook_post(struct svc_webhook_loop *l, const char *url,
+ntf_webhook_post(struct ntf_webhook_loop *l, const char *url,
                  const struct gw_buf *body, const char *sig,
-                 const char *event_id, struct svc_webhook_result *res)
+                 const char *event_id, struct ntf_webhook_result *res)
 {
     struct curl_slist *hdrs = NULL;
-    char               line[SVC_WEBHOOK_SIG_MAX + 64];
+    char               line[NTF_WEBHOOK_SIG_MAX + 64];
     size_t             got = 0;
     int                oom = 0;
     int64_t            t0 = gw_mono_us();
     CURLcode           cc;
 
     snprintf(line, sizeof(line), "Vas-Signature: %s", sig);
-    hdrs = svc_webhook_header(hdrs, "Content-Type: application/json", &oom);
-    hdrs = svc_webhook_header(hdrs, "Expect:", &oom);
-    hdrs = svc_webhook_header(hdrs, line, &oom);
+    hdrs = ntf_webhook_header(hdrs, "Content-Type: application/json", &oom);
+    hdrs = ntf_webhook_header(hdrs, "Expect:", &oom);
+    hdrs = ntf_webhook_header(hdrs, line, &oom);
     snprintf(line, sizeof(line), "Vas-Event-Id: %s", event_id);
-    hdrs = svc_webhook_header(hdrs, line, &oom);
+    hdrs = ntf_webhook_header(hdrs, line, &oom);
     if (oom) {
         snprintf(res->error, sizeof(res->error), "out of memory");
         curl_slist_free_all(hdrs);
@@ -240,12 +280,12 @@ svc_webhook_post(struct svc_webhook_loop *l, const char *url,
     curl_easy_setopt(l->curl, CURLOPT_TIMEOUT_MS,
                      (long) l->cfg->relay.webhook_timeout_ms);
     curl_easy_setopt(l->curl, CURLOPT_MAXFILESIZE,
-                     (long) SVC_WEBHOOK_RESPONSE_MAX);
+                     (long) NTF_WEBHOOK_RESPONSE_MAX);
     curl_easy_setopt(l->curl, CURLOPT_USERAGENT, "vasgw-webhook/1");
     curl_easy_setopt(l->curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(l->curl, CURLOPT_POSTFIELDS, body->data);
     curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE, (long) body->len);
-    curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, svc_webhook_sink);
+    curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, ntf_webhook_sink);
     curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, &got);
     cc = curl_easy_perform(l->curl);
     curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &res->http_status);
@@ -264,9 +304,9 @@ svc_webhook_post(struct svc_webhook_loop *l, const char *url,
 
 /* Writes the outcome if the claim is still ours. */
 static int
-svc_webhook_record(struct svc_webhook_loop         *l,
-                   const struct svc_webhook_event  *e,
-                   const struct svc_webhook_result *res, const char *state)
+ntf_webhook_record(struct ntf_webhook_loop         *l,
+                   const struct ntf_webhook_event  *e,
+                   const struct ntf_webhook_result *res, const char *state)
 {
     int64_t delay_s = 0;
     int     outcome = -1;
@@ -274,21 +314,21 @@ svc_webhook_record(struct svc_webhook_loop         *l,
     if (state != NULL) {
         /* "skipped": nothing to send, not a delivery outcome. */
     } else if (res->ok) {
-        outcome = SVC_RELAY_WH_DELIVERED;
-    } else if (svc_webhook_next_delay(&l->sched, e->attempts, &delay_s)) {
-        outcome = SVC_RELAY_WH_RETRY;
+        outcome = NTF_WEBHOOK_DELIVERED;
+    } else if (ntf_webhook_next_delay(&l->sched, e->attempts, &delay_s)) {
+        outcome = NTF_WEBHOOK_RETRY;
     } else {
-        outcome = SVC_RELAY_WH_DEAD;
+        outcome = NTF_WEBHOOK_DEAD;
     }
     if (state == NULL) {
-        state = outcome == SVC_RELAY_WH_DELIVERED ? "delivered"
-            : outcome == SVC_RELAY_WH_RETRY       ? "pending"
-                                                  : "failed";
+        state = outcome == NTF_WEBHOOK_DELIVERED ? "delivered"
+            : outcome == NTF_WEBHOOK_RETRY       ? "pending"
+                                                 : "failed";
     }
     if (outcome >= 0) {
-        svc_relay_metrics_webhook(outcome, res->latency_ms);
+        ntf_webhook_metrics_add(outcome, res->latency_ms);
     }
-    if (outcome == SVC_RELAY_WH_DEAD) {
+    if (outcome == NTF_WEBHOOK_DEAD) {
         gw_log_warn(NULL, "webhook %s dead-lettered after %lld attempts: %s",
                     e->event_id, (long long) e->attempts, res->error);
     }
@@ -306,13 +346,13 @@ svc_webhook_record(struct svc_webhook_loop         *l,
 
 /* Looks up the provider, signs and sends one event, records the outcome. */
 static int
-svc_webhook_deliver(struct svc_webhook_loop        *l,
-                    const struct svc_webhook_event *e)
+ntf_webhook_deliver(struct ntf_webhook_loop        *l,
+                    const struct ntf_webhook_event *e)
 {
-    struct svc_notify_item    it;
-    struct svc_webhook_result res;
+    struct ntf_item           it;
+    struct ntf_webhook_result res;
     struct gw_buf             body = {0};
-    char                      sig[SVC_WEBHOOK_SIG_MAX];
+    char                      sig[NTF_WEBHOOK_SIG_MAX];
     const char               *url, *secret;
     MYSQL_ROW                 row;
     int                       rc;
@@ -324,49 +364,49 @@ svc_webhook_deliver(struct svc_webhook_loop        *l,
                    (long long) e->provider_id);
     if (rc != GW_OK) {
         snprintf(res.error, sizeof(res.error), "provider lookup failed");
-        return svc_webhook_record(l, e, &res, NULL);
+        return ntf_webhook_record(l, e, &res, NULL);
     }
     url = row != NULL ? gw_db_col_str(row, 0) : NULL;
     secret = row != NULL ? gw_db_col_str(row, 1) : NULL;
     if (url == NULL || *url == '\0') {
         snprintf(res.error, sizeof(res.error), "provider has no webhook_url");
-        return svc_webhook_record(l, e, &res, "skipped");
+        return ntf_webhook_record(l, e, &res, "skipped");
     }
     it.id = e->event_id, it.user = "", it.type = e->type;
     it.payload = e->payload, it.created_ms = e->created_ms;
-    if (svc_notify_item_json(&it, &body) != 0
-        || svc_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
+    if (ntf_item_json(&it, &body) != 0
+        || ntf_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
                             gw_now_s(), body.data, body.len, sig, sizeof(sig))
             != 0) {
         gw_buf_free(&body);
         return GW_ERROR;
     }
-    svc_webhook_post(l, url, &body, sig, e->event_id, &res);
+    ntf_webhook_post(l, url, &body, sig, e->event_id, &res);
     gw_buf_free(&body);
-    return svc_webhook_record(l, e, &res, NULL);
+    return ntf_webhook_record(l, e, &res, NULL);
 }
 
 static void *
-svc_webhook_main(void *arg)
+ntf_webhook_main(void *arg)
 {
-    struct svc_webhook_loop  *l = arg;
-    struct svc_webhook_event *ev = NULL;
+    struct ntf_webhook_loop  *l = arg;
+    struct ntf_webhook_event *ev = NULL;
     size_t                    n, i;
     int64_t                   backoff_ms = 0;
     int                       rc;
 
     while (!gw_role_stopping()) {
-        rc = svc_webhook_claim(l, &ev, &n);
+        rc = ntf_webhook_claim(l, &ev, &n);
         for (i = 0; rc == GW_OK && i < n && !gw_role_stopping(); i++) {
-            svc_webhook_deliver(l, &ev[i]);
+            ntf_webhook_deliver(l, &ev[i]);
         }
         gw_arena_reset(&l->t.arena);
-        if (rc == GW_OK && n == SVC_WEBHOOK_BATCH) {
+        if (rc == GW_OK && n == NTF_WEBHOOK_BATCH) {
             backoff_ms = 0;
             continue;
         }
-        backoff_ms = rc == GW_OK ? 0 : svc_relay_backoff_next(backoff_ms);
-        gw_role_sleep_ms(rc == GW_OK ? SVC_WEBHOOK_IDLE_MS : backoff_ms);
+        backoff_ms = rc == GW_OK ? 0 : gw_backoff_next(backoff_ms);
+        gw_role_sleep_ms(rc == GW_OK ? NTF_WEBHOOK_IDLE_MS : backoff_ms);
     }
     curl_easy_cleanup(l->curl);
     gw_thread_fini(&l->t);
@@ -374,13 +414,13 @@ svc_webhook_main(void *arg)
 }
 
 int
-svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
+ntf_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
 {
-    struct svc_webhook_loop *l = &svc_webhook_loop;
+    struct ntf_webhook_loop *l = &ntf_webhook_loop;
 
     memset(l, 0, sizeof(*l));
     l->cfg = cfg;
-    if (svc_webhook_schedule_parse(cfg->relay.webhook_schedule_s, &l->sched)
+    if (ntf_webhook_schedule_parse(cfg->relay.webhook_schedule_s, &l->sched)
         != 0) {
         gw_log_error(NULL, "bad relay.webhook_schedule_s '%s'",
                      cfg->relay.webhook_schedule_s);
@@ -391,7 +431,7 @@ svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
     }
     l->curl = curl_easy_init();
     if (l->curl == NULL
-        || pthread_create(tid, NULL, svc_webhook_main, l) != 0) {
+        || pthread_create(tid, NULL, ntf_webhook_main, l) != 0) {
         if (l->curl != NULL) {
             curl_easy_cleanup(l->curl);
         }
@@ -399,4 +439,84 @@ svc_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
         return -1;
     }
     return 0;
+}
+
+/* One dead letter as a JSON object, appended to out. */
+static int
+ntf_webhook_dead_json(MYSQL_ROW row, struct gw_buf *out)
+{
+    const char *err = gw_db_col_str(row, 6);
+    char        ts[32];
+
+    gw_time_rfc3339_ms(gw_db_col_i64(row, 7), ts, sizeof(ts));
+    if (gw_buf_appends(out, "{\"event_id\":") != 0
+        || gw_buf_append_json_str(out, gw_db_col_str(row, 1)) != 0
+        || gw_buf_printf(out, ",\"provider_id\":%lld,\"type\":",
+                         (long long) gw_db_col_i64(row, 2))
+            != 0
+        || gw_buf_append_json_str(out, gw_db_col_str(row, 3)) != 0
+        || gw_buf_printf(out, ",\"attempts\":%lld,\"last_status\":",
+                         (long long) gw_db_col_i64(row, 4))
+            != 0) {
+        return -1;
+    }
+    if ((row[5] == NULL
+             ? gw_buf_appends(out, "null")
+             : gw_buf_printf(out, "%lld", (long long) gw_db_col_i64(row, 5)))
+            != 0
+        || gw_buf_appends(out, ",\"last_error\":") != 0
+        || (err == NULL ? gw_buf_appends(out, "null")
+                        : gw_buf_append_json_str(out, err))
+            != 0
+        || gw_buf_printf(out, ",\"created_at\":\"%s\"}", ts) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+ntf_webhook_dead_page(struct gw_db *db, struct gw_arena *a, int64_t before_id,
+                      int64_t limit, struct gw_buf *out, int64_t *next_before,
+                      int64_t *total)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    int64_t    n = 0, last = 0;
+    int        rc;
+
+    *next_before = 0;
+    *total = 0;
+    rc =
+        gw_db_row(db, a, &row,
+                  "SELECT COUNT(*) FROM webhook_events WHERE state = 'failed'");
+    if (rc != GW_OK) {
+        return rc;
+    }
+    *total = row != NULL ? gw_db_col_i64(row, 0) : 0;
+    rc = gw_db_query(db, a, &res,
+                     "SELECT id, event_id, provider_id, type, attempts,"
+                     " last_status, last_error, TIMESTAMPDIFF(MICROSECOND,"
+                     " '1970-01-01', created_at) DIV 1000 FROM webhook_events"
+                     " WHERE state = 'failed' AND id < %lld ORDER BY id DESC"
+                     " LIMIT %lld",
+                     (long long) (before_id > 0 ? before_id : INT64_MAX),
+                     (long long) limit + 1);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (gw_buf_appends(out, "[") != 0) {
+        return GW_ERROR;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (n++ == limit) {
+            *next_before = last;
+            break;
+        }
+        last = gw_db_col_i64(row, 0);
+        if ((n > 1 && gw_buf_appends(out, ",") != 0)
+            || ntf_webhook_dead_json(row, out) != 0) {
+            return GW_ERROR;
+        }
+    }
+    return gw_buf_appends(out, "]") == 0 ? GW_OK : GW_ERROR;
 }

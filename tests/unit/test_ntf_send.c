@@ -1,5 +1,5 @@
 /*
- * test_svc_notify_direct.c — svc_notify_direct() against a real Redis (the
+ * test_ntf_send.c — ntf_send() against a real Redis (the
  * test stack's: VAS_REDIS_PORT, VAS_REDIS_HOST); skipped without one. The
  * entry must carry the same fields as the relay's, and the inbox item the
  * same text, so the push servers have one contract.
@@ -19,7 +19,7 @@
 #include "gw_redis.h"
 #include "gw_status.h"
 #include "gw_util.h"
-#include "svc_notify.h"
+#include "ntf_wire.h"
 
 static int
 setup(void **state)
@@ -28,12 +28,19 @@ setup(void **state)
     static struct gw_redis  r;
     const char             *port = getenv("VAS_REDIS_PORT");
     const char             *host = getenv("VAS_REDIS_HOST");
+    const char             *user = getenv("VAS_REDIS_GW_USER");
+    const char             *pass = getenv("VAS_REDIS_GW_PASSWORD");
     char                    err[256];
     int64_t                 p;
 
-    if (gw_config_load(&cfg, NULL, err, sizeof(err)) != 0) {
+    if (gw_config_load(&cfg, NULL, err, sizeof(err)) != 0
+        || ntf_wire_init() != 0) {
         return -1;
     }
+    /* The gateway's own ACL user: ntf_send must need nothing more. */
+    snprintf(cfg.redis.user, sizeof(cfg.redis.user), "%s", user ? user : "");
+    snprintf(cfg.redis_password, sizeof(cfg.redis_password), "%s",
+             pass ? pass : "");
     if (port == NULL || gw_parse_i64(port, strlen(port), &p) != 0) {
         *state = NULL;
         return 0;
@@ -68,10 +75,9 @@ test_direct_entry_and_inbox(void **state)
     }
     gw_random_bytes(rnd, sizeof(rnd));
     gw_hex_encode(rnd, sizeof(rnd), user + snprintf(user, 8, "im-d-"));
-    assert_int_equal(svc_notify_direct(r, user, "lobby.invited",
-                                       "{\"lobby_id\":\"L1\"}", id),
-                     GW_OK);
-    assert_true(svc_notify_id_valid(id));
+    assert_int_equal(
+        ntf_send(r, user, "lobby.invited", "{\"lobby_id\":\"L1\"}", id), GW_OK);
+    assert_true(ntf_id_valid(id));
     assert_int_equal(gw_redis_cmd(r, NULL, &rep, "XREVRANGE %s + - COUNT 50",
                                   r->cfg->redis.notify_stream),
                      GW_OK);
@@ -110,10 +116,12 @@ test_direct_rejects_bad_input(void **state)
     if (r == NULL) {
         skip();
     }
-    assert_int_equal(svc_notify_direct(r, "", "t", "{}", NULL), GW_EINVAL);
-    assert_int_equal(svc_notify_direct(r, "u", "", "{}", NULL), GW_EINVAL);
-    assert_int_equal(svc_notify_direct(r, "u", "t", "[1]", NULL), GW_EINVAL);
-    assert_int_equal(svc_notify_direct(r, "u", "t", NULL, NULL), GW_EINVAL);
+    assert_int_equal(ntf_send(r, "", "t", "{}", NULL), GW_EINVAL);
+    assert_int_equal(ntf_send(r, "u", "", "{}", NULL), GW_EINVAL);
+    assert_int_equal(ntf_send(r, "u", "t", "[1]", NULL), GW_EINVAL);
+    assert_int_equal(ntf_send(r, "u", "t", NULL, NULL), GW_EINVAL);
+    /* Not JSON: it would make the inbox answer invalid JSON. */
+    assert_int_equal(ntf_send(r, "u", "t", "{\"a\":", NULL), GW_EINVAL);
 }
 
 int
@@ -124,6 +132,5 @@ main(void)
         cmocka_unit_test(test_direct_rejects_bad_input),
     };
 
-    return cmocka_run_group_tests_name("svc_notify_direct", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("ntf_send", tests, setup, teardown);
 }

@@ -1,0 +1,302 @@
+/*
+ * ntf_wire.c — the notification format shared by the relay, direct sends
+ * and the inbox.
+ *
+ * Why a sorted set for the inbox: with every score 0 Redis orders members
+ * by bytes, and each member starts with {"id":"<id>" where ids begin with
+ * 12 hex digits of milliseconds, so the set is in creation order; ZADD of
+ * the same member again (an at-least-once re-delivery) is a no-op, so the
+ * inbox de-duplicates itself; paging by id is a ZRANGEBYLEX bound, stable
+ * while new items arrive. The delivery log beside it (ntf_wire.h) answers
+ * "since", which must follow delivery order.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <openssl/sha.h>
+
+#include "gw_log.h"
+#include "gw_metrics.h"
+#include "gw_redis.h"
+#include "gw_status.h"
+#include "ntf_wire.h"
+
+/*
+ * KEYS inbox, log; ARGV member, id, inbox_max. Returns the sequence given
+ * to the id, 0 when it was there already.
+ */
+static const char ntf_script_add[] =
+    "local log = KEYS[2]\n"
+    "if redis.call('ZSCORE', log, ARGV[2]) then return 0 end\n"
+    "local top = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')\n"
+    "local s = 1\n"
+    "if top[2] then s = tonumber(top[2]) + 1 end\n"
+    "redis.call('ZADD', log, s, ARGV[2])\n"
+    "redis.call('ZADD', KEYS[1], 0, ARGV[1])\n"
+    "local keep = -tonumber(ARGV[3]) - 1\n"
+    "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, keep)\n"
+    "redis.call('ZREMRANGEBYRANK', log, 0, keep)\n"
+    "return s\n";
+
+/* KEYS inbox, log; ARGV since id ("" = from the oldest), count. */
+static const char ntf_script_since[] =
+    "local s = false\n"
+    "if ARGV[1] ~= '' then s = redis.call('ZSCORE', KEYS[2], ARGV[1]) end\n"
+    "local lo = '-inf'\n"
+    "if s then lo = '(' .. s end\n"
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[2], lo, '+inf', 'LIMIT', 0,"
+    " tonumber(ARGV[2]))\n"
+    "local out = {}\n"
+    "for i = 1, #ids do\n"
+    "  local p = '{\"id\":\"' .. ids[i] .. '\"'\n"
+    "  local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. p, '(' .. p .. '-',"
+    " 'LIMIT', 0, 1)\n"
+    "  if m[1] then out[#out + 1] = m[1] end\n"
+    "end\n"
+    "return out\n";
+
+static char ntf_sha_add[NTF_SHA_LEN + 1], ntf_sha_since[NTF_SHA_LEN + 1];
+static int  ntf_wire_m_direct = -1;
+
+static void
+ntf_script_sha(const char *text, char *out)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+
+    SHA1((const unsigned char *) text, strlen(text), md);
+    gw_hex_encode(md, sizeof(md), out);
+}
+
+int
+ntf_wire_init(void)
+{
+    ntf_script_sha(ntf_script_add, ntf_sha_add);
+    ntf_script_sha(ntf_script_since, ntf_sha_since);
+    ntf_wire_m_direct = gw_metrics_register(
+        "vasgw_notify_direct_total", "Non-money notifications sent directly",
+        GW_METRIC_COUNTER);
+    return ntf_wire_m_direct < 0 ? -1 : 0;
+}
+
+const char *
+ntf_script_since_sha(void)
+{
+    return ntf_sha_since;
+}
+
+int
+ntf_scripts_load(struct gw_redis *r)
+{
+    redisReply *rep;
+    int         rc;
+
+    rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", ntf_script_add);
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    if (rc == GW_OK) {
+        rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", ntf_script_since);
+        if (rep != NULL) {
+            freeReplyObject(rep);
+        }
+    }
+    return rc;
+}
+
+int
+ntf_id_valid(const char *s)
+{
+    size_t i;
+
+    if (s == NULL || strlen(s) != NTF_ID_LEN) {
+        return 0;
+    }
+    for (i = 0; i < NTF_ID_LEN; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+ntf_inbox_key(const char *user, char *out, size_t cap)
+{
+    size_t n = strlen(NTF_INBOX_PREFIX), u = strlen(user);
+
+    if (u == 0 || u > GW_USER_ID_MAX || n + u + 3 > cap) {
+        return -1;
+    }
+    memcpy(out, NTF_INBOX_PREFIX, n);
+    out[n] = '{';
+    memcpy(out + n + 1, user, u);
+    out[n + 1 + u] = '}';
+    out[n + 2 + u] = '\0';
+    return 0;
+}
+
+int
+ntf_seq_key(const char *user, char *out, size_t cap)
+{
+    size_t u = strlen(user);
+    int    n;
+
+    if (u == 0 || u > GW_USER_ID_MAX) {
+        return -1;
+    }
+    n = snprintf(out, cap, NTF_SEQ_PREFIX "{%s}", user);
+    return n < 0 || (size_t) n >= cap ? -1 : 0;
+}
+
+int
+ntf_item_json(const struct ntf_item *it, struct gw_buf *out)
+{
+    char ts[32];
+
+    gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
+    if (gw_buf_appends(out, NTF_ITEM_PREFIX) != 0
+        || gw_buf_appends(out, it->id) != 0
+        || gw_buf_appends(out, "\",\"type\":") != 0
+        || gw_buf_append_json_str(out, it->type) != 0
+        || gw_buf_printf(out, ",\"created_at\":\"%s\",\"data\":", ts) != 0
+        || gw_buf_appends(out, it->payload) != 0
+        || gw_buf_appends(out, "}") != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
+           size_t item_len)
+{
+    char        key[NTF_INBOX_KEY_MAX], log[NTF_INBOX_KEY_MAX], ts[32];
+    char        maxlen[24], keep[24];
+    const char *xadd[16], *ev[8];
+    size_t      xlen[16], elen[8];
+    int         i;
+
+    if (ntf_inbox_key(it->user, key, sizeof(key)) != 0
+        || ntf_seq_key(it->user, log, sizeof(log)) != 0) {
+        return -1;
+    }
+    gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
+    snprintf(maxlen, sizeof(maxlen), "%lld",
+             (long long) r->cfg->redis.stream_maxlen);
+    snprintf(keep, sizeof(keep), "%lld", (long long) r->cfg->redis.inbox_max);
+    xadd[0] = "XADD", xadd[1] = r->cfg->redis.notify_stream;
+    xadd[2] = "MAXLEN", xadd[3] = "~", xadd[4] = maxlen, xadd[5] = "*";
+    xadd[6] = "id", xadd[7] = it->id, xadd[8] = "user", xadd[9] = it->user;
+    xadd[10] = "type", xadd[11] = it->type, xadd[12] = "payload";
+    xadd[13] = it->payload, xadd[14] = "created_at", xadd[15] = ts;
+    for (i = 0; i < 16; i++) {
+        xlen[i] = strlen(xadd[i]);
+    }
+    ev[0] = "EVALSHA", ev[1] = ntf_sha_add, ev[2] = "2", ev[3] = key;
+    ev[4] = log, ev[5] = item_json, ev[6] = it->id, ev[7] = keep;
+    for (i = 0; i < 8; i++) {
+        elen[i] = i == 5 ? item_len : strlen(ev[i]);
+    }
+    if (redisAppendCommandArgv(r->ctx, 16, xadd, xlen) != REDIS_OK
+        || redisAppendCommandArgv(r->ctx, 8, ev, elen) != REDIS_OK) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+ntf_append_read(struct gw_redis *r, const char *id)
+{
+    redisReply *rep;
+    int         k, got, rc = GW_OK;
+
+    for (k = 0; k < NTF_CMDS_PER_ITEM; k++) {
+        got = gw_redis_pipeline_get(r, &rep);
+        if (got == GW_EUNAVAIL) {
+            return got;
+        }
+        if (got != GW_OK && rep != NULL && rep->str != NULL
+            && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+            rc = GW_ERETRY;
+        } else if (got != GW_OK) {
+            gw_log_error(r->rid, "notification %s: redis: %s", id,
+                         rep != NULL && rep->str != NULL ? rep->str : "?");
+            rc = rc == GW_OK ? GW_ERROR : rc;
+        }
+        if (rep != NULL) {
+            freeReplyObject(rep);
+        }
+    }
+    return rc;
+}
+
+/* A JSON object text of at most NTF_PAYLOAD_MAX bytes. */
+static int
+ntf_payload_valid(const char *s)
+{
+    cJSON *j;
+    int    ok;
+
+    if (s == NULL || s[0] != '{' || strlen(s) > NTF_PAYLOAD_MAX) {
+        return 0;
+    }
+    j = cJSON_Parse(s);
+    ok = j != NULL && cJSON_IsObject(j);
+    cJSON_Delete(j);
+    return ok;
+}
+
+int
+ntf_send(struct gw_redis *r, const char *user, const char *type,
+         const char *payload_json, char *id_out)
+{
+    struct ntf_item it;
+    struct gw_buf   item = {0};
+    char            id[NTF_ID_LEN + 1];
+    int             rc = GW_EINVAL, attempt, stale;
+
+    if (user == NULL || *user == '\0' || strlen(user) > GW_USER_ID_MAX
+        || type == NULL || *type == '\0' || strlen(type) > NTF_TYPE_MAX
+        || !ntf_payload_valid(payload_json)) {
+        goto fail;
+    }
+    gw_outbox_id_new(id);
+    it.id = id, it.user = user, it.type = type, it.payload = payload_json;
+    it.created_ms = gw_now_ms();
+    rc = GW_ERROR;
+    if (ntf_item_json(&it, &item) != 0) {
+        goto fail;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        /* A connection that predates a Redis restart fails once, and a
+         * restarted Redis has no scripts: both are worth one more try. */
+        stale = r->ctx != NULL;
+        rc = gw_redis_connect(r);
+        if (rc != GW_OK) {
+            goto fail;
+        }
+        if (ntf_append(r, &it, item.data, item.len) != 0) {
+            rc = GW_ERROR;
+            goto fail;
+        }
+        rc = ntf_append_read(r, id);
+        if (rc == GW_ERETRY) {
+            rc = ntf_scripts_load(r);
+            rc = rc == GW_OK ? GW_ERETRY : rc;
+        }
+        if (!(rc == GW_ERETRY || (rc == GW_EUNAVAIL && stale))) {
+            break;
+        }
+    }
+    rc = rc == GW_ERETRY ? GW_ERROR : rc;
+    if (rc == GW_OK) {
+        gw_metrics_add(ntf_wire_m_direct, 1);
+        if (id_out != NULL) {
+            memcpy(id_out, id, sizeof(id));
+        }
+    }
+fail:
+    gw_buf_free(&item);
+    return rc;
+}
