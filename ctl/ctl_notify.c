@@ -1,17 +1,21 @@
 /*
- * ctl_notify.c — the reference stream consumer and webhook operations.
+ * ctl_notify.c — watching the notification stream, and webhook operations.
  *
- *   vasctl notifications tail [--group G] [--consumer C] [--count N]
+ *   vasctl notifications tail [--count N] [--timeout-ms T] [--from ID]
+ *   vasctl notifications tail --group G [--consumer C] [--count N]
  *                             [--timeout-ms T] [--min-idle-ms M] [--new]
  *   vasctl webhooks list [--failed] [--limit N]
  *   vasctl webhooks retry EVENT_ID|--all-failed
  *
- * tail reads exactly as docs/notifications.md tells the IM's push servers
- * to: first XAUTOCLAIM entries a crashed consumer left pending longer than
- * M ms, then XREADGROUP ">" for new ones; each entry is printed as one
- * JSON line and then XACKed (print first: a crash between the two re-reads
- * the entry, at-least-once). It exits after N entries, or after T ms
- * without a new entry.
+ * tail watches by default: XREAD from "$" (or --from) with no consumer
+ * group, so it takes nothing from the IM's push servers and leaves no
+ * group, consumer or pending entry behind. With --group it reads as the
+ * push servers do (docs/notifications.md): first XAUTOCLAIM entries a
+ * crashed consumer left pending longer than M ms, then XREADGROUP ">";
+ * each entry is printed as one JSON line and then XACKed (print first: a
+ * crash between the two re-reads the entry, at-least-once). A consumer
+ * name made up by tail (no --consumer) is deleted at exit when it holds
+ * nothing pending. tail exits after N entries, or after T ms without one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,12 +31,12 @@
 #include "ntf_relay.h"
 #include "ntf_wire.h"
 
-#define CTL_TAIL_GROUP_DEFAULT    "vasctl"
 #define CTL_TAIL_COUNT_MAX        1000000
 #define CTL_TAIL_TIMEOUT_MS       5000
 #define CTL_TAIL_MIN_IDLE_MS      30000
-#define CTL_TAIL_READ_MAX         100 /* entries per XREADGROUP */
+#define CTL_TAIL_READ_MAX         100 /* entries per XREAD(GROUP) */
 #define CTL_TAIL_CONSUMER_MAX     64
+#define CTL_TAIL_ID_MAX           64
 #define CTL_WEBHOOKS_LIST_DEFAULT 50
 #define CTL_WEBHOOKS_LIST_MAX     10000
 
@@ -41,14 +45,23 @@ static int ctl_webhooks_list(struct ctl *c, int argc, char **argv);
 static int ctl_webhooks_retry(struct ctl *c, int argc, char **argv);
 
 static const struct ctl_option ctl_opts_tail[] = {
-    {"--group", "G", "consumer group (default " CTL_TAIL_GROUP_DEFAULT ")", 0},
-    {"--consumer", "C", "consumer name (default vasctl-PID)", 0},
-    {"--count", "N", "exit after N entries", 0},
-    {"--timeout-ms", "T", "exit after T ms without a new entry (default 5000)",
+    {"--from", "ID",
+     "watching: start after this stream id (default: new entries only)", 0},
+    {"--group", "G",
+     "consume as this group (created if missing): print, then XACK", 0},
+    {"--consumer", "C",
+     "with --group: consumer name (default vasctl-PID, removed at exit when"
+     " it holds nothing pending)",
      0},
     {"--min-idle-ms", "M",
-     "first claim entries left pending longer than M ms (default 30000)", 0},
-    {"--new", NULL, "a new group starts at the end of the stream", 0},
+     "with --group: first claim entries left pending longer than M ms"
+     " (default 30000)",
+     0},
+    {"--new", NULL,
+     "with --group: a group created now starts at the end of the stream", 0},
+    {"--count", "N", "exit after N entries (1..1000000)", 0},
+    {"--timeout-ms", "T", "exit after T ms without a new entry (default 5000)",
+     0},
     {0}};
 
 static const struct ctl_option ctl_opts_webhooks_list[] = {
@@ -61,10 +74,13 @@ static const struct ctl_option ctl_opts_webhooks_retry[] = {
 
 const struct ctl_command ctl_notify_commands[] = {
     {"notifications tail", ctl_notifications_tail, "", 0, 0, ctl_opts_tail,
-     "read the notification stream as the IM push servers do",
-     "Reads with XREADGROUP (after XAUTOCLAIM of stale entries), prints one"
-     " JSON line\nper entry and XACKs it: this consumes entries for the"
-     " group.",
+     "watch the notification stream (--group: consume it as the push"
+     " servers do)",
+     "Without --group it watches: XREAD from the end of the stream (or"
+     " --from), no\nconsumer group, nothing acknowledged, nothing left behind"
+     " in Redis. With\n--group it reads with XREADGROUP (after XAUTOCLAIM of"
+     " stale entries), prints one\nJSON line per entry and XACKs it: that"
+     " consumes entries for the group.",
      0},
     {"webhooks list", ctl_webhooks_list, "", 0, 0, ctl_opts_webhooks_list,
      "list webhook deliveries (dead-lettered with --failed)", NULL, 0},
@@ -77,9 +93,10 @@ const struct ctl_command ctl_notify_commands[] = {
 struct ctl_tail {
     struct gw_redis *r;
     const char      *stream;
-    const char      *group;
+    const char      *group; /* NULL: watching */
     char             consumer[CTL_TAIL_CONSUMER_MAX];
-    int64_t          want; /* entries to print before exiting */
+    char             last_id[CTL_TAIL_ID_MAX]; /* watching: read after */
+    int64_t          want;                     /* entries before exiting */
     int64_t          seen;
 };
 
@@ -133,7 +150,7 @@ ctl_tail_print(const redisReply *e)
     cJSON_Delete(o);
 }
 
-/* Prints and acknowledges entries (an array of [id, fields]). */
+/* Prints (and, in a group, acknowledges) entries: an array of [id, fields]. */
 static int
 ctl_tail_entries(struct ctl_tail *t, const redisReply *entries)
 {
@@ -144,11 +161,19 @@ ctl_tail_entries(struct ctl_tail *t, const redisReply *entries)
     for (i = 0; i < entries->elements && t->seen < t->want; i++) {
         const redisReply *e = entries->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
-            || e->element[1]->type != REDIS_REPLY_ARRAY) {
+            || e->element[0]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        snprintf(t->last_id, sizeof(t->last_id), "%s", e->element[0]->str);
+        if (e->element[1]->type != REDIS_REPLY_ARRAY) {
             continue; /* deleted entry (trimmed): nothing to show */
         }
         ctl_tail_print(e);
         fflush(stdout);
+        t->seen++;
+        if (t->group == NULL) {
+            continue;
+        }
         rc = gw_redis_cmd(t->r, NULL, &rep, "XACK %s %s %s", t->stream,
                           t->group, e->element[0]->str);
         if (rep != NULL) {
@@ -157,7 +182,6 @@ ctl_tail_entries(struct ctl_tail *t, const redisReply *entries)
         if (rc != GW_OK) {
             return rc;
         }
-        t->seen++;
     }
     return GW_OK;
 }
@@ -167,7 +191,7 @@ static int
 ctl_tail_autoclaim(struct ctl_tail *t, int64_t min_idle_ms)
 {
     redisReply *rep;
-    char        start[64] = "0-0";
+    char        start[CTL_TAIL_ID_MAX] = "0-0";
     int         rc, rounds;
 
     for (rounds = 0; rounds < CTL_TAIL_COUNT_MAX && t->seen < t->want;
@@ -193,13 +217,30 @@ ctl_tail_autoclaim(struct ctl_tail *t, int64_t min_idle_ms)
     return GW_OK;
 }
 
-/* XREADGROUP ">" until want entries or timeout_ms without a new one. */
+/* One XREAD or XREADGROUP of up to n entries, blocking up to block_ms. */
+static int
+ctl_tail_read_once(struct ctl_tail *t, int64_t n, int64_t block_ms,
+                   redisReply **rep)
+{
+    if (t->group == NULL) {
+        return gw_redis_cmd(
+            t->r, NULL, rep, "XREAD COUNT %lld BLOCK %lld STREAMS %s %s",
+            (long long) n, (long long) block_ms, t->stream, t->last_id);
+    }
+    return gw_redis_cmd(t->r, NULL, rep,
+                        "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld"
+                        " STREAMS %s >",
+                        t->group, t->consumer, (long long) n,
+                        (long long) block_ms, t->stream);
+}
+
+/* Reads until want entries or timeout_ms without a new one. */
 static int
 ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
 {
     redisReply *rep;
-    int64_t     idle_since = gw_mono_us(), block_ms, left_ms;
-    int         rc;
+    int64_t     idle_since = gw_mono_us(), block_ms, left_ms, n;
+    int         rc = GW_OK;
 
     block_ms = t->r->cfg->redis.timeout_ms / 2;
     while (t->seen < t->want) {
@@ -207,15 +248,10 @@ ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
         if (left_ms <= 0) {
             return GW_OK;
         }
-        rc = gw_redis_cmd(t->r, NULL, &rep,
-                          "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld"
-                          " STREAMS %s >",
-                          t->group, t->consumer,
-                          (long long) (t->want - t->seen < CTL_TAIL_READ_MAX
-                                           ? t->want - t->seen
-                                           : CTL_TAIL_READ_MAX),
-                          (long long) (left_ms < block_ms ? left_ms : block_ms),
-                          t->stream);
+        n = t->want - t->seen < CTL_TAIL_READ_MAX ? t->want - t->seen
+                                                  : CTL_TAIL_READ_MAX;
+        rc = ctl_tail_read_once(t, n, left_ms < block_ms ? left_ms : block_ms,
+                                &rep);
         if (rc != GW_OK) {
             if (rep != NULL) {
                 freeReplyObject(rep);
@@ -235,11 +271,81 @@ ctl_tail_read(struct ctl_tail *t, int64_t timeout_ms)
     return GW_OK;
 }
 
+/* The stream's last id now, so "$" means the same thing on every read. */
+static int
+ctl_tail_start_id(struct ctl_tail *t, const char *from)
+{
+    redisReply *rep;
+    int         rc;
+
+    if (from != NULL) {
+        snprintf(t->last_id, sizeof(t->last_id), "%s", from);
+        return GW_OK;
+    }
+    rc = gw_redis_cmd(t->r, NULL, &rep, "XREVRANGE %s + - COUNT 1", t->stream);
+    snprintf(t->last_id, sizeof(t->last_id), "0-0");
+    if (rc == GW_OK && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1
+        && rep->element[0]->type == REDIS_REPLY_ARRAY) {
+        snprintf(t->last_id, sizeof(t->last_id), "%s",
+                 rep->element[0]->element[0]->str);
+    }
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+/* Deletes tail's own made-up consumer if it holds nothing pending. */
+static void
+ctl_tail_consumer_drop(struct ctl_tail *t)
+{
+    redisReply *rep;
+    int         idle = 0;
+
+    if (gw_redis_cmd(t->r, NULL, &rep, "XPENDING %s %s - + 1 %s", t->stream,
+                     t->group, t->consumer)
+        == GW_OK) {
+        idle = rep->type == REDIS_REPLY_ARRAY && rep->elements == 0;
+    }
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    if (idle
+        && gw_redis_cmd(t->r, NULL, &rep, "XGROUP DELCONSUMER %s %s %s",
+                        t->stream, t->group, t->consumer)
+            == GW_OK) {
+        freeReplyObject(rep);
+    }
+}
+
+/* --group: claim what crashed consumers left, then read as the group. */
+static int
+ctl_tail_group(struct ctl_tail *t, int argc, char **argv, int64_t timeout_ms,
+               int64_t min_idle_ms)
+{
+    const char *consumer = ctl_opt(argc, argv, "--consumer");
+    int         rc;
+
+    if (consumer != NULL) {
+        snprintf(t->consumer, sizeof(t->consumer), "%s", consumer);
+    } else {
+        snprintf(t->consumer, sizeof(t->consumer), "vasctl-%ld",
+                 (long) getpid());
+    }
+    rc = ntf_relay_group_ensure(t->r, t->group,
+                                ctl_flag(argc, argv, "--new") ? "$" : "0");
+    rc = rc == GW_OK ? ctl_tail_autoclaim(t, min_idle_ms) : rc;
+    rc = rc == GW_OK ? ctl_tail_read(t, timeout_ms) : rc;
+    if (consumer == NULL) {
+        ctl_tail_consumer_drop(t);
+    }
+    return rc;
+}
+
 static int
 ctl_notifications_tail(struct ctl *c, int argc, char **argv)
 {
     struct ctl_tail t;
-    const char     *consumer = ctl_opt(argc, argv, "--consumer");
     int64_t         timeout_ms, min_idle_ms;
     int             rc;
 
@@ -247,7 +353,6 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     t.r = &c->t.redis;
     t.stream = c->cfg->redis.notify_stream;
     t.group = ctl_opt(argc, argv, "--group");
-    t.group = t.group != NULL ? t.group : CTL_TAIL_GROUP_DEFAULT;
     t.want = ctl_notify_opt_i64(argc, argv, "--count", CTL_TAIL_COUNT_MAX,
                                 CTL_TAIL_COUNT_MAX);
     timeout_ms = ctl_notify_opt_i64(argc, argv, "--timeout-ms",
@@ -257,22 +362,33 @@ ctl_notifications_tail(struct ctl *c, int argc, char **argv)
     if (t.want < 0 || timeout_ms < 0 || min_idle_ms < 0) {
         return 2;
     }
-    if (consumer != NULL) {
-        snprintf(t.consumer, sizeof(t.consumer), "%s", consumer);
-    } else {
-        snprintf(t.consumer, sizeof(t.consumer), "vasctl-%ld", (long) getpid());
+    if (t.group == NULL
+        && (ctl_opt(argc, argv, "--consumer") != NULL
+            || ctl_opt(argc, argv, "--min-idle-ms") != NULL
+            || ctl_flag(argc, argv, "--new"))) {
+        fprintf(stderr,
+                "vasctl: --consumer, --min-idle-ms and --new need"
+                " --group (see --help)\n");
+        return 2;
     }
-    rc = ntf_relay_group_ensure(t.r, t.group,
-                                ctl_flag(argc, argv, "--new") ? "$" : "0");
-    rc = rc == GW_OK ? ctl_tail_autoclaim(&t, min_idle_ms) : rc;
-    rc = rc == GW_OK ? ctl_tail_read(&t, timeout_ms) : rc;
+    if (t.group != NULL) {
+        rc = ctl_tail_group(&t, argc, argv, timeout_ms, min_idle_ms);
+    } else {
+        rc = ctl_tail_start_id(&t, ctl_opt(argc, argv, "--from"));
+        rc = rc == GW_OK ? ctl_tail_read(&t, timeout_ms) : rc;
+    }
     if (rc != GW_OK) {
         fprintf(stderr, "vasctl: redis %s:%lld: %s\n", c->cfg->redis.host,
                 (long long) c->cfg->redis.port, gw_status_code(rc));
         return 1;
     }
-    fprintf(stderr, "%lld notification(s) read as %s in group %s\n",
-            (long long) t.seen, t.consumer, t.group);
+    if (t.group != NULL) {
+        fprintf(stderr, "%lld notification(s) read as %s in group %s\n",
+                (long long) t.seen, t.consumer, t.group);
+    } else {
+        fprintf(stderr, "%lld notification(s) watched (no group)\n",
+                (long long) t.seen);
+    }
     return 0;
 }
 

@@ -6,9 +6,18 @@
  * The claim commits at once (attempts + 1, next_attempt_at = now + lease),
  * the POST runs outside any transaction, and the outcome is written only if
  * the row is still ours (same attempts, still pending).
+ *
+ * Why the address check is in CURLOPT_OPENSOCKETFUNCTION: it sees every
+ * address curl is about to connect to, after its own DNS resolution, so a
+ * name that resolves to a public address when checked and to 127.0.0.1 when
+ * connected (DNS rebinding) is still refused; no proxy is used (CURLOPT_PROXY
+ * "") so the address checked is the provider's.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -45,6 +54,7 @@ struct ntf_webhook_event {
 struct ntf_webhook_result {
     long    http_status; /* 0: no HTTP answer */
     int     ok;
+    int     refused; /* not sent, never will be: dead-letter now */
     char    error[NTF_WEBHOOK_ERROR_MAX + 1];
     int64_t latency_ms;
 };
@@ -53,7 +63,32 @@ struct ntf_webhook_loop {
     const struct gw_config     *cfg;
     struct gw_thread            t;
     struct ntf_webhook_schedule sched;
+    struct ntf_webhook_nets     allow;
     CURL                       *curl;
+};
+
+/* What the socket callback saw during one POST. */
+struct ntf_webhook_guard {
+    const struct ntf_webhook_nets *allow;
+    int                            blocked; /* an address was refused */
+};
+
+/*
+ * Never-public ranges (RFC 6890 and friends). IPv6 forms of IPv4 addresses
+ * (::ffff:0:0/96, 64:ff9b::/96) are checked again as IPv4.
+ */
+static const struct {
+    const char *addr;
+    int         prefix;
+} ntf_webhook_blocked[] = {
+    {"0.0.0.0", 8},     {"10.0.0.0", 8},      {"100.64.0.0", 10},
+    {"127.0.0.0", 8},   {"169.254.0.0", 16},  {"172.16.0.0", 12},
+    {"192.0.0.0", 24},  {"192.0.2.0", 24},    {"192.168.0.0", 16},
+    {"198.18.0.0", 15}, {"198.51.100.0", 24}, {"203.0.113.0", 24},
+    {"224.0.0.0", 4},   {"240.0.0.0", 4},     {"::", 128},
+    {"::1", 128},       {"fc00::", 7},        {"fe80::", 10},
+    {"fec0::", 10},     {"ff00::", 8},        {"2001:db8::", 32},
+    {"100::", 64},
 };
 
 static struct ntf_webhook_loop ntf_webhook_loop;
@@ -84,6 +119,145 @@ ntf_webhook_metrics_add(int outcome, int64_t latency_ms)
                                                      : ntf_webhook_m.retried,
                    1);
     gw_metrics_observe_us(ntf_webhook_m.latency, latency_ms * 1000);
+}
+
+/* Fills n from "addr" or "addr/prefix"; 0 or -1. */
+static int
+ntf_net_parse(const char *text, size_t len, struct ntf_net *n)
+{
+    char        buf[INET6_ADDRSTRLEN + 8];
+    const char *slash;
+    int64_t     prefix;
+    int         max;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    slash = strchr(buf, '/');
+    if (slash != NULL) {
+        buf[slash - buf] = '\0';
+    }
+    memset(n, 0, sizeof(*n));
+    if (inet_pton(AF_INET, buf, n->addr) == 1) {
+        n->family = AF_INET, max = 32;
+    } else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
+        n->family = AF_INET6, max = 128;
+    } else {
+        return -1;
+    }
+    prefix = max;
+    if (slash != NULL
+        && (gw_parse_i64(slash + 1, strlen(slash + 1), &prefix) != 0
+            || prefix < 0 || prefix > max)) {
+        return -1;
+    }
+    n->prefix = (int) prefix;
+    return 0;
+}
+
+/* 1 when the first n->prefix bits of addr (same family) match n. */
+static int
+ntf_net_contains(const struct ntf_net *n, int family, const unsigned char *addr)
+{
+    int full = n->prefix / 8, rest = n->prefix % 8;
+
+    if (n->family != family || memcmp(n->addr, addr, (size_t) full) != 0) {
+        return 0;
+    }
+    return rest == 0
+        || ((n->addr[full] ^ addr[full]) & (unsigned char) (0xff << (8 - rest)))
+        == 0;
+}
+
+int
+ntf_webhook_nets_parse(const char *s, struct ntf_webhook_nets *out)
+{
+    const char *p = s;
+    size_t      len;
+
+    out->n = 0;
+    while (*p != '\0') {
+        if (*p == ' ' || *p == ',') {
+            p++;
+            continue;
+        }
+        len = strcspn(p, " ,");
+        if (out->n == NTF_WEBHOOK_NETS_MAX
+            || ntf_net_parse(p, len, &out->net[out->n]) != 0) {
+            return -1;
+        }
+        out->n++;
+        p += len;
+    }
+    return 0;
+}
+
+/* 1 when family/addr is inside a never-public range. */
+static int
+ntf_webhook_addr_blocked(int family, const unsigned char *addr)
+{
+    struct ntf_net n;
+    size_t         i;
+
+    for (i = 0;
+         i < sizeof(ntf_webhook_blocked) / sizeof(ntf_webhook_blocked[0]);
+         i++) {
+        const char *a = ntf_webhook_blocked[i].addr;
+        if (ntf_net_parse(a, strlen(a), &n) == 0
+            && (n.prefix = ntf_webhook_blocked[i].prefix,
+                ntf_net_contains(&n, family, addr))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+ntf_webhook_addr_allowed(const struct sockaddr         *sa,
+                         const struct ntf_webhook_nets *allow)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+    const unsigned char       *addr;
+    int                        family, i;
+
+    if (sa->sa_family == AF_INET) {
+        family = AF_INET;
+        addr = (const unsigned char *) &((const struct sockaddr_in *) sa)
+                   ->sin_addr;
+    } else if (sa->sa_family == AF_INET6) {
+        family = AF_INET6;
+        addr = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+        if (memcmp(addr, mapped, 12) == 0 || memcmp(addr, nat64, 12) == 0) {
+            family = AF_INET, addr += 12; /* an IPv4 address in disguise */
+        }
+    } else {
+        return 0;
+    }
+    for (i = 0; allow != NULL && i < allow->n; i++) {
+        if (ntf_net_contains(&allow->net[i], family, addr)) {
+            return 1;
+        }
+    }
+    return !ntf_webhook_addr_blocked(family, addr);
+}
+
+/* curl's socket factory: refuses addresses a webhook must not reach. */
+static curl_socket_t
+ntf_webhook_opensocket(void *clientp, curlsocktype purpose,
+                       struct curl_sockaddr *address)
+{
+    struct ntf_webhook_guard *g = clientp;
+
+    if (purpose != CURLSOCKTYPE_IPCXN
+        || !ntf_webhook_addr_allowed(&address->addr, g->allow)) {
+        g->blocked = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype, address->protocol);
 }
 
 int
@@ -246,18 +420,48 @@ ntf_webhook_header(struct curl_slist *list, const char *line, int *oom)
     return h;
 }
 
+/*
+ * last_error for a failed transfer: a refusal says why; anything else is
+ * one of a few fixed texts (curl's own would tell a port scanner whether a
+ * port is closed, filtered or open). "curl:" marks transport failures.
+ */
+static void
+ntf_webhook_error(CURL *curl, CURLcode cc, const struct ntf_webhook_guard *g,
+                  struct ntf_webhook_result *res)
+{
+    curl_off_t connect_us = 0;
+
+    curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    if (g->blocked && connect_us == 0) {
+        res->refused = 1;
+        snprintf(res->error, sizeof(res->error),
+                 "refused: the webhook URL resolves to a loopback, link-local"
+                 " or private address (not in relay.webhook_allow_nets)");
+    } else if (connect_us == 0) {
+        snprintf(res->error, sizeof(res->error),
+                 "curl: could not connect to the webhook URL");
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(res->error, sizeof(res->error),
+                 "curl: timed out waiting for the response");
+    } else {
+        snprintf(res->error, sizeof(res->error),
+                 "curl: the transfer failed after connecting");
+    }
+}
+
 /* One POST with every limit set explicitly; fills res. */
 static void
 ntf_webhook_post(struct ntf_webhook_loop *l, const char *url,
                  const struct gw_buf *body, const char *sig,
                  const char *event_id, struct ntf_webhook_result *res)
 {
-    struct curl_slist *hdrs = NULL;
-    char               line[NTF_WEBHOOK_SIG_MAX + 64];
-    size_t             got = 0;
-    int                oom = 0;
-    int64_t            t0 = gw_mono_us();
-    CURLcode           cc;
+    struct ntf_webhook_guard guard = {&l->allow, 0};
+    struct curl_slist       *hdrs = NULL;
+    char                     line[NTF_WEBHOOK_SIG_MAX + 64];
+    size_t                   got = 0;
+    int                      oom = 0;
+    int64_t                  t0 = gw_mono_us();
+    CURLcode                 cc;
 
     snprintf(line, sizeof(line), "Vas-Signature: %s", sig);
     hdrs = ntf_webhook_header(hdrs, "Content-Type: application/json", &oom);
@@ -287,14 +491,17 @@ ntf_webhook_post(struct ntf_webhook_loop *l, const char *url,
     curl_easy_setopt(l->curl, CURLOPT_POSTFIELDSIZE, (long) body->len);
     curl_easy_setopt(l->curl, CURLOPT_WRITEFUNCTION, ntf_webhook_sink);
     curl_easy_setopt(l->curl, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(l->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(l->curl, CURLOPT_OPENSOCKETFUNCTION,
+                     ntf_webhook_opensocket);
+    curl_easy_setopt(l->curl, CURLOPT_OPENSOCKETDATA, &guard);
     cc = curl_easy_perform(l->curl);
     curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &res->http_status);
     res->latency_ms = (gw_mono_us() - t0) / 1000;
     res->ok = res->http_status >= 200 && res->http_status < 300;
     if (cc != CURLE_OK && !(res->ok && cc == CURLE_WRITE_ERROR)) {
         res->ok = 0;
-        snprintf(res->error, sizeof(res->error), "curl: %s",
-                 curl_easy_strerror(cc));
+        ntf_webhook_error(l->curl, cc, &guard, res);
     } else if (!res->ok) {
         snprintf(res->error, sizeof(res->error), "HTTP %ld", res->http_status);
     }
@@ -315,6 +522,8 @@ ntf_webhook_record(struct ntf_webhook_loop         *l,
         /* "skipped": nothing to send, not a delivery outcome. */
     } else if (res->ok) {
         outcome = NTF_WEBHOOK_DELIVERED;
+    } else if (res->refused) {
+        outcome = NTF_WEBHOOK_DEAD; /* retrying would not change a thing */
     } else if (ntf_webhook_next_delay(&l->sched, e->attempts, &delay_s)) {
         outcome = NTF_WEBHOOK_RETRY;
     } else {
@@ -372,11 +581,18 @@ ntf_webhook_deliver(struct ntf_webhook_loop        *l,
         snprintf(res.error, sizeof(res.error), "provider has no webhook_url");
         return ntf_webhook_record(l, e, &res, "skipped");
     }
+    if (secret == NULL || *secret == '\0') {
+        /* Unsigned events could be forged by anyone who knows the URL. */
+        res.refused = 1;
+        snprintf(res.error, sizeof(res.error),
+                 "refused: the provider has no webhook signing secret");
+        return ntf_webhook_record(l, e, &res, NULL);
+    }
     it.id = e->event_id, it.user = "", it.type = e->type;
     it.payload = e->payload, it.created_ms = e->created_ms;
     if (ntf_item_json(&it, &body) != 0
-        || ntf_webhook_sign(secret ? secret : "", secret ? strlen(secret) : 0,
-                            gw_now_s(), body.data, body.len, sig, sizeof(sig))
+        || ntf_webhook_sign(secret, strlen(secret), gw_now_s(), body.data,
+                            body.len, sig, sizeof(sig))
             != 0) {
         gw_buf_free(&body);
         return GW_ERROR;
@@ -424,6 +640,11 @@ ntf_webhook_thread_start(const struct gw_config *cfg, pthread_t *tid)
         != 0) {
         gw_log_error(NULL, "bad relay.webhook_schedule_s '%s'",
                      cfg->relay.webhook_schedule_s);
+        return -1;
+    }
+    if (ntf_webhook_nets_parse(cfg->relay.webhook_allow_nets, &l->allow) != 0) {
+        gw_log_error(NULL, "bad relay.webhook_allow_nets '%s'",
+                     cfg->relay.webhook_allow_nets);
         return -1;
     }
     if (gw_thread_init(&l->t, cfg, 1) != 0) {

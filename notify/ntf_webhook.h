@@ -10,6 +10,14 @@
  * delivered; anything else is retried after relay.webhook_schedule_s[attempt-1]
  * seconds, and after the last delay the event is dead-lettered ('failed').
  *
+ * Refused, and dead-lettered at once with the reason in last_error: a
+ * provider without a signing secret, and a URL whose address (as resolved
+ * at connect time, so DNS rebinding cannot slip past) is loopback,
+ * link-local, private, shared, multicast or reserved, unless the operator
+ * allowlisted its network (relay.webhook_allow_nets). Transport errors are
+ * recorded as a few fixed messages, never curl's own text, so last_error
+ * cannot be used to scan ports.
+ *
  * Claims use SELECT … FOR UPDATE SKIP LOCKED and a lease (next_attempt_at
  * moved past the longest possible attempt) committed before any HTTP, so
  * two relays never send the same attempt concurrently, and a relay that
@@ -25,6 +33,7 @@
 #include "gw_config.h"
 
 struct gw_arena;
+struct sockaddr;
 struct gw_buf;
 struct gw_db;
 
@@ -37,6 +46,19 @@ struct gw_db;
 #define NTF_WEBHOOK_SIG_MAX       128         /* "t=…,v1=<64 hex>" */
 #define NTF_WEBHOOK_ERROR_MAX     255         /* last_error column */
 #define NTF_WEBHOOK_DEAD_PAGE_MAX 100         /* dead letters per page */
+#define NTF_WEBHOOK_NETS_MAX      32          /* allowlisted networks */
+
+/* A network: family AF_INET or AF_INET6, address bytes, prefix length. */
+struct ntf_net {
+    int           family;
+    unsigned char addr[16];
+    int           prefix;
+};
+
+struct ntf_webhook_nets {
+    struct ntf_net net[NTF_WEBHOOK_NETS_MAX];
+    int            n;
+};
 
 struct ntf_webhook_schedule {
     int64_t delay_s[NTF_WEBHOOK_SCHEDULE_MAX];
@@ -58,6 +80,21 @@ int ntf_webhook_schedule_parse(const char *s, struct ntf_webhook_schedule *out);
  */
 int ntf_webhook_sign(const void *secret, size_t secret_len, int64_t t,
                      const char *body, size_t body_len, char *out, size_t cap);
+
+/*
+ * Parses "127.0.0.0/8 10.1.0.0/16 ::1/128" (space or comma separated CIDRs,
+ * a bare address = a single host). 0 or -1.
+ */
+int ntf_webhook_nets_parse(const char *s, struct ntf_webhook_nets *out);
+
+/*
+ * 1 when a webhook may connect to sa: a public address, or one inside an
+ * allowlisted network; 0 for loopback, link-local (169.254/16, fe80::/10),
+ * private (10/8, 172.16/12, 192.168/16, fc00::/7), shared (100.64/10),
+ * unspecified, multicast, reserved, and IPv4 addresses mapped into IPv6.
+ */
+int ntf_webhook_addr_allowed(const struct sockaddr         *sa,
+                             const struct ntf_webhook_nets *allow);
 
 /*
  * The delivery state after failed attempt number attempts (1-based):

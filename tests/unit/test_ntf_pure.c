@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cJSON.h>
 
 #include "gw_status.h"
@@ -238,6 +242,80 @@ test_backoff(void **state)
     assert_int_equal(ms, GW_BACKOFF_MAX_MS);
 }
 
+/* ntf_webhook_addr_allowed on a textual address. */
+static int
+allowed(const char *text, const struct ntf_webhook_nets *allow)
+{
+    struct sockaddr_in  v4 = {0};
+    struct sockaddr_in6 v6 = {0};
+
+    if (inet_pton(AF_INET, text, &v4.sin_addr) == 1) {
+        v4.sin_family = AF_INET;
+        return ntf_webhook_addr_allowed((struct sockaddr *) &v4, allow);
+    }
+    assert_int_equal(inet_pton(AF_INET6, text, &v6.sin6_addr), 1);
+    v6.sin6_family = AF_INET6;
+    return ntf_webhook_addr_allowed((struct sockaddr *) &v6, allow);
+}
+
+static void
+test_webhook_addresses(void **state)
+{
+    struct ntf_webhook_nets none = {0}, lo;
+    const char             *bad[] = {"127.0.0.1",
+                                     "127.9.9.9",
+                                     "169.254.169.254",
+                                     "10.1.2.3",
+                                     "172.16.0.1",
+                                     "172.31.255.255",
+                                     "192.168.1.1",
+                                     "100.64.0.1",
+                                     "0.0.0.0",
+                                     "224.0.0.1",
+                                     "255.255.255.255",
+                                     "::1",
+                                     "::",
+                                     "fe80::1",
+                                     "fd00::1",
+                                     "ff02::1",
+                                     "::ffff:127.0.0.1",
+                                     "::ffff:169.254.169.254",
+                                     "64:ff9b::a9fe:a9fe"};
+    const char *good[] = {"8.8.8.8", "172.32.0.1",           "11.0.0.1",
+                          "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"};
+    size_t      i;
+
+    (void) state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (allowed(bad[i], &none)) {
+            fail_msg("%s must be refused", bad[i]);
+        }
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (!allowed(good[i], &none)) {
+            fail_msg("%s must be allowed", good[i]);
+        }
+    }
+    /* The operator's allowlist opens exactly its networks. */
+    assert_int_equal(ntf_webhook_nets_parse("127.0.0.0/8, ::1", &lo), 0);
+    assert_int_equal(lo.n, 2);
+    assert_true(allowed("127.0.0.1", &lo));
+    assert_true(allowed("::1", &lo));
+    assert_true(allowed("::ffff:127.0.0.1", &lo));
+    assert_false(allowed("169.254.169.254", &lo));
+    assert_false(allowed("10.0.0.1", &lo));
+    assert_int_equal(ntf_webhook_nets_parse("10.1.0.0/16", &lo), 0);
+    assert_true(allowed("10.1.200.3", &lo));
+    assert_false(allowed("10.2.0.1", &lo));
+    assert_int_equal(ntf_webhook_nets_parse("", &lo), 0);
+    assert_int_equal(lo.n, 0);
+    assert_int_equal(ntf_webhook_nets_parse("10.0.0.0/33", &lo), -1);
+    assert_int_equal(ntf_webhook_nets_parse("10.0.0/8", &lo), -1);
+    assert_int_equal(ntf_webhook_nets_parse("::1/129", &lo), -1);
+    assert_int_equal(ntf_webhook_nets_parse("localhost", &lo), -1);
+    assert_int_equal(ntf_webhook_nets_parse("1.2.3.4/x", &lo), -1);
+}
+
 int
 main(void)
 {
@@ -250,6 +328,7 @@ main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_parse_since_and_cursor),
+        cmocka_unit_test(test_webhook_addresses),
     };
 
     return cmocka_run_group_tests_name("ntf_pure", tests, NULL, NULL);
