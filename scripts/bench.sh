@@ -188,22 +188,72 @@ table() {
 table | tee "$DIR/bench.txt"
 log "table saved to $DIR/bench.txt (wrk output: $DIR/wrk-*.txt)"
 
-# --- notifications relay (issue 5) -----------------------------------------------------------
+# --- notifications relay (issues 5, 12) ------------------------------------------------------
 # Rows appended to the table above, same columns: "req/s" is notifications/s.
-#   relay-drain    a backlog of BENCH_RELAY_ROWS (100,000) outbox rows, drained by the stack's relay:
-#                  rows / (last delivered_at - first delivered_at), both from MariaDB's clock
+#   relay-drain    a backlog of BENCH_RELAY_ROWS (100,000) outbox rows committed while vasgw is
+#                  stopped, then drained by the stack's relay: rows / (last - first stream entry
+#                  of the backlog), both stamped by Redis' clock (stream ids are milliseconds)
 #   xadd-ceiling   redis-benchmark XADD of the same entry, one connection, pipelined like the relay
-#                  ([relay] batch commands per round trip); the relay also writes the inbox (ZADD +
-#                  trim), so 3 commands per notification against this 1
-#   relay-latency  outbox commit → stream under a steady 1,000 rows/s for 5 s: delivered_at -
-#                  created_at per row (the relay marks a row after its XADD returned)
+#                  ([relay] batch commands per round trip); the relay also runs the inbox script
+#                  per notification, so 2 commands per notification against this 1
+#   relay-latency  purchase → stream under purchase load (wrk, scripts/bench/store.lua, 16
+#                  connections, BENCH_RELAY_LOAD_S seconds): for every purchase.completed entry
+#                  of that window, stream id time - the outbox row's created_at (its commit)
 relay_sql() {
     mariadb --no-defaults --socket="$VAS_MYSQL_SOCKET" --user="$VAS_MYSQL_USER" \
         --password="$VAS_MYSQL_PASSWORD" --batch --skip-column-names "$VAS_MYSQL_DATABASE" "$@"
 }
 
+# relay_stream MODE ARG: reads the notification stream (admin user of stack.env).
+#   drain TAG   prints "entries seconds" for the entries whose id carries TAG
+#   latency MS  prints "p50 p99" (ms) of stream time - created_at for purchase.completed
+#               entries added since MS
+relay_stream() {
+    /usr/bin/python3 - "$@" <<'PY'
+import datetime, os, socket, sys
+mode, arg = sys.argv[1], sys.argv[2]
+s = socket.create_connection((os.environ["VAS_REDIS_HOST"], int(os.environ["VAS_REDIS_PORT"])))
+f = s.makefile("rb")
+def cmd(*a):
+    out = [b"*%d\r\n" % len(a)]
+    for x in a:
+        x = str(x).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(x), x))
+    s.sendall(b"".join(out))
+    return read()
+def read():
+    line = f.readline(); k, r = line[:1], line[1:-2]
+    if k in b"+:": return r.decode()
+    if k == b"-": raise RuntimeError(r.decode())
+    if k == b"$":
+        n = int(r); return None if n < 0 else f.read(n + 2)[:-2].decode()
+    n = int(r); return [read() for _ in range(max(n, 0))]
+cmd("AUTH", os.environ["VAS_REDIS_USER"], os.environ["VAS_REDIS_PASSWORD"])
+stream = os.environ.get("VAS_NOTIFY_STREAM", "vas:notify")
+start = "-" if mode == "drain" else "%s-0" % arg
+first = last = None; n = 0; lat = []
+while True:
+    chunk = cmd("XRANGE", stream, start, "+", "COUNT", 10000)
+    for sid, fields in chunk:
+        e = dict(zip(fields[0::2], fields[1::2])); ms = int(sid.split("-")[0])
+        if mode == "drain" and e.get("id", "")[12:20] == arg:
+            n += 1; first = ms if first is None else first; last = ms
+        elif mode == "latency" and e.get("type") == "purchase.completed":
+            t = datetime.datetime.strptime(e["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+            lat.append(ms - t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    if len(chunk) < 10000: break
+    a, b = chunk[-1][0].split("-"); start = "%s-%d" % (a, int(b) + 1)
+if mode == "drain":
+    print(n, (last - first) / 1000 if n > 1 else 0)
+else:
+    lat.sort()
+    pick = lambda q: lat[int((len(lat) - 1) * q)]
+    print("%.2f %.2f %d" % (pick(0.5), pick(0.99), len(lat)) if lat else "- - 0")
+PY
+}
+
 relay_rows() {
-    local n=${BENCH_RELAY_ROWS:-100000} batch out secs rps tag
+    local n=${BENCH_RELAY_ROWS:-100000} batch out secs rps tag got t0 p50 p99 cnt
     batch=$(ini_value relay batch 500)
     tag=$(rand_hex 4)
     log "relay-drain: $n outbox rows, relay batch $batch"
@@ -215,44 +265,32 @@ relay_rows() {
                UTC_TIMESTAMP(3) FROM seq_1_to_$n"
     scripts/stack.sh start-part "$STACK" vasgw >/dev/null
     local deadline=$((SECONDS + 300))
-    until [[ $(relay_sql -e "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL
-                             AND SUBSTRING(notif_id, 13, 8) = '$tag'") == 0 ]]; do
+    until [[ $(relay_sql -e "SELECT COUNT(*) FROM outbox_pending") == 0 ]]; do
         ((SECONDS < deadline)) || { warn "relay-drain: backlog not drained in 300 s"; break; }
         sleep 0.2
     done
-    secs=$(relay_sql -e "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(delivered_at), MAX(delivered_at))
-                         / 1e6 FROM outbox WHERE SUBSTRING(notif_id, 13, 8) = '$tag'")
-    rps=$(awk -v n="$n" -v s="$secs" 'BEGIN { if (s + 0 > 0) printf "%.0f", n / s; else print 0 }')
+    read -r got secs < <(relay_stream drain "$tag")
+    [[ $got == "$n" ]] || warn "relay-drain: $got of $n rows in the stream"
+    rps=$(awk -v n="$got" -v s="$secs" 'BEGIN { if (s + 0 > 0) printf "%.0f", n / s; else print 0 }')
 
-    out=$(redis-benchmark -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" -c 1 -n "$n" -P "$batch" -q \
+    out=$(REDISCLI_AUTH=$VAS_REDIS_PASSWORD redis-benchmark -h "$VAS_REDIS_HOST" \
+        -p "$VAS_REDIS_PORT" --user "$VAS_REDIS_USER" -a "$VAS_REDIS_PASSWORD" \
+        -c 1 -n "$n" -P "$batch" -q \
         XADD vas:bench:ceiling MAXLEN '~' 1000000 '*' id 0123456789abcdef0123456789abcdef \
         user im-bench-1 type purchase.completed payload '{"purchase_id":1,"amount":300}' \
         created_at 2026-01-01T00:00:00.000Z 2>&1 | tr '\r' '\n' |
         grep -o '[0-9.]* requests per second' | awk '{ v = $1 } END { print v + 0 }')
     EXTRA_ROWS+=("xadd-ceiling 1 ${out%.*} - - - - - 0")
     EXTRA_ROWS+=("relay-drain 1 $rps - - xadd-ceiling $(ratio "$rps" "${out%.*}") - 0")
-    redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" DEL vas:bench:ceiling >/dev/null
+    REDISCLI_AUTH=$VAS_REDIS_PASSWORD redis-cli --no-auth-warning --user "$VAS_REDIS_USER" \
+        -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" DEL vas:bench:ceiling >/dev/null
 
-    tag=$(rand_hex 4)
-    /usr/bin/python3 - "$tag" <<'PY'
-import os, sys, time, secrets, pymysql
-tag = sys.argv[1]
-c = pymysql.connect(unix_socket=os.environ["VAS_MYSQL_SOCKET"], user=os.environ["VAS_MYSQL_USER"],
-                    password=os.environ["VAS_MYSQL_PASSWORD"], database=os.environ["VAS_MYSQL_DATABASE"],
-                    autocommit=True)
-cur, t0, i = c.cursor(), time.time(), 0
-while time.time() - t0 < 5:
-    i += 1
-    nid = "%012x" % (int(time.time() * 1000) & 0xFFFFFFFFFFFF) + tag + secrets.token_hex(6)
-    cur.execute("INSERT INTO outbox (notif_id, user_id, type, payload, created_at) VALUES"
-                " (%s, 'im-bench-lat', 'purchase.completed', '{}', UTC_TIMESTAMP(3))", (nid,))
-    time.sleep(max(0, t0 + i / 1000 - time.time()))
-PY
+    log "relay-latency: purchases at 16 connections for ${BENCH_RELAY_LOAD_S:-10} s"
+    t0=$(($(date +%s%3N) - 0))
+    wrk_cmd 16 /purchase scripts/bench/store.lua "${BENCH_RELAY_LOAD_S:-10}" >"$DIR/wrk-relay-latency.txt" 2>&1 || true
     sleep 2
-    read -r p50 p99 < <(relay_sql -e "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1000
-        FROM outbox WHERE SUBSTRING(notif_id, 13, 8) = '$tag' AND delivered_at IS NOT NULL" |
-        sort -n | awk '{ v[NR] = $1 }
-            END { if (NR) printf "%.2f %.2f\n", v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1]; else print "- -" }')
+    read -r p50 p99 cnt < <(relay_stream latency "$t0")
+    log "relay-latency: $cnt purchase notifications"
     EXTRA_ROWS+=("relay-latency - - $p50 $p99 - - - 0")
 }
 

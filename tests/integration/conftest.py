@@ -168,3 +168,22 @@ def wait_until(pred, timeout=20.0, step=0.1):
             return True
         time.sleep(step)
     return False
+
+
+def redis_args():
+    """Connection arguments for the stack's Redis, which requires AUTH
+    (etc/redis.conf.in): the admin user of stack.env, for tests and tools.
+    redis-py: redis.Redis(**redis_args(), decode_responses=True). The
+    gateway's own, restricted user is VAS_REDIS_GW_USER/_PASSWORD."""
+    return {"host": ENV.get("VAS_REDIS_HOST", "127.0.0.1"),
+            "port": int(ENV.get("VAS_REDIS_PORT", 16390)),
+            "username": ENV.get("VAS_REDIS_USER"),
+            "password": ENV.get("VAS_REDIS_PASSWORD")}
+
+
+def redis_client(**kw):
+    """A redis-py client (python3-redis) on the stack's Redis, authenticated."""
+    import redis
+    args = redis_args()
+    args.update(kw)
+    return redis.Redis(**args)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import ENV, ROOT, db_connect
+from conftest import ENV, ROOT, db_connect, redis_args
 
 VASCTL = str(ROOT / "bin" / "vasctl")
 INI = shlex.split(ENV["VASCTL"])[-1]  # "…/vasctl -c FILE"
@@ -58,7 +58,7 @@ def state_digest():
                 h.update(repr(cur.fetchall()).encode())
     finally:
         conn.close()
-    r = redis.Redis(host=ENV["VAS_REDIS_HOST"], port=int(ENV["VAS_REDIS_PORT"]))
+    r = redis.Redis(**redis_args())  # Redis requires AUTH (issue 12)
     for k in sorted(r.scan_iter(count=1000)):
         h.update(k)
         h.update(r.dump(k) or b"")
