@@ -103,8 +103,8 @@ ntf_webhook_metrics_register(void)
     ntf_webhook_m.retried = gw_metrics_register(
         "vasgw_webhook_attempt_failures_total",
         "Webhook attempts that failed and were rescheduled", C);
-    ntf_webhook_m.dead = gw_metrics_register(
-        "vasgw_webhook_failed_total", "Webhook events dead-lettered", C);
+    ntf_webhook_m.dead = gw_metrics_register("vasgw_webhook_failed_total",
+                                             "Webhook events dead-lettered", C);
     ntf_webhook_m.latency =
         gw_metrics_register("vasgw_webhook_attempt_duration_seconds",
                             "Webhook attempt durations", H);
