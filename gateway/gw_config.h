@@ -97,6 +97,7 @@ struct gw_config {
     struct {
         int64_t batch;
         int64_t interval_ms;
+        int64_t threads;
         int64_t webhook_connect_timeout_ms;
         int64_t webhook_timeout_ms;
         char    webhook_schedule_s[GW_CONFIG_STR_MAX];

@@ -307,20 +307,20 @@ ntf_relay_gauges(struct gw_thread *t)
     gw_arena_reset(&t->arena);
 }
 
-int
-ntf_relay_run(struct gw_thread *t)
+/*
+ * One relay loop until the role stops: batches back to back while there is
+ * a backlog, a pause when idle, back-off while Redis or MariaDB is down.
+ * The first loop (gauges != 0) also refreshes the backlog gauges.
+ */
+static void
+ntf_relay_loop(struct gw_thread *t, int gauges)
 {
-    pthread_t wh;
-    int64_t   backoff_ms = 0, moved, gauges_at_ms = 0;
-    int       rc, wh_started;
+    int64_t backoff_ms = 0, moved, gauges_at_ms = 0;
+    int     rc;
 
-    gw_log_info(NULL, "relay started: stream %s, group %s, batch %lld",
-                t->cfg->redis.notify_stream, NTF_GROUP,
-                (long long) t->cfg->relay.batch);
-    wh_started = ntf_webhook_thread_start(t->cfg, &wh) == 0;
     while (!gw_role_stopping()) {
         rc = ntf_relay_batch(t, &moved);
-        if (gw_now_ms() >= gauges_at_ms) {
+        if (gauges && gw_now_ms() >= gauges_at_ms) {
             ntf_relay_gauges(t);
             gauges_at_ms = gw_now_ms() + NTF_RELAY_GAUGE_EVERY_MS;
         }
@@ -337,6 +337,55 @@ ntf_relay_run(struct gw_thread *t)
         gw_log_warn(NULL, "relay batch failed (%d); retrying in %lld ms", rc,
                     (long long) backoff_ms);
         gw_role_sleep_ms(backoff_ms);
+    }
+}
+
+struct ntf_relay_extra {
+    struct gw_thread t;
+    pthread_t        tid;
+};
+
+static void *
+ntf_relay_extra_main(void *arg)
+{
+    struct ntf_relay_extra *x = arg;
+
+    ntf_relay_loop(&x->t, 0);
+    gw_thread_fini(&x->t);
+    return NULL;
+}
+
+int
+ntf_relay_run(struct gw_thread *t)
+{
+    static struct ntf_relay_extra extra[NTF_RELAY_THREADS_MAX];
+    pthread_t                     wh;
+    int64_t                       i, started = 0;
+    int                           wh_started;
+
+    gw_log_info(NULL,
+                "relay started: stream %s, group %s, batch %lld,"
+                " %lld loops",
+                t->cfg->redis.notify_stream, NTF_GROUP,
+                (long long) t->cfg->relay.batch,
+                (long long) t->cfg->relay.threads);
+    wh_started = ntf_webhook_thread_start(t->cfg, &wh) == 0;
+    /* More loops overlap one batch's MariaDB work with another's Redis
+     * round trips; SKIP LOCKED gives each its own rows. */
+    for (i = 1; i < t->cfg->relay.threads && i < NTF_RELAY_THREADS_MAX; i++) {
+        struct ntf_relay_extra *x = &extra[started];
+        if (gw_thread_init(&x->t, t->cfg, (int) (i + 1)) != 0) {
+            break;
+        }
+        if (pthread_create(&x->tid, NULL, ntf_relay_extra_main, x) != 0) {
+            gw_thread_fini(&x->t);
+            break;
+        }
+        started++;
+    }
+    ntf_relay_loop(t, 1);
+    for (i = 0; i < started; i++) {
+        pthread_join(extra[i].tid, NULL);
     }
     if (wh_started) {
         pthread_join(wh, NULL);

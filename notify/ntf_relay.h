@@ -11,6 +11,9 @@
  * again; consumers de-duplicate on the notification id. Redis down: the
  * rows wait in MariaDB.
  *
+ * One relay process runs relay.threads loops (threads, each with its own
+ * connections): SKIP LOCKED splits the rows between them as between hosts.
+ *
  * Not thread-safe: one struct gw_thread per loop.
  */
 #ifndef NTF_RELAY_H
@@ -25,6 +28,7 @@ struct gw_thread;
 
 #define NTF_RELAY_GAUGE_EVERY_MS 1000 /* backlog gauges refresh */
 #define NTF_RELAY_ERROR_RETRY_S  60   /* a row Redis refused waits */
+#define NTF_RELAY_THREADS_MAX    8    /* relay.threads ceiling */
 
 /* Registers the relay's metrics (before gw_metrics_init). 0 or -1. */
 int ntf_relay_metrics_register(void);
