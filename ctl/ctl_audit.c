@@ -118,13 +118,16 @@ ctl_audit(struct ctl *c, int argc, char **argv)
     }
     for (p = 0; p < 2 && rc == CTL_EXIT_OK; p++) {
         for (k = 0; k < parts[p].n; k++, done++) {
+            int64_t tc = gw_now_ms();
+
             ctl_audit_progress(tty, done, total, parts[p].checks[k].name, t0);
             if ((n = ctl_audit_check(&db, &parts[p].checks[k])) < 0) {
                 rc = CTL_EXIT_FAIL;
                 break;
             }
-            printf("%-4s %s: %s\n", n ? "FAIL" : "ok", parts[p].label,
-                   parts[p].checks[k].name);
+            printf("%-4s %s: %s (%.1f s)\n", n ? "FAIL" : "ok", parts[p].label,
+                   parts[p].checks[k].name,
+                   (double) (gw_now_ms() - tc) / 1000.0);
             fflush(stdout);
             violations += n;
         }
