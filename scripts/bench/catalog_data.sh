@@ -45,6 +45,10 @@ FROM seq_0_to_11;
 SET @have = (SELECT COUNT(*) FROM items i JOIN providers p ON p.id = i.provider_id
              WHERE p.code = 'scale');
 SET @prov = (SELECT id FROM providers WHERE code = 'scale');
+-- Its revenue accounts, as bill_provider_accounts_ensure makes them for a feed's provider
+-- (BILL_BUCKETS = 16): a purchase of a generated item must find them.
+INSERT IGNORE INTO accounts (kind, owner_id, bucket, currency, created_at, updated_at)
+SELECT 'provider', @prov, seq, 'CNY', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM seq_0_to_15;
 INSERT INTO items (provider_id, sku, kind, title, artist, category_id, price, currency,
                    status, search_text, popularity, min_players, max_players, pricing,
                    pass_days, created_at, updated_at)
@@ -77,6 +81,8 @@ FROM items i WHERE i.provider_id = @prov
 ORDER BY i.id LIMIT $ENTS;
 UPDATE catalog_meta SET generation = generation + 1, updated_at = UTC_TIMESTAMP(3)
 WHERE id = 1;
+-- A bulk load ends with fresh statistics (InnoDB would recalculate them in the background).
+ANALYZE TABLE items, item_grams, item_assets, entitlements;
 SQL
 echo "catalog_data: $(sql -e "SELECT COUNT(*) FROM items i JOIN providers p
     ON p.id = i.provider_id WHERE p.code = 'scale'") scale items,

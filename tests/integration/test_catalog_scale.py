@@ -23,15 +23,25 @@ LIMIT = 10
 PAGE_READS_MAX = 15 * (LIMIT + 1) + 40
 
 
+SCALE = ("UPDATE items i JOIN providers p ON p.id = i.provider_id"
+         " SET i.status = %s WHERE p.code = 'scale'")
+
+
 @pytest.fixture(scope="module")
 def scale_items():
+    """ITEMS generated items while this module runs; retired afterwards so
+    the suites after it see the catalog they expect (the generated items'
+    files do not exist)."""
     env = dict(os.environ, **ENV)
     subprocess.run([str(ROOT / "scripts/bench/catalog_data.sh"), str(ITEMS)],
                    check=True, env=env, capture_output=True)
+    db_query(SCALE, ("active",))
     n = db_query("SELECT COUNT(*) FROM items i JOIN providers p ON"
                  " p.id = i.provider_id WHERE p.code = 'scale'")[0][0]
     assert n >= ITEMS
-    return n
+    yield n
+    db_query(SCALE, ("retired",))
+    db_query("UPDATE catalog_meta SET generation = generation + 1 WHERE id = 1")
 
 
 def page(*args):
