@@ -161,6 +161,27 @@ ctl_print_globals(FILE *out)
             " nothing was done.\n");
 }
 
+/* A command that is also a group ("reconcile", "reconcile list"). */
+static void
+ctl_help_subcommands(FILE *out, const struct ctl_command *cmd)
+{
+    const struct ctl_command *sub;
+    int                       n = ctl_words(cmd->name), first = 1;
+
+    CTL_FOREACH(sub)
+    {
+        if (ctl_words(sub->name) > n && !(sub->flags & CTL_CMD_HIDDEN)
+            && strncmp(sub->name, cmd->name, strlen(cmd->name)) == 0
+            && sub->name[strlen(cmd->name)] == ' ') {
+            if (first) {
+                fprintf(out, "\nsubcommands:\n");
+                first = 0;
+            }
+            fprintf(out, "  %-22s %s\n", sub->name, sub->summary);
+        }
+    }
+}
+
 static void
 ctl_help_command(FILE *out, const struct ctl_command *cmd)
 {
@@ -172,6 +193,7 @@ ctl_help_command(FILE *out, const struct ctl_command *cmd)
     if (cmd->help != NULL) {
         fprintf(out, "\n%s\n", cmd->help);
     }
+    ctl_help_subcommands(out, cmd);
     if (cmd->options != NULL && cmd->options->name != NULL) {
         fprintf(out, "\noptions:\n");
         for (o = cmd->options; o->name != NULL; o++) {

@@ -346,11 +346,13 @@ vasgw_check_config() {
     fi
 }
 
-# vasgw_exe_is PID: the master PID runs $VASGW_BIN's path (maybe an older build of it).
+# vasgw_exe_is PID: the master PID runs $VASGW_BIN's path (maybe an older build of it), and
+# that build knows the binary upgrade (older ones die of SIGUSR2: they are stopped and started).
 vasgw_exe_is() {
     local exe
     exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-    [[ ${exe% (deleted)} == "$(readlink -f "$VASGW_BIN")" ]]
+    [[ ${exe% (deleted)} == "$(readlink -f "$VASGW_BIN")" ]] &&
+        grep -q VASGW_LISTEN_FD "/proc/$1/exe" 2>/dev/null
 }
 
 # vasgw_exe_changed PID: $VASGW_BIN was rebuilt since the master PID started.
@@ -403,6 +405,10 @@ vasgw_start() {
         # make run after a rebuild: the new binary takes over in place.
         if vasgw_exe_is "$pid" && vasgw_exe_changed "$pid"; then
             vasgw_upgrade "$pid"
+        elif vasgw_exe_changed "$pid"; then
+            log "vasgw running (pid $pid) is an older build that cannot upgrade in place: restarting"
+            vasgw_stop
+            vasgw_start
         else
             log "vasgw already running (pid $pid)"
         fi
