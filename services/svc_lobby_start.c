@@ -16,7 +16,6 @@
  */
 #include <string.h>
 
-#include "bill.h"
 #include "gw_idem.h"
 #include "gw_json.h"
 #include "gw_log.h"
@@ -25,14 +24,13 @@
 #include "gw_thread.h"
 #include "lob.h"
 #include "store_start.h"
-#include "svc_account.h"
 #include "svc_lobby.h"
 #include "svc_tx.h"
 
 struct svc_start {
     struct store_start s;
     struct lob_result *res;
-    struct bill_ctx    ctx;
+    struct store_ctx   ctx;
     const char        *body;
     const char        *failure;
     int64_t            started_ms, ticket_exp;
@@ -52,7 +50,7 @@ svc_start_reserve_txn(struct gw_request *r, void *arg)
         p->subscriber_id = p->account_id = p->fee = p->hold_id = 0;
         p->refusal = NULL;
     }
-    return store_start_reserve(&r->thr->db, r->arena, &st->ctx, &st->s);
+    return store_start_reserve(&st->ctx, &st->s);
 }
 
 /* The player's lobby.started payload, with their personal ticket. */
@@ -96,8 +94,7 @@ svc_start_capture_txn(struct gw_request *r, void *arg)
     struct svc_start *st = arg;
     int               rc;
 
-    rc = store_start_capture(&r->thr->db, r->arena, &st->ctx, &st->s, st->body,
-                             svc_start_payload, st);
+    rc = store_start_capture(&st->ctx, &st->s, st->body, svc_start_payload, st);
     return rc == GW_OK ? gw_idem_save(r, 200, st->body) : rc;
 }
 
@@ -106,8 +103,8 @@ svc_start_release_txn(struct gw_request *r, void *arg)
 {
     struct svc_start *st = arg;
 
-    return store_start_release(&r->thr->db, r->arena, &st->ctx, &st->s,
-                               st->failure);
+    (void) r;
+    return store_start_release(&st->ctx, &st->s, st->failure);
 }
 
 /* 402: the problem lists every player who cannot pay, and why. */
@@ -194,7 +191,8 @@ svc_start_prepare(struct gw_request *r, struct svc_start *st, const char *id)
     for (i = 0; i < l->nmembers; i++) {
         st->s.players[i].user_id = l->members[i].user_id;
     }
-    svc_account_ctx(r, &st->ctx, "lobby start");
+    store_ctx_init(&st->ctx, &r->thr->db, r->arena, r->cfg, r->caller,
+                   r->request_id);
     return svc_tx_run(r, svc_start_reserve_txn, st);
 }
 
@@ -240,7 +238,9 @@ svc_lobby_start(struct gw_request *r)
     }
     st->s.lobby_id = id;
     if (strcmp(st->res->lobby.state, "started") == 0) {
-        rc = store_start_find(&r->thr->db, r->arena, id, &st->s);
+        store_ctx_init(&st->ctx, &r->thr->db, r->arena, r->cfg, r->caller,
+                       r->request_id);
+        rc = store_start_find(&st->ctx, id, &st->s);
         return rc == GW_OK ? svc_start_replay(r, st, 0) : rc;
     }
     rc = svc_start_prepare(r, st, id);

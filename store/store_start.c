@@ -8,31 +8,40 @@
  * partner's HTTP call. Holds count against balance, credit limit and caps
  * at once, so the capture after allocation cannot fail for lack of funds.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cJSON.h>
 
 #include "gw_log.h"
 #include "gw_outbox.h"
 #include "gw_status.h"
+#include "gw_stmt.h"
 #include "gw_util.h"
 #include "store_start.h"
 
+static void
+store_start_bill_ctx(const struct store_ctx *ctx, struct bill_ctx *bc)
+{
+    bc->cfg = ctx->cfg;
+    bc->actor = ctx->actor;
+    bc->reason = "lobby start";
+    bc->rid = ctx->rid;
+}
+
 /* The game: price, pricing, allocator and the provider's share. */
 static int
-store_start_game(struct gw_db *db, struct gw_arena *a, struct store_start *s)
+store_start_game(struct store_ctx *ctx, struct store_start *s)
 {
     MYSQL_ROW row;
     int       rc;
 
-    rc = gw_db_row(db, a, &row,
-                   "SELECT i.title, i.sku, COALESCE(i.pricing, 'per_play'),"
-                   " i.allocator_url, i.price, i.currency, i.provider_id,"
-                   " p.revenue_share_bp FROM items i JOIN providers p ON"
-                   " p.id = i.provider_id WHERE i.id = %lld AND i.kind ="
-                   " 'game'",
-                   (long long) s->game_id);
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT i.title, i.sku, COALESCE(i.pricing,"
+                     " 'per_play'), i.allocator_url, i.price, i.currency,"
+                     " i.provider_id, p.revenue_share_bp FROM items i JOIN"
+                     " providers p ON p.id = i.provider_id WHERE i.id = ?"
+                     " AND i.kind = 'game'",
+                     GW_ARGS(GW_I64(s->game_id)));
     if (rc != GW_OK || row == NULL) {
         return rc != GW_OK ? rc : GW_ENOTFOUND;
     }
@@ -48,36 +57,6 @@ store_start_game(struct gw_db *db, struct gw_arena *a, struct store_start *s)
                                                            : GW_EBADGATEWAY;
 }
 
-/* Releases the pending holds of an earlier, unfinished attempt. */
-static int
-store_start_abandon(struct gw_db *db, struct gw_arena *a,
-                    const struct bill_ctx *ctx, int64_t start_id,
-                    const struct store_start *s)
-{
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int        rc;
-
-    rc = gw_db_query(db, a, &res,
-                     "SELECT hold_id FROM lobby_start_players WHERE start_id"
-                     " = %lld AND hold_id IS NOT NULL ORDER BY hold_id",
-                     (long long) start_id);
-    while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
-        rc = bill_hold_release(db, a, ctx, gw_db_col_i64(row, 0));
-        if (rc == GW_ECONFLICT || rc == GW_EEXPIRED) {
-            rc = GW_OK; /* settled already (the janitor expired it) */
-        }
-    }
-    if (rc == GW_OK) {
-        rc = gw_db_exec(db,
-                        "UPDATE lobby_starts SET state = 'abandoned', failure"
-                        " = CONCAT('superseded by attempt ', %lld),"
-                        " settled_at = UTC_TIMESTAMP(3) WHERE id = %lld",
-                        (long long) s->attempt, (long long) start_id);
-    }
-    return rc;
-}
-
 /* A captured start's row (state, result, match, host, port) into s. */
 static void
 store_start_replay(struct store_start *s, int64_t id, MYSQL_ROW row)
@@ -90,22 +69,55 @@ store_start_replay(struct store_start *s, int64_t id, MYSQL_ROW row)
 }
 
 int
-store_start_find(struct gw_db *db, struct gw_arena *a, const char *lobby_id,
+store_start_find(struct store_ctx *ctx, const char *lobby_id,
                  struct store_start *s)
 {
     MYSQL_ROW row;
     int       rc;
 
-    rc = gw_db_row(db, a, &row,
-                   "SELECT state, result, match_id, server_host, server_port,"
-                   " id FROM lobby_starts WHERE lobby_id = %s AND state ="
-                   " 'captured' LIMIT 1",
-                   lobby_id);
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT state, result, match_id, server_host,"
+                     " server_port, id FROM lobby_starts WHERE lobby_id = ?"
+                     " AND state = 'captured' LIMIT 1",
+                     GW_ARGS(GW_STR(lobby_id)));
     if (rc != GW_OK || row == NULL) {
         return rc != GW_OK ? rc : GW_ENOTFOUND;
     }
     store_start_replay(s, gw_db_col_i64(row, 5), row);
     return GW_OK;
+}
+
+/* Releases the pending holds of an earlier, unfinished attempt. */
+static int
+store_start_abandon(struct store_ctx *ctx, int64_t start_id,
+                    const struct store_start *s)
+{
+    struct gw_rows  holds;
+    struct bill_ctx bc;
+    size_t          i;
+    int             rc;
+
+    store_start_bill_ctx(ctx, &bc);
+    rc = gw_stmt_query(ctx->db, ctx->a, &holds,
+                       "SELECT hold_id FROM lobby_start_players WHERE"
+                       " start_id = ? AND hold_id IS NOT NULL ORDER BY"
+                       " hold_id",
+                       GW_ARGS(GW_I64(start_id)));
+    for (i = 0; rc == GW_OK && i < holds.n; i++) {
+        rc = bill_hold_release(ctx->db, ctx->a, &bc,
+                               gw_db_col_i64(holds.row[i], 0));
+        if (rc == GW_ECONFLICT || rc == GW_EEXPIRED) {
+            rc = GW_OK; /* settled already (the janitor expired it) */
+        }
+    }
+    if (rc == GW_OK) {
+        rc = gw_stmt_exec(ctx->db,
+                          "UPDATE lobby_starts SET state = 'abandoned',"
+                          " failure = CONCAT('superseded by attempt ', ?),"
+                          " settled_at = UTC_TIMESTAMP(3) WHERE id = ?",
+                          GW_ARGS(GW_I64(s->attempt), GW_I64(start_id)));
+    }
+    return rc;
 }
 
 /*
@@ -115,25 +127,25 @@ store_start_find(struct gw_db *db, struct gw_arena *a, const char *lobby_id,
  * time), then each row is locked by primary key only: no gap locks.
  */
 static int
-store_start_previous(struct gw_db *db, struct gw_arena *a,
-                     const struct bill_ctx *ctx, struct store_start *s)
+store_start_previous(struct store_ctx *ctx, struct store_start *s)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row, lk;
-    int        rc;
+    struct gw_rows ids;
+    MYSQL_ROW      lk;
+    size_t         i;
+    int            rc;
 
-    rc = gw_db_query(db, a, &res,
-                     "SELECT id FROM lobby_starts WHERE lobby_id = %s AND"
-                     " state IN ('reserved', 'captured') ORDER BY id",
-                     s->lobby_id);
-    while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
-        int64_t id = gw_db_col_i64(row, 0);
+    rc = gw_stmt_query(ctx->db, ctx->a, &ids,
+                       "SELECT id FROM lobby_starts WHERE lobby_id = ? AND"
+                       " state IN ('reserved', 'captured') ORDER BY id",
+                       GW_ARGS(GW_STR(s->lobby_id)));
+    for (i = 0; rc == GW_OK && i < ids.n; i++) {
+        int64_t id = gw_db_col_i64(ids.row[i], 0);
 
-        rc = gw_db_row(db, a, &lk,
-                       "SELECT state, result, match_id, server_host,"
-                       " server_port FROM lobby_starts WHERE id = %lld"
-                       " FOR UPDATE",
-                       (long long) id);
+        rc = gw_stmt_row(ctx->db, ctx->a, &lk,
+                         "SELECT state, result, match_id, server_host,"
+                         " server_port FROM lobby_starts WHERE id = ?"
+                         " FOR UPDATE",
+                         GW_ARGS(GW_I64(id)));
         if (rc != GW_OK || lk == NULL) {
             break;
         }
@@ -142,57 +154,48 @@ store_start_previous(struct gw_db *db, struct gw_arena *a,
             return GW_OK;
         }
         if (strcmp(lk[0], "reserved") == 0) {
-            rc = store_start_abandon(db, a, ctx, id, s);
+            rc = store_start_abandon(ctx, id, s);
         }
     }
     return rc;
 }
 
-/* Who pays what: bound subscriber, valid pass, pricing. */
+/* One player: a valid pass plays free; else the fee, from a phone account. */
 static int
-store_start_fees(struct gw_db *db, struct gw_arena *a,
-                 const struct bill_ctx *ctx, struct store_start *s)
+store_start_fee(struct store_ctx *ctx, struct store_start *s,
+                struct store_start_player *p)
 {
     struct bill_subscriber sub;
     MYSQL_ROW              row;
-    size_t                 i;
-    int                    rc, pass_game = strcmp(s->pricing, "pass") == 0;
+    int                    rc;
 
-    for (i = 0; i < s->nplayers; i++) {
-        struct store_start_player *p = &s->players[i];
-
-        rc = gw_db_row(db, a, &row,
-                       "SELECT COUNT(*) FROM entitlements WHERE"
-                       " owner_user_id = %s AND item_id = %lld AND kind ="
-                       " 'pass' AND status = 'active' AND expires_at >"
-                       " UTC_TIMESTAMP(3)",
-                       p->user_id, (long long) s->game_id);
-        if (rc != GW_OK) {
-            return rc;
-        }
-        if (row != NULL && gw_db_col_i64(row, 0) > 0) {
-            continue; /* pass holders play free */
-        }
-        if (pass_game) {
-            p->refusal = "pass_required";
-            continue;
-        }
-        if (s->price == 0) {
-            continue;
-        }
-        rc = bill_subscriber_by_user(db, a, ctx->cfg, p->user_id, &sub);
-        if (rc == GW_ENOTFOUND) {
-            p->refusal = "no_phone_account";
-            continue;
-        }
-        if (rc != GW_OK) {
-            return rc;
-        }
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT COUNT(*) FROM entitlements WHERE"
+                     " owner_user_id = ? AND item_id = ? AND kind = 'pass'"
+                     " AND status = 'active' AND expires_at >"
+                     " UTC_TIMESTAMP(3)",
+                     GW_ARGS(GW_STR(p->user_id), GW_I64(s->game_id)));
+    if (rc != GW_OK || (row != NULL && gw_db_col_i64(row, 0) > 0)) {
+        return rc; /* pass holders play free */
+    }
+    if (strcmp(s->pricing, "pass") == 0) {
+        p->refusal = "pass_required";
+        return GW_OK;
+    }
+    if (s->price == 0) {
+        return GW_OK;
+    }
+    rc = bill_subscriber_by_user(ctx->db, ctx->a, ctx->cfg, p->user_id, &sub);
+    if (rc == GW_ENOTFOUND) {
+        p->refusal = "no_phone_account";
+        return GW_OK;
+    }
+    if (rc == GW_OK) {
         p->subscriber_id = sub.id;
         p->account_id = sub.account_id;
         p->fee = s->price;
     }
-    return GW_OK;
+    return rc;
 }
 
 static int
@@ -219,14 +222,15 @@ store_start_order(const struct store_start *s, size_t *idx)
 }
 
 static int
-store_start_holds(struct gw_db *db, struct gw_arena *a,
-                  const struct bill_ctx *ctx, struct store_start *s)
+store_start_holds(struct store_ctx *ctx, struct store_start *s)
 {
     size_t           idx[STORE_START_PLAYERS_MAX], k;
     struct bill_hold h;
+    struct bill_ctx  bc;
     char             ref[48];
     int              rc;
 
+    store_start_bill_ctx(ctx, &bc);
     snprintf(ref, sizeof(ref), "lobby_start:%lld", (long long) s->start_id);
     store_start_order(s, idx);
     for (k = 0; k < s->nplayers; k++) {
@@ -243,7 +247,7 @@ store_start_holds(struct gw_db *db, struct gw_arena *a,
         h.reference = ref;
         h.item_id = s->game_id;
         h.sku = s->game_sku;
-        rc = bill_hold_reserve(db, a, ctx, &h, &p->hold_id);
+        rc = bill_hold_reserve(ctx->db, ctx->a, &bc, &h, &p->hold_id);
         if (rc == GW_EFUNDS || rc == GW_ECAP || rc == GW_ESUSPENDED) {
             /* Nothing changed for this player; go on to list everyone. */
             p->refusal = gw_status_code(rc);
@@ -257,7 +261,7 @@ store_start_holds(struct gw_db *db, struct gw_arena *a,
 }
 
 static int
-store_start_record(struct gw_db *db, struct store_start *s)
+store_start_record(struct store_ctx *ctx, struct store_start *s)
 {
     size_t i, payers = 0;
     int    rc;
@@ -265,71 +269,85 @@ store_start_record(struct gw_db *db, struct store_start *s)
     for (i = 0; i < s->nplayers; i++) {
         payers += s->players[i].fee > 0;
     }
-    rc = gw_db_exec(db,
-                    "INSERT INTO lobby_starts (lobby_id, attempt, game_id,"
-                    " owner_user_id, state, fee, currency, players, payers,"
-                    " created_at) VALUES (%s, %lld, %lld, %s, 'reserved',"
-                    " %lld, %s, %d, %d, UTC_TIMESTAMP(3))",
-                    s->lobby_id, (long long) s->attempt, (long long) s->game_id,
-                    s->owner, (long long) s->price, s->currency,
-                    (int) s->nplayers, (int) payers);
+    rc = gw_stmt_exec(ctx->db,
+                      "INSERT INTO lobby_starts (lobby_id, attempt, game_id,"
+                      " owner_user_id, state, fee, currency, players, payers,"
+                      " created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?, ?,"
+                      " ?, UTC_TIMESTAMP(3))",
+                      GW_ARGS(GW_STR(s->lobby_id), GW_I64(s->attempt),
+                              GW_I64(s->game_id), GW_STR(s->owner),
+                              GW_I64(s->price), GW_STR(s->currency),
+                              GW_I64(s->nplayers), GW_I64(payers)));
     if (rc == GW_EDUP) {
         return GW_ECONFLICT; /* this attempt is recorded already */
     }
     if (rc == GW_OK) {
-        s->start_id = db->insert_id;
+        s->start_id = ctx->db->insert_id;
+    }
+    return rc;
+}
+
+static int
+store_start_players(struct store_ctx *ctx, struct store_start *s)
+{
+    size_t i;
+    int    rc = GW_OK;
+
+    for (i = 0; rc == GW_OK && i < s->nplayers; i++) {
+        const struct store_start_player *p = &s->players[i];
+
+        rc = gw_stmt_exec(ctx->db,
+                          "INSERT INTO lobby_start_players (start_id,"
+                          " user_id, subscriber_id, fee, hold_id) VALUES (?,"
+                          " ?, NULLIF(?, 0), ?, NULLIF(?, 0))",
+                          GW_ARGS(GW_I64(s->start_id), GW_STR(p->user_id),
+                                  GW_I64(p->subscriber_id), GW_I64(p->fee),
+                                  GW_I64(p->hold_id)));
     }
     return rc;
 }
 
 int
-store_start_reserve(struct gw_db *db, struct gw_arena *a,
-                    const struct bill_ctx *ctx, struct store_start *s)
+store_start_reserve(struct store_ctx *ctx, struct store_start *s)
 {
     size_t i;
     int    rc;
 
     s->replay = NULL;
     s->nrefused = 0;
-    if ((rc = store_start_game(db, a, s)) != GW_OK
-        || (rc = store_start_previous(db, a, ctx, s)) != GW_OK
-        || s->replay != NULL || (rc = store_start_fees(db, a, ctx, s)) != GW_OK
-        || (rc = store_start_record(db, s)) != GW_OK
-        || (rc = store_start_holds(db, a, ctx, s)) != GW_OK) {
+    if ((rc = store_start_game(ctx, s)) != GW_OK
+        || (rc = store_start_previous(ctx, s)) != GW_OK || s->replay != NULL) {
         return rc;
     }
     for (i = 0; i < s->nplayers; i++) {
-        const struct store_start_player *p = &s->players[i];
-
-        if (p->refusal != NULL) {
-            s->nrefused++;
-            continue;
-        }
-        rc = gw_db_defer(db,
-                         "INSERT INTO lobby_start_players (start_id, user_id,"
-                         " subscriber_id, fee, hold_id) VALUES (%lld, %s,"
-                         " NULLIF(%lld, 0), %lld, NULLIF(%lld, 0))",
-                         (long long) s->start_id, p->user_id,
-                         (long long) p->subscriber_id, (long long) p->fee,
-                         (long long) p->hold_id);
+        rc = store_start_fee(ctx, s, &s->players[i]);
         if (rc != GW_OK) {
             return rc;
         }
     }
-    return s->nrefused > 0 ? GW_EFUNDS : GW_OK;
+    if ((rc = store_start_record(ctx, s)) != GW_OK
+        || (rc = store_start_holds(ctx, s)) != GW_OK) {
+        return rc;
+    }
+    for (i = 0; i < s->nplayers; i++) {
+        s->nrefused += s->players[i].refusal != NULL;
+    }
+    if (s->nrefused > 0) {
+        return GW_EFUNDS; /* the caller rolls back: nothing is reserved */
+    }
+    return store_start_players(ctx, s);
 }
 
 /* Locks the start row; GW_ECONFLICT unless it is still 'reserved'. */
 static int
-store_start_lock(struct gw_db *db, struct gw_arena *a,
-                 const struct store_start *s)
+store_start_lock(struct store_ctx *ctx, const struct store_start *s)
 {
     MYSQL_ROW row;
     int       rc;
 
-    rc = gw_db_row(db, a, &row,
-                   "SELECT state FROM lobby_starts WHERE id = %lld FOR UPDATE",
-                   (long long) s->start_id);
+    rc = gw_stmt_row(ctx->db, ctx->a, &row,
+                     "SELECT state FROM lobby_starts WHERE id = ? FOR UPDATE",
+                     GW_ARGS(GW_I64(s->start_id)));
     if (rc != GW_OK || row == NULL) {
         return rc != GW_OK ? rc : GW_ENOTFOUND;
     }
@@ -337,93 +355,90 @@ store_start_lock(struct gw_db *db, struct gw_arena *a,
 }
 
 static int
-store_start_capture_one(struct gw_db *db, struct gw_arena *a,
-                        const struct bill_ctx *ctx, struct store_start *s,
+store_start_capture_one(struct store_ctx *ctx, struct store_start *s,
                         struct store_start_player *p)
 {
     struct bill_result res;
+    struct bill_ctx    bc;
     int                rc;
 
-    rc = bill_hold_capture(db, a, ctx, p->hold_id, 0, &res);
+    store_start_bill_ctx(ctx, &bc);
+    /* One ledger txn and one CDR (kind 'capture', lobby_start_id) each. */
+    rc = bill_hold_capture_start(ctx->db, ctx->a, &bc, p->hold_id, 0,
+                                 s->start_id, &res);
     if (rc != GW_OK) {
         return rc;
     }
     p->txn_id = res.txn_id;
-    /* The CDR names what it charges for (migration 005). */
-    rc = gw_db_defer(db,
-                     "UPDATE cdrs SET kind = 'capture', lobby_start_id = %lld"
-                     " WHERE txn_id = %lld",
-                     (long long) s->start_id, (long long) res.txn_id);
-    if (rc == GW_OK) {
-        rc = gw_db_defer(db,
-                         "UPDATE lobby_start_players SET capture_txn_id ="
-                         " %lld WHERE start_id = %lld AND user_id = %s",
-                         (long long) res.txn_id, (long long) s->start_id,
-                         p->user_id);
-    }
-    return rc;
+    return gw_stmt_exec(
+        ctx->db,
+        "UPDATE lobby_start_players SET capture_txn_id = ?"
+        " WHERE start_id = ? AND user_id = ?",
+        GW_ARGS(GW_I64(res.txn_id), GW_I64(s->start_id), GW_STR(p->user_id)));
 }
 
 int
-store_start_capture(struct gw_db *db, struct gw_arena *a,
-                    const struct bill_ctx *ctx, struct store_start *s,
+store_start_capture(struct store_ctx *ctx, struct store_start *s,
                     const char *body,
                     const char *(*payload_of)(void *arg, size_t i), void *arg)
 {
     size_t idx[STORE_START_PLAYERS_MAX], k;
     int    rc;
 
-    rc = store_start_lock(db, a, s);
+    rc = store_start_lock(ctx, s);
     if (rc != GW_OK) {
         return rc;
     }
     store_start_order(s, idx);
     for (k = 0; k < s->nplayers && rc == GW_OK; k++) {
         if (s->players[idx[k]].hold_id > 0) {
-            rc = store_start_capture_one(db, a, ctx, s, &s->players[idx[k]]);
+            rc = store_start_capture_one(ctx, s, &s->players[idx[k]]);
         }
     }
     for (k = 0; k < s->nplayers && rc == GW_OK; k++) {
         const char *p = payload_of(arg, k);
 
-        rc = p != NULL
-            ? gw_outbox_add(db, s->players[k].user_id, "lobby.started", p, NULL)
-            : GW_ERROR;
+        rc = p != NULL ? gw_outbox_add(ctx->db, s->players[k].user_id,
+                                       "lobby.started", p, NULL)
+                       : GW_ERROR;
     }
     if (rc != GW_OK) {
         return rc;
     }
-    return gw_db_defer(db,
-                       "UPDATE lobby_starts SET state = 'captured', match_id ="
-                       " %s, server_host = %s, server_port = %lld, result ="
-                       " %s, settled_at = UTC_TIMESTAMP(3) WHERE id = %lld",
-                       s->match_id, s->host, (long long) s->port, body,
-                       (long long) s->start_id);
+    return gw_stmt_exec(ctx->db,
+                        "UPDATE lobby_starts SET state = 'captured', match_id"
+                        " = ?, server_host = ?, server_port = ?, result = ?,"
+                        " settled_at = UTC_TIMESTAMP(3) WHERE id = ?",
+                        GW_ARGS(GW_STR(s->match_id), GW_STR(s->host),
+                                GW_I64(s->port), GW_STR(body),
+                                GW_I64(s->start_id)));
 }
 
 int
-store_start_release(struct gw_db *db, struct gw_arena *a,
-                    const struct bill_ctx *ctx, struct store_start *s,
+store_start_release(struct store_ctx *ctx, struct store_start *s,
                     const char *failure)
 {
-    size_t idx[STORE_START_PLAYERS_MAX], k;
-    int    rc;
+    size_t          idx[STORE_START_PLAYERS_MAX], k;
+    struct bill_ctx bc;
+    int             rc;
 
-    rc = store_start_lock(db, a, s);
+    store_start_bill_ctx(ctx, &bc);
+    rc = store_start_lock(ctx, s);
     if (rc != GW_OK) {
         return rc;
     }
     store_start_order(s, idx);
     for (k = 0; k < s->nplayers && rc == GW_OK; k++) {
         if (s->players[idx[k]].hold_id > 0) {
-            rc = bill_hold_release(db, a, ctx, s->players[idx[k]].hold_id);
+            rc = bill_hold_release(ctx->db, ctx->a, &bc,
+                                   s->players[idx[k]].hold_id);
         }
     }
     if (rc != GW_OK) {
         return rc;
     }
-    return gw_db_defer(db,
-                       "UPDATE lobby_starts SET state = 'released', failure ="
-                       " %s, settled_at = UTC_TIMESTAMP(3) WHERE id = %lld",
-                       failure, (long long) s->start_id);
+    return gw_stmt_exec(ctx->db,
+                        "UPDATE lobby_starts SET state = 'released', failure"
+                        " = ?, settled_at = UTC_TIMESTAMP(3) WHERE id = ?",
+                        GW_ARGS(GW_STR(failure), GW_I64(s->start_id)));
 }

@@ -23,20 +23,21 @@
  * are still pending before it reserves again. A captured start is found by
  * step 1 of any later attempt and replayed instead (s->replay).
  *
- * Ownership: strings in s live in the caller's arena. Thread-safety: the
- * db belongs to the caller's thread; libcurl's global init is done by
- * svc_init. Errors: GW_EFUNDS, GW_EBADGATEWAY, GW_ECONFLICT (the start was
- * settled by someone else), database statuses.
+ * Every SQL value travels as a typed bind (gw_stmt.h); the ctx is the
+ * store's (store.h). Ownership: strings in s live in ctx->a.
+ * Thread-safety: the ctx belongs to the caller's thread; libcurl's global
+ * init is done by svc_init. Errors: GW_EFUNDS, GW_EBADGATEWAY,
+ * GW_ECONFLICT (the start was settled by someone else), database
+ * statuses.
  */
 #ifndef STORE_START_H
 #define STORE_START_H
 
 #include <stdint.h>
 
-#include "bill.h"
-#include "gw_arena.h"
+#include "gw_assert.h"
 #include "gw_config.h"
-#include "gw_db.h"
+#include "store.h"
 
 #define STORE_START_PLAYERS_MAX 64
 #define STORE_START_MATCH_MAX   64
@@ -76,28 +77,26 @@ struct store_start {
 };
 
 /* The captured start of a lobby (replay, match) or GW_ENOTFOUND. */
-int store_start_find(struct gw_db *db, struct gw_arena *a, const char *lobby_id,
-                     struct store_start *s);
+int store_start_find(struct store_ctx *ctx, const char *lobby_id,
+                     struct store_start *s) GW_MUST_CHECK;
 
 /* Step 1 (inside a transaction). */
-int store_start_reserve(struct gw_db *db, struct gw_arena *a,
-                        const struct bill_ctx *ctx, struct store_start *s);
+int store_start_reserve(struct store_ctx   *ctx,
+                        struct store_start *s) GW_MUST_CHECK;
 
 /* Step 2 (no transaction open). Fills match_id, host, port. */
 int store_start_allocate(const struct gw_config *cfg, const char *rid,
-                         struct store_start *s);
+                         struct store_start *s) GW_MUST_CHECK;
 
 /*
  * Step 3 (inside a transaction). body is the 200 reply recorded for
  * replays; payload_of(i) the lobby.started payload of player i.
  */
-int store_start_capture(struct gw_db *db, struct gw_arena *a,
-                        const struct bill_ctx *ctx, struct store_start *s,
+int store_start_capture(struct store_ctx *ctx, struct store_start *s,
                         const char *body,
                         const char *(*payload_of)(void *arg, size_t i),
-                        void *arg);
-int store_start_release(struct gw_db *db, struct gw_arena *a,
-                        const struct bill_ctx *ctx, struct store_start *s,
-                        const char *failure);
+                        void *arg) GW_MUST_CHECK;
+int store_start_release(struct store_ctx *ctx, struct store_start *s,
+                        const char *failure) GW_MUST_CHECK;
 
 #endif /* STORE_START_H */
