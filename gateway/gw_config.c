@@ -125,7 +125,7 @@ static const struct gw_config_key gw_config_keys[] = {
     I("lobby", "closed_ttl_s", lobby.closed_ttl_s, "60", 1, 86400),
     I("lobby", "start_timeout_s", lobby.start_timeout_s, "30", 1, 3600),
     S("lobby", "ticket_secret_file", lobby.ticket_secret_file,
-      "run/dev/secrets/ticket_secret"),
+      "/etc/vasgw/secrets/ticket_secret"),
     I("lobby", "ticket_ttl_s", lobby.ticket_ttl_s, "3600", 10, 86400 * 7),
     I("lobby", "allocator_connect_timeout_ms",
       lobby.allocator_connect_timeout_ms, "1000", 1, 60000),
