@@ -72,7 +72,7 @@ bin/vasctl: $(CTL_OBJ) $(LIBVAS)
 bin/vas-floor: $(BUILD)/tools/vas_floor.o
 	@mkdir -p bin
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lfcgi -lmariadb -lpthread
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lfcgi -lmariadb -lhiredis -lpthread
 
 # Demo content generator: standard MIDI files, WAV, AMR-NB.
 bin/vas-ringgen: $(BUILD)/tools/vas_ringgen.o

@@ -47,6 +47,7 @@ static const struct {
     {"ok", GW_OK},
     {"member", GW_OK},
     {"started", GW_OK},
+    {"gone", GW_OK},
     {"not_found", GW_ENOTFOUND},
     {"full", GW_ELOBBY_FULL},
     {"closed", GW_ELOBBY_CLOSED},

@@ -131,8 +131,13 @@
     "if not visible() then return hidden() end\n"                              \
     "if not is_member(user) then return render('not_member') end\n"
 
+/* Leaving is idempotent: a visible lobby the user is not in answers "gone"
+ * (a retried leave whose first answer was lost must not fail). */
 #define LOB_LEAVE                                                              \
-    LOB_MEMBER_GUARD                                                           \
+    "if not exists() then return hidden() end\n"                               \
+    "evict()\n"                                                                \
+    "if not visible() then return hidden() end\n"                              \
+    "if not is_member(user) then return render('gone') end\n"                  \
     "if meta('state') == 'starting' then present() touch()"                    \
     " return render('starting') end\n"                                         \
     "remove_member(user, 'left')\n"                                            \

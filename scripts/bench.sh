@@ -55,6 +55,11 @@ BENCH_ROWS=(
     "purchase-hot  /buy-hot            16  scripts/bench/money.lua  floor-tx@16"
     "gift@16       /gift               16  scripts/bench/money.lua  floor-tx@16"
     "refund@16     /refund             16  scripts/bench/money.lua  floor-tx@16"
+    # Lobbies (issue 9): a floor with one Redis round trip, then join/leave (alternating per
+    # joiner) and the listing against it; setup in scripts/bench/lobby_setup.py.
+    "fcgi-redis    /floor-redis        64  -  fcgi-floor"
+    "lobby-join-leave /joinleave       64  scripts/bench/lobby.lua  fcgi-redis"
+    "lobby-list    /list               64  scripts/bench/lobby.lua  fcgi-redis"
     "nginx-300k    /bench/ringtone.bin 64  -  -"
     "download-300k /download           64  scripts/bench/store.lua  nginx-300k"
 )
@@ -303,12 +308,27 @@ ini_value() {
     printf '%s\n' "${v:-$3}"
 }
 
+# --- lobby starts (issue 9) ------------------------------------------------------------------
+#   lobby-start    4-player per-play starts end to end (holds, the stack's fake allocator over
+#                  HTTP, capture, CDRs, outbox), 16 at a time: starts/s over the timed phases,
+#                  p50/p99 of one start (scripts/bench/lobby_start.py)
+lobby_start_rows() {
+    local out
+    log "lobby-start: 4-player per-play starts, 16 at a time"
+    out=$(/usr/bin/python3 scripts/bench/lobby_start.py) || { warn "lobby-start failed"; return 0; }
+    read -r _ rps p50 p99 errs <<<"$out"
+    EXTRA_ROWS+=("lobby-start 16 $rps $p50 $p99 - - - $errs")
+}
+
 EXTRA_ROWS=()
+if selected lobby-start; then
+    lobby_start_rows
+fi
 if selected relay-drain; then
     relay_rows
-    for row in "${EXTRA_ROWS[@]}"; do
-        read -r name conns rps p50 p99 base rr pr errs <<<"$row"
-        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s\n' "$name" "$conns" "$rps" "$p50" "$p99" \
-            "$base" "$rr" "$pr" "$errs"
-    done | tee -a "$DIR/bench.txt"
 fi
+for row in "${EXTRA_ROWS[@]}"; do
+    read -r name conns rps p50 p99 base rr pr errs <<<"$row"
+    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s\n' "$name" "$conns" "$rps" "$p50" "$p99" \
+        "$base" "$rr" "$pr" "$errs"
+done | tee -a "$DIR/bench.txt"

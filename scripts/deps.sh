@@ -40,6 +40,7 @@ PACKAGES=(
     python3-pymysql       # integration tests read MariaDB directly
     python3-redis         # integration tests read Redis directly
     curl                  # stack.sh waits for /healthz; demo and tests
+    jq                    # the README's lobby walk-through on the demo stack
     chromium              # browser tests of the storefront and console (driven by playwright-core)
     fonts-wqy-microhei    # CJK glyphs, so the browser tests' screenshots show the Chinese text
     nodejs                # runs the browser tests (node --test) and npm

@@ -497,7 +497,7 @@ floor_start() {
     fi
     rm -f "$FLOOR_SOCK"
     setsid "$FLOOR_BIN" -s "$FLOOR_SOCK" -t "$FLOOR_THREADS" -m "$MYSQL_SOCK" \
-        -u "$MYSQL_USER" -p "$SECRETS/mysql_password" -d "$MYSQL_DATABASE" \
+        -u "$MYSQL_USER" -p "$SECRETS/mysql_password" -d "$MYSQL_DATABASE" -r "$REDIS_PORT" \
         >>"$FLOOR_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$FLOOR_PID"

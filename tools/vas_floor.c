@@ -12,9 +12,12 @@
  *                     COMMIT. The floor for money endpoints.
  *   GET /floor-pk...  one primary-key SELECT on MariaDB (one of 1000 rows)
  *                     and a small JSON reply. The floor for reads.
+ *   GET /floor-redis... one Redis round trip (an HGET of one of 1000 small
+ *                     hashes) and a small JSON reply. The floor for lobbies.
  *
  * Usage: vas-floor -s SOCKET [-t THREADS] [-b BACKLOG]
  *                  [-m MYSQL_SOCKET -u USER -p PASSWORD_FILE -d DATABASE]
+ *                  [-r REDIS_PORT]   (Redis on 127.0.0.1)
  *
  * Each thread has its own FCGX_Request and (lazily) its own MariaDB connection.
  * SIGTERM/SIGINT end the process: they are blocked in every thread and taken by
@@ -23,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <hiredis.h>
 #include <mysql.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +45,7 @@
 #define FLOOR_DB_TIMEOUT_S    5
 #define FLOOR_PASSWORD_MAX    256
 #define FLOOR_DRAIN_MAX       (1024 * 1024)
+#define FLOOR_REDIS_TIMEOUT_S 1
 
 struct floor_config {
     const char *socket_path;
@@ -50,6 +55,7 @@ struct floor_config {
     const char *mysql_user;
     const char *mysql_database;
     char        mysql_password[FLOOR_PASSWORD_MAX];
+    int         redis_port; /* 0: no Redis */
     int         listen_fd;
 };
 
@@ -58,6 +64,7 @@ struct floor_thread {
     pthread_t                  tid;
     unsigned int               seed;
     MYSQL                     *db;
+    redisContext              *redis;
 };
 
 /* The plain answer, built once: headers and a ~200-byte JSON body. */
@@ -70,7 +77,7 @@ floor_usage(void)
     fprintf(stderr,
             "usage: vas-floor -s SOCKET [-t THREADS] [-b BACKLOG]\n"
             "                 [-m MYSQL_SOCKET -u USER -p PASSWORD_FILE "
-            "-d DATABASE]\n");
+            "-d DATABASE] [-r REDIS_PORT]\n");
     exit(2);
 }
 
@@ -320,6 +327,51 @@ floor_pk_answer(struct floor_thread *th, FCGX_Request *req)
                  n, body);
 }
 
+/* One Redis round trip (HGET of one of 1000 hashes), the floor of a lobby
+ * route: the connection is per thread, made once, as vasgw's is. */
+static void
+floor_redis_answer(struct floor_thread *th, FCGX_Request *req)
+{
+    struct timeval tv = {FLOOR_REDIS_TIMEOUT_S, 0};
+    int            key = 1 + (int) (rand_r(&th->seed) % FLOOR_ACCOUNTS);
+    redisReply    *rep = NULL;
+    char           body[160];
+    int            n;
+
+    if (th->redis == NULL && th->cfg->redis_port > 0) {
+        th->redis =
+            redisConnectWithTimeout("127.0.0.1", th->cfg->redis_port, tv);
+        if (th->redis != NULL
+            && (th->redis->err != 0 || redisSetTimeout(th->redis, tv) != 0)) {
+            redisFree(th->redis);
+            th->redis = NULL;
+        }
+    }
+    if (th->redis != NULL)
+        rep = redisCommand(th->redis, "HGET vas:floor:{%d} state", key);
+    if (rep == NULL) {
+        if (th->redis != NULL) {
+            redisFree(th->redis);
+            th->redis = NULL;
+        }
+        FCGX_PutS("Status: 503 Service Unavailable\r\n"
+                  "Content-Type: application/problem+json\r\n\r\n"
+                  "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+                  "\"status\":503,\"code\":\"unavailable\"}\n",
+                  req->out);
+        return;
+    }
+    n = snprintf(body, sizeof(body),
+                 "{\"status\":\"ok\",\"key\":%d,\"state\":%s}\n", key,
+                 rep->type == REDIS_REPLY_STRING ? "\"set\"" : "null");
+    freeReplyObject(rep);
+    FCGX_FPrintF(req->out,
+                 "Status: 200 OK\r\n"
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n%s",
+                 n, body);
+}
+
 /* Reads and drops what is left of the request body, so a kept connection stays
  * in step. */
 static void
@@ -354,6 +406,8 @@ floor_thread_main(void *arg)
             floor_tx_answer(th, &req);
         else if (uri != NULL && strncmp(uri, "/floor-pk", 9) == 0)
             floor_pk_answer(th, &req);
+        else if (uri != NULL && strncmp(uri, "/floor-redis", 12) == 0)
+            floor_redis_answer(th, &req);
         else
             FCGX_PutStr(floor_reply, floor_reply_len, req.out);
         FCGX_Finish_r(&req);
@@ -368,7 +422,7 @@ floor_args_parse(int argc, char **argv, struct floor_config *cfg)
     const char *password_file = NULL;
     int         c;
 
-    while ((c = getopt(argc, argv, "s:t:b:m:u:p:d:h")) != -1) {
+    while ((c = getopt(argc, argv, "s:t:b:m:u:p:d:r:h")) != -1) {
         switch (c) {
         case 's':
             cfg->socket_path = optarg;
@@ -392,6 +446,10 @@ floor_args_parse(int argc, char **argv, struct floor_config *cfg)
             break;
         case 'd':
             cfg->mysql_database = optarg;
+            break;
+        case 'r':
+            if (floor_int_parse(optarg, 1, 65535, &cfg->redis_port))
+                floor_usage();
             break;
         default:
             floor_usage();
