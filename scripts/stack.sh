@@ -497,7 +497,8 @@ floor_start() {
     fi
     rm -f "$FLOOR_SOCK"
     setsid "$FLOOR_BIN" -s "$FLOOR_SOCK" -t "$FLOOR_THREADS" -m "$MYSQL_SOCK" \
-        -u "$MYSQL_USER" -p "$SECRETS/mysql_password" -d "$MYSQL_DATABASE" -r "$REDIS_PORT" \
+        -u "$MYSQL_USER" -p "$SECRETS/mysql_password" -d "$MYSQL_DATABASE" \
+        -r "$REDIS_PORT" -a "$SECRETS/redis_password" \
         >>"$FLOOR_LOG" 2>&1 </dev/null 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$FLOOR_PID"

@@ -17,7 +17,8 @@
  *
  * Usage: vas-floor -s SOCKET [-t THREADS] [-b BACKLOG]
  *                  [-m MYSQL_SOCKET -u USER -p PASSWORD_FILE -d DATABASE]
- *                  [-r REDIS_PORT]   (Redis on 127.0.0.1)
+ *                  [-r REDIS_PORT -a REDIS_PASSWORD_FILE]  (Redis on 127.0.0.1,
+ *                  as the gateway's ACL user "vasgw")
  *
  * Each thread has its own FCGX_Request and (lazily) its own MariaDB connection.
  * SIGTERM/SIGINT end the process: they are blocked in every thread and taken by
@@ -56,6 +57,7 @@ struct floor_config {
     const char *mysql_database;
     char        mysql_password[FLOOR_PASSWORD_MAX];
     int         redis_port; /* 0: no Redis */
+    char        redis_password[FLOOR_PASSWORD_MAX];
     int         listen_fd;
 };
 
@@ -77,7 +79,7 @@ floor_usage(void)
     fprintf(stderr,
             "usage: vas-floor -s SOCKET [-t THREADS] [-b BACKLOG]\n"
             "                 [-m MYSQL_SOCKET -u USER -p PASSWORD_FILE "
-            "-d DATABASE] [-r REDIS_PORT]\n");
+            "-d DATABASE] [-r REDIS_PORT -a REDIS_PASSWORD_FILE]\n");
     exit(2);
 }
 
@@ -422,7 +424,7 @@ floor_args_parse(int argc, char **argv, struct floor_config *cfg)
     const char *password_file = NULL;
     int         c;
 
-    while ((c = getopt(argc, argv, "s:t:b:m:u:p:d:r:h")) != -1) {
+    while ((c = getopt(argc, argv, "s:t:b:m:u:p:d:r:a:h")) != -1) {
         switch (c) {
         case 's':
             cfg->socket_path = optarg;
@@ -450,6 +452,12 @@ floor_args_parse(int argc, char **argv, struct floor_config *cfg)
         case 'r':
             if (floor_int_parse(optarg, 1, 65535, &cfg->redis_port))
                 floor_usage();
+            break;
+        case 'a':
+            if (floor_password_read(optarg, cfg->redis_password,
+                                    sizeof(cfg->redis_password))
+                != 0)
+                exit(1);
             break;
         default:
             floor_usage();
