@@ -74,6 +74,11 @@ test('browse → preview plays → buy → library → download returns the file
     const file = fs.readFileSync(await download.path());
     assert.equal(file.length, midi.bytes);
     assert.equal(file.subarray(0, 4).toString('latin1'), 'MThd');
+
+    // charts render (ranked list or the empty-period message)
+    await page.locator('#tab-charts').click();
+    await page.locator('main ol.items li.item, main p.empty').first().waitFor();
+    await shot(page, '06-charts');
     assert.deepEqual(errors, []);
   } finally {
     await ctx.close();
@@ -95,7 +100,7 @@ test('insufficient funds: the error is shown and nothing is charged', async () =
     assert.match(text, /余额不足|Insufficient funds/);
     assert.match(text, new RegExp(`¥${((item.price - 1) / 100).toFixed(2)}`)); // what is available
     assert.equal(await page.locator('#confirm-ok').isVisible(), false, 'no retry offered for a refusal');
-    await shot(page, '06-insufficient-funds');
+    await shot(page, '08-insufficient-funds');
     const after = await me(sub);
     assert.equal(after.balance, item.price - 1);
     assert.equal(after.spent.today, 0);
