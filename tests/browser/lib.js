@@ -116,6 +116,14 @@ export async function demoRingtone(q = '茉莉') {
   return item;
 }
 
+// A demo game found by its title (the catalog may hold thousands of test items besides).
+export async function demoGame(q, pred = () => true) {
+  const page = await http('GET', `/v1/catalog/items?kind=game&q=${encodeURIComponent(q)}&limit=10`);
+  const game = page.items.find(pred);
+  assert.ok(game, `no demo game matching ${q}: is the demo catalog loaded?`);
+  return game;
+}
+
 export async function openStore(ctx, sub, hash = '/') {
   const page = await ctx.newPage();
   const errors = watchErrors(page);

@@ -1,17 +1,14 @@
 // Game lobbies in two browser contexts (two IM users on two phones): create, invite, join,
 // ready, start, the match ticket.
 import { test, before, after } from 'node:test';
-import { assert, launch, phoneContext, shot, newSubscriber, me, user, openStore, BASE } from './lib.js';
+import { assert, launch, phoneContext, shot, newSubscriber, me, user, openStore, demoGame } from './lib.js';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function perPlayGame() {
-  const games = (await (await fetch(`${BASE}/v1/catalog/items?kind=game&limit=50`)).json()).items;
-  const game = games.find(g => g.pricing === 'per_play' && g.min_players <= 2 && g.max_players >= 2);
-  assert.ok(game, 'no 2-player per-play game in the demo catalog');
-  return game;
+async function perPlayGame() { // 坦克大战 Tank Battle: per play, 2–4 players
+  return demoGame('Tank Battle', g => g.pricing === 'per_play' && g.min_players <= 2 && g.max_players >= 2);
 }
 
 // Catches: a lobby page that cannot create, list, join, ready or start; an invite that never
