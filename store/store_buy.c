@@ -111,22 +111,24 @@ store_buy_recipient(struct store_ctx *ctx, struct store_buy *b)
 /*
  * Grants, re-grants or extends the entitlement in one statement that
  * returns the row as it now is. ON DUPLICATE KEY UPDATE assigns left to
- * right, each seeing the ones before: granted_at and expires_at read the
- * old status, then status becomes active. An active ringtone keeps its
- * granted_at, which is how "already owned" shows (the transaction then
- * rolls back). A pass extends from the end of an active period, else from
- * now: this purchase owns [end - pass_days, end).
+ * right, each seeing the ones before, so buy_attempts, granted_at and
+ * expires_at read the old row, then status becomes active. buy_attempts
+ * carries "was already an active ringtone" to RETURNING (> 0: owned; the
+ * transaction then rolls back, so it is 0 in every committed row). A
+ * timestamp cannot carry it: two buyers in the same millisecond would see
+ * each other's granted_at as their own. A pass extends from the end of an
+ * active period, else from now: this purchase owns [end - pass_days, end).
  */
 #define STORE_ENTITLE_SQL                                                      \
     "INSERT INTO entitlements (owner_user_id, item_id, kind, status,"          \
     " granted_at, expires_at, updated_at) VALUES (?, ?, ?, 'active', ?,"       \
     " IF(?, ? + INTERVAL ? DAY, NULL), ?) ON DUPLICATE KEY UPDATE id ="        \
-    " LAST_INSERT_ID(id), buy_attempts = buy_attempts + 1, granted_at ="       \
-    " IF(status = 'active', granted_at, VALUES(granted_at)), expires_at ="     \
-    " IF(kind = 'pass', IF(status = 'active' AND expires_at >"                 \
-    " VALUES(granted_at), expires_at, VALUES(granted_at)) + INTERVAL ? DAY,"   \
-    " NULL), status = 'active', updated_at = VALUES(updated_at) RETURNING"     \
-    " id, CAST(ROUND(UNIX_TIMESTAMP(granted_at) * 1000) AS SIGNED),"           \
+    " LAST_INSERT_ID(id), buy_attempts = IF(status = 'active' AND kind ="      \
+    " 'permanent', buy_attempts + 1, 0), granted_at = IF(status = 'active',"   \
+    " granted_at, VALUES(granted_at)), expires_at = IF(kind = 'pass',"         \
+    " IF(status = 'active' AND expires_at > VALUES(granted_at), expires_at,"   \
+    " VALUES(granted_at)) + INTERVAL ? DAY, NULL), status = 'active',"         \
+    " updated_at = VALUES(updated_at) RETURNING id, buy_attempts,"             \
     " COALESCE(CAST(ROUND(UNIX_TIMESTAMP(expires_at) * 1000) AS SIGNED), 0)"
 
 /* Grants, re-grants or extends the entitlement; GW_EOWNED when owned. */
@@ -149,7 +151,7 @@ store_buy_entitle(struct store_ctx *ctx, struct store_buy *b, int64_t *start_ms,
         return rc != GW_OK ? rc : GW_ERROR;
     }
     b->entitlement_id = gw_db_col_i64(row, 0);
-    if (!b->pass && gw_db_col_i64(row, 1) != b->now_ms) {
+    if (gw_db_col_i64(row, 1) > 0) {
         return store_refuse(ctx, GW_EOWNED, "%s already own%s this item",
                             b->gift ? "the recipient" : "you",
                             b->gift ? "s" : "");
