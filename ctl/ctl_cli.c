@@ -57,7 +57,7 @@ static const struct ctl_command ctl_builtin_commands[] = {
 
 #define CTL_FOREACH(cmd)                                                       \
     for (const struct ctl_command *const *tab_ = ctl_tables; *tab_; tab_++)    \
-        for (cmd = *tab_; cmd->name != NULL; cmd++)
+        for ((cmd) = *tab_; (cmd)->name != NULL; (cmd)++)
 
 /* Number of words in s ("token mint" → 2). */
 static int
@@ -563,21 +563,23 @@ ctl_no_command(struct ctl_line *l, int k)
 int
 ctl_cli_main(const struct ctl_command *const *tables, int argc, char **argv)
 {
-    static const struct ctl_command *const *all;
-    const struct ctl_command               *cmd;
-    struct ctl_line                         l;
-    char                                  **args = NULL;
-    int                                     rc, k, nargs = 0, npos = 0, n;
+    const struct ctl_command **all;
+    const struct ctl_command  *cmd;
+    struct ctl_line            l;
+    char                     **args = NULL;
+    int                        rc, k, nargs = 0, npos = 0, n;
 
     /* The framework's own commands come last, after the tables given. */
     for (n = 0; tables[n] != NULL; n++) {
     }
-    all = calloc((size_t) n + 2, sizeof(*all));
+    all = calloc((size_t) n + 2, sizeof(const struct ctl_command *));
     if (all == NULL) {
         return CTL_EXIT_FAIL;
     }
-    memcpy((void *) all, tables, (size_t) n * sizeof(*all));
-    ((const struct ctl_command **) all)[n] = ctl_builtin_commands;
+    for (k = 0; k < n; k++) {
+        all[k] = tables[k];
+    }
+    all[n] = ctl_builtin_commands;
     ctl_tables = all;
 
     memset(&l, 0, sizeof(l));
@@ -619,7 +621,7 @@ ctl_cli_main(const struct ctl_command *const *tables, int argc, char **argv)
 done:
     free(args);
     free(l.rest);
-    free((void *) all);
+    free(all);
     return rc;
 }
 
