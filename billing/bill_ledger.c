@@ -88,9 +88,7 @@ bill_bucket_ids_load(struct gw_db *db, struct gw_arena *a, const char *kind,
         }
     }
     if (n != BILL_BUCKETS) {
-        gw_log_error(db->rid, "%s accounts of %lld missing", kind,
-                     (long long) owner);
-        return GW_ERROR;
+        return GW_ENOTFOUND;
     }
     ids->owner = owner;
     return GW_OK;
@@ -99,7 +97,7 @@ bill_bucket_ids_load(struct gw_db *db, struct gw_arena *a, const char *kind,
 /* The counter-account of (kind, owner) in bucket b into *id. */
 static int
 bill_bucket_id(struct gw_db *db, struct gw_arena *a, const char *kind,
-               int64_t owner, int b, int64_t *id)
+               int64_t owner, int b, const char *currency, int64_t *id)
 {
     struct bill_bucket_ids *ids;
     int                     rc;
@@ -114,6 +112,22 @@ bill_bucket_id(struct gw_db *db, struct gw_arena *a, const char *kind,
     if (ids->id[b] == 0 || ids->owner != owner) {
         memset(ids, 0, sizeof(*ids));
         rc = bill_bucket_ids_load(db, a, kind, owner, ids);
+        if (rc == GW_ENOTFOUND && strcmp(kind, "provider") == 0) {
+            /* A provider made without billing (an SQL load, another
+             * module's import): its revenue accounts are made here, in
+             * the charge's transaction, once. */
+            gw_log_warn(db->rid, "provider %lld had no revenue accounts",
+                        (long long) owner);
+            rc = bill_provider_accounts_ensure(db, owner, currency);
+            if (rc == GW_OK) {
+                rc = bill_bucket_ids_load(db, a, kind, owner, ids);
+            }
+        }
+        if (rc == GW_ENOTFOUND) {
+            gw_log_error(db->rid, "%s accounts of %lld missing", kind,
+                         (long long) owner);
+            rc = GW_ERROR;
+        }
         if (rc != GW_OK) {
             memset(ids, 0, sizeof(*ids));
             return rc;
@@ -129,20 +143,22 @@ static int bill_warnings(struct gw_db *db, struct gw_arena *a,
 
 /* The counter-account ids of legs l (0: no such leg) into ids[3]. */
 static int
-bill_legs_ids(struct gw_db *db, struct gw_arena *a, const struct bill_legs *l,
-              int64_t pa, int64_t ca, int64_t fa, int64_t ids[3])
+bill_legs_ids(struct gw_db *db, struct gw_arena *a, const char *currency,
+              const struct bill_legs *l, int64_t pa, int64_t ca, int64_t fa,
+              int64_t ids[3])
 {
     int bucket = bill_bucket(l->subscriber_id), rc = GW_OK;
 
     ids[0] = ids[1] = ids[2] = 0;
     if (pa != 0) {
-        rc = bill_bucket_id(db, a, "provider", l->provider_id, bucket, &ids[0]);
+        rc = bill_bucket_id(db, a, "provider", l->provider_id, bucket, currency,
+                            &ids[0]);
     }
     if (rc == GW_OK && ca != 0) {
-        rc = bill_bucket_id(db, a, "carrier", 0, bucket, &ids[1]);
+        rc = bill_bucket_id(db, a, "carrier", 0, bucket, currency, &ids[1]);
     }
     if (rc == GW_OK && fa != 0) {
-        rc = bill_bucket_id(db, a, "funding", 0, bucket, &ids[2]);
+        rc = bill_bucket_id(db, a, "funding", 0, bucket, currency, &ids[2]);
     }
     return rc;
 }
@@ -234,7 +250,7 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
     /* The revenue split is exact: provider + carrier = amount. */
     gw_assert(l->funding || l->provider_share + l->carrier_share == l->amount);
     gw_assert(l->amount > 0 && l->provider_share >= 0 && l->carrier_share >= 0);
-    rc = bill_legs_ids(db, a, l, pa, ca, fa, ids);
+    rc = bill_legs_ids(db, a, ctx->cfg->billing.currency, l, pa, ca, fa, ids);
     if (rc != GW_OK) {
         return rc;
     }

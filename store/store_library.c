@@ -21,10 +21,12 @@
     " p.buyer_user_id, " STORE_TS("p.created_at")
 
 /*
- * The walk: the (owner, id) index from the cursor backwards, joined row
- * by row (STRAIGHT_JOIN keeps that order), LIMIT stops it: limit + 1
- * index entries and as many primary-key lookups, whatever the history.
- * The catalog's column list is written for gw_db's formatter ("%%").
+ * The walk: the (owner, id) index from the cursor backwards, LIMIT stops
+ * it (limit + 1 index entries and row reads, whatever the history); only
+ * those rows are joined to the catalog and sorted. Joined directly, the
+ * optimizer may buffer the join (a small providers table) and then sort
+ * the user's whole history. The catalog's column list is written for
+ * gw_db's formatter ("%%").
  */
 /* clang-format off */
 #define STORE_LIBRARY_SQL                                                     \
@@ -32,12 +34,13 @@
     " UTC_TIMESTAMP(3), 0), DATE_FORMAT(e.granted_at,"                        \
     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), DATE_FORMAT(e.expires_at,"                 \
     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, " CAT_ITEM_COLS                    \
-    " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                \
+    " FROM (SELECT id, status, expires_at, granted_at, kind, item_id"         \
+    " FROM entitlements FORCE INDEX (ix_entitlements_owner)"                  \
+    " WHERE owner_user_id = %s AND id < %lld ORDER BY id DESC LIMIT %lld) e"  \
     " JOIN items i ON i.id = e.item_id"                                       \
     " JOIN providers p ON p.id = i.provider_id"                               \
     " JOIN categories c ON c.id = i.category_id"                              \
-    " WHERE e.owner_user_id = %s AND e.id < %lld"                             \
-    " ORDER BY e.id DESC LIMIT %lld"
+    " ORDER BY e.id DESC"
 /* clang-format on */
 
 static int64_t
