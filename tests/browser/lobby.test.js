@@ -33,6 +33,9 @@ test('a lobby created in one browser context is joined from a second one and sta
 
     // Bob's page learns of the invitation by polling his inbox, and he joins from the game's list
     await b.locator('#inbox-count:not([hidden])').waitFor({ timeout: 20000 });
+    // from then on the page polls with since = the newest id it has seen
+    const poll = await b.waitForRequest(r => r.url().includes('/v1/notifications?since='));
+    assert.equal((await (await poll.response()).json()).next_since !== undefined, true);
     await b.locator('#inbox-button').click();
     await b.locator(`#inbox-list li[data-type="lobby.invited"] a[href="#/lobby/${lobbyId}"]`).waitFor();
     await shot(b, '09-inbox-invite');

@@ -458,13 +458,30 @@ async function viewOperations() {
       kv('Webhook dead letters · 死信', String(dead.total ?? 0), 'dead-letters-total', dead.total > 0)),
     age > 60000 ? el('p', { class: 'error' }, 'The relay is behind: is Redis or every relay down? Nothing is lost; rows wait in MariaDB. 转发滞后。') : null));
   const items = dead.items || [];
+  const deadRow = d => el('tr', { dataset: { event: d.event_id } }, el('td', { class: 'mono' }, d.event_id), td(d.provider_id, 1), td(d.type),
+    td(d.attempts, 1), td([d.last_status, d.last_error].filter(x => x !== null && x !== undefined && x !== '').join(' · ') || '—'),
+    td(fmtTime(d.created_at, 'en')));
+  const tbl = table(['Event · 事件', 'Provider · 提供方', 'Type · 类型', { label: 'Attempts · 次数', num: 1 }, 'Last answer · 最后结果', 'Created · 时间'],
+    items.map(deadRow), { id: 'dead-letters' });
+  // older dead letters: before = the previous page's next_before
+  let before = dead.next_before || null;
+  const more = el('button', { type: 'button', class: 'secondary', hidden: !before }, 'Older · 更早');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const pg = (await api('GET', `/v1/admin/notifications/status?limit=50&before=${before}`)).webhooks.dead_letters;
+      tbl.querySelector('tbody').append(...(pg.items || []).map(deadRow));
+      before = pg.next_before || null;
+      more.hidden = !before;
+    } catch (e) {
+      if (!authFailed(e)) toast(problemText(e));
+    } finally {
+      more.disabled = false;
+    }
+  });
   section.append(el('div', { class: 'card' }, el('h3', {}, 'Webhook dead letters · Webhook 死信'),
     el('p', { class: 'muted' }, 'Re-queue with vasctl webhooks retry EVENT_ID (or --all-failed). 使用 vasctl webhooks retry 重新投递。'),
-    items.length ? table(['Event · 事件', 'Provider · 提供方', 'Type · 类型', { label: 'Attempts · 次数', num: 1 }, 'Last answer · 最后结果', 'Created · 时间'],
-      items.map(d => el('tr', { dataset: { event: d.event_id } }, el('td', { class: 'mono' }, d.event_id), td(d.provider_id, 1), td(d.type),
-        td(d.attempts, 1), td([d.last_status, d.last_error].filter(x => x !== null && x !== undefined && x !== '').join(' · ') || '—'),
-        td(fmtTime(d.created_at, 'en')))), { id: 'dead-letters' })
-      : el('p', {}, 'None · 无')));
+    items.length ? [tbl, more] : el('p', {}, 'None · 无')));
   return section;
 }
 
