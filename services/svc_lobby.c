@@ -8,6 +8,8 @@
 #include "cat.h"
 #include "gw_json.h"
 #include "gw_log.h"
+#include "gw_redis.h"
+#include "gw_outbox.h"
 #include "gw_request.h"
 #include "gw_status.h"
 #include "gw_thread.h"
@@ -94,17 +96,79 @@ svc_lobby_refused(struct gw_request *r, int rc, const struct lob_result *res)
     return rc;
 }
 
-/* Sends one direct notification; a lost one is logged, never fatal. */
+/*
+ * A request's lobby events, sent together: every item's XADD and inbox
+ * script go out in ONE pipelined round trip (a join in a full lobby tells
+ * up to LOB_PLAYERS_MAX - 1 members), not one round trip per member.
+ */
+#define SVC_LOBBY_NOTES_MAX (LOB_PLAYERS_MAX * 4)
+
+struct svc_lobby_note {
+    const char *user, *type, *payload;
+    char        id[NTF_ID_LEN + 1];
+};
+
+struct svc_lobby_notes {
+    struct svc_lobby_note item[SVC_LOBBY_NOTES_MAX];
+    size_t                n;
+};
+
 static void
-svc_lobby_send(struct gw_request *r, const char *user, const char *type,
-               cJSON *payload)
+svc_lobby_send(struct gw_request *r, struct svc_lobby_notes *q,
+               const char *user, const char *type, cJSON *payload)
 {
     char *p = gw_json_print(r->arena, payload);
 
-    if (p == NULL
-        || ntf_send(&r->thr->redis, user, type, p, NULL) != GW_OK) {
+    if (p == NULL || q->n == SVC_LOBBY_NOTES_MAX) {
         gw_log_warn(r->request_id, "%s to %s not sent", type, user);
+        return;
     }
+    q->item[q->n].user = user;
+    q->item[q->n].type = type;
+    q->item[q->n].payload = p;
+    q->n++;
+}
+
+/* Pipelines every queued item; what fails goes again one by one. */
+static void
+svc_lobby_flush(struct gw_request *r, struct svc_lobby_notes *q)
+{
+    struct gw_redis *rd = &r->thr->redis;
+    struct ntf_item  it;
+    struct gw_buf    b = {0};
+    size_t           i, sent = 0;
+    int              rc = gw_redis_connect(rd), *ok;
+
+    ok = gw_arena_calloc(r->arena, sizeof(int) * (q->n + 1));
+    for (i = 0; rc == GW_OK && ok != NULL && i < q->n; i++, sent++) {
+        gw_outbox_id_new(q->item[i].id);
+        it.id = q->item[i].id, it.user = q->item[i].user;
+        it.type = q->item[i].type, it.payload = q->item[i].payload;
+        it.created_ms = gw_now_ms();
+        b.len = 0;
+        if (ntf_item_json(&it, &b) != 0
+            || ntf_append(rd, &it, b.data, b.len) != 0) {
+            break;
+        }
+    }
+    for (i = 0; i < sent; i++) {
+        rc = ntf_append_read(rd, q->item[i].id);
+        if (rc == GW_EUNAVAIL) {
+            break; /* the rest of the pipeline is gone: one by one below */
+        }
+        ok[i] = rc == GW_OK;
+    }
+    gw_buf_free(&b);
+    for (i = 0; i < q->n; i++) {
+        if ((ok == NULL || !ok[i])
+            && ntf_send(rd, q->item[i].user, q->item[i].type,
+                        q->item[i].payload, NULL)
+                != GW_OK) {
+            gw_log_warn(r->request_id, "%s to %s not sent", q->item[i].type,
+                        q->item[i].user);
+        }
+    }
+    q->n = 0;
 }
 
 static cJSON *
@@ -125,25 +189,25 @@ svc_lobby_payload(struct gw_request *r, const struct lob_lobby *l)
 
 /* To every member but skip (and to extra, when not NULL). */
 static void
-svc_lobby_fanout(struct gw_request *r, const struct lob_lobby *l,
-                 const char *type, cJSON *payload, const char *skip,
-                 const char *extra)
+svc_lobby_fanout(struct gw_request *r, struct svc_lobby_notes *q,
+                 const struct lob_lobby *l, const char *type, cJSON *payload,
+                 const char *skip, const char *extra)
 {
     size_t i;
 
     for (i = 0; i < l->nmembers; i++) {
         if (skip == NULL || strcmp(l->members[i].user_id, skip) != 0) {
-            svc_lobby_send(r, l->members[i].user_id, type, payload);
+            svc_lobby_send(r, q, l->members[i].user_id, type, payload);
         }
     }
     if (extra != NULL) {
-        svc_lobby_send(r, extra, type, payload);
+        svc_lobby_send(r, q, extra, type, payload);
     }
 }
 
 static void
-svc_lobby_invited(struct gw_request *r, const struct lob_lobby *l,
-                  const struct lob_event *e)
+svc_lobby_invited(struct gw_request *r, struct svc_lobby_notes *q,
+                  const struct lob_lobby *l, const struct lob_event *e)
 {
     cJSON *o = svc_lobby_payload(r, l);
     char   ts[32];
@@ -157,16 +221,21 @@ svc_lobby_invited(struct gw_request *r, const struct lob_lobby *l,
     cJSON_AddStringToObject(o, "inviter", e->other ? e->other : "");
     cJSON_AddStringToObject(o, "from_user", e->other ? e->other : "");
     cJSON_AddStringToObject(o, "expires_at", ts);
-    svc_lobby_send(r, e->user, "lobby.invited", o);
+    svc_lobby_send(r, q, e->user, "lobby.invited", o);
 }
 
 void
 svc_lobby_events(struct gw_request *r, const struct lob_result *res)
 {
     const struct lob_lobby *l = &res->lobby;
+    struct svc_lobby_notes *q;
     size_t                  i;
 
-    for (i = 0; i < res->nevents && l->id != NULL; i++) {
+    if (res->nevents == 0 || l->id == NULL
+        || (q = gw_arena_calloc(r->arena, sizeof(*q))) == NULL) {
+        return;
+    }
+    for (i = 0; i < res->nevents; i++) {
         const struct lob_event *e = &res->events[i];
         cJSON                  *o = svc_lobby_payload(r, l);
 
@@ -176,13 +245,13 @@ svc_lobby_events(struct gw_request *r, const struct lob_result *res)
         switch (e->kind) {
         case LOB_EV_JOINED:
             cJSON_AddStringToObject(o, "user_id", e->user);
-            svc_lobby_fanout(r, l, "lobby.member_joined", o, e->user, NULL);
+            svc_lobby_fanout(r, q, l, "lobby.member_joined", o, e->user, NULL);
             break;
         case LOB_EV_LEFT:
             cJSON_AddStringToObject(o, "user_id", e->user);
             cJSON_AddStringToObject(o, "reason", e->other ? e->other : "left");
             /* The kicked or evicted member is told too. */
-            svc_lobby_fanout(r, l, "lobby.member_left", o, NULL,
+            svc_lobby_fanout(r, q, l, "lobby.member_left", o, NULL,
                              e->other && strcmp(e->other, "left") != 0 ? e->user
                                                                        : NULL);
             break;
@@ -190,15 +259,16 @@ svc_lobby_events(struct gw_request *r, const struct lob_result *res)
             cJSON_AddStringToObject(o, "owner", e->user);
             cJSON_AddStringToObject(o, "previous_owner",
                                     e->other ? e->other : "");
-            svc_lobby_fanout(r, l, "lobby.owner_changed", o, NULL, NULL);
+            svc_lobby_fanout(r, q, l, "lobby.owner_changed", o, NULL, NULL);
             break;
         case LOB_EV_INVITED:
-            svc_lobby_invited(r, l, e);
+            svc_lobby_invited(r, q, l, e);
             break;
         case LOB_EV_CLOSED:
             break;
         }
     }
+    svc_lobby_flush(r, q);
 }
 
 /* The body's name: valid UTF-8 without NUL or controls. */
