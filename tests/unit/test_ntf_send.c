@@ -108,6 +108,73 @@ test_direct_entry_and_inbox(void **state)
     freeReplyObject(rep);
 }
 
+/* Appends one item (fixed id) the way the relay does; GW_OK or a status. */
+static int
+append_once(struct gw_redis *r, const struct ntf_item *it)
+{
+    struct gw_buf json = {0};
+    int           rc = GW_ERROR;
+
+    if (ntf_item_json(it, &json) == 0
+        && ntf_append(r, it, json.data, json.len) == 0) {
+        rc = ntf_append_read(r, it->id);
+    }
+    gw_buf_free(&json);
+    return rc;
+}
+
+static void
+test_redelivery_is_a_no_op_in_the_inbox(void **state)
+{
+    struct gw_redis *r = *state;
+    struct ntf_item  a, b;
+    redisReply      *rep;
+    char             user[40], ida[NTF_ID_LEN + 1], idb[NTF_ID_LEN + 1];
+    unsigned char    rnd[6];
+
+    if (r == NULL) {
+        skip();
+    }
+    gw_random_bytes(rnd, sizeof(rnd));
+    gw_hex_encode(rnd, sizeof(rnd), user + snprintf(user, 8, "im-r-"));
+    gw_outbox_id_new(ida);
+    gw_outbox_id_new(idb);
+    a.id = ida, a.user = user, a.type = "gift.received", a.payload = "{}";
+    a.created_ms = gw_now_ms();
+    b = a;
+    b.id = idb;
+    assert_int_equal(ntf_scripts_load(r), GW_OK);
+    /* a, b, then a again (an at-least-once re-delivery). */
+    assert_int_equal(append_once(r, &a), GW_OK);
+    assert_int_equal(append_once(r, &b), GW_OK);
+    assert_int_equal(append_once(r, &a), GW_OK);
+    assert_int_equal(gw_redis_cmd(r, NULL, &rep, "ZCARD vas:inbox:{%s}", user),
+                     GW_OK);
+    assert_int_equal(rep->integer, 2);
+    freeReplyObject(rep);
+    /* The log keeps first-delivery order: a (1), b (2). */
+    assert_int_equal(gw_redis_cmd(r, NULL, &rep,
+                                  "ZRANGE vas:inboxseq:{%s} 0 -1 WITHSCORES",
+                                  user),
+                     GW_OK);
+    assert_int_equal(rep->elements, 4);
+    assert_string_equal(rep->element[0]->str, ida);
+    assert_string_equal(rep->element[1]->str, "1");
+    assert_string_equal(rep->element[2]->str, idb);
+    assert_string_equal(rep->element[3]->str, "2");
+    freeReplyObject(rep);
+    /* since a: only b. */
+    assert_int_equal(
+        gw_redis_cmd(r, NULL, &rep,
+                     "EVALSHA %s 2 vas:inbox:{%s} vas:inboxseq:{%s}"
+                     " %s 10",
+                     ntf_script_since_sha(), user, user, ida),
+        GW_OK);
+    assert_int_equal(rep->elements, 1);
+    assert_non_null(strstr(rep->element[0]->str, idb));
+    freeReplyObject(rep);
+}
+
 static void
 test_direct_rejects_bad_input(void **state)
 {
@@ -130,6 +197,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_entry_and_inbox),
         cmocka_unit_test(test_direct_rejects_bad_input),
+        cmocka_unit_test(test_redelivery_is_a_no_op_in_the_inbox),
     };
 
     return cmocka_run_group_tests_name("ntf_send", tests, setup, teardown);
