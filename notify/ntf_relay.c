@@ -151,13 +151,7 @@ ntf_relay_push(struct gw_thread *t, struct ntf_relay_row *rows, size_t n)
             rc = got;
             goto fail;
         }
-        if (got == GW_ERETRY) {
-            rc = GW_ERETRY; /* no scripts (Redis restarted): whole batch */
-        }
         rows[i].ok = got == GW_OK;
-    }
-    if (rc == GW_ERETRY && ntf_scripts_load(&t->redis) != GW_OK) {
-        rc = GW_EUNAVAIL;
     }
 fail:
     gw_buf_free(&item);
@@ -216,9 +210,6 @@ ntf_relay_redis_ready(struct gw_thread *t)
     rc = gw_redis_connect(&t->redis);
     if (rc == GW_OK) {
         rc = ntf_relay_group_ensure(&t->redis, NTF_GROUP, "0");
-    }
-    if (rc == GW_OK) {
-        rc = ntf_scripts_load(&t->redis);
     }
     if (rc != GW_OK) {
         gw_redis_fini(&t->redis);

