@@ -14,6 +14,7 @@
 #include "cat_feed.h"
 #include "gw_json.h"
 #include "gw_status.h"
+#include "gw_util.h"
 
 struct cat_feed {
     const char             *source, *text, *root, *currency;
@@ -130,17 +131,13 @@ static int
 cat_feed_lex(struct cat_feed *f)
 {
     const unsigned char *t = (const unsigned char *) f->text;
-    size_t               i, k, n;
+    size_t               i, n;
     int                  in_str = 0;
 
     for (i = 0; i < f->len; i++) {
         if (t[i] >= 0x80) {
-            n = t[i] >= 0xf0 ? 4 : t[i] >= 0xe0 ? 3 : t[i] >= 0xc2 ? 2 : 0;
-            for (k = 1; n > 0 && k < n; k++) {
-                if (i + k >= f->len || (t[i + k] & 0xc0) != 0x80)
-                    n = 0;
-            }
-            if (n == 0 || t[i] > 0xf4) {
+            n = gw_utf8_seq_len(t + i, f->len - i);
+            if (n == 0) {
                 cat_feed_err(f, i, "not valid UTF-8");
                 return -1;
             }
@@ -163,7 +160,7 @@ cat_feed_lex(struct cat_feed *f)
 static int
 cat_feed_parse(struct cat_feed *f, cJSON **root)
 {
-    const char *end = NULL;
+    const char *end = NULL, *why = NULL;
 
     if (f->len > CAT_FEED_BYTES_MAX) {
         cat_feed_err(f, 0, "feed larger than %d bytes", CAT_FEED_BYTES_MAX);
@@ -178,6 +175,10 @@ cat_feed_parse(struct cat_feed *f, cJSON **root)
         return -1;
     }
     if (cat_feed_lex(f) != 0) {
+        return -1;
+    }
+    if (gw_json_text_check(f->text, f->len, &why) != GW_OK) {
+        cat_feed_err(f, 0, "%s", why); /* a NUL, raw or \u0000 */
         return -1;
     }
     *root = cJSON_ParseWithLengthOpts(f->text, f->len, &end, 0);
@@ -228,17 +229,6 @@ cat_feed_members(struct cat_feed *f, size_t off, const cJSON *obj,
     return bad ? -1 : 0;
 }
 
-static size_t
-cat_utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s != '\0'; s++) {
-        n += ((unsigned char) *s & 0xc0) != 0x80;
-    }
-    return n;
-}
-
 /* A string member; nullable: null/absent allowed (out = NULL). */
 static int
 cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj, const char *path,
@@ -266,7 +256,9 @@ cat_feed_str(struct cat_feed *f, size_t off, const cJSON *obj, const char *path,
         }
         blank = blank && (*s == ' ' || *s == '\t');
     }
-    if ((!nullable && blank) || cat_utf8_chars(v->valuestring) > max_chars) {
+    if ((!nullable && blank)
+        || (size_t) gw_utf8_chars(v->valuestring, strlen(v->valuestring))
+            > max_chars) {
         cat_feed_err(f, off, "%s.%s: must be %s1..%zu characters", path, name,
                      nullable ? "null or " : "", max_chars);
         return -1;

@@ -11,23 +11,9 @@
 #include <string.h>
 
 #include "cat.h"
+#include "gw_util.h"
 
-/* Length of the UTF-8 sequence starting with byte c, 0 if invalid. */
-static size_t
-cat_utf8_len(unsigned char c)
-{
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return 2;
-    if (c >= 0xe0 && c <= 0xef)
-        return 3;
-    if (c >= 0xf0 && c <= 0xf4)
-        return 4;
-    return 0;
-}
-
-/* Decodes one code point of n bytes (validated by the caller's length). */
+/* Decodes the n-byte sequence at p (validated by gw_utf8_seq_len). */
 static long
 cat_utf8_cp(const unsigned char *p, size_t n)
 {
@@ -37,9 +23,6 @@ cat_utf8_cp(const unsigned char *p, size_t n)
     size_t i;
 
     for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return -1;
-        }
         cp = (cp << 6) | (p[i] & 0x3f);
     }
     return cp;
@@ -49,7 +32,7 @@ long
 cat_search_normalize(const char *in, char *out, size_t cap)
 {
     const unsigned char *p = (const unsigned char *) in;
-    size_t               o = 0, n;
+    size_t               o = 0, n, left = strlen(in);
     long                 cp;
     int                  blank = 1; /* drops leading blanks */
 
@@ -57,9 +40,10 @@ cat_search_normalize(const char *in, char *out, size_t cap)
         return -1;
     }
     while (*p != '\0') {
-        if ((n = cat_utf8_len(*p)) == 0 || (cp = cat_utf8_cp(p, n)) < 0) {
-            return -1;
+        if ((n = gw_utf8_seq_len(p, left)) == 0) {
+            return -1; /* the one UTF-8 checker: overlongs, surrogates too */
         }
+        cp = cat_utf8_cp(p, n);
         if (cp >= 0xff01 && cp <= 0xff5e) {
             cp -= 0xfee0; /* full-width ASCII */
         } else if (cp == 0x3000) {
@@ -84,6 +68,7 @@ cat_search_normalize(const char *in, char *out, size_t cap)
             break;
         }
         p += n;
+        left -= n;
     }
     if (o > 0 && out[o - 1] == ' ') {
         o--;
@@ -128,8 +113,8 @@ cat_term_chars(const char *term, size_t len, size_t *off, size_t cap)
     size_t i = 0, n = 0, k;
 
     while (i < len && n < cap) {
-        k = cat_utf8_len((unsigned char) term[i]);
-        if (k == 0 || i + k > len) {
+        k = gw_utf8_seq_len((const unsigned char *) term + i, len - i);
+        if (k == 0) {
             break;
         }
         off[n++] = i;

@@ -27,6 +27,7 @@
 #include "fin.h"
 #include "gw_json.h"
 #include "gw_log.h"
+#include "gw_util.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -69,38 +70,8 @@ struct fin_recon_parse {
 int
 fin_utf8_valid(const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    size_t               i = 0, k, len;
-
-    while (i < n) {
-        unsigned c = s[i];
-        if (c == 0) {
-            return 0;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        len = c >= 0xc2 && c <= 0xdf ? 2
-            : c >= 0xe0 && c <= 0xef ? 3
-            : c >= 0xf0 && c <= 0xf4 ? 4
-                                     : 0;
-        if (len == 0 || i + len > n) {
-            return 0;
-        }
-        if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] > 0x9f)
-            || (c == 0xf0 && s[i + 1] < 0x90)
-            || (c == 0xf4 && s[i + 1] > 0x8f)) {
-            return 0;
-        }
-        for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-        }
-        i += len;
-    }
-    return 1;
+    /* The one UTF-8 checker (gw_util.h), plus this format's no-NUL rule. */
+    return memchr(p, '\0', n) == NULL && gw_utf8_valid(p, n);
 }
 
 static void fin_recon_fatal(struct fin_recon_parse *ps, const char *fmt, ...)

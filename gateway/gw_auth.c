@@ -8,6 +8,7 @@
 
 #include "gw_auth.h"
 #include "gw_db.h"
+#include "gw_json.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -38,13 +39,16 @@ static cJSON *
 gw_auth_jwt_part(const char *s, size_t n)
 {
     unsigned char buf[GW_JWT_PART_MAX + 1];
+    const char   *why;
     long          len;
 
     len = gw_b64url_decode(s, n, buf, GW_JWT_PART_MAX);
     if (len <= 0) {
         return NULL;
     }
-    if (memchr(buf, '\0', (size_t) len) != NULL) {
+    /* The request-body rule: UTF-8, no NUL, no \u0000 escape (a sub of
+     * "demo-user\u0000x" must not read as "demo-user"). */
+    if (gw_json_text_check((const char *) buf, (size_t) len, &why) != GW_OK) {
         return NULL;
     }
     buf[len] = '\0';
@@ -113,8 +117,8 @@ gw_auth_jwt_claims(const char *s, size_t n, int64_t now, int64_t skew,
     }
     memset(claims, 0, sizeof(*claims));
     sub = cJSON_GetObjectItemCaseSensitive(p, "sub");
-    if (!cJSON_IsString(sub) || sub->valuestring[0] == '\0'
-        || strlen(sub->valuestring) > GW_USER_ID_MAX
+    if (!cJSON_IsString(sub)
+        || !gw_user_id_valid(sub->valuestring, strlen(sub->valuestring))
         || gw_auth_num(p, "exp", &claims->exp, &has_exp) != 0 || !has_exp
         || gw_auth_num(p, "iat", &claims->iat, &has_iat) != 0
         || gw_auth_num(p, "nbf", &nbf, &has_nbf) != 0) {
@@ -179,6 +183,9 @@ gw_auth_jwt_mint(const unsigned char *key, size_t key_len, const char *sub,
     unsigned char     mac[32];
     size_t            pos, need;
 
+    if (!gw_user_id_valid(sub, strlen(sub))) {
+        return -1; /* the verifier would refuse it */
+    }
     if (gw_buf_appends(&payload, "{\"sub\":") != 0
         || gw_buf_append_json_str(&payload, sub) != 0
         || gw_buf_printf(&payload, ",\"iat\":%lld,\"exp\":%lld}",

@@ -131,6 +131,20 @@ static const struct gw_config_key gw_config_keys[] = {
       lobby.allocator_connect_timeout_ms, "1000", 1, 60000),
     I("lobby", "allocator_timeout_ms", lobby.allocator_timeout_ms, "3000", 1,
       120000),
+
+    I("ratelimit", "enabled", ratelimit.enabled, "1", 0, 1),
+    I("ratelimit", "read_per_min", ratelimit.read_per_min, "600", 1,
+      1000000000),
+    I("ratelimit", "read_burst", ratelimit.read_burst, "120", 1, 1000000000),
+    I("ratelimit", "write_per_min", ratelimit.write_per_min, "120", 1,
+      1000000000),
+    I("ratelimit", "write_burst", ratelimit.write_burst, "30", 1, 1000000000),
+    I("ratelimit", "money_per_min", ratelimit.money_per_min, "30", 1,
+      1000000000),
+    I("ratelimit", "money_burst", ratelimit.money_burst, "10", 1, 1000000000),
+    I("ratelimit", "addr_factor", ratelimit.addr_factor, "20", 1, 1000000),
+    I("ratelimit", "writes_fail_closed", ratelimit.writes_fail_closed, "0", 0,
+      1),
 };
 
 #undef S

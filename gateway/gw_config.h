@@ -118,6 +118,15 @@ struct gw_config {
         int64_t allocator_timeout_ms;
     } lobby;
 
+    struct {
+        int64_t enabled;
+        int64_t read_per_min, read_burst;
+        int64_t write_per_min, write_burst;
+        int64_t money_per_min, money_burst;
+        int64_t addr_factor;
+        int64_t writes_fail_closed;
+    } ratelimit;
+
     /* Secrets, read from the files named above by gw_config_load_secrets. */
     unsigned char token_secret[GW_SECRET_BYTES_MAX];
     size_t        token_secret_len;

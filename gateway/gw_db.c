@@ -180,10 +180,56 @@ gw_db_vformat(struct gw_db *db, struct gw_buf *out, const char *fmt, va_list ap)
     return GW_OK;
 }
 
+/*
+ * Errors that the values a client sent can cause (too long, not valid in
+ * the column's character set, out of range, a reference to nothing, a
+ * failed CHECK): 400, never 500. Anything else is our bug.
+ */
+static int
+gw_db_client_error(unsigned e)
+{
+    return e == 1406  /* ER_DATA_TOO_LONG */
+        || e == 1366  /* ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (charset) */
+        || e == 1292  /* ER_TRUNCATED_WRONG_VALUE */
+        || e == 1264  /* ER_WARN_DATA_OUT_OF_RANGE */
+        || e == 1265  /* WARN_DATA_TRUNCATED */
+        || e == 1048  /* ER_BAD_NULL_ERROR */
+        || e == 1452  /* ER_NO_REFERENCED_ROW_2 */
+        || e == 1690  /* ER_DATA_OUT_OF_RANGE (arithmetic) */
+        || e == 4025; /* ER_CONSTRAINT_FAILED (CHECK) */
+}
+
+/*
+ * The server's message without the values it quotes ("Duplicate entry
+ * '8613...' for key", "Incorrect string value: '\xFF'"): quoted runs
+ * become '?'. The log never holds values of a statement.
+ */
+static void
+gw_db_error_text(const char *msg, char *out, size_t cap)
+{
+    size_t o = 0;
+    int    quoted = 0;
+
+    for (; *msg != '\0' && o + 4 < cap; msg++) {
+        if (*msg == '\'') {
+            quoted = !quoted;
+            out[o++] = '\'';
+            if (quoted) {
+                out[o++] = '?';
+            }
+        } else if (!quoted) {
+            out[o++] = *msg;
+        }
+    }
+    out[o] = '\0';
+}
+
 int
 gw_db_status_errno(struct gw_db *db, unsigned e, const char *msg,
                    const char *sql)
 {
+    char text[256];
+
     db->last_errno = e;
     if (gw_db_conn_error(e)) {
         gw_log_warn(db->rid, "connection lost: %s", msg);
@@ -196,7 +242,15 @@ gw_db_status_errno(struct gw_db *db, unsigned e, const char *msg,
     if (e == ER_DUP_ENTRY) {
         return GW_EDUP;
     }
-    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e, msg, sql ? sql : "");
+    /* The statement's template, never its values (MSISDNs, references). */
+    gw_db_error_text(msg, text, sizeof(text));
+    if (gw_db_client_error(e)) {
+        gw_log_warn(db->rid, "mysql %u (client input): %s; sql: %.200s", e,
+                    text, sql ? sql : "?");
+        return GW_EINVAL;
+    }
+    gw_log_error(db->rid, "mysql %u: %s; sql: %.300s", e, text,
+                 sql ? sql : "?");
     return GW_ERROR;
 }
 
@@ -204,7 +258,7 @@ static int
 gw_db_status_of(struct gw_db *db)
 {
     return gw_db_status_errno(db, mysql_errno(db->conn), mysql_error(db->conn),
-                              db->sql.data);
+                              db->fmt);
 }
 
 int
@@ -283,6 +337,7 @@ gw_db_send(struct gw_db *db, MYSQL_RES **res, const char *fmt, va_list ap)
     va_list ap2;
     int     rc = GW_ERROR, attempt, safe, pending;
 
+    db->fmt = fmt;
     for (attempt = 0; attempt < 2; attempt++) {
         rc = gw_db_connect(db);
         if (rc != GW_OK) {
@@ -351,8 +406,7 @@ gw_db_vquery(struct gw_db *db, struct gw_arena *a, MYSQL_RES **res,
         return rc;
     }
     if (*res == NULL) {
-        gw_log_error(db->rid, "query returned no result set: %.200s",
-                     db->sql.data);
+        gw_log_error(db->rid, "query returned no result set: %.200s", fmt);
         return GW_ERROR;
     }
     if (a != NULL && gw_arena_cleanup_add(a, gw_db_free_result, *res) != 0) {
@@ -487,6 +541,7 @@ gw_db_commit(struct gw_db *db)
         return GW_EOUTCOME;
     }
     commit_at = db->begin_pending + db->ndeferred;
+    db->fmt = "COMMIT (with deferred writes)";
     db->sql.len = 0;
     if (db->begin_pending) {
         gw_buf_appends(&db->sql, "START TRANSACTION;");

@@ -11,6 +11,7 @@
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_metrics.h"
+#include "gw_ratelimit.h"
 #include "gw_slowlog.h"
 #include "gw_router.h"
 #include "gw_status.h"
@@ -27,6 +28,7 @@ gw_http_init(struct gw_request *r, struct gw_thread *t, char **envp)
     r->problem_extra = NULL;
     r->replayed = 0;
     r->problem_code = NULL;
+    r->location = NULL;
     r->arena = &t->arena;
     r->thr = t;
     r->cfg = t->cfg;
@@ -270,6 +272,23 @@ gw_http_auth(struct gw_request *r)
     return GW_EUNAUTHORIZED;
 }
 
+/* 1 when the Content-Type is application/json (parameters allowed). */
+static int
+gw_http_is_json(const struct gw_request *r)
+{
+    const char *ct = gw_request_param(r, "CONTENT_TYPE");
+    size_t      n = sizeof("application/json") - 1;
+
+    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0) {
+        return 0;
+    }
+    ct += n;
+    while (*ct == ' ' || *ct == '\t') {
+        ct++;
+    }
+    return *ct == '\0' || *ct == ';';
+}
+
 static int
 gw_http_body(struct gw_request *r)
 {
@@ -278,6 +297,10 @@ gw_http_body(struct gw_request *r)
 
     if (!(r->route->flags & GW_ROUTE_JSON)) {
         return GW_OK;
+    }
+    if (r->body_len > 0 && !gw_http_is_json(r)) {
+        gw_request_problem(r, "the body must be sent as application/json");
+        return GW_EMEDIA;
     }
     rc = gw_json_parse(r->arena, r->body ? r->body : "", r->body_len,
                        (int) r->cfg->limits.json_depth_max, &r->json, &why);
@@ -294,6 +317,13 @@ gw_http_body(struct gw_request *r)
 void
 gw_http_fail(struct gw_request *r, int rc)
 {
+    if (gw_status_http(rc) == 401) {
+        /* RFC 6750 section 3: a token was sent and refused, or none was. */
+        gw_reply_header(r, "WWW-Authenticate",
+                        gw_request_param(r, "HTTP_AUTHORIZATION") != NULL
+                            ? "Bearer realm=\"vas\", error=\"invalid_token\""
+                            : "Bearer realm=\"vas\"");
+    }
     r->problem_code = gw_status_code(rc);
     if (gw_reply_problem(r, rc) != 0) {
         static const char oom[] = "{\"status\":500,\"code\":\"internal\"}";
@@ -310,6 +340,12 @@ gw_http_run(struct gw_request *r)
     r->thr->redis.rid = r->request_id;
 
     rc = gw_http_auth(r);
+    /* Also after a failed authentication: the address bucket then limits
+     * token guessing. One Redis round trip for both buckets. */
+    if (rc == GW_OK || rc == GW_EUNAUTHORIZED) {
+        int rl = gw_ratelimit_take(r);
+        rc = rl != GW_OK ? rl : rc;
+    }
     if (rc == GW_OK) {
         rc = gw_http_body(r);
     }
@@ -333,6 +369,9 @@ gw_http_run(struct gw_request *r)
                          r->route->pattern);
             rc = GW_ERROR;
         }
+        if (rc == GW_OK && r->status == 201 && r->location != NULL) {
+            gw_reply_header(r, "Location", r->location);
+        }
     }
     if (r->thr->db.in_txn) {
         /* A handler must close what it opens; a leftover is our bug. */
@@ -349,18 +388,32 @@ gw_http_run(struct gw_request *r)
 void
 gw_http_finish(struct gw_request *r)
 {
-    int64_t     dur = gw_mono_us() - r->started_us;
-    const char *code = r->problem_code;
+    struct gw_log_access_rec a = {0};
+    int64_t                  dur = gw_mono_us() - r->started_us;
+    const char              *path = r->path;
 
+    /* A download token in the path is a working credential. */
+    if (r->route != NULL && (r->route->flags & GW_ROUTE_SECRET_PATH)) {
+        path = r->route->pattern;
+    }
     gw_metrics_observe(r->route_index, r->status, dur);
+
     gw_slowlog_note(r->request_id, r->method,
-                    r->route ? r->route->pattern : "-", r->path, r->status,
-                    dur);
+                    r->route ? r->route->pattern : "-", path, r->status, dur);
     if (r->route == NULL || !(r->route->flags & GW_ROUTE_NOLOG)) {
-        gw_log_access(r->request_id, r->method ? r->method : "-",
-                      r->route ? r->route->pattern : "-",
-                      r->path ? r->path : "-", r->status, dur,
-                      r->user_id ? r->user_id : r->caller, code);
+        a.rid = r->request_id;
+        a.method = r->method ? r->method : "-";
+        a.route = r->route ? r->route->pattern : "-";
+        a.path = path;
+        a.status = r->status;
+        a.dur_us = dur;
+        a.bytes_in = (int64_t) r->body_len;
+        a.bytes_out = (int64_t) r->reply_len;
+        a.user = r->user_id ? r->user_id : r->caller;
+        a.code = r->problem_code;
+        a.addr = r->remote_addr;
+        a.ua = gw_request_param(r, "HTTP_USER_AGENT");
+        gw_log_access(&a);
     }
     r->thr->db.rid = NULL;
     r->thr->redis.rid = NULL;

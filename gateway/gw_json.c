@@ -1,12 +1,18 @@
 /*
  * gw_json.c — limits and typed access around cJSON.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw_json.h"
 #include "gw_status.h"
+#include "gw_util.h"
+
+static const char gw_json_bad_utf8[] =
+    "request body is not valid UTF-8 (overlong, surrogate, above U+10FFFF"
+    " or a broken sequence)";
 
 int
 gw_json_too_deep(const char *text, size_t len, int max)
@@ -38,6 +44,49 @@ gw_json_too_deep(const char *text, size_t len, int max)
     return 0;
 }
 
+/* 1 when the four characters at p are hex for U+0000. */
+static int
+gw_json_is_nul_escape(const char *p, size_t n)
+{
+    return n >= 4 && p[0] == '0' && p[1] == '0' && p[2] == '0' && p[3] == '0';
+}
+
+int
+gw_json_text_check(const char *text, size_t len, const char **why)
+{
+    size_t i, k;
+    int    in_str = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) text[i];
+
+        if (c == '\0') {
+            *why = "request body contains a NUL byte";
+            return GW_EINVAL;
+        }
+        if (c >= 0x80) {
+            k = gw_utf8_seq_len((const unsigned char *) text + i, len - i);
+            if (k == 0) {
+                *why = gw_json_bad_utf8;
+                return GW_EINVAL;
+            }
+            i += k - 1;
+        } else if (in_str && c == '\\') {
+            /* cJSON would decode \u0000 into a string that C code sees
+             * cut short: "midi\u0000x" must not read as "midi". */
+            if (i + 1 < len && text[i + 1] == 'u'
+                && gw_json_is_nul_escape(text + i + 2, len - i - 2)) {
+                *why = "a string contains U+0000 (NUL)";
+                return GW_EINVAL;
+            }
+            i++;
+        } else if (c == '"') {
+            in_str = !in_str;
+        }
+    }
+    return GW_OK;
+}
+
 static void
 gw_json_delete(void *item)
 {
@@ -65,8 +114,7 @@ gw_json_parse(struct gw_arena *a, const char *text, size_t len, int depth_max,
         *why = "request body is empty; a JSON object is required";
         return GW_EINVAL;
     }
-    if (memchr(text, '\0', len) != NULL) {
-        *why = "request body contains a NUL byte";
+    if (gw_json_text_check(text, len, why) != GW_OK) {
         return GW_EINVAL;
     }
     if (gw_json_too_deep(text, len, depth_max)) {
@@ -157,13 +205,49 @@ gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
     return GW_OK;
 }
 
+/* Why s breaks the string rule (see gw_json.h), or NULL when it keeps it. */
+static const char *
+gw_json_str_fault(const char *s, size_t max_chars, unsigned flags)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               len = strlen(s), i;
+    long                 chars = gw_utf8_chars(s, len);
+
+    if (chars < 0) {
+        return "must be valid UTF-8";
+    }
+    if (len == 0 || (size_t) chars > max_chars) {
+        return "length";
+    }
+    if (flags & GW_STR_ID) {
+        return gw_user_id_valid(s, len)
+            ? NULL
+            : "must be an identifier: printable ASCII, no spaces";
+    }
+    for (i = 0; i < len; i++) {
+        if ((p[i] < 0x20 || p[i] == 0x7f)
+            && !((flags & GW_STR_LINES)
+                 && (p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))) {
+            return "must not contain control characters";
+        }
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F. */
+        if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+            return "must not contain control characters";
+        }
+    }
+    if (isspace(p[0]) || isspace(p[len - 1])) {
+        return "must not start or end with white space";
+    }
+    return NULL;
+}
+
 int
-gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
-                int required, size_t max_len, const char **out, int *present,
-                const char **why)
+gw_json_get_text(struct gw_arena *a, const cJSON *obj, const char *name,
+                 int required, size_t max_chars, unsigned flags,
+                 const char **out, int *present, const char **why)
 {
     const cJSON *f;
-    size_t       len;
+    const char  *fault;
     int          rc;
 
     f = gw_json_field(a, obj, name, required, present, why, &rc);
@@ -174,13 +258,36 @@ gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
         *why = gw_arena_printf(a, "'%s' must be a string", name);
         return GW_EINVAL;
     }
-    len = strlen(f->valuestring);
-    if (len == 0 || len > max_len) {
-        *why = gw_arena_printf(a, "'%s' must be 1 to %zu bytes", name, max_len);
+    fault = gw_json_str_fault(f->valuestring, max_chars, flags);
+    if (fault != NULL && strcmp(fault, "length") == 0) {
+        *why = gw_arena_printf(a, "'%s' must be 1 to %zu characters", name,
+                               max_chars);
+        return GW_EINVAL;
+    }
+    if (fault != NULL) {
+        *why = gw_arena_printf(a, "'%s' %s", name, fault);
         return GW_EINVAL;
     }
     *out = f->valuestring;
     return GW_OK;
+}
+
+int
+gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
+                int required, size_t max_chars, const char **out, int *present,
+                const char **why)
+{
+    return gw_json_get_text(a, obj, name, required, max_chars, 0, out, present,
+                            why);
+}
+
+int
+gw_json_get_user_id(struct gw_arena *a, const cJSON *obj, const char *name,
+                    int required, const char **out, int *present,
+                    const char **why)
+{
+    return gw_json_get_text(a, obj, name, required, GW_USER_ID_MAX, GW_STR_ID,
+                            out, present, why);
 }
 
 int

@@ -26,8 +26,17 @@
 int gw_json_too_deep(const char *text, size_t len, int max);
 
 /*
- * Parses len bytes of text as one JSON value. GW_OK, or GW_EINVAL with a
- * static reason in *why. The tree is freed at a's reset.
+ * The raw-text rule, checked before cJSON sees the text: valid UTF-8
+ * throughout (no overlongs, surrogates, code points above U+10FFFF), no
+ * NUL byte and no \u0000 escape (cJSON would hand C code a string cut at
+ * the NUL). GW_OK or GW_EINVAL with a static reason in *why. Used for
+ * request bodies and JWT parts.
+ */
+int gw_json_text_check(const char *text, size_t len, const char **why);
+
+/*
+ * Parses len bytes of text as one JSON value (gw_json_text_check first). GW_OK,
+ * or GW_EINVAL with a static reason in *why. The tree is freed at a's reset.
  */
 int gw_json_parse(struct gw_arena *a, const char *text, size_t len,
                   int depth_max, cJSON **out, const char **why);
@@ -41,9 +50,30 @@ int gw_json_parse(struct gw_arena *a, const char *text, size_t len,
 int gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
                     int required, int64_t min, int64_t max, int64_t *out,
                     int *present, const char **why);
+
+/*
+ * The one strict string reader: every JSON string a handler reads goes
+ * through it. The value must be valid UTF-8 of 1..max_chars characters
+ * (code points, not bytes), without C0/C1 controls or DEL (GW_STR_LINES
+ * allows tab, CR, LF), without leading or trailing white space;
+ * GW_STR_ID applies the IM user id rule instead (gw_user_id_valid).
+ * gw_json_get_str is gw_json_get_text with flags 0; gw_json_get_user_id
+ * reads an IM user id.
+ */
+enum gw_json_str_flags {
+    GW_STR_LINES = 1 << 0, /* free text: tab, CR, LF allowed */
+    GW_STR_ID = 1 << 1,    /* an IM user id (gw_user_id_valid) */
+};
+
+int gw_json_get_text(struct gw_arena *a, const cJSON *obj, const char *name,
+                     int required, size_t max_chars, unsigned flags,
+                     const char **out, int *present, const char **why);
 int gw_json_get_str(struct gw_arena *a, const cJSON *obj, const char *name,
-                    int required, size_t max_len, const char **out,
+                    int required, size_t max_chars, const char **out,
                     int *present, const char **why);
+int gw_json_get_user_id(struct gw_arena *a, const cJSON *obj, const char *name,
+                        int required, const char **out, int *present,
+                        const char **why);
 int gw_json_get_bool(struct gw_arena *a, const cJSON *obj, const char *name,
                      int required, int *out, int *present, const char **why);
 

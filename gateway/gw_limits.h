@@ -34,9 +34,12 @@
 #define GW_SQL_BYTES_MAX      (256 * 1024)       /* one formatted statement */
 #define GW_BUF_BYTES_MAX      (64 * 1024 * 1024) /* one growable gw_buf */
 #define GW_LOG_LINE_MAX       2048
+#define GW_LOG_URI_MAX        512   /* request path bytes kept in an access line */
+#define GW_LOG_UA_MAX         256   /* user agent bytes kept */
 #define GW_LOG_BUF_BYTES      16384 /* access lines buffered per thread */
 #define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */
 #define GW_LOG_PATH_MAX       512   /* log file path kept for SIGUSR1 reopen */
+#define GW_RL_BACKOFF_MS      1000  /* Redis down: limiter skipped for */
 #define GW_ADMIN_KEY_CACHE_MS 5000  /* revoked admin keys die within */
 
 /* Batch work (vasctl audit): one set-based statement may read millions of

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gw_limits.h"
@@ -64,6 +65,9 @@ gw_log_open(const char *path)
     if (fd < 0) {
         return -1;
     }
+    /* The log holds user ids and addresses: never world-readable, also
+     * when something else (a shell redirection) created the file. */
+    (void) fchmod(fd, 0640);
     if (gw_log_fd > 2) {
         close(gw_log_fd);
     }
@@ -146,25 +150,6 @@ gw_log_addf(char *buf, size_t pos, size_t cap, const char *fmt, ...)
     }
     pos += (size_t) n;
     return pos >= cap - 1 ? cap - 1 : pos;
-}
-
-/* Appends s JSON-escaped (without quotes) to buf; stops at the end. */
-static size_t
-gw_log_escape(char *buf, size_t pos, size_t cap, const char *s)
-{
-    const unsigned char *p;
-
-    for (p = (const unsigned char *) s; *p && pos + 7 < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf[pos++] = '\\';
-            buf[pos++] = (char) *p;
-        } else if (*p < 0x20) {
-            pos = gw_log_addf(buf, pos, cap, "\\u%04x", *p);
-        } else {
-            buf[pos++] = (char) *p;
-        }
-    }
-    return pos;
 }
 
 static void
@@ -290,12 +275,60 @@ gw_log_head(char *buf, size_t cap, const char *level)
     return n < 0 ? 0 : (size_t) n;
 }
 
+/*
+ * Masks every run of 8..15 digits (an MSISDN, E.164 without '+') in s, in
+ * place: the first 3 and last 4 digits stay, the rest become '*'
+ * ("8613812345678" → "861******5678"). Shorter runs (ids, amounts) and
+ * longer ones (millisecond times are 13: masked too, an accepted cost) are
+ * left alone outside that range.
+ */
+void
+gw_log_mask_msisdn(char *s)
+{
+    size_t i = 0, j, k;
+
+    while (s[i] != '\0') {
+        if (s[i] < '0' || s[i] > '9') {
+            i++;
+            continue;
+        }
+        for (j = i; s[j] >= '0' && s[j] <= '9'; j++) {
+        }
+        if (j - i >= 8 && j - i <= 15) {
+            for (k = i + 3; k < j - 4; k++) {
+                s[k] = '*';
+            }
+        }
+        i = j;
+    }
+}
+
+/* Appends ,"name":"value" with value escaped into at most max bytes. */
+static size_t
+gw_log_field(char *buf, size_t pos, size_t cap, const char *name,
+             const char *value, size_t max)
+{
+    size_t room;
+
+    if (value == NULL || pos + strlen(name) + 8 >= cap) {
+        return pos;
+    }
+    pos = gw_log_addf(buf, pos, cap, ",\"%s\":\"", name);
+    room = cap - pos - 1;
+    if (room > max) {
+        room = max;
+    }
+    pos += gw_json_escape(buf + pos, room, value, strlen(value), NULL);
+    buf[pos++] = '"';
+    return pos;
+}
+
 void
 gw_log(enum gw_log_level level, const char *func, const char *rid,
        const char *fmt, ...)
 {
     char    line[GW_LOG_LINE_MAX], msg[GW_LOG_LINE_MAX / 2];
-    size_t  pos;
+    size_t  pos, cap = sizeof(line) - 4;
     va_list ap;
 
     if (level < gw_log_min) {
@@ -304,45 +337,41 @@ gw_log(enum gw_log_level level, const char *func, const char *rid,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    gw_log_mask_msisdn(msg);
 
     pos = gw_log_head(line, sizeof(line), gw_log_level_names[level]);
-    pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"func\":\"%s\"", func);
+    pos = gw_log_field(line, pos, cap, "func", func, 128);
     if (rid != NULL && rid[0] != '\0') {
-        pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"rid\":\"%s\"", rid);
+        pos = gw_log_field(line, pos, cap, "rid", rid, GW_REQUEST_ID_MAX);
     }
-    pos = gw_log_addf(line, pos, sizeof(line) - 8, ",\"msg\":\"");
-    pos = gw_log_escape(line, pos, sizeof(line) - 4, msg);
-    line[pos++] = '"';
+    pos = gw_log_field(line, pos, cap, "msg", msg, cap);
     line[pos++] = '}';
     line[pos++] = '\n';
     gw_log_write_all(line, pos); /* events are never buffered */
 }
 
 void
-gw_log_access(const char *rid, const char *method, const char *route,
-              const char *path, int status, int64_t dur_us, const char *user,
-              const char *code)
+gw_log_access(const struct gw_log_access_rec *a)
 {
-    char   line[GW_LOG_LINE_MAX];
-    size_t pos, cap = sizeof(line) - 8;
+    char   line[GW_LOG_LINE_MAX], path[GW_LOG_URI_MAX + 1];
+    size_t pos, cap = sizeof(line) - 4;
 
+    snprintf(path, sizeof(path), "%s", a->path ? a->path : "-");
+    gw_log_mask_msisdn(path);
     pos = gw_log_head(line, sizeof(line), "info");
+    pos = gw_log_field(line, pos, cap, "rid", a->rid, GW_REQUEST_ID_MAX);
+    pos = gw_log_field(line, pos, cap, "method", a->method, 16);
+    pos = gw_log_field(line, pos, cap, "route", a->route, 128);
+    pos = gw_log_field(line, pos, cap, "path", path, GW_LOG_URI_MAX);
     pos = gw_log_addf(line, pos, cap,
-                      ",\"rid\":\"%s\",\"method\":\"%s\",\"route\":\"", rid,
-                      method);
-    pos = gw_log_escape(line, pos, cap, route);
-    pos = gw_log_addf(line, pos, cap, "\",\"path\":\"");
-    pos = gw_log_escape(line, pos, cap, path);
-    pos = gw_log_addf(line, pos, cap, "\",\"status\":%d,\"dur_us\":%lld",
-                      status, (long long) dur_us);
-    if (user != NULL) {
-        pos = gw_log_addf(line, pos, cap, ",\"user\":\"");
-        pos = gw_log_escape(line, pos, cap, user);
-        line[pos++] = '"';
-    }
-    if (code != NULL) {
-        pos = gw_log_addf(line, pos, cap, ",\"code\":\"%s\"", code);
-    }
+                      ",\"status\":%d,\"dur_us\":%lld,\"bytes_in\":%lld,"
+                      "\"bytes_out\":%lld",
+                      a->status, (long long) a->dur_us, (long long) a->bytes_in,
+                      (long long) a->bytes_out);
+    pos = gw_log_field(line, pos, cap, "user", a->user, GW_USER_ID_MAX * 6);
+    pos = gw_log_field(line, pos, cap, "code", a->code, 48);
+    pos = gw_log_field(line, pos, cap, "addr", a->addr, 64);
+    pos = gw_log_field(line, pos, cap, "ua", a->ua, GW_LOG_UA_MAX);
     line[pos++] = '}';
     line[pos++] = '\n';
     if (!gw_log_buffered(line, pos)) {

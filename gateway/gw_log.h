@@ -52,9 +52,25 @@ void gw_log_thread_init(void);
 void gw_log_thread_flush(void);
 void gw_log_flush_all(int force);
 
-/* The access line of one request (buffered on serving threads). */
-void gw_log_access(const char *rid, const char *method, const char *route,
-                   const char *path, int status, int64_t dur_us,
-                   const char *user, const char *code);
+/*
+ * The access line of one request (buffered on serving threads). path is
+ * what the route allows to be logged (the template for routes whose path
+ * carries a credential); runs of 8..15 digits (MSISDNs) in path and in
+ * event messages are masked. Strings are escaped, invalid UTF-8 becomes
+ * U+FFFD and long values are cut, so every line is valid UTF-8 JSON.
+ */
+struct gw_log_access_rec {
+    const char *rid, *method, *route, *path, *user, *code, *addr, *ua;
+    int         status;
+    int64_t     dur_us, bytes_in, bytes_out;
+};
+
+void gw_log_access(const struct gw_log_access_rec *a);
+
+/*
+ * Masks every run of 8..15 digits (an MSISDN) in s in place, keeping the
+ * first 3 and last 4 ("8613812345678" → "861******5678").
+ */
+void gw_log_mask_msisdn(char *s);
 
 #endif /* GW_LOG_H */

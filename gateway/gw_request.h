@@ -77,6 +77,7 @@ struct gw_request {
     cJSON      *problem_extra; /* extra members of the problem */
     int         replayed;
     const char *problem_code; /* for the access log */
+    const char *location;     /* a 201's Location (arena), set by handlers */
 };
 
 /* A FastCGI param ("HTTP_IF_NONE_MATCH", "CONTENT_TYPE"…) or NULL. */

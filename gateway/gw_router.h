@@ -23,13 +23,23 @@ typedef int (*gw_handler_pt)(struct gw_request *r);
 
 enum gw_route_flags {
     GW_ROUTE_PUBLIC = 0,
-    GW_ROUTE_USER = 1 << 0,       /* IM user bearer token required */
-    GW_ROUTE_ADMIN = 1 << 1,      /* admin API key required */
-    GW_ROUTE_IDEMPOTENT = 1 << 2, /* Idempotency-Key required + replay */
-    GW_ROUTE_JSON = 1 << 3,       /* body must be a JSON object */
-    GW_ROUTE_TRUSTED = 1 << 4,    /* only server.metrics_trusted peers */
-    GW_ROUTE_NOLOG = 1 << 5,      /* no access log line (health probes) */
+    GW_ROUTE_USER = 1 << 0,        /* IM user bearer token required */
+    GW_ROUTE_ADMIN = 1 << 1,       /* admin API key required */
+    GW_ROUTE_IDEMPOTENT = 1 << 2,  /* Idempotency-Key required + replay */
+    GW_ROUTE_JSON = 1 << 3,        /* body must be a JSON object */
+    GW_ROUTE_TRUSTED = 1 << 4,     /* only server.metrics_trusted peers */
+    GW_ROUTE_NOLOG = 1 << 5,       /* no access log line (health probes) */
+    GW_ROUTE_SECRET_PATH = 1 << 6, /* path holds a credential: the access
+                                    * line shows the pattern only */
+    /* Rate-limit class (gw_ratelimit.h), bits 8..10; none = derived. */
+    GW_ROUTE_RL_READ = 1 << 8,
+    GW_ROUTE_RL_WRITE = 2 << 8,
+    GW_ROUTE_RL_MONEY = 3 << 8,
+    GW_ROUTE_RL_OFF = 4 << 8,
 };
+
+#define GW_ROUTE_RL_SHIFT 8
+#define GW_ROUTE_RL_MASK  (7u << GW_ROUTE_RL_SHIFT)
 
 struct gw_route {
     const char   *method;

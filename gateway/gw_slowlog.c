@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gw_limits.h"
+#include "gw_log.h"
 #include "gw_metrics.h"
 #include "gw_slowlog.h"
 #include "gw_util.h"
@@ -64,22 +65,15 @@ gw_slowlog_reopen(void)
     return rc;
 }
 
-/* Copies s JSON-escaped into out (at most cap - 1 bytes, NUL-terminated). */
+/* Copies s JSON-escaped into out (at most cap - 1 bytes, NUL-terminated),
+ * with the one escaper (valid UTF-8 out, never a split sequence). */
 static void
 gw_slowlog_escape(char *out, size_t cap, const char *s)
 {
     size_t k = 0;
 
-    for (; s != NULL && *s && k + 7 < cap; s++) {
-        unsigned char ch = (unsigned char) *s;
-        if (ch == '"' || ch == '\\') {
-            out[k++] = '\\';
-            out[k++] = (char) ch;
-        } else if (ch < 0x20) {
-            k += (size_t) snprintf(out + k, cap - k, "\\u%04x", ch);
-        } else {
-            out[k++] = (char) ch;
-        }
+    if (s != NULL) {
+        k = gw_json_escape(out, cap - 1, s, strlen(s), NULL);
     }
     out[k] = '\0';
 }
@@ -102,6 +96,7 @@ gw_slowlog_note(const char *rid, const char *method, const char *route,
     }
     gw_time_rfc3339_ms(gw_now_ms(), ts, sizeof(ts));
     gw_slowlog_escape(p, sizeof(p), path);
+    gw_log_mask_msisdn(p);
     gw_slowlog_escape(rt, sizeof(rt), route);
     n = snprintf(line, sizeof(line),
                  "{\"ts\":\"%s\",\"pid\":%d,\"rid\":\"%s\",\"method\":\"%s\","

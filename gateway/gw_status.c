@@ -44,6 +44,7 @@ static const struct gw_status_map gw_status_table[] = {
     [-GW_EBADGATEWAY] = {502, "bad_gateway", "Bad gateway"},
     [-GW_ERETRY] = {503, "unavailable", "Service busy, retry"},
     [-GW_EDUP] = {409, "conflict", "Conflict"},
+    [-GW_EMEDIA] = {415, "unsupported_media_type", "Unsupported media type"},
 };
 
 static const struct gw_status_map *

@@ -37,7 +37,8 @@ enum gw_status {
     GW_EBADGATEWAY = -26,    /* 502 a partner failed */
     GW_ERETRY = -27,         /* deadlock/lock wait: retry the txn */
     GW_EDUP = -28,           /* duplicate key (internal use) */
-    GW_STATUS_MIN = -28
+    GW_EMEDIA = -29,         /* 415 unsupported_media_type */
+    GW_STATUS_MIN = -29
 };
 
 /* HTTP status for rc (500 for unknown values). */

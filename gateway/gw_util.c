@@ -321,78 +321,141 @@ gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at p (1..4), or 0 (stray
- * continuation byte, truncated sequence, overlong form, surrogate, above
- * U+10FFFF). p is NUL-terminated, and NUL is never a continuation byte.
+ * The one UTF-8 checker of the code base (RFC 3629): the length of the
+ * well-formed sequence at p (1..4), or 0 for a stray continuation byte, a
+ * truncated sequence, an overlong form, a surrogate (ED A0..BF) or a code
+ * point above U+10FFFF. Reads at most n bytes.
  */
-static size_t
-gw_utf8_len(const unsigned char *p)
+size_t
+gw_utf8_seq_len(const unsigned char *p, size_t n)
 {
-    size_t i, n;
+    size_t i, len;
 
+    if (n == 0) {
+        return 0;
+    }
     if (p[0] < 0x80) {
         return 1;
     }
     if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
+        len = 2;
     } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)) {
-            return 0;
-        }
+        len = 3;
     } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        if ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f)) {
-            return 0;
-        }
+        len = 4;
     } else {
         return 0;
     }
-    for (i = 1; i < n; i++) {
+    if (n < len) {
+        return 0;
+    }
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f)
+        || (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f)) {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
         if ((p[i] & 0xc0) != 0x80) {
             return 0;
         }
     }
-    return n;
+    return len;
+}
+
+long
+gw_utf8_chars(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               i = 0, k;
+    long                 chars = 0;
+
+    while (i < n) {
+        k = gw_utf8_seq_len(p + i, n - i);
+        if (k == 0) {
+            return -1;
+        }
+        i += k;
+        chars++;
+    }
+    return chars;
+}
+
+int
+gw_utf8_valid(const char *s, size_t n)
+{
+    return gw_utf8_chars(s, n) >= 0;
+}
+
+int
+gw_user_id_valid(const char *s, size_t n)
+{
+    return gw_is_token(s, n, GW_USER_ID_MAX);
+}
+
+/* The escaped form of one unit at p (len k, 0 = invalid) into esc. */
+static size_t
+gw_json_escape_unit(const unsigned char *p, size_t k, char esc[8])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (k == 0) {
+        memcpy(esc, "\\ufffd", 6); /* JSON text is UTF-8 (RFC 8259) */
+        return 6;
+    }
+    if (k > 1) {
+        memcpy(esc, p, k);
+        return k;
+    }
+    if (*p == '"' || *p == '\\') {
+        esc[0] = '\\';
+        esc[1] = (char) *p;
+        return 2;
+    }
+    if (*p < 0x20) {
+        memcpy(esc, "\\u00", 4);
+        esc[4] = hex[*p >> 4];
+        esc[5] = hex[*p & 15];
+        return 6;
+    }
+    esc[0] = (char) *p;
+    return 1;
+}
+
+size_t
+gw_json_escape(char *out, size_t cap, const char *s, size_t n, size_t *consumed)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               i = 0, o = 0, k, e;
+    char                 esc[8];
+
+    while (i < n) {
+        k = gw_utf8_seq_len(p + i, n - i);
+        e = gw_json_escape_unit(p + i, k, esc);
+        if (o + e > cap) {
+            break; /* never a split sequence or escape */
+        }
+        memcpy(out + o, esc, e);
+        o += e;
+        i += k ? k : 1;
+    }
+    if (consumed != NULL) {
+        *consumed = i;
+    }
+    return o;
 }
 
 int
 gw_buf_append_json_str(struct gw_buf *b, const char *s)
 {
-    const unsigned char *p;
-    char                 esc[8];
-    size_t               n;
+    size_t n = strlen(s);
 
-    if (gw_buf_append(b, "\"", 1) != 0) {
+    if (gw_buf_reserve(b, n * 6 + 2) != 0) {
         return -1;
     }
-    for (p = (const unsigned char *) s; *p; p++) {
-        if (*p >= 0x80) {
-            /* JSON text is UTF-8 (RFC 8259): outside bytes (a decoded
-             * path, a header) that are not become U+FFFD. */
-            n = gw_utf8_len(p);
-            if (n == 0) {
-                if (gw_buf_append(b, "\\ufffd", 6) != 0)
-                    return -1;
-                continue;
-            }
-            if (gw_buf_append(b, p, n) != 0)
-                return -1;
-            p += n - 1;
-        } else if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char) *p;
-            if (gw_buf_append(b, esc, 2) != 0)
-                return -1;
-        } else if (*p < 0x20) {
-            snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            if (gw_buf_append(b, esc, 6) != 0)
-                return -1;
-        } else if (gw_buf_append(b, p, 1) != 0) {
-            return -1;
-        }
-    }
-    return gw_buf_append(b, "\"", 1);
+    b->data[b->len++] = '"';
+    b->len += gw_json_escape(b->data + b->len, n * 6, s, n, NULL);
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 void

@@ -74,7 +74,37 @@ int gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap);
 
-/* Appends s as a JSON string literal (with quotes). */
+/*
+ * UTF-8 (RFC 3629), the one checker of the code base. gw_utf8_seq_len:
+ * length (1..4) of the well-formed sequence at p within n bytes, 0 when
+ * invalid (stray continuation, truncated, overlong, surrogate ED A0..BF,
+ * above U+10FFFF). gw_utf8_chars: code points in s[0..n), -1 when not
+ * valid UTF-8. gw_utf8_valid: 1 valid, 0 not. NUL counts as a character
+ * here; callers that refuse it say so.
+ */
+size_t gw_utf8_seq_len(const unsigned char *p, size_t n);
+long   gw_utf8_chars(const char *s, size_t n);
+int    gw_utf8_valid(const char *s, size_t n);
+
+/*
+ * The identifier rule for IM user ids everywhere (JWT sub, gift_to, admin
+ * bodies): 1..GW_USER_ID_MAX bytes of printable ASCII (0x21..0x7e), so no
+ * spaces, controls or non-ASCII; ids are compared byte for byte. 1 or 0.
+ */
+int gw_user_id_valid(const char *s, size_t n);
+
+/*
+ * The one JSON-string escaper of the code base: writes s[0..n) escaped
+ * (without quotes) into out, at most cap bytes, never splitting a UTF-8
+ * sequence or an escape. '"' '\' and controls (C0, DEL) become escapes;
+ * bytes that are not valid UTF-8 become �, so the output is always
+ * valid UTF-8 JSON. Returns bytes written; *consumed (may be NULL) gets how
+ * much of s was used (less than n when out was full). Not NUL-terminated.
+ */
+size_t gw_json_escape(char *out, size_t cap, const char *s, size_t n,
+                      size_t *consumed);
+
+/* Appends s as a JSON string literal (with quotes), via gw_json_escape. */
 int gw_buf_append_json_str(struct gw_buf *b, const char *s);
 
 /* Frees data and zeroes the buffer. */

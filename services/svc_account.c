@@ -165,12 +165,6 @@ svc_account_caps(struct gw_request *r, int64_t *daily, int64_t *monthly)
 }
 
 static int
-svc_account_user_id_ok(const char *s)
-{
-    return gw_is_token(s, strlen(s), GW_USER_ID_MAX);
-}
-
-static int
 svc_admin_reply_subscriber(struct gw_request *r, int status, int64_t id,
                            const char *msisdn)
 {
@@ -223,8 +217,8 @@ svc_admin_subscriber_create(struct gw_request *r)
     const char       *why = NULL;
     int               rc, present;
 
-    rc = gw_json_get_str(r->arena, r->json, "im_user_id", 1, GW_USER_ID_MAX,
-                         &c.user, NULL, &why);
+    rc = gw_json_get_user_id(r->arena, r->json, "im_user_id", 1, &c.user, NULL,
+                             &why);
     if (rc == GW_OK) {
         rc = gw_json_get_str(r->arena, r->json, "msisdn", 1, BILL_MSISDN_MAX,
                              &c.msisdn, NULL, &why);
@@ -239,12 +233,6 @@ svc_admin_subscriber_create(struct gw_request *r)
     }
     if (rc != GW_OK) {
         return svc_account_problem(r, rc, why);
-    }
-    if (!svc_account_user_id_ok(c.user)) {
-        gw_request_problem(r,
-                           "'im_user_id' must be printable ASCII without"
-                           " spaces");
-        return GW_EINVAL;
     }
     if (!bill_msisdn_valid(c.msisdn)) {
         gw_request_problem(r,
@@ -275,6 +263,8 @@ svc_admin_subscriber_create(struct gw_request *r)
     gw_reply_header(
         r, "Location",
         gw_arena_printf(r->arena, "/v1/admin/subscribers/%s", c.msisdn));
+    r->location =
+        gw_arena_printf(r->arena, "/v1/admin/subscribers/%s", c.msisdn);
     return svc_admin_reply_subscriber(r, 201, c.id, NULL);
 }
 

@@ -4,7 +4,9 @@
  * Columns: method, path pattern, handler, flags, body limit (0 = config).
  * Flags: USER (IM token), ADMIN (admin key), IDEM (Idempotency-Key
  * required and replayed), JSON (body must be a JSON object), TRUSTED
- * (server.metrics_trusted only), NOLOG (no access line).
+ * (server.metrics_trusted only), NOLOG (no access line), SECRET (the path
+ * is a credential: logged as the pattern), READ/WRITE/MONEY (rate-limit
+ * class, see gw_ratelimit.h).
  */
 #include "ntf_relay.h"
 #include "svc_account.h"
@@ -21,6 +23,12 @@
 #define ADMIN  GW_ROUTE_ADMIN
 #define IDEM   GW_ROUTE_IDEMPOTENT
 #define JSON   GW_ROUTE_JSON
+#define SECRET GW_ROUTE_SECRET_PATH
+/* Rate-limit classes (gw_ratelimit.h; a route without one gets IDEM →
+ * money, GET → read, else write). */
+#define READ  GW_ROUTE_RL_READ
+#define WRITE GW_ROUTE_RL_WRITE
+#define MONEY GW_ROUTE_RL_MONEY
 
 const struct gw_route svc_routes[] = {
     /* Catalog (no authentication) */
@@ -34,13 +42,15 @@ const struct gw_route svc_routes[] = {
     {"GET", "/v1/me", svc_account_me, USER, 0},
 
     /* Purchases and library */
-    {"POST", "/v1/purchases", svc_store_purchase, USER | IDEM | JSON, 0},
+    {"POST", "/v1/purchases", svc_store_purchase, USER | IDEM | JSON | MONEY,
+     0},
     {"GET", "/v1/purchases", svc_store_purchases, USER, 0},
     {"GET", "/v1/purchases/{id}", svc_store_purchase_get, USER, 0},
     {"GET", "/v1/library", svc_store_library, USER, 0},
     {"POST", "/v1/library/{id}/download-links", svc_store_download_link,
      USER | JSON, 0},
-    {"GET", "/v1/downloads/{token}", svc_store_download, PUBLIC, 0},
+    {"GET", "/v1/downloads/{token}", svc_store_download, PUBLIC | SECRET | READ,
+     0},
 
     /* Game lobbies */
     {"POST", "/v1/lobbies", svc_lobby_create, USER | JSON, 0},
@@ -69,9 +79,9 @@ const struct gw_route svc_routes[] = {
     {"PATCH", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_patch,
      ADMIN | JSON, 0},
     {"POST", "/v1/admin/subscribers/{msisdn}/topups", svc_admin_topup,
-     ADMIN | IDEM | JSON, 0},
+     ADMIN | IDEM | JSON | MONEY, 0},
     {"POST", "/v1/admin/purchases/{id}/refunds", svc_admin_refund,
-     ADMIN | IDEM | JSON, 0},
+     ADMIN | IDEM | JSON | MONEY, 0},
     {"GET", "/v1/admin/cdrs", svc_admin_cdrs, ADMIN, 0},
     {"GET", "/v1/admin/cdrs/days", svc_admin_cdr_days, ADMIN, 0},
     {"GET", "/v1/admin/reports/revenue", svc_admin_report_revenue, ADMIN, 0},

@@ -51,8 +51,13 @@ svc_item_assets(struct gw_request *r, struct cat_item_spec *s)
         }
         s->nassets++;
     }
-    if (cJSON_IsString(pv)) {
-        s->preview.path = pv->valuestring;
+    if (pv != NULL && !cJSON_IsNull(pv)) {
+        if (gw_json_get_str(r->arena, r->json, "preview_path", 1, CAT_PATH_MAX,
+                            &s->preview.path, NULL, &why)
+            != GW_OK) {
+            gw_request_problem(r, "%s", why);
+            return GW_EINVAL;
+        }
         s->has_preview = 1;
         if (cat_file_check(r->cfg->downloads.content_dir, &s->preview, &why)
             != 0) {
@@ -81,10 +86,10 @@ svc_item_spec(struct gw_request *r, struct cat_item_spec *s)
         rc = gw_json_get_str(r->arena, r->json, "sku", 1, CAT_SKU_MAX, &s->sku,
                              NULL, &why);
     if (rc == GW_OK)
-        rc = gw_json_get_str(r->arena, r->json, "title", 1, CAT_TITLE_MAX * 4,
+        rc = gw_json_get_str(r->arena, r->json, "title", 1, CAT_TITLE_MAX,
                              &s->title, NULL, &why);
     if (rc == GW_OK)
-        rc = gw_json_get_str(r->arena, r->json, "artist", 0, CAT_ARTIST_MAX * 4,
+        rc = gw_json_get_str(r->arena, r->json, "artist", 0, CAT_ARTIST_MAX,
                              &s->artist, NULL, &why);
     if (rc == GW_OK)
         rc = gw_json_get_i64(r->arena, r->json, "provider_id", 1, 1,
@@ -205,6 +210,8 @@ svc_admin_item_create(struct gw_request *r)
         /* A provider that does not exist fails the insert: say so. */
         return rc == GW_ERROR ? GW_EINVAL : rc;
     }
+    r->location =
+        gw_arena_printf(r->arena, "/v1/catalog/items/%lld", (long long) id);
     return svc_item_commit_reply(r, id, 201);
 }
 
@@ -227,7 +234,7 @@ svc_admin_item_patch(struct gw_request *r)
                              &why);
     }
     if (rc == GW_OK) {
-        rc = gw_json_get_str(r->arena, r->json, "title", 0, CAT_TITLE_MAX * 4,
+        rc = gw_json_get_str(r->arena, r->json, "title", 0, CAT_TITLE_MAX,
                              &title, NULL, &why);
     }
     if (rc != GW_OK

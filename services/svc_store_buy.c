@@ -40,8 +40,8 @@ svc_buy_parse(struct gw_request *r, struct store_buy *b)
                              &b->has_expected, &why);
     }
     if (rc == GW_OK) {
-        rc = gw_json_get_str(r->arena, r->json, "gift_to", 0, GW_USER_ID_MAX,
-                             &b->gift_to, NULL, &why);
+        rc = gw_json_get_user_id(r->arena, r->json, "gift_to", 0, &b->gift_to,
+                                 NULL, &why);
     }
     if (rc != GW_OK) {
         gw_request_problem(r, "%s", why ? why : "invalid body");
@@ -127,6 +127,8 @@ svc_store_purchase(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
+    r->location = gw_arena_printf(r->arena, "/v1/purchases/%lld",
+                                  (long long) s.b.purchase_id);
     return gw_reply_raw(r, 201, "application/json", s.body, strlen(s.body)) == 0
         ? GW_OK
         : GW_ERROR;

@@ -232,6 +232,12 @@ svc_store_download_link(struct gw_request *r)
         return svc_store_refused(r, &ctx, rc);
     }
     link = svc_store_link_json_new(r, id, canonical);
+    if (link != NULL) {
+        const cJSON *url = cJSON_GetObjectItemCaseSensitive(link, "url");
+        r->location = cJSON_IsString(url)
+            ? gw_arena_strdup(r->arena, url->valuestring)
+            : NULL;
+    }
     return link ? svc_store_reply(r, 201, link) : GW_ERROR;
 }
 

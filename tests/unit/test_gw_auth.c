@@ -263,6 +263,39 @@ test_sub_claim(void **state)
     assert_int_equal(verify_claims(p), GW_JWT_CLAIMS);
     /* The payload must be an object. */
     assert_int_equal(verify_claims("[1]"), GW_JWT_MALFORMED);
+    /* The identifier rule (issue 11): a NUL escape must not cut the sub to
+     * "demo-user"; a trailing space, a control or non-ASCII is no id. */
+    assert_int_equal(
+        verify_claims("{\"sub\":\"demo-user\\u0000x\",\"exp\":1795863600}"),
+        GW_JWT_MALFORMED);
+    assert_int_equal(
+        verify_claims("{\"sub\":\"demo-user \",\"exp\":1795863600}"),
+        GW_JWT_CLAIMS);
+    assert_int_equal(
+        verify_claims("{\"sub\":\"demo\\tuser\",\"exp\":1795863600}"),
+        GW_JWT_CLAIMS);
+    assert_int_equal(
+        verify_claims("{\"sub\":\"d\xc3\xa9mo\",\"exp\":1795863600}"),
+        GW_JWT_CLAIMS);
+    /* Invalid UTF-8 (a surrogate) anywhere in the payload. */
+    assert_int_equal(
+        verify_claims(
+            "{\"sub\":\"u1\",\"x\":\"\xed\xa0\x80\",\"exp\":1795863600}"),
+        GW_JWT_MALFORMED);
+}
+
+/* Minting refuses what verification would refuse. */
+static void
+test_mint_rule(void **state)
+{
+    char tok[1024];
+
+    (void) state;
+    assert_int_equal(
+        gw_auth_jwt_mint(KEY, KEY_LEN, "demo-user ", NOW, 60, tok, sizeof(tok)),
+        -1);
+    assert_int_equal(
+        gw_auth_jwt_mint(KEY, KEY_LEN, "", NOW, 60, tok, sizeof(tok)), -1);
 }
 
 /* Shapes: empty, no dots, one dot, extra dots, bad base64 in each part,
@@ -353,7 +386,7 @@ main(void)
         cmocka_unit_test(test_mint_verify), cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_algorithms),  cmocka_unit_test(test_time_claims),
         cmocka_unit_test(test_sub_claim),   cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_admin_key),
+        cmocka_unit_test(test_admin_key),   cmocka_unit_test(test_mint_rule),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

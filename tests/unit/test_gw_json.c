@@ -245,7 +245,8 @@ test_get_i64(void **state)
     gw_arena_reset(a);
 }
 
-/* Strings: type, empty, byte length limit (UTF-8 counts bytes), null. */
+/* Strings: type, empty, length limit in characters (a 3-byte CJK
+ * character counts one), null. */
 static void
 test_get_str(void **state)
 {
@@ -269,14 +270,80 @@ test_get_str(void **state)
     assert_non_null(strstr(why, "must be a string"));
     assert_int_equal(GET("b", 1, 10), GW_EINVAL);
     assert_int_equal(GET("o", 1, 10), GW_EINVAL);
-    assert_int_equal(GET("u", 1, 3), GW_OK);
-    assert_int_equal(GET("u", 1, 2), GW_EINVAL);
+    assert_int_equal(GET("u", 1, 1), GW_OK);
+    assert_int_equal(GET("s", 1, 2), GW_EINVAL);
     s = "untouched";
     assert_int_equal(GET("nul", 0, 10), GW_OK);
     assert_int_equal(present, 0);
     assert_string_equal(s, "untouched");
     assert_int_equal(GET("missing", 1, 10), GW_EINVAL);
 #undef GET
+    gw_arena_reset(a);
+}
+
+/* The strict string reader (issue 11): NUL escapes refused in the raw text
+ * (cJSON would cut the string: "midi\u0000x" read as "midi"), invalid
+ * UTF-8 in any form refused, controls, edge white space and non-ids. */
+static void
+test_strict_strings(void **state)
+{
+    struct gw_arena   *a = *state;
+    const char        *why = NULL, *s;
+    cJSON             *j;
+    size_t             i;
+    static const char *bad_text[] = {
+        "{\"f\":\"midi\\u0000x\"}",     /* NUL escape */
+        "{\"f\\u0000\":\"midi\"}",      /* in a key */
+        "{\"f\":\"a\xff\"}",            /* not UTF-8 */
+        "{\"f\":\"\xc0\xaf\"}",         /* overlong */
+        "{\"f\":\"\xe0\x80\xaf\"}",     /* overlong, 3 bytes */
+        "{\"f\":\"\xed\xa0\x80\"}",     /* surrogate */
+        "{\"f\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+        "{\"f\":\"\xe9\x93\"}",         /* truncated */
+    };
+
+    for (i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++) {
+        assert_int_equal(
+            gw_json_parse(a, bad_text[i], strlen(bad_text[i]), 8, &j, &why),
+            GW_EINVAL);
+    }
+    /* An escaped backslash before "u0000" is text, not a NUL. */
+    j = parse_ok(a, "{\"f\":\"a\\\\u0000\"}");
+    assert_int_equal(gw_json_get_str(a, j, "f", 1, 10, &s, NULL, &why), GW_OK);
+    assert_string_equal(s, "a\\u0000");
+
+    j = parse_ok(
+        a,
+        "{\"tab\":\"a\\tb\",\"nl\":\"a\\nb\",\"c1\":\"a\\u0085\","
+        "\"sp\":\"ref \",\"lead\":\" ref\",\"ok\":\"a b\","
+        "\"id\":\"demo-user\",\"idsp\":\"demo user\","
+        "\"idu\":\"d\xc3\xa9mo\",\"cjk\":\"\xe8\x8c\x89\xe8\x8e\x89\"}");
+    assert_int_equal(gw_json_get_str(a, j, "tab", 1, 10, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_non_null(strstr(why, "control"));
+    assert_int_equal(
+        gw_json_get_text(a, j, "tab", 1, 10, GW_STR_LINES, &s, NULL, &why),
+        GW_OK);
+    assert_int_equal(gw_json_get_str(a, j, "nl", 1, 10, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_str(a, j, "c1", 1, 10, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_str(a, j, "sp", 1, 10, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_non_null(strstr(why, "white space"));
+    assert_int_equal(gw_json_get_str(a, j, "lead", 1, 10, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_str(a, j, "ok", 1, 10, &s, NULL, &why), GW_OK);
+    assert_int_equal(gw_json_get_str(a, j, "cjk", 1, 2, &s, NULL, &why), GW_OK);
+    assert_int_equal(gw_json_get_str(a, j, "cjk", 1, 1, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_user_id(a, j, "id", 1, &s, NULL, &why), GW_OK);
+    assert_int_equal(gw_json_get_user_id(a, j, "idsp", 1, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_user_id(a, j, "idu", 1, &s, NULL, &why),
+                     GW_EINVAL);
+    assert_int_equal(gw_json_get_user_id(a, j, "sp", 1, &s, NULL, &why),
+                     GW_EINVAL);
     gw_arena_reset(a);
 }
 
@@ -320,6 +387,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_get_i64, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_str, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_bool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_strings, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,7 @@ static const struct {
     {GW_EBADGATEWAY, 502, "bad_gateway"},
     {GW_ERETRY, 503, "unavailable"},
     {GW_EDUP, 409, "conflict"},
+    {GW_EMEDIA, 415, "unsupported_media_type"},
 };
 #define NWANT (sizeof(want) / sizeof(want[0]))
 

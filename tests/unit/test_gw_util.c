@@ -264,6 +264,70 @@ test_buf_append_json_str_utf8(void **state)
     }
 }
 
+/* The one UTF-8 checker: boundaries of each rule (a checker that lets an
+ * overlong, a surrogate or U+110000 through fails here). */
+static void
+test_utf8(void **state)
+{
+    static const struct {
+        const char *s;
+        long        chars;
+    } v[] = {
+        {"", 0},
+        {"abc", 3},
+        {"\xc2\x80", 1},  /* U+0080, smallest 2-byte */
+        {"\xc1\xbf", -1}, /* overlong */
+        {"\xdf\xbf", 1},
+        {"\xe0\xa0\x80", 1},      /* U+0800 */
+        {"\xe0\x9f\xbf", -1},     /* overlong */
+        {"\xed\x9f\xbf", 1},      /* U+D7FF */
+        {"\xed\xa0\x80", -1},     /* U+D800 surrogate */
+        {"\xed\xbf\xbf", -1},     /* U+DFFF */
+        {"\xee\x80\x80", 1},      /* U+E000 */
+        {"\xf0\x90\x80\x80", 1},  /* U+10000 */
+        {"\xf0\x8f\xbf\xbf", -1}, /* overlong */
+        {"\xf4\x8f\xbf\xbf", 1},  /* U+10FFFF */
+        {"\xf4\x90\x80\x80", -1}, /* U+110000 */
+        {"\xf5\x80\x80\x80", -1},
+        {"\x80", -1},
+        {"\xe8\x8c", -1}, /* truncated */
+        {"\xe8\x8c\x89\xe8\x8e\x89", 2},
+    };
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(gw_utf8_chars(v[i].s, strlen(v[i].s)), v[i].chars);
+        assert_int_equal(gw_utf8_valid(v[i].s, strlen(v[i].s)),
+                         v[i].chars >= 0);
+    }
+    /* Bounded: a sequence cut by n is invalid even if bytes follow. */
+    assert_int_equal(gw_utf8_seq_len((const unsigned char *) "\xe8\x8c\x89", 2),
+                     0);
+}
+
+/* The escaper never splits a sequence or an escape when out is full. */
+static void
+test_json_escape_bounded(void **state)
+{
+    char   out[16];
+    size_t used, n;
+
+    (void) state;
+    n = gw_json_escape(out, 4, "ab\xe8\x8c\x89", 5, &used);
+    assert_int_equal(n, 2);
+    assert_int_equal(used, 2);
+    n = gw_json_escape(out, 7, "a\n", 2, &used);
+    assert_int_equal(n, 7);
+    assert_memory_equal(out, "a\\u000a", 7);
+    n = gw_json_escape(out, 6, "a\n", 2, &used);
+    assert_int_equal(n, 1);
+    assert_int_equal(used, 1);
+    assert_int_equal(gw_user_id_valid("demo-user", 9), 1);
+    assert_int_equal(gw_user_id_valid("demo-user ", 10), 0);
+    assert_int_equal(gw_user_id_valid("", 0), 0);
+}
+
 /* Growth across many appends and a large printf (a wrong capacity
  * computation shows up as a heap overflow under ASan/valgrind). */
 static void
@@ -347,6 +411,8 @@ main(void)
         cmocka_unit_test(test_buf_append_json_str),
         cmocka_unit_test(test_buf_append_json_str_utf8),
         cmocka_unit_test(test_buf_growth),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_json_escape_bounded),
         cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_time_format),
     };

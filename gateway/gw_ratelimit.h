@@ -1,0 +1,54 @@
+/*
+ * gw_ratelimit.h — token buckets in Redis, per caller (IM user or admin
+ * key) and per client address, by route class.
+ *
+ * Each route has a class (gw_router.h: GW_ROUTE_RL_* flags, else derived:
+ * Idempotency-Key routes are money, other GETs are reads, other methods
+ * writes, trusted/unlogged ops routes are off). Each class has a rate
+ * (tokens per minute) and a burst in [ratelimit] of the config; the
+ * address bucket gets addr_factor times both (many users share an address
+ * behind NAT). One request costs one token from each bucket.
+ *
+ * One round trip: the two EVALSHA calls of one Lua script (one per bucket,
+ * so each key keeps its own {hash tag} for Redis Cluster) are pipelined;
+ * the script's SHA-1 is computed once, and a NOSCRIPT reply (a restarted
+ * or flushed Redis) is answered with EVAL, which loads it again. The
+ * script reads Redis' own clock (TIME), so gateway hosts need not agree.
+ *
+ * Redis down: reads are served (fail open); writes and money writes are
+ * served too unless ratelimit.writes_fail_closed = 1 (503). The default is
+ * open because DESIGN.md requires purchases to succeed without Redis; what
+ * protects money is the conditional debit, caps and idempotency, not the
+ * limiter. After a failure a thread skips Redis for GW_RL_BACKOFF_MS.
+ * Not thread-safe per connection: uses the calling thread's gw_redis.
+ */
+#ifndef GW_RATELIMIT_H
+#define GW_RATELIMIT_H
+
+#include <stdint.h>
+
+struct gw_request;
+struct gw_route;
+
+enum gw_rl_class {
+    GW_RL_AUTO = 0, /* derived from method and flags */
+    GW_RL_READ = 1,
+    GW_RL_WRITE = 2,
+    GW_RL_MONEY = 3,
+    GW_RL_OFF = 4,
+};
+
+/* The class of route rt (never GW_RL_AUTO). */
+enum gw_rl_class gw_ratelimit_class(const struct gw_route *rt);
+
+/* "read", "write", "money", "off". */
+const char *gw_ratelimit_class_name(enum gw_rl_class c);
+
+/*
+ * Takes one token for r (r->caller may be NULL: address only). GW_OK;
+ * GW_ERATE with a Retry-After header and detail set on r; GW_EUNAVAIL
+ * when Redis is down and the class fails closed.
+ */
+int gw_ratelimit_take(struct gw_request *r);
+
+#endif /* GW_RATELIMIT_H */
