@@ -71,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     rc = cat_feed_import(&db, &arena, "fuzz.json", text, size,
-                         "/nonexistent/content", "CNY", out);
+                         "/nonexistent/content", "CNY", out, NULL, NULL);
     fclose(out);
     if (rc != GW_OK && rc != GW_EINVAL && rc != GW_EUNAVAIL && rc != GW_ERROR) {
         abort();

@@ -64,8 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fwrite(data, 1, size, f);
     fclose(f);
-    rc = fin_recon_run(&db, &arena, &cfg, path, 20600, "fuzz", NULL, NULL,
-                       &run, &why);
+    rc = fin_recon_run(&db, &arena, &cfg, path, 20600, "fuzz", NULL, NULL, &run,
+                       &why);
     if (rc == GW_EINVAL && why == NULL) {
         abort();
     }

