@@ -60,6 +60,10 @@ BENCH_ROWS=(
     "fcgi-redis    /floor-redis        64  -  fcgi-floor"
     "lobby-join-leave /joinleave       64  scripts/bench/lobby.lua  fcgi-redis"
     "lobby-list    /list               64  scripts/bench/lobby.lua  fcgi-redis"
+    # Hardening (issue 11): the same item read with the rate limiter off and on (on: one
+    # pipelined EVALSHA per request; the bench stack's limits are never reached).
+    "catalog-item-nolimit  /v1/catalog/items/1  64  scripts/bench/store.lua  fcgi-floor"
+    "catalog-item-limited  /v1/catalog/items/1  64  scripts/bench/store.lua  catalog-item-nolimit"
     "nginx-300k    /bench/ringtone.bin 64  -  -"
     "download-300k /download           64  scripts/bench/store.lua  nginx-300k"
 )
@@ -127,6 +131,21 @@ wrk_cmd() {
     "${cmd[@]}" "$VAS_BASE_URL$path"
 }
 
+# Rows named *-nolimit run against a vasgw restarted with the rate limiter off; the next row
+# gets the stack's own configuration back.
+limiter_off=0
+vasgw_limiter() {
+    local want=$1
+    ((want == limiter_off)) && return 0
+    scripts/stack.sh stop-part "$STACK" vasgw >/dev/null
+    if ((want)); then
+        VASGW_RATELIMIT_ENABLED=0 scripts/stack.sh start-part "$STACK" vasgw >/dev/null
+    else
+        scripts/stack.sh start-part "$STACK" vasgw >/dev/null
+    fi
+    limiter_off=$want
+}
+
 # MariaDB's side of a row: CPU time of mariadbd (utime + stime from /proc/PID/stat) and the
 # statements it ran (global Questions: every statement a client sent, prepared executions
 # included), both divided by the requests wrk completed in the measured seconds.
@@ -144,6 +163,7 @@ names=()
 for row in "${BENCH_ROWS[@]}"; do
     read -r name path conns script base <<<"$row"
     selected "$name" || continue
+    if [[ $name == *-nolimit ]]; then vasgw_limiter 1; else vasgw_limiter 0; fi
     names+=("$name")
     CONNS[$name]=$conns
     BASE[$name]=$base

@@ -1,0 +1,89 @@
+/*
+ * test_gw_ratelimit.c — route classes of the rate limiter and the log's
+ * MSISDN mask (pure parts; the buckets themselves are tested against the
+ * real Redis in tests/integration/test_hardening_ratelimit.py).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gw_log.h"
+#include "gw_ratelimit.h"
+#include "gw_router.h"
+
+/* Explicit classes win; else Idempotency-Key → money, GET → read, other
+ * methods → write, ops routes → off. A money route read as "write" or a
+ * probe counted against users fails here. */
+static void
+test_classes(void **state)
+{
+    static const struct {
+        struct gw_route  rt;
+        enum gw_rl_class want;
+    } v[] = {
+        {{"GET", "/v1/catalog/items", NULL, GW_ROUTE_PUBLIC, 0}, GW_RL_READ},
+        {{"POST", "/v1/purchases", NULL, GW_ROUTE_USER | GW_ROUTE_IDEMPOTENT,
+          0},
+         GW_RL_MONEY},
+        {{"POST", "/v1/lobbies", NULL, GW_ROUTE_USER, 0}, GW_RL_WRITE},
+        {{"PATCH", "/v1/admin/items/{id}", NULL, GW_ROUTE_ADMIN, 0},
+         GW_RL_WRITE},
+        {{"GET", "/healthz", NULL, GW_ROUTE_NOLOG, 0}, GW_RL_OFF},
+        {{"GET", "/metrics", NULL, GW_ROUTE_TRUSTED, 0}, GW_RL_OFF},
+        {{"GET", "/x", NULL, GW_ROUTE_RL_MONEY, 0}, GW_RL_MONEY},
+        {{"POST", "/x", NULL, GW_ROUTE_IDEMPOTENT | GW_ROUTE_RL_WRITE, 0},
+         GW_RL_WRITE},
+        {{"GET", "/x", NULL, GW_ROUTE_NOLOG | GW_ROUTE_RL_READ, 0}, GW_RL_READ},
+    };
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(gw_ratelimit_class(&v[i].rt), v[i].want);
+    }
+    assert_string_equal(gw_ratelimit_class_name(GW_RL_MONEY), "money");
+}
+
+/* MSISDN-length digit runs are masked; ids, amounts and longer runs are
+ * not (a mask that leaked the middle digits or ate ids fails). */
+static void
+test_mask(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } v[] = {
+        {"/v1/admin/subscribers/8613812345678",
+         "/v1/admin/subscribers/861******5678"},
+        {"12345678", "123*5678"},
+        {"1234567", "1234567"},
+        {"id 42 amount 300", "id 42 amount 300"},
+        {"a8613812345678b86138123", "a861******5678b861*8123"},
+        {"1234567890123456", "1234567890123456"},
+        {"", ""},
+    };
+    char   buf[128];
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", v[i].in);
+        gw_log_mask_msisdn(buf);
+        assert_string_equal(buf, v[i].out);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_mask),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
