@@ -60,7 +60,7 @@ struct gw_db {
     struct gw_stmt_cache *stmts;
     uint64_t              stmt_tick;
     uint64_t              nsent;
-    const char   *fmt; /* its template, for logs (no values) */
+    const char           *fmt; /* its template, for logs (no values) */
 };
 
 /* Prepares db (no connection yet). */

@@ -34,7 +34,7 @@
 #define GW_SQL_BYTES_MAX      (256 * 1024)       /* one formatted statement */
 #define GW_BUF_BYTES_MAX      (64 * 1024 * 1024) /* one growable gw_buf */
 #define GW_LOG_LINE_MAX       2048
-#define GW_LOG_URI_MAX        512   /* request path bytes kept in an access line */
+#define GW_LOG_URI_MAX        512 /* request path bytes kept in an access line */
 #define GW_LOG_UA_MAX         256   /* user agent bytes kept */
 #define GW_LOG_BUF_BYTES      16384 /* access lines buffered per thread */
 #define GW_LOG_FLUSH_MS       200   /* oldest buffered line's max age */

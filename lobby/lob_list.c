@@ -17,6 +17,7 @@
 
 #include "gw_log.h"
 #include "gw_status.h"
+#include "gw_util.h"
 #include "lob_internal.h"
 
 int
@@ -41,41 +42,6 @@ lob_id_valid(const char *s)
     return 1;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left), or 0. */
-static size_t
-lob_utf8_len(const unsigned char *p, size_t n)
-{
-    size_t   len, i;
-    unsigned cp;
-
-    if (p[0] < 0x80) {
-        return 1;
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2, cp = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3, cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4, cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff
-        || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0; /* overlong, out of range, surrogate */
-    }
-    return len;
-}
-
 int
 lob_text_valid(const char *s, size_t n)
 {
@@ -86,7 +52,7 @@ lob_text_valid(const char *s, size_t n)
         if (p[i] < 0x20 || p[i] == 0x7f) {
             return 0; /* NUL and control characters */
         }
-        len = lob_utf8_len(p + i, n - i);
+        len = gw_utf8_seq_len(p + i, n - i); /* the one UTF-8 checker */
         if (len == 0) {
             return 0;
         }
@@ -98,9 +64,8 @@ lob_text_valid(const char *s, size_t n)
 int
 lob_user_valid(const char *s)
 {
-    size_t n = s != NULL ? strlen(s) : 0;
-
-    return n >= 1 && n <= GW_USER_ID_MAX && lob_text_valid(s, n);
+    /* The one IM user id rule (gw_util.h): the id a JWT sub may have. */
+    return s != NULL && gw_user_id_valid(s, strlen(s));
 }
 
 static int

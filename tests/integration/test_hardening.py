@@ -102,12 +102,15 @@ def raw_body(template: dict, field, value: bytes):
 def world(admin_key):
     """A shop, a buyer with a purchase and a download link, a gift
     recipient; all made before the battery's snapshot."""
-    feed, tag = make_feed(2, price=100)
+    feed, tag = make_feed(2, price=100, games=[("per_play", None)])
     import_feed(feed)
     rows = db_query("SELECT i.id, p.id FROM items i JOIN providers p ON"
-                    " p.id = i.provider_id WHERE p.code = %s ORDER BY i.id",
-                    (f"p-{tag}",))
+                    " p.id = i.provider_id WHERE p.code = %s AND i.kind ="
+                    " 'ringtone' ORDER BY i.id", (f"p-{tag}",))
     items, pid = [r[0] for r in rows], rows[0][1]
+    game = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                    " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
+                    (f"p-{tag}",))[0][0]
     subs = []
     for _ in range(2):
         user, msisdn = new_user(), new_msisdn()
@@ -130,8 +133,13 @@ def world(admin_key):
     assert r.status == 201, r
     p = r.json()
     f = write_file(f"t-{tag}/extra.mid", midi_bytes())
+    owner = jwt_raw(json.dumps({"sub": new_user(),
+                                "exp": int(time.time()) + 3600}).encode())
+    r = http("POST", "/v1/lobbies", {"game_id": game}, token=owner)
+    assert r.status == 201, r
     return {"items": items, "pid": pid, "tag": tag, "buyer": buyer,
-            "friend": friend, "purchase": p, "asset": f["path"]}
+            "friend": friend, "purchase": p, "asset": f["path"],
+            "game": game, "owner": owner, "lobby": r.json()["id"]}
 
 
 def routes(w, admin_key):
@@ -166,6 +174,11 @@ def routes(w, admin_key):
           "preview_path"]),
         ("item-patch", "PATCH", f"/v1/admin/items/{w['items'][1]}", admin_key,
          False, {"title": "Renamed", "status": "active"}, ["title", "status"]),
+        ("lobby", "POST", "/v1/lobbies", b["token"], False,
+         {"game_id": w["game"], "name": "table", "visibility": "public"},
+         ["name", "visibility"]),
+        ("lobby-kick", "POST", f"/v1/lobbies/{w['lobby']}/kick", w["owner"],
+         False, {"user_id": b["user"]}, ["user_id"]),
     ]
 
 

@@ -55,6 +55,9 @@ test_text_valid(void **state)
     assert_true(lob_user_valid("im-5a1f03"));
     assert_false(lob_user_valid(""));
     assert_false(lob_user_valid("a\nb"));
+    /* The IM user id rule of the JWT sub: no trailing space, no non-ASCII. */
+    assert_false(lob_user_valid("im-5a1f03 "));
+    assert_false(lob_user_valid("\xe6\x96\x97"));
 }
 
 /* Catches: a ticket that verifies after tampering, after expiry, with
