@@ -194,6 +194,8 @@ def relay_pid(master=None, log=None, timeout=15):
         kids = subprocess.run(["pgrep", "-P", str(master)],
                               capture_output=True, text=True).stdout.split()
         kids = {int(k) for k in kids}
+        if not log.exists():    # the master has not opened its log yet
+            return False
         for line in log.read_text(errors="replace").splitlines()[-5000:]:
             if '"role":"relay"' in line and "relay started" in line:
                 pid = json.loads(line)["pid"]
@@ -232,7 +234,12 @@ class ExtraRelay:
             [VASGW_BIN, "-c", ENV["VAS_VASGW_INI"]], cwd=str(ROOT),
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
-        relay_pid(self.proc.pid, self.log)
+        try:
+            relay_pid(self.proc.pid, self.log)
+        except BaseException:
+            # A relay left running would deliver for the tests after this one.
+            self.stop()
+            raise
         return self
 
     def stop(self):
