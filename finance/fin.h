@@ -39,7 +39,8 @@
 #define FIN_RECON_RECORD_MAX 4096 /* bytes of one carrier record */
 #define FIN_RECON_FIELD_MAX  64   /* bytes of one carrier field */
 #define FIN_RECON_BATCH_ROWS 2000 /* carrier records per INSERT */
-#define FIN_RECON_REPORT_MAX 1000 /* malformed lines kept in detail */
+#define FIN_RECON_LINES_MAX  4000000000LL /* lines of a carrier file */
+#define FIN_RECON_REPORT_MAX 1000         /* malformed lines kept in detail */
 #define FIN_PAGE_MAX         100
 #define FIN_PAGE_DEFAULT     20
 #define FIN_QUERY_MAX        64 /* subscriber search text */

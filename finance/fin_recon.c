@@ -2,22 +2,31 @@
  * fin_recon.c — reconciliation of the carrier's billed-records file
  * against a business day's CDRs (docs/reconciliation.md).
  *
- * Two passes over the file, both streaming (64 KiB reads, libcsv, one
- * record of at most FIN_RECON_RECORD_MAX bytes in memory):
+ * The file is read in streaming passes (64 KiB reads, libcsv, one record
+ * of at most FIN_RECON_RECORD_MAX bytes in memory):
  *   1. hash the bytes and check the file is usable at all (header, no
  *      runaway record): a file that is not is refused before anything is
  *      stored; the hash keys the run, so the same inputs are one run;
- *   2. store each readable record in recon_lines (multi-row INSERTs of
- *      FIN_RECON_BATCH_ROWS) and each unreadable line as a "malformed"
- *      item with its line number.
- * Then the classification is set-based SQL over recon_lines and the
- * day's CDRs (joins on uk_cdrs_cdr and ix_recon_lines_cdr), so vasctl's
- * memory does not grow with the file.
+ *   2. with the day's CDRs in memory (one streamed statement; cdr_id,
+ *      amount, currency, kind and a "never delivered" flag, 48 bytes per
+ *      CDR, indexed by a hash of cdr_id), probe each record: a record of
+ *      one of our CDRs is classified at once (matched, mismatch, twice,
+ *      never delivered) and only discrepancies are stored (recon_items,
+ *      multi-row INSERTs of FIN_RECON_BATCH_ROWS); a record that is no CDR
+ *      of the day is staged in recon_lines; then the CDRs no record billed
+ *      are "charged_not_billed". A day of more than [finance]
+ *      recon_memory_cdrs CDRs is done in parts by hash, one pass over the
+ *      file each, so memory is bounded by the part, not the day.
+ * Then the staged records (unknown ids: few, unless the file is another
+ * day's) are classified by two set-based statements. No statement is sent
+ * per record: a 1,000,000-record file with a handful of discrepancies is
+ * one SELECT and a few INSERTs.
  */
 #include <csv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,7 +36,6 @@
 #include "fin.h"
 #include "gw_json.h"
 #include "gw_log.h"
-#include "gw_util.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -129,6 +137,11 @@ fin_recon_cb_record(int c, void *data)
         return; /* an empty line */
     }
     ps->in_record = 0;
+    if (ps->rec.line > FIN_RECON_LINES_MAX) {
+        fin_recon_fatal(ps, "more than %lld lines",
+                        (long long) FIN_RECON_LINES_MAX);
+        return;
+    }
     if (!ps->header_done) {
         for (i = 0; i < FIN_RECON_NFIELDS; i++) {
             if (ps->rec.nfields != FIN_RECON_NFIELDS || ps->rec.bad_utf8
@@ -266,22 +279,64 @@ fin_recon_check(const struct fin_recon_rec *r, int64_t *amount)
     return NULL;
 }
 
-/* ---- pass 2: loading ---- */
+/* ---- pass 2: the day's CDRs in memory, the file probed against them ---- */
+
+#define FIN_RECON_CDR_ID_LEN 32 /* cdrs.cdr_id is CHAR(32) */
+#define FIN_RCDR_KIND_MASK   3u
+#define FIN_RCDR_UNDELIVERED 4u
+
+static const char *const fin_recon_kinds[] = {"charge", "refund", "capture"};
+
+/* One CDR of the day (48 bytes: ~48 MB for a 1,000,000-CDR day). */
+struct fin_recon_cdr {
+    char     id[FIN_RECON_CDR_ID_LEN]; /* NUL-padded */
+    int64_t  amount;
+    uint32_t first_line; /* the first record that bills it; 0: none */
+    char     currency[3];
+    uint8_t  flags; /* kind index | FIN_RCDR_UNDELIVERED */
+};
+
+/*
+ * The CDRs of one partition of the day (by hash of cdr_id) and an open
+ * addressing index over them. A day of more than [finance]
+ * recon_memory_cdrs CDRs is matched in several partitions, each a pass
+ * over the file, so memory stays bounded whatever the day's size.
+ */
+struct fin_recon_day {
+    struct fin_recon_cdr *cdr;
+    size_t                n, cap;
+    uint32_t             *slot; /* 1 + index into cdr; 0: empty */
+    size_t                mask;
+    uint64_t              part, nparts;
+};
 
 #define FIN_ITEMS_INSERT                                                       \
-    "INSERT INTO recon_items (run_id, seq, class, line_no, detail) VALUES "
+    "INSERT INTO recon_items (run_id, seq, class, line_no, cdr_id,"            \
+    " our_amount, their_amount, detail) VALUES "
 #define FIN_LINES_INSERT                                                       \
     "INSERT INTO recon_lines (run_id, line_no, cdr_id, amount, currency)"      \
     " VALUES "
 
 struct fin_recon_load {
-    struct gw_db   *db;
-    int64_t         run_id;
-    struct gw_buf   lines, items;
-    int             nlines, nitems;
-    int64_t         read, malformed, total_amount;
-    fin_progress_fn progress;
-    void           *pctx;
+    struct gw_db        *db;
+    int64_t              run_id;
+    struct fin_recon_day day;
+    struct gw_buf        lines, items;
+    int                  nlines, nitems;
+    int64_t              read, malformed, total_amount;
+    int64_t              not_billed_seq; /* negative: before every line */
+    fin_progress_fn      progress;
+    void                *pctx;
+};
+
+/* An item to store: NULL pointers are SQL NULLs. */
+struct fin_recon_item {
+    int64_t        seq;
+    const char    *cls;
+    const int64_t *line_no;
+    const char    *cdr_id;
+    const int64_t *ours, *theirs;
+    const char    *detail;
 };
 
 static int fin_sql_add(struct gw_db *db, struct gw_buf *b, const char *fmt, ...)
@@ -305,7 +360,7 @@ fin_sql_run(struct gw_db *db, struct gw_buf *b)
 {
     if (db->conn == NULL
         || mysql_real_query(db->conn, b->data, (unsigned long) b->len) != 0) {
-        gw_log_error(db->rid, "reconciliation insert failed: %s",
+        gw_log_error(db->rid, "reconciliation statement failed: %s",
                      db->conn ? mysql_error(db->conn) : "no connection");
         return GW_ERROR;
     }
@@ -331,92 +386,359 @@ fin_recon_flush(struct fin_recon_load *l, int force)
 }
 
 static int
+fin_sql_add_i64(struct gw_db *db, struct gw_buf *b, const int64_t *v)
+{
+    return v != NULL ? fin_sql_add(db, b, ", %lld", (long long) *v)
+                     : gw_buf_appends(b, ", NULL");
+}
+
+/* Queues one recon_items row (sent FIN_RECON_BATCH_ROWS at a time). */
+static int
+fin_recon_item_add(struct fin_recon_load *l, const struct fin_recon_item *it)
+{
+    struct gw_buf *b = &l->items;
+    int            rc;
+
+    gw_buf_appends(b, l->nitems == 0 ? FIN_ITEMS_INSERT : ",");
+    rc = fin_sql_add(l->db, b, "(%lld, %lld, %s", (long long) l->run_id,
+                     (long long) it->seq, it->cls);
+    if (rc == GW_OK) {
+        rc = fin_sql_add_i64(l->db, b, it->line_no);
+    }
+    if (rc == GW_OK) {
+        rc = fin_sql_add(l->db, b, ", %s", it->cdr_id);
+    }
+    if (rc == GW_OK) {
+        rc = fin_sql_add_i64(l->db, b, it->ours);
+    }
+    if (rc == GW_OK) {
+        rc = fin_sql_add_i64(l->db, b, it->theirs);
+    }
+    if (rc == GW_OK) {
+        rc = fin_sql_add(l->db, b, ", %s)", it->detail);
+    }
+    l->nitems++;
+    return rc;
+}
+
+/* FNV-1a with a 64-bit finaliser (murmur3): partition and slot. */
+static uint64_t
+fin_recon_hash(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    size_t   i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (unsigned char) s[i]) * 1099511628211ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static int
+fin_recon_in_part(const struct fin_recon_day *d, uint64_t h)
+{
+    return (h >> 32) % d->nparts == d->part;
+}
+
+static struct fin_recon_cdr *
+fin_recon_day_find(const struct fin_recon_day *d, const char *id, size_t n,
+                   uint64_t h)
+{
+    size_t                i = (size_t) h & d->mask;
+    struct fin_recon_cdr *c;
+
+    if (n > FIN_RECON_CDR_ID_LEN) {
+        return NULL; /* longer than any of ours */
+    }
+    for (; d->slot[i] != 0; i = (i + 1) & d->mask) {
+        c = &d->cdr[d->slot[i] - 1];
+        if (memcmp(c->id, id, n) == 0
+            && (n == FIN_RECON_CDR_ID_LEN || c->id[n] == '\0')) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Indexes d->cdr (load factor at most 1/2). */
+static int
+fin_recon_day_index(struct fin_recon_day *d)
+{
+    size_t slots = 1024, k, i;
+
+    while (slots < 2 * d->n) {
+        slots *= 2;
+    }
+    free(d->slot);
+    d->slot = calloc(slots, sizeof(*d->slot));
+    if (d->slot == NULL) {
+        return GW_ERROR;
+    }
+    d->mask = slots - 1;
+    for (k = 0; k < d->n; k++) {
+        const char *id = d->cdr[k].id;
+        size_t      n = strnlen(id, FIN_RECON_CDR_ID_LEN);
+
+        i = (size_t) fin_recon_hash(id, n) & d->mask;
+        while (d->slot[i] != 0) {
+            i = (i + 1) & d->mask;
+        }
+        d->slot[i] = (uint32_t) (k + 1);
+    }
+    return GW_OK;
+}
+
+/* Appends one streamed row (cdr_id, amount, currency, kind, undelivered)
+ * when it falls in the current partition. */
+static int
+fin_recon_day_add(struct fin_recon_day *d, MYSQL_ROW row,
+                  const unsigned long *len)
+{
+    struct fin_recon_cdr *c;
+    unsigned              k;
+
+    if (len[0] > FIN_RECON_CDR_ID_LEN || len[2] != 3
+        || !fin_recon_in_part(d, fin_recon_hash(row[0], len[0]))) {
+        return len[0] > FIN_RECON_CDR_ID_LEN || len[2] != 3 ? GW_ERROR : GW_OK;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 65536;
+        void  *p = realloc(d->cdr, cap * sizeof(*d->cdr));
+        if (p == NULL) {
+            return GW_ERROR;
+        }
+        d->cdr = p;
+        d->cap = cap;
+    }
+    c = &d->cdr[d->n++];
+    memset(c, 0, sizeof(*c));
+    memcpy(c->id, row[0], len[0]);
+    c->amount = gw_db_col_i64(row, 1);
+    memcpy(c->currency, row[2], 3);
+    for (k = 0; k < 3 && strcmp(row[3], fin_recon_kinds[k]) != 0; k++) {
+    }
+    c->flags = (uint8_t) (k % 3);
+    if (row[4] != NULL && row[4][0] == '1') {
+        c->flags |= FIN_RCDR_UNDELIVERED;
+    }
+    return GW_OK;
+}
+
+/*
+ * The day's CDRs in id order with their "never delivered" flag: a ringtone
+ * charge, not refunded, whose entitlement has no download. One statement
+ * (the purchase by primary key, the download by its key), streamed.
+ */
+#define FIN_RECON_DAY_SQL                                                      \
+    "SELECT c.cdr_id, c.amount, c.currency, c.kind, c.kind = 'charge' AND"     \
+    " i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entitlement_downloads d"  \
+    " WHERE d.entitlement_id = p.entitlement_id) FROM cdrs c LEFT JOIN"        \
+    " purchases p ON p.id = c.purchase_id AND p.charge_txn_id = c.txn_id AND"  \
+    " p.status <> 'refunded' LEFT JOIN items i ON i.id = p.item_id AND"        \
+    " i.kind = 'ringtone' WHERE c.business_day = %s ORDER BY c.id"
+
+static int
+fin_recon_day_load(struct gw_db *db, const char *day, struct fin_recon_day *d)
+{
+    struct gw_buf  q = {0};
+    MYSQL_RES     *res = NULL;
+    MYSQL_ROW      row;
+    unsigned long *len;
+    int            rc;
+
+    d->n = 0;
+    rc = fin_sql_add(db, &q, FIN_RECON_DAY_SQL, day);
+    if (rc != GW_OK || db->conn == NULL
+        || mysql_real_query(db->conn, q.data, (unsigned long) q.len) != 0
+        || (res = mysql_use_result(db->conn)) == NULL) {
+        rc = GW_ERROR;
+        goto done;
+    }
+    while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
+        len = mysql_fetch_lengths(res);
+        rc = fin_recon_day_add(d, row, len);
+    }
+    if (rc == GW_OK && mysql_errno(db->conn) != 0) {
+        rc = GW_ERROR;
+    }
+    if (rc == GW_OK) {
+        rc = fin_recon_day_index(d);
+    }
+done:
+    if (rc != GW_OK) {
+        gw_log_error(db->rid, "reading the day's CDRs failed: %s",
+                     db->conn ? mysql_error(db->conn) : "no connection");
+    }
+    if (res != NULL) {
+        mysql_free_result(res); /* drains what is left */
+    }
+    gw_buf_free(&q);
+    return rc;
+}
+
+static void
+fin_recon_day_free(struct fin_recon_day *d)
+{
+    free(d->cdr);
+    free(d->slot);
+    d->cdr = NULL;
+    d->slot = NULL;
+    d->n = d->cap = 0;
+}
+
+/* A record of one of our CDRs: billed twice, mismatched, undelivered or
+ * matched (nothing stored). */
+static int
+fin_recon_known(struct fin_recon_load *l, struct fin_recon_cdr *c,
+                const struct fin_recon_rec *r, int64_t amount)
+{
+    struct fin_recon_item it = {.seq = r->line,
+                                .line_no = &r->line,
+                                .cdr_id = r->f[0],
+                                .ours = &c->amount,
+                                .theirs = &amount};
+    char                  detail[96];
+
+    if (c->first_line != 0) {
+        snprintf(detail, sizeof(detail), "first billed on line %lu",
+                 (unsigned long) c->first_line);
+        it.cls = "billed_twice";
+        it.detail = detail;
+        return fin_recon_item_add(l, &it);
+    }
+    c->first_line = (uint32_t) r->line;
+    if (memcmp(c->currency, r->f[3], 3) != 0) {
+        snprintf(detail, sizeof(detail), "currency %.3s billed as %s",
+                 c->currency, r->f[3]);
+        it.cls = "amount_mismatch";
+        it.detail = detail;
+        return fin_recon_item_add(l, &it);
+    }
+    if (c->amount != amount) {
+        it.cls = "amount_mismatch";
+        return fin_recon_item_add(l, &it);
+    }
+    if (c->flags & FIN_RCDR_UNDELIVERED) {
+        it.cls = "charged_not_delivered";
+        return fin_recon_item_add(l, &it);
+    }
+    return GW_OK;
+}
+
+/* A record that is no CDR of this day: staged for the set-based
+ * classification (billed twice, or unknown / another day's). */
+static int
+fin_recon_stage(struct fin_recon_load *l, const struct fin_recon_rec *r,
+                int64_t amount)
+{
+    gw_buf_appends(&l->lines, l->nlines == 0 ? FIN_LINES_INSERT : ",");
+    l->nlines++;
+    return fin_sql_add(l->db, &l->lines, "(%lld, %lld, %s, %lld, %s)",
+                       (long long) l->run_id, (long long) r->line, r->f[0],
+                       (long long) amount, r->f[3]);
+}
+
+static int
 fin_recon_on_record(struct fin_recon_parse *ps, void *ctx)
 {
     struct fin_recon_load *l = ctx;
     const char            *why;
     int64_t                amount = 0;
-    int                    rc;
+    uint64_t               h;
+    struct fin_recon_cdr  *c;
+    int                    rc, first = l->day.part == 0;
 
     why = fin_recon_check(&ps->rec, &amount);
-    l->read++;
+    if (first) { /* counted in the first partition's pass only */
+        l->read++;
+        l->malformed += why != NULL;
+        l->total_amount += why == NULL ? amount : 0;
+        if (l->progress != NULL && l->read % 50000 == 0) {
+            l->progress(l->pctx, l->read, 0);
+        }
+    }
     if (why != NULL) {
-        l->malformed++;
-        gw_buf_appends(&l->items, l->nitems == 0 ? FIN_ITEMS_INSERT : ",");
-        rc =
-            fin_sql_add(l->db, &l->items, "(%lld, %lld, 'malformed', %lld, %s)",
-                        (long long) l->run_id, (long long) ps->rec.line,
-                        (long long) ps->rec.line, why);
-        l->nitems++;
-    } else {
-        l->total_amount += amount;
-        gw_buf_appends(&l->lines, l->nlines == 0 ? FIN_LINES_INSERT : ",");
-        rc = fin_sql_add(l->db, &l->lines, "(%lld, %lld, %s, %lld, %s)",
-                         (long long) l->run_id, (long long) ps->rec.line,
-                         ps->rec.f[0], (long long) amount, ps->rec.f[3]);
-        l->nlines++;
+        struct fin_recon_item it = {.seq = ps->rec.line,
+                                    .cls = "malformed",
+                                    .line_no = &ps->rec.line,
+                                    .detail = why};
+        rc = first ? fin_recon_item_add(l, &it) : GW_OK;
+        return rc == GW_OK ? fin_recon_flush(l, 0) : rc;
     }
-    if (l->progress != NULL && l->read % 50000 == 0) {
-        l->progress(l->pctx, l->read, 0);
+    h = fin_recon_hash(ps->rec.f[0], strlen(ps->rec.f[0]));
+    if (!fin_recon_in_part(&l->day, h)) {
+        return GW_OK;
     }
+    c = fin_recon_day_find(&l->day, ps->rec.f[0], strlen(ps->rec.f[0]), h);
+    rc = c != NULL ? fin_recon_known(l, c, &ps->rec, amount)
+                   : fin_recon_stage(l, &ps->rec, amount);
     return rc == GW_OK ? fin_recon_flush(l, 0) : rc;
 }
 
-/* ---- classification ---- */
+/* The partition's CDRs no record billed. */
+static int
+fin_recon_not_billed(struct fin_recon_load *l)
+{
+    size_t k;
+    int    rc = GW_OK;
+
+    for (k = 0; k < l->day.n && rc == GW_OK; k++) {
+        struct fin_recon_cdr *c = &l->day.cdr[k];
+        struct fin_recon_item it = {.cls = "charged_not_billed",
+                                    .ours = &c->amount};
+        char                  id[FIN_RECON_CDR_ID_LEN + 1];
+
+        if (c->first_line != 0) {
+            continue;
+        }
+        memcpy(id, c->id, FIN_RECON_CDR_ID_LEN);
+        id[FIN_RECON_CDR_ID_LEN] = '\0';
+        it.seq = l->not_billed_seq++;
+        it.cdr_id = id;
+        it.detail = fin_recon_kinds[c->flags & FIN_RCDR_KIND_MASK];
+        rc = fin_recon_item_add(l, &it);
+        if (rc == GW_OK) {
+            rc = fin_recon_flush(l, 0);
+        }
+    }
+    return rc;
+}
+
+/* ---- classification of the staged records (none is a CDR of the day) ---- */
 
 /* Lines after the first of the same cdr_id: billed twice. */
 #define FIN_RECON_TWICE_SQL                                                    \
     "INSERT INTO recon_items (run_id, seq, class, line_no, cdr_id,"            \
     " our_amount, their_amount, detail) SELECT l.run_id, l.line_no,"           \
-    " 'billed_twice', l.line_no, l.cdr_id, c.amount, l.amount,"                \
+    " 'billed_twice', l.line_no, l.cdr_id, NULL, l.amount,"                    \
     " CONCAT('first billed on line ', f.first_line) FROM (SELECT cdr_id,"      \
     " MIN(line_no) first_line FROM recon_lines WHERE run_id = %lld GROUP BY"   \
     " cdr_id HAVING COUNT(*) > 1) f JOIN recon_lines l ON l.run_id = %lld AND" \
-    " l.cdr_id = f.cdr_id AND l.line_no > f.first_line LEFT JOIN cdrs c ON"    \
-    " c.cdr_id = l.cdr_id AND c.business_day = %s"
+    " l.cdr_id = f.cdr_id AND l.line_no > f.first_line"
 
-/* First lines of each cdr_id: unknown, amount mismatch, never delivered
- * (a ringtone charge, not refunded, never downloaded) or matched. */
-#define FIN_RECON_FIRST_SQL                                                    \
+/* The first line of each cdr_id: unknown (or another day's CDR). */
+#define FIN_RECON_UNKNOWN_SQL                                                  \
     "INSERT INTO recon_items (run_id, seq, class, line_no, cdr_id,"            \
-    " our_amount, their_amount, detail) SELECT * FROM (SELECT l.run_id,"       \
-    " l.line_no AS seq, CASE WHEN c.id IS NULL OR c.business_day <> %s THEN"   \
-    " 'billed_unknown' WHEN c.amount <> l.amount OR c.currency <> l.currency"  \
-    " THEN 'amount_mismatch' WHEN c.kind = 'charge' AND EXISTS (SELECT 1 FROM" \
-    " purchases p JOIN items i ON i.id = p.item_id AND i.kind = 'ringtone'"    \
-    " WHERE p.charge_txn_id = c.txn_id AND p.status <> 'refunded' AND NOT"     \
-    " EXISTS (SELECT 1 FROM entitlement_downloads d WHERE d.entitlement_id ="  \
-    " p.entitlement_id)) THEN 'charged_not_delivered' END AS cls, l.line_no,"  \
-    " l.cdr_id, IF(c.business_day = %s, c.amount, NULL) our, l.amount,"        \
-    " CASE WHEN c.id IS NULL THEN 'no such CDR' WHEN c.business_day <> %s"     \
-    " THEN CONCAT('a CDR of ', c.business_day) WHEN c.currency <> l.currency"  \
-    " THEN CONCAT('currency ', c.currency, ' billed as ', l.currency) END"     \
-    " FROM recon_lines l LEFT JOIN cdrs c ON c.cdr_id = l.cdr_id WHERE"        \
-    " l.run_id = %lld AND NOT EXISTS (SELECT 1 FROM recon_lines e WHERE"       \
-    " e.run_id = l.run_id AND e.cdr_id = l.cdr_id AND e.line_no <"             \
-    " l.line_no)) x WHERE x.cls IS NOT NULL"
-
-/* The day's CDRs the file does not have. */
-#define FIN_RECON_NOT_BILLED_SQL                                               \
-    "INSERT INTO recon_items (run_id, seq, class, line_no, cdr_id,"            \
-    " our_amount, their_amount, detail) SELECT %lld, -c.id,"                   \
-    " 'charged_not_billed', NULL, c.cdr_id, c.amount, NULL, c.kind FROM"       \
-    " cdrs c WHERE c.business_day = %s AND NOT EXISTS (SELECT 1 FROM"          \
-    " recon_lines l WHERE l.run_id = %lld AND l.cdr_id = c.cdr_id)"
+    " our_amount, their_amount, detail) SELECT l.run_id, l.line_no,"           \
+    " 'billed_unknown', l.line_no, l.cdr_id, NULL, l.amount, IF(c.id IS"       \
+    " NULL, 'no such CDR', CONCAT('a CDR of ', c.business_day)) FROM (SELECT"  \
+    " cdr_id, MIN(line_no) first_line FROM recon_lines WHERE run_id = %lld"    \
+    " GROUP BY cdr_id) f JOIN recon_lines l ON l.run_id = %lld AND l.line_no"  \
+    " = f.first_line LEFT JOIN cdrs c ON c.cdr_id = l.cdr_id"
 
 static int
-fin_recon_classify(struct gw_db *db, int64_t run_id, const char *day)
+fin_recon_classify(struct gw_db *db, int64_t run_id)
 {
     int rc;
 
     rc = gw_db_exec(db, FIN_RECON_TWICE_SQL, (long long) run_id,
-                    (long long) run_id, day);
+                    (long long) run_id);
     if (rc == GW_OK) {
-        rc = gw_db_exec(db, FIN_RECON_FIRST_SQL, day, day, day,
-                        (long long) run_id);
-    }
-    if (rc == GW_OK) {
-        rc = gw_db_exec(db, FIN_RECON_NOT_BILLED_SQL, (long long) run_id, day,
+        rc = gw_db_exec(db, FIN_RECON_UNKNOWN_SQL, (long long) run_id,
                         (long long) run_id);
     }
     return rc;
@@ -586,28 +908,64 @@ fin_recon_begin(struct gw_db *db, struct gw_arena *a, const char *key,
     return rc;
 }
 
+/* Reads the file once against the loaded partition of the day. */
 static int
-fin_recon_load_run(struct gw_db *db, const char *path, const char *day,
-                   const char *sha1, struct fin_recon_load *l, const char **why)
+fin_recon_pass(const char *path, const char *sha1, struct fin_recon_load *l,
+               struct fin_recon_parse *ps)
+{
+    char sha[65];
+
+    memset(ps, 0, sizeof(*ps));
+    ps->on_record = fin_recon_on_record;
+    ps->ctx = l;
+    if (fin_recon_read(path, ps, sha) != GW_OK) {
+        return GW_EINVAL;
+    }
+    if (strcmp(sha, sha1) != 0) {
+        fin_recon_fatal(ps, "%s changed while it was read", path);
+        return GW_EINVAL;
+    }
+    return fin_recon_not_billed(l);
+}
+
+/*
+ * Matches the file against the day: per partition of the day's CDRs (one
+ * unless the day has more than [finance] recon_memory_cdrs), load it into
+ * memory and read the file probing it; then classify the staged records that
+ * are no CDR of the day.
+ */
+static int
+fin_recon_load_run(struct gw_db *db, struct gw_arena *a, const char *path,
+                   const char *day, const char *sha1, struct fin_recon_load *l,
+                   int64_t part_cdrs, const char **why)
 {
     static __thread char   whybuf[160];
     struct fin_recon_parse ps;
-    char                   sha[65];
+    MYSQL_ROW              row;
+    int64_t                n = 0;
     int                    rc;
 
     memset(&ps, 0, sizeof(ps));
-    ps.on_record = fin_recon_on_record;
-    ps.ctx = l;
-    rc = fin_recon_read(path, &ps, sha);
-    if (rc == GW_OK && strcmp(sha, sha1) != 0) {
-        fin_recon_fatal(&ps, "%s changed while it was read", path);
-        rc = GW_EINVAL;
+    rc = gw_db_row(db, a, &row,
+                   "SELECT COUNT(*) FROM cdrs WHERE business_day = %s", day);
+    if (rc == GW_OK && row != NULL) {
+        n = gw_db_col_i64(row, 0);
     }
+    l->day.nparts = (uint64_t) ((n + part_cdrs - 1) / part_cdrs + (n == 0));
+    l->not_billed_seq = -n;
+    for (l->day.part = 0; rc == GW_OK && l->day.part < l->day.nparts;
+         l->day.part++) {
+        rc = fin_recon_day_load(db, day, &l->day);
+        if (rc == GW_OK) {
+            rc = fin_recon_pass(path, sha1, l, &ps);
+        }
+    }
+    fin_recon_day_free(&l->day);
     if (rc == GW_OK) {
         rc = fin_recon_flush(l, 1);
     }
     if (rc == GW_OK) {
-        rc = fin_recon_classify(db, l->run_id, day);
+        rc = fin_recon_classify(db, l->run_id);
     }
     if (rc != GW_OK && ps.fatal) {
         snprintf(whybuf, sizeof(whybuf), "%s", ps.why);
@@ -628,7 +986,6 @@ fin_recon_run(struct gw_db *db, struct gw_arena *a, const struct gw_config *cfg,
     char                   key[65], buf[100];
     int                    rc;
 
-    (void) cfg;
     memset(run, 0, sizeof(*run));
     memset(&ps, 0, sizeof(ps));
     fin_day_format(day, run->day);
@@ -648,7 +1005,8 @@ fin_recon_run(struct gw_db *db, struct gw_arena *a, const struct gw_config *cfg,
         return rc;
     }
     l.run_id = run->id;
-    rc = fin_recon_load_run(db, path, run->day, run->file_sha256, &l, why);
+    rc = fin_recon_load_run(db, a, path, run->day, run->file_sha256, &l,
+                            cfg->finance.recon_memory_cdrs, why);
     if (rc == GW_OK) {
         rc = fin_recon_totals(db, a, &l, run);
     }

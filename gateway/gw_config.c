@@ -100,6 +100,9 @@ static const struct gw_config_key gw_config_keys[] = {
       INT64_MAX),
     I("billing", "hold_ttl_s", billing.hold_ttl_s, "300", 1, 86400 * 7),
 
+    I("finance", "recon_memory_cdrs", finance.recon_memory_cdrs, "1200000", 1,
+      100000000),
+
     S("downloads", "secret_file", downloads.secret_file,
       "/etc/vasgw/secrets/download_secret"),
     I("downloads", "link_ttl_s", downloads.link_ttl_s, "900", 1, 86400 * 7),

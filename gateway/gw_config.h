@@ -88,6 +88,10 @@ struct gw_config {
     } billing;
 
     struct {
+        int64_t recon_memory_cdrs; /* CDRs a reconciliation holds at once */
+    } finance;
+
+    struct {
         char    secret_file[GW_CONFIG_PATH_MAX];
         int64_t link_ttl_s;
         char    content_dir[GW_CONFIG_PATH_MAX];
