@@ -9,6 +9,10 @@
 #      (100 dropped, 100 billed twice, 100 wrong amounts, 100 unknown, 100 malformed lines)
 #   5. vasctl reconcile --carrier-file … --date DAY: seconds, peak RSS, the class counts
 #      (each must equal what was injected), then the same again (idempotent: stored run)
+#   6. vasctl audit over the same CDRs plus a ledger of ROWS charges (3 x ROWS postings and
+#      ROWS CDRs more, scripts/bench/ledger_data.sh): seconds, peak RSS, violations (want 0)
+# Each job's CPU seconds are reported for vasctl (user + sys, /usr/bin/time) and for mariadbd
+# (utime + stime from /proc before and after): less affected by a shared machine than seconds.
 # Targets (issue 10): each job under 60 s and vasctl under 100 MB RSS on the 2-core machine.
 # The table is saved to run/bench/bench-finance.txt. KEEP_STACK=1 leaves the stack running.
 # BENCH_FIN_ROWS changes the day's size (default 1000000, a multiple of 10).
@@ -53,6 +57,9 @@ timed() {
     /usr/bin/time -f "%e %M %U %S" -o "$out" "$@"
 }
 cpu() { awk -v u="$1" -v s="$2" 'BEGIN { printf "%.1f", u + s }'; }
+# mariadbd's CPU seconds so far (utime + stime, /proc/PID/stat fields 14 and 15).
+MYSQLD_PID=$(cat "$VAS_MYSQL_PID_FILE")
+db_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$MYSQLD_PID/stat"; }
 
 # --- 1. the day ------------------------------------------------------------------------------
 log "generating $ROWS CDRs of $DAY in SQL"
@@ -79,9 +86,11 @@ OUT=$DIR/finance
 rm -rf "$OUT"
 mkdir -p "$OUT"
 log "vasctl cdr export --date $DAY --out $OUT"
+c0=$(db_cpu)
 timed "$OUT/export.time" "${VASCTL_CMD[@]}" cdr export --date "$DAY" --out "$OUT" 2>"$OUT/export.err" || die "export failed: $(cat "$OUT/export.err")"
 read -r t_exp rss_exp u s < <(tail -1 "$OUT/export.time")
 cpu_exp=$(cpu "$u" "$s")
+db_exp=$(secs "$c0" "$(db_cpu)")
 csv=$OUT/cdrs-$DAY.csv
 rows=$(($(wc -l <"$csv") - 1))
 [[ $rows == "$ROWS" ]] || die "the export has $rows rows, want $ROWS"
@@ -121,36 +130,55 @@ records=$(($(wc -l <"$carrier") - 1))
 # --- 5. reconcile ----------------------------------------------------------------------------
 log "vasctl reconcile --carrier-file $carrier --date $DAY"
 rc=0
+c0=$(db_cpu)
 timed "$OUT/recon.time" "${VASCTL_CMD[@]}" reconcile --carrier-file "$carrier" --date "$DAY" \
     --report "$OUT/report.csv" >"$OUT/recon.txt" 2>&1 || rc=$?
 [[ $rc == 1 ]] || die "reconcile exited $rc (want 1: discrepancies): $(cat "$OUT/recon.txt")"
 read -r t_rec rss_rec u s < <(tail -1 "$OUT/recon.time")
 cpu_rec=$(cpu "$u" "$s")
+db_rec=$(secs "$c0" "$(db_cpu)")
 count() { awk -v c="$1" '$1 == c { print $2 }' "$OUT/recon.txt"; }
 for c in amount_mismatch charged_not_billed billed_unknown billed_twice malformed; do
     [[ $(count "$c") == "$N" ]] || die "$c: $(count "$c") found, $N injected"
 done
 [[ $(count charged_not_delivered) == 0 ]] || die "false positives: charged_not_delivered"
 [[ $(count matched) == $((ROWS - 2 * N)) ]] || die "matched: $(count matched)"
+c0=$(db_cpu)
 timed "$OUT/recon2.time" "${VASCTL_CMD[@]}" reconcile --carrier-file "$carrier" --date "$DAY" \
     --report "$OUT/report2.csv" >"$OUT/recon2.txt" 2>&1 || true
 grep -q "reconciled before" "$OUT/recon2.txt" || die "the re-run was not the stored run"
 read -r t_rec2 rss_rec2 u s < <(tail -1 "$OUT/recon2.time")
 cpu_rec2=$(cpu "$u" "$s")
+db_rec2=$(secs "$c0" "$(db_cpu)")
+
+# --- 6. audit --------------------------------------------------------------------------------
+log "ledger of $ROWS charges for the audit"
+scripts/bench/ledger_data.sh "$ROWS"
+log "vasctl audit"
+c0=$(db_cpu)
+rc=0
+timed "$OUT/audit.time" "${VASCTL_CMD[@]}" audit >"$OUT/audit.txt" 2>&1 || rc=$?
+[[ $rc == 0 ]] || die "audit exited $rc (want 0: a clean ledger): $(tail -5 "$OUT/audit.txt")"
+read -r t_aud rss_aud u s < <(tail -1 "$OUT/audit.time")
+cpu_aud=$(cpu "$u" "$s")
+db_aud=$(secs "$c0" "$(db_cpu)")
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 {
     printf 'finance bench %s, %s CDRs (%s), %s carrier records, buffer pool %s, load %s\n' \
         "$(date -u +%FT%TZ)" "$ROWS" "$DAY" "$records" "$POOL" "$(cut -d' ' -f1-3 /proc/loadavg)"
-    printf '%-44s %10s %12s %12s\n' "job" "seconds" "peak RSS MB" "vasctl CPU s"
-    printf '%-44s %10s %12s %12s\n' "generate the day (SQL INSERT … SELECT)" "$t_gen" "-" "-"
-    printf '%-44s %10s %12s %12s\n' "vasctl cdr export --out (closes the day)" "$t_exp" \
-        "$(mb "$rss_exp")" "$cpu_exp"
-    printf '%-44s %10s %12s %12s\n' "GET /v1/admin/cdrs (streamed; vasgw RSS)" "$t_http" \
-        "$(mb "$rss_gw")" "-"
-    printf '%-44s %10s %12s %12s\n' "vasctl reconcile (1st run)" "$t_rec" "$(mb "$rss_rec")" \
-        "$cpu_rec"
-    printf '%-44s %10s %12s %12s\n' "vasctl reconcile (same inputs: stored run)" "$t_rec2" \
-        "$(mb "$rss_rec2")" "$cpu_rec2"
+    printf '%-44s %10s %12s %12s %12s\n' "job" "seconds" "peak RSS MB" "vasctl CPU s" \
+        "mariadbd CPU s"
+    printf '%-44s %10s %12s %12s %12s\n' "generate the day (SQL INSERT … SELECT)" "$t_gen" "-" "-" "-"
+    printf '%-44s %10s %12s %12s %12s\n' "vasctl cdr export --out (closes the day)" "$t_exp" \
+        "$(mb "$rss_exp")" "$cpu_exp" "$db_exp"
+    printf '%-44s %10s %12s %12s %12s\n' "GET /v1/admin/cdrs (streamed; vasgw RSS)" "$t_http" \
+        "$(mb "$rss_gw")" "-" "-"
+    printf '%-44s %10s %12s %12s %12s\n' "vasctl reconcile (1st run)" "$t_rec" "$(mb "$rss_rec")" \
+        "$cpu_rec" "$db_rec"
+    printf '%-44s %10s %12s %12s %12s\n' "vasctl reconcile (same inputs: stored run)" "$t_rec2" \
+        "$(mb "$rss_rec2")" "$cpu_rec2" "$db_rec2"
+    printf '%-44s %10s %12s %12s %12s\n' "vasctl audit ($(grep -o '[0-9]* checks' "$OUT/audit.txt"))" \
+        "$t_aud" "$(mb "$rss_aud")" "$cpu_aud" "$db_aud"
     printf 'every injected discrepancy found (%s of each class), no false positives\n' "$N"
 } | tee "$DIR/bench-finance.txt"
