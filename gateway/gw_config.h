@@ -129,6 +129,8 @@ struct gw_config {
         int64_t money_per_min, money_burst;
         int64_t addr_factor;
         int64_t writes_fail_closed;
+        int64_t lease_max; /* tokens a worker takes at once (1 = none) */
+        int64_t lease_ms;  /* a lease older than this goes back */
     } ratelimit;
 
     /* Secrets, read from the files named above by gw_config_load_secrets. */

@@ -1,6 +1,8 @@
 /*
- * gw_ratelimit.c — the token bucket script and its one round trip.
+ * gw_ratelimit.c — the token bucket script, its one round trip and the
+ * worker's leases on buckets (gw_ratelimit.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,27 +17,31 @@
 #include "gw_util.h"
 
 /*
- * KEYS[1] the bucket; ARGV[1] tokens per minute, ARGV[2] burst. A bucket
- * is a hash {t = tokens, ts = last refill ms}; a missing one is full. It
- * expires once it would be full again, so idle callers cost no memory.
- * Returns {1, 0} (taken) or {0, ms until one token is there}.
+ * KEYS[1] the bucket; ARGV[1] tokens per minute, ARGV[2] burst, ARGV[3]
+ * tokens wanted (a lease, or 1), ARGV[4] unspent tokens of an old lease
+ * given back first. A bucket is a hash {t = tokens, ts = last refill ms};
+ * a missing one is full. It expires once it would be full again, so idle
+ * callers cost no memory. Returns {tokens granted (1..wanted), 0} or
+ * {0, ms until one token is there}.
  */
 static const char gw_rl_script[] =
     "local rate = tonumber(ARGV[1]) / 60000\n"
     "local burst = tonumber(ARGV[2])\n"
+    "local want = tonumber(ARGV[3]) or 1\n"
+    "local back = tonumber(ARGV[4]) or 0\n"
     "local now = redis.call('TIME')\n"
     "now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)\n"
     "local b = redis.call('HMGET', KEYS[1], 't', 'ts')\n"
     "local t, ts = tonumber(b[1]), tonumber(b[2])\n"
     "if t == nil or ts == nil then t, ts = burst, now end\n"
-    "if now > ts then t = math.min(burst, t + (now - ts) * rate); ts = now "
-    "end\n"
-    "local ok, wait = 0, 0\n"
-    "if t >= 1 then t = t - 1; ok = 1 else "
+    "if now > ts then t = t + (now - ts) * rate; ts = now end\n"
+    "t = math.min(burst, t + back)\n"
+    "local got, wait = 0, 0\n"
+    "if t >= 1 then got = math.min(want, math.floor(t)); t = t - got else "
     "wait = math.ceil((1 - t) / rate) end\n"
     "redis.call('HSET', KEYS[1], 't', tostring(t), 'ts', tostring(ts))\n"
     "redis.call('PEXPIRE', KEYS[1], math.ceil((burst - t) / rate) + 1000)\n"
-    "return {ok, wait}\n";
+    "return {got, wait}\n";
 
 static char gw_rl_sha[41];
 
@@ -81,33 +87,184 @@ gw_ratelimit_class(const struct gw_route *rt)
         : GW_RL_WRITE;
 }
 
-struct gw_rl_bucket {
-    char    key[GW_REQUEST_ID_MAX + GW_USER_ID_MAX + 32];
-    int64_t per_min, burst;
+/* A worker's lease on one bucket (slot of gw_rl_leases). */
+struct gw_rl_lease {
+    uint64_t hash;          /* of the bucket key; 0 = free */
+    int64_t  tokens;        /* leased, not spent yet */
+    int64_t  leased_ms;     /* when Redis granted them */
+    int64_t  blocked_until; /* Redis refused: 429 locally until then */
+    int      renewing;      /* a thread of this worker is asking Redis */
 };
 
-/* Sends EVALSHA (or EVAL when load) for n buckets, pipelined. */
+static struct gw_rl_lease gw_rl_leases[GW_RL_LEASE_SLOTS];
+static pthread_mutex_t    gw_rl_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct gw_rl_bucket {
+    char     key[GW_REQUEST_ID_MAX + GW_USER_ID_MAX + 32];
+    int64_t  per_min, burst;
+    uint64_t hash;
+    int64_t  want, back; /* what the script is asked for / given back */
+    int      remote;     /* needs the round trip */
+    int      lease;      /* want is this worker's lease (renewing is ours) */
+    int      topup;      /* ...topped up: this request took a leased token */
+    int64_t  got, wait;  /* the script's answer */
+};
+
+int64_t
+gw_ratelimit_lease_size(int64_t burst, int64_t workers, int64_t lease_max)
+{
+    int64_t n = burst / (GW_RL_LEASE_SHARE * (workers > 0 ? workers : 1));
+
+    if (n > lease_max) {
+        n = lease_max;
+    }
+    return n < 1 ? 1 : n;
+}
+
+/* FNV-1a: the slot and identity of a bucket key in the lease table. */
+static uint64_t
+gw_rl_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*s != '\0') {
+        h = (h ^ (unsigned char) *s++) * 1099511628211ULL;
+    }
+    return h != 0 ? h : 1;
+}
+
+/* The slot of hash h, taken over when another key had it. Locked. */
+static struct gw_rl_lease *
+gw_rl_slot(uint64_t h)
+{
+    struct gw_rl_lease *l = &gw_rl_leases[h % GW_RL_LEASE_SLOTS];
+
+    if (l->hash != h) {
+        memset(l, 0, sizeof(*l)); /* the other key's lease is dropped */
+        l->hash = h;
+    }
+    return l;
+}
+
+/*
+ * What one bucket needs (locked): a fresh lease's token, spent here; when
+ * that leaves half a lease or less, a top-up of the lease travels too
+ * (this request is served already: other threads keep spending the rest
+ * meanwhile instead of going to Redis one by one). A spent or stale lease
+ * is renewed, giving back what is unspent; while another thread renews,
+ * single tokens.
+ */
+static void
+gw_rl_plan(struct gw_rl_lease *l, struct gw_rl_bucket *b, int64_t now,
+           int64_t lease_ms, int64_t size)
+{
+    b->remote = 1, b->lease = 0, b->topup = 0, b->want = 1, b->back = 0;
+    if (l->tokens > 0 && now - l->leased_ms < lease_ms) {
+        l->tokens--;
+        b->remote = 0;
+        if (l->renewing || size < 2 || l->tokens > size / 2) {
+            return;
+        }
+        b->remote = 1, b->topup = 1;
+        b->want = size - l->tokens;
+    } else if (l->renewing || size < 2) {
+        return;
+    } else {
+        b->want = size;
+        b->back = l->tokens; /* a stale lease goes back */
+        l->tokens = 0;
+    }
+    b->lease = 1;
+    l->renewing = 1;
+}
+
+/*
+ * Decides what can be decided locally. Returns the longest wait (ms) of a
+ * bucket still refused (nothing taken then), else 0 with each bucket
+ * planned (gw_rl_plan).
+ */
+static int64_t
+gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now, int64_t lease_ms,
+            int64_t workers, int64_t lease_max)
+{
+    struct gw_rl_lease *l;
+    int64_t             wait = 0;
+    int                 i;
+
+    pthread_mutex_lock(&gw_rl_mu);
+    for (i = 0; i < n; i++) {
+        l = gw_rl_slot(b[i].hash);
+        if (l->blocked_until > now && l->blocked_until - now > wait) {
+            wait = l->blocked_until - now;
+        }
+    }
+    for (i = 0; i < n && wait == 0; i++) {
+        gw_rl_plan(gw_rl_slot(b[i].hash), &b[i], now, lease_ms,
+                   gw_ratelimit_lease_size(b[i].burst, workers, lease_max));
+    }
+    pthread_mutex_unlock(&gw_rl_mu);
+    return wait;
+}
+
+/* Books Redis' answers (ok = the round trip worked) into the table. */
+static void
+gw_rl_settle(struct gw_rl_bucket *b, int n, int ok, int64_t now)
+{
+    struct gw_rl_lease *l;
+    int                 i;
+
+    pthread_mutex_lock(&gw_rl_mu);
+    for (i = 0; i < n; i++) {
+        l = &gw_rl_leases[b[i].hash % GW_RL_LEASE_SLOTS];
+        if (!b[i].remote || l->hash != b[i].hash) {
+            continue; /* local, or the slot went to another key */
+        }
+        if (b[i].lease) {
+            l->renewing = 0;
+        }
+        if (!ok) {
+            continue;
+        }
+        if (b[i].got == 0 && b[i].wait > 0 && !b[i].topup) {
+            l->blocked_until = now + b[i].wait;
+        } else if (b[i].lease && b[i].got > !b[i].topup) {
+            /* one is this request's, unless it was served already */
+            l->tokens += b[i].got - !b[i].topup;
+            l->leased_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&gw_rl_mu);
+}
+
+/* Sends EVALSHA (or EVAL when load) for the remote buckets, pipelined. */
 static int
 gw_rl_send(struct gw_redis *rd, const struct gw_rl_bucket *b, int n, int load)
 {
-    char        rate[24], burst[24];
-    const char *argv[6];
-    size_t      len[6];
-    int         i;
+    char        rate[24], burst[24], want[24], back[24];
+    const char *argv[8];
+    size_t      len[8];
+    int         i, k;
 
     for (i = 0; i < n; i++) {
+        if (!b[i].remote) {
+            continue;
+        }
         snprintf(rate, sizeof(rate), "%lld", (long long) b[i].per_min);
         snprintf(burst, sizeof(burst), "%lld", (long long) b[i].burst);
+        snprintf(want, sizeof(want), "%lld", (long long) b[i].want);
+        snprintf(back, sizeof(back), "%lld", (long long) b[i].back);
         argv[0] = load ? "EVAL" : "EVALSHA";
         argv[1] = load ? gw_rl_script : gw_rl_sha;
         argv[2] = "1";
         argv[3] = b[i].key;
         argv[4] = rate;
         argv[5] = burst;
-        for (int k = 0; k < 6; k++) {
+        argv[6] = want;
+        argv[7] = back;
+        for (k = 0; k < 8; k++) {
             len[k] = strlen(argv[k]);
         }
-        if (redisAppendCommandArgv(rd->ctx, 6, argv, len) != REDIS_OK) {
+        if (redisAppendCommandArgv(rd->ctx, 8, argv, len) != REDIS_OK) {
             return GW_EUNAVAIL;
         }
     }
@@ -115,18 +272,20 @@ gw_rl_send(struct gw_redis *rd, const struct gw_rl_bucket *b, int n, int load)
 }
 
 /*
- * Reads n replies; *wait_ms = the longest wait of a refused bucket (0 when
- * all granted). *noscript = 1 when Redis did not know the script.
+ * Reads the remote buckets' replies into got/wait. *noscript = 1 when
+ * Redis did not know the script.
  */
 static int
-gw_rl_recv(struct gw_redis *rd, int n, int64_t *wait_ms, int *noscript)
+gw_rl_recv(struct gw_redis *rd, struct gw_rl_bucket *b, int n, int *noscript)
 {
     redisReply *rep;
     int         i, rc, out = GW_OK;
 
-    *wait_ms = 0;
     *noscript = 0;
     for (i = 0; i < n; i++) {
+        if (!b[i].remote) {
+            continue;
+        }
         rc = gw_redis_pipeline_get(rd, &rep);
         if (rc == GW_EUNAVAIL) {
             return rc; /* the connection is gone: nothing left to read */
@@ -139,10 +298,8 @@ gw_rl_recv(struct gw_redis *rd, int n, int64_t *wait_ms, int *noscript)
         } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
                    && rep->element[0]->type == REDIS_REPLY_INTEGER
                    && rep->element[1]->type == REDIS_REPLY_INTEGER) {
-            if (rep->element[0]->integer == 0
-                && rep->element[1]->integer + 1 > *wait_ms) {
-                *wait_ms = rep->element[1]->integer + 1;
-            }
+            b[i].got = rep->element[0]->integer;
+            b[i].wait = b[i].got > 0 ? 0 : rep->element[1]->integer + 1;
         } else {
             out = GW_ERROR;
         }
@@ -151,10 +308,9 @@ gw_rl_recv(struct gw_redis *rd, int n, int64_t *wait_ms, int *noscript)
     return *noscript && out == GW_OK ? GW_OK : out;
 }
 
-/* One round trip (two after a NOSCRIPT). */
+/* One round trip (two after a NOSCRIPT) for the remote buckets. */
 static int
-gw_rl_eval(struct gw_redis *rd, const struct gw_rl_bucket *b, int n,
-           int64_t *wait_ms)
+gw_rl_eval(struct gw_redis *rd, struct gw_rl_bucket *b, int n)
 {
     int rc, noscript, load;
 
@@ -165,7 +321,7 @@ gw_rl_eval(struct gw_redis *rd, const struct gw_rl_bucket *b, int n,
             rc = gw_rl_send(rd, b, n, load);
         }
         if (rc == GW_OK) {
-            rc = gw_rl_recv(rd, n, wait_ms, &noscript);
+            rc = gw_rl_recv(rd, b, n, &noscript);
         }
         if (rc != GW_OK || !noscript) {
             return rc;
@@ -190,6 +346,7 @@ gw_rl_buckets(const struct gw_request *r, enum gw_rl_class c,
     burst = c == GW_RL_READ ? cfg->ratelimit.read_burst
         : c == GW_RL_WRITE  ? cfg->ratelimit.write_burst
                             : cfg->ratelimit.money_burst;
+    memset(b, 0, 2 * sizeof(*b));
     if (r->caller != NULL) {
         snprintf(b[n].key, sizeof(b[n].key), "vas:rl:{%s}:%s", r->caller, name);
         b[n].per_min = per_min;
@@ -204,7 +361,38 @@ gw_rl_buckets(const struct gw_request *r, enum gw_rl_class c,
         b[n].burst = burst * cfg->ratelimit.addr_factor;
         n++;
     }
+    for (int i = 0; i < n; i++) {
+        b[i].hash = gw_rl_hash(b[i].key);
+    }
     return n;
+}
+
+/* The buckets' verdict: GW_OK, or the longest wait of a refusal. */
+static int
+gw_rl_decide(struct gw_request *r, struct gw_rl_bucket *b, int n, int64_t now,
+             int64_t *wait_ms)
+{
+    const struct gw_config *cfg = r->cfg;
+    int                     i, remote = 0, rc;
+
+    *wait_ms = gw_rl_local(b, n, now, cfg->ratelimit.lease_ms,
+                           cfg->server.workers, cfg->ratelimit.lease_max);
+    for (i = 0; i < n; i++) {
+        remote += b[i].remote;
+    }
+    if (*wait_ms > 0 || remote == 0) {
+        return GW_OK;
+    }
+    rc = now >= gw_rl_down_until_ms ? gw_rl_eval(&r->thr->redis, b, n)
+                                    : GW_EUNAVAIL;
+    gw_rl_settle(b, n, rc == GW_OK, now);
+    for (i = 0; rc == GW_OK && i < n; i++) {
+        if (b[i].remote && !b[i].topup && b[i].got == 0
+            && b[i].wait > *wait_ms) {
+            *wait_ms = b[i].wait;
+        }
+    }
+    return rc;
 }
 
 int
@@ -221,13 +409,11 @@ gw_ratelimit_take(struct gw_request *r)
         return GW_OK;
     }
     n = gw_rl_buckets(r, c, b);
-    now = gw_now_ms();
-    rc = GW_EUNAVAIL;
-    if (n > 0 && now >= gw_rl_down_until_ms) {
-        rc = gw_rl_eval(&r->thr->redis, b, n, &wait_ms);
-    } else if (n == 0) {
-        rc = GW_OK;
+    if (n == 0) {
+        return GW_OK;
     }
+    now = gw_now_ms();
+    rc = gw_rl_decide(r, b, n, now, &wait_ms);
     if (rc != GW_OK) {
         if (now >= gw_rl_down_until_ms) {
             gw_rl_down_until_ms = now + GW_RL_BACKOFF_MS;

@@ -9,18 +9,42 @@
  * address bucket gets addr_factor times both (many users share an address
  * behind NAT). One request costs one token from each bucket.
  *
- * One round trip: the two EVALSHA calls of one Lua script (one per bucket,
- * so each key keeps its own {hash tag} for Redis Cluster) are pipelined;
- * the script's SHA-1 is computed once, and a NOSCRIPT reply (a restarted
- * or flushed Redis) is answered with EVAL, which loads it again. The
- * script reads Redis' own clock (TIME), so gateway hosts need not agree.
+ * Leases (the Doorman / Envoy local+global idea): a worker process takes
+ * up to `lease` tokens from a Redis bucket in one script call and spends
+ * them locally, going back to Redis only when they are spent or older than
+ * ratelimit.lease_ms (then the unspent rest is given back in the same
+ * call). lease = min(ratelimit.lease_max, burst / (GW_RL_LEASE_SHARE x
+ * workers)), at least 1, so small buckets (money: burst 10) are exact as
+ * without leases. Tokens leave the Redis bucket before they are spent, so
+ * the sustained rate is exact; what leases change:
+ *   overshoot   in any window a bucket admits at most burst + rate x T
+ *               + workers x lease (the leases held when the window began:
+ *               at most burst / GW_RL_LEASE_SHARE);
+ *   early 429   a caller may be refused while up to (workers - 1) x lease
+ *               of its tokens sit unspent in other workers (returned at
+ *               their next renewal).
+ * A refused bucket is remembered by the worker until Redis' Retry-After
+ * has passed: a throttled key stays throttled without a round trip. At
+ * most one thread per worker renews a lease at a time; the others take
+ * single tokens meanwhile, so a worker never holds more than one lease per
+ * bucket. Leases live in a per-process table of GW_RL_LEASE_SLOTS (hash of
+ * the key); a key that evicts another drops the other's unspent lease
+ * (fewer admitted, never more).
+ *
+ * Round trips: the EVALSHA calls of one Lua script (one per bucket that
+ * needs Redis, so each key keeps its own {hash tag} for Redis Cluster) are
+ * pipelined; the script's SHA-1 is computed once, and a NOSCRIPT reply (a
+ * restarted or flushed Redis) is answered with EVAL, which loads it again.
+ * The script reads Redis' own clock (TIME), so gateway hosts need not agree.
  *
  * Redis down: reads are served (fail open); writes and money writes are
  * served too unless ratelimit.writes_fail_closed = 1 (503). The default is
  * open because DESIGN.md requires purchases to succeed without Redis; what
  * protects money is the conditional debit, caps and idempotency, not the
- * limiter. After a failure a thread skips Redis for GW_RL_BACKOFF_MS.
- * Not thread-safe per connection: uses the calling thread's gw_redis.
+ * limiter. After a failure a thread skips Redis for GW_RL_BACKOFF_MS
+ * (tokens already leased are still spent).
+ * Thread-safety: the lease table has its own mutex (never held across a
+ * round trip); Redis calls use the calling thread's gw_redis.
  */
 #ifndef GW_RATELIMIT_H
 #define GW_RATELIMIT_H
@@ -40,6 +64,10 @@ enum gw_rl_class {
 
 /* The class of route rt (never GW_RL_AUTO). */
 enum gw_rl_class gw_ratelimit_class(const struct gw_route *rt);
+
+/* The lease a worker takes from a bucket of that burst (see above). */
+int64_t gw_ratelimit_lease_size(int64_t burst, int64_t workers,
+                                int64_t lease_max);
 
 /* "read", "write", "money", "off". */
 const char *gw_ratelimit_class_name(enum gw_rl_class c);

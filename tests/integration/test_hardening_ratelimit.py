@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from conftest import BASE, assert_problem, http, mint_token, new_user
-from gw_helpers import restart_vasgw, stack, wait_until
+from conftest import (BASE, assert_problem, http, mint_token, new_user,
+                      redis_client)
+from gw_helpers import restart_vasgw, stack, wait_until, worker_pids
 
 SMALL = {
     "VASGW_RATELIMIT_READ_PER_MIN": "60",    # one token per second
@@ -113,3 +114,49 @@ def test_redis_down_fails_open():
     assert wait_until(lambda: 429 in [
         http("GET", "/v1/notifications", token=tok).status
         for _ in range(8)], timeout=10)
+
+
+# Leases (gw_ratelimit.h): a read bucket of 128 refilled at 1/s; each
+# worker takes min(lease_max 8, 128 / (8 x workers)) tokens at a time.
+LEASED = dict(SMALL, VASGW_RATELIMIT_READ_BURST="128",
+              VASGW_RATELIMIT_READ_PER_MIN="60",
+              VASGW_RATELIMIT_LEASE_MAX="8")
+
+
+def evalsha_calls(rc):
+    return rc.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+
+
+def test_leases_bound_the_burst_and_save_round_trips():
+    """150 reads of one user against a bucket of 128 with leases: what is
+    admitted stays within the documented bounds (never more than the
+    bucket gave out; at most workers x lease fewer, stranded in other
+    workers' leases), the bucket still ends in 429 with Retry-After and
+    recovers, and the limiter goes to Redis for far fewer than one call per
+    bucket per request (leases; refused requests answered from the
+    worker's remembered 429). Catches: leases not taken from the bucket
+    (more than 128 + refill admitted), an unbounded lease (too few), no
+    leasing or no remembered verdict (a call per bucket per request)."""
+    restart_vasgw(env=LEASED)
+    try:
+        workers = len(worker_pids())
+        assert workers >= 1
+        lease = max(1, min(8, 128 // (8 * workers)))
+        tok = mint_token(new_user())
+        rc = redis_client()
+        before, t0 = evalsha_calls(rc), time.time()
+        got = [http("GET", "/v1/notifications", token=tok) for _ in range(150)]
+        calls, secs = evalsha_calls(rc) - before, time.time() - t0
+        codes = [r.status for r in got]
+        ok = codes.count(200)
+        assert set(codes) <= {200, 429}, codes
+        assert 128 - workers * lease <= ok <= 128 + int(secs) + 1, (ok, secs)
+        assert codes[-1] == 429, codes
+        # two buckets (user, address) x 150 requests without leases
+        assert calls <= 150, (calls, lease)
+        r = got[-1]
+        assert_problem(r, 429, "rate_limited")
+        time.sleep(int(r.headers["retry-after"]))
+        assert http("GET", "/v1/notifications", token=tok).status == 200
+    finally:
+        restart_vasgw(env=SMALL)

@@ -49,6 +49,41 @@ test_classes(void **state)
     assert_string_equal(gw_ratelimit_class_name(GW_RL_MONEY), "money");
 }
 
+/* The lease a worker takes: burst / (GW_RL_LEASE_SHARE x workers), capped
+ * by lease_max, at least 1. A lease that grew with the burst alone (the
+ * overshoot workers x lease would pass burst / 8) or that leased small
+ * buckets (money: burst 10 must stay exact) fails here. */
+static void
+test_lease_size(void **state)
+{
+    static const struct {
+        int64_t burst, workers, lease_max, want;
+    } v[] = {
+        {10, 2, 32, 1},         /* money default: no lease */
+        {5, 2, 32, 1},          /* the limit tests' small buckets */
+        {20, 2, 32, 1},         /*   and their address bucket */
+        {120, 2, 32, 7},        /* reads: 120 / 16 */
+        {2400, 2, 32, 32},      /* the address bucket: lease_max */
+        {128, 2, 8, 8},         /* test_leases_bound_the_burst */
+        {128, 4, 8, 4},         /* more workers, smaller leases */
+        {100000000, 1, 1, 1},   /* lease_max 1 turns leases off */
+        {100000000, 0, 32, 32}, /* workers 0 read as 1 */
+    };
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        int64_t n =
+            gw_ratelimit_lease_size(v[i].burst, v[i].workers, v[i].lease_max);
+
+        assert_int_equal(n, v[i].want);
+        /* the documented bound: workers x lease <= burst / 8 when leasing */
+        if (n > 1) {
+            assert_true(n * v[i].workers * 8 <= v[i].burst);
+        }
+    }
+}
+
 /* MSISDN-length digit runs are masked; ids, amounts and longer runs are
  * not (a mask that leaked the middle digits or ate ids fails). */
 static void
@@ -82,6 +117,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_lease_size),
         cmocka_unit_test(test_mask),
     };
 
