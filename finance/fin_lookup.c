@@ -8,9 +8,35 @@
 
 #include "bill.h"
 #include "fin.h"
+#include "fin_internal.h"
 #include "gw_json.h"
 #include "gw_status.h"
 #include "gw_util.h"
+
+int
+fin_page_build(struct gw_arena *a, MYSQL_RES *res, int limit,
+               fin_row_json_fn row_json, cJSON **items, int64_t *next)
+{
+    MYSQL_ROW row;
+    int64_t   last = 0;
+    int       n = 0;
+
+    *next = 0;
+    *items = gw_json_own(a, cJSON_CreateArray());
+    if (*items == NULL) {
+        return GW_ERROR;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (n == limit) {
+            *next = last;
+            break;
+        }
+        cJSON_AddItemToArray(*items, row_json(row));
+        last = gw_db_col_i64(row, 0);
+        n++;
+    }
+    return GW_OK;
+}
 
 /* Escapes LIKE's wildcards: q is digits here, so nothing to escape. */
 static int
@@ -56,9 +82,7 @@ fin_subscribers_search(struct gw_db *db, struct gw_arena *a, const char *q,
                        int64_t *next_after)
 {
     MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int64_t    last = 0;
-    int        rc, n = 0;
+    int        rc;
 
     *next_after = 0;
     if (q == NULL || q[0] == '\0') {
@@ -83,20 +107,8 @@ fin_subscribers_search(struct gw_db *db, struct gw_arena *a, const char *q,
     if (rc != GW_OK) {
         return rc;
     }
-    *items = gw_json_own(a, cJSON_CreateArray());
-    if (*items == NULL) {
-        return GW_ERROR;
-    }
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        if (n == limit) {
-            *next_after = last;
-            break;
-        }
-        cJSON_AddItemToArray(*items, fin_subscriber_json(row));
-        last = gw_db_col_i64(row, 0);
-        n++;
-    }
-    return GW_OK;
+    return fin_page_build(a, res, limit, fin_subscriber_json, items,
+                          next_after);
 }
 
 /* The refunds of one purchase as a JSON array. */
@@ -164,8 +176,8 @@ fin_subscriber_purchases(struct gw_db *db, struct gw_arena *a,
 {
     MYSQL_RES *res;
     MYSQL_ROW  row;
-    int64_t    last = 0;
-    int        rc, n = 0;
+    cJSON     *o;
+    int        rc;
 
     *next_before = 0;
     rc = gw_db_row(db, a, &row,
@@ -184,24 +196,16 @@ fin_subscriber_purchases(struct gw_db *db, struct gw_arena *a,
         " i.id = p.item_id WHERE p.buyer_user_id = %s AND p.id < %lld ORDER"
         " BY p.id DESC LIMIT %d",
         row[0], (long long) (before_id > 0 ? before_id : INT64_MAX), limit + 1);
-    if (rc != GW_OK) {
-        return rc;
+    if (rc == GW_OK) {
+        rc = fin_page_build(a, res, limit, fin_purchase_json, items,
+                            next_before);
     }
-    *items = gw_json_own(a, cJSON_CreateArray());
-    if (*items == NULL) {
-        return GW_ERROR;
-    }
-    while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
-        cJSON *o;
-        if (n == limit) {
-            *next_before = last;
-            break;
-        }
-        o = fin_purchase_json(row);
-        cJSON_AddItemToArray(*items, o);
-        last = gw_db_col_i64(row, 0);
-        rc = fin_purchase_refunds(db, a, last, o);
-        n++;
+    /* The page's refunds: at most limit purchases, one query each. */
+    for (o = rc == GW_OK ? (*items)->child : NULL; o != NULL && rc == GW_OK;
+         o = o->next) {
+        rc = fin_purchase_refunds(
+            db, a, (int64_t) cJSON_GetNumberValue(cJSON_GetObjectItem(o, "id")),
+            o);
     }
     return rc;
 }

@@ -34,6 +34,7 @@
 
 #include "bill.h"
 #include "fin.h"
+#include "fin_internal.h"
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_status.h"
@@ -1109,9 +1110,7 @@ fin_recon_list(struct gw_db *db, struct gw_arena *a, int64_t before_id,
                int limit, cJSON **items, int64_t *next_before)
 {
     MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int64_t    last = 0;
-    int        rc, n = 0;
+    int        rc;
 
     *next_before = 0;
     rc = gw_db_query(db, a, &res,
@@ -1122,20 +1121,7 @@ fin_recon_list(struct gw_db *db, struct gw_arena *a, int64_t before_id,
     if (rc != GW_OK) {
         return rc;
     }
-    *items = gw_json_own(a, cJSON_CreateArray());
-    if (*items == NULL) {
-        return GW_ERROR;
-    }
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        if (n == limit) {
-            *next_before = last;
-            break;
-        }
-        cJSON_AddItemToArray(*items, fin_recon_json(row));
-        last = gw_db_col_i64(row, 0);
-        n++;
-    }
-    return GW_OK;
+    return fin_page_build(a, res, limit, fin_recon_json, items, next_before);
 }
 
 int

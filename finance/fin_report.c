@@ -83,10 +83,18 @@ fin_report_status(const struct gw_config *cfg, int64_t d,
     return d < fin_day_today(cfg) ? "open" : "provisional";
 }
 
-int
-fin_report_days(struct gw_db *db, struct gw_arena *a,
-                const struct gw_config *cfg, int64_t from, int64_t to,
-                cJSON **out)
+/* Fills the item of day d from its sums. */
+typedef void (*fin_day_item_fn)(cJSON *o, int64_t d,
+                                const struct fin_day_sum *s, void *ctx);
+
+/*
+ * A report of one item per day of from..to, {"items": [{"day": …}, …]}
+ * (arena-owned, into *out): each day's sums read and its item started
+ * here, filled by fill.
+ */
+static int
+fin_report_each_day(struct gw_db *db, struct gw_arena *a, int64_t from,
+                    int64_t to, cJSON **out, fin_day_item_fn fill, void *ctx)
 {
     struct fin_day_sum s;
     cJSON             *items, *o;
@@ -95,8 +103,7 @@ fin_report_days(struct gw_db *db, struct gw_arena *a,
     int                rc;
 
     *out = gw_json_own(a, cJSON_CreateObject());
-    items = cJSON_AddArrayToObject(*out, "items");
-    if (items == NULL) {
+    if ((items = cJSON_AddArrayToObject(*out, "items")) == NULL) {
         return GW_ERROR;
     }
     for (d = from; d <= to; d++) {
@@ -107,22 +114,38 @@ fin_report_days(struct gw_db *db, struct gw_arena *a,
         o = cJSON_CreateObject();
         cJSON_AddItemToArray(items, o);
         cJSON_AddStringToObject(o, "day", day);
-        cJSON_AddStringToObject(o, "status", fin_report_status(cfg, d, &s));
-        cJSON_AddNumberToObject(o, "rows", (double) s.rows);
-        cJSON_AddNumberToObject(o, "amount_total",
-                                (double) (s.charges - s.refunds));
-        if (s.closed) {
-            cJSON_AddStringToObject(o, "closed_at", s.closed_at);
-        } else {
-            cJSON_AddNullToObject(o, "closed_at");
-        }
-        if (s.sha[0] != '\0') {
-            cJSON_AddStringToObject(o, "sha256", s.sha);
-        } else {
-            cJSON_AddNullToObject(o, "sha256");
-        }
+        fill(o, d, &s, ctx);
     }
     return GW_OK;
+}
+
+static void
+fin_report_days_item(cJSON *o, int64_t d, const struct fin_day_sum *s,
+                     void *ctx)
+{
+    cJSON_AddStringToObject(o, "status", fin_report_status(ctx, d, s));
+    cJSON_AddNumberToObject(o, "rows", (double) s->rows);
+    cJSON_AddNumberToObject(o, "amount_total",
+                            (double) (s->charges - s->refunds));
+    if (s->closed) {
+        cJSON_AddStringToObject(o, "closed_at", s->closed_at);
+    } else {
+        cJSON_AddNullToObject(o, "closed_at");
+    }
+    if (s->sha[0] != '\0') {
+        cJSON_AddStringToObject(o, "sha256", s->sha);
+    } else {
+        cJSON_AddNullToObject(o, "sha256");
+    }
+}
+
+int
+fin_report_days(struct gw_db *db, struct gw_arena *a,
+                const struct gw_config *cfg, int64_t from, int64_t to,
+                cJSON **out)
+{
+    return fin_report_each_day(db, a, from, to, out, fin_report_days_item,
+                               (void *) cfg);
 }
 
 static void
@@ -138,44 +161,44 @@ fin_report_money(cJSON *o, const struct gw_config *cfg,
     cJSON_AddNumberToObject(o, "count", (double) s->rows);
 }
 
+struct fin_revenue {
+    const struct gw_config *cfg;
+    struct fin_day_sum      tot;
+};
+
+static void
+fin_report_revenue_item(cJSON *o, int64_t d, const struct fin_day_sum *s,
+                        void *ctx)
+{
+    struct fin_revenue *r = ctx;
+
+    (void) d;
+    cJSON_AddStringToObject(o, "status", s->closed ? "final" : "provisional");
+    fin_report_money(o, r->cfg, s);
+    r->tot.rows += s->rows;
+    r->tot.charges += s->charges;
+    r->tot.refunds += s->refunds;
+    r->tot.pshare += s->pshare;
+    r->tot.cshare += s->cshare;
+}
+
 int
 fin_report_revenue(struct gw_db *db, struct gw_arena *a,
                    const struct gw_config *cfg, int64_t from, int64_t to,
                    cJSON **out)
 {
-    struct fin_day_sum s, tot = {0};
-    cJSON             *items, *o;
-    char               day[11];
-    int64_t            d;
+    struct fin_revenue r = {.cfg = cfg};
+    cJSON             *o;
     int                rc;
 
-    *out = gw_json_own(a, cJSON_CreateObject());
-    items = cJSON_AddArrayToObject(*out, "items");
-    if (items == NULL) {
+    rc = fin_report_each_day(db, a, from, to, out, fin_report_revenue_item, &r);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if ((o = cJSON_AddObjectToObject(*out, "totals")) == NULL) {
         return GW_ERROR;
     }
-    for (d = from; d <= to; d++) {
-        if ((rc = fin_report_day(db, d, &s)) != GW_OK) {
-            return rc;
-        }
-        fin_day_format(d, day);
-        o = cJSON_CreateObject();
-        cJSON_AddItemToArray(items, o);
-        cJSON_AddStringToObject(o, "day", day);
-        cJSON_AddStringToObject(o, "status",
-                                s.closed ? "final" : "provisional");
-        fin_report_money(o, cfg, &s);
-        tot.rows += s.rows;
-        tot.charges += s.charges;
-        tot.refunds += s.refunds;
-        tot.pshare += s.pshare;
-        tot.cshare += s.cshare;
-    }
-    o = cJSON_AddObjectToObject(*out, "totals");
-    if (o == NULL) {
-        return GW_ERROR;
-    }
-    fin_report_money(o, cfg, &tot);
+    fin_report_money(o, cfg, &r.tot);
     return GW_OK;
 }
 
