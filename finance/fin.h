@@ -33,12 +33,13 @@
 #include "gw_config.h"
 #include "gw_db.h"
 
-#define FIN_BATCH_ROWS       5000 /* CDRs read per keyset batch */
-#define FIN_EXPORT_DAYS_MAX  366  /* days in one export or report */
-#define FIN_CELL_MAX         256  /* bytes of one CSV cell (columns' max) */
-#define FIN_RECON_RECORD_MAX 4096 /* bytes of one carrier record */
-#define FIN_RECON_FIELD_MAX  64   /* bytes of one carrier field */
-#define FIN_RECON_BATCH_ROWS 2000 /* carrier records per INSERT */
+#define FIN_BATCH_ROWS       5000  /* CDRs read per keyset batch */
+#define FIN_EXPORT_DAYS_MAX  366   /* days in one export or report */
+#define FIN_DAY_ITEMS_MAX    50000 /* items a day's export sums itself */
+#define FIN_CELL_MAX         256   /* bytes of one CSV cell (columns' max) */
+#define FIN_RECON_RECORD_MAX 4096  /* bytes of one carrier record */
+#define FIN_RECON_FIELD_MAX  64    /* bytes of one carrier field */
+#define FIN_RECON_BATCH_ROWS 2000  /* carrier records per INSERT */
 #define FIN_RECON_LINES_MAX  4000000000LL /* lines of a carrier file */
 #define FIN_RECON_REPORT_MAX 1000         /* malformed lines kept in detail */
 #define FIN_PAGE_MAX         100

@@ -9,11 +9,13 @@
  * CSV (generated_at is only in the manifest).
  */
 #include <csv.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "fin.h"
+#include "fin_internal.h"
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_status.h"
@@ -36,14 +38,33 @@ static const unsigned char fin_cdr_text[FIN_CDR_NCOLS] = {
     1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1,
 };
 
-/* The SELECT's columns, in CSV order but for status (computed here). */
+/*
+ * The SELECT's columns, in CSV order but for status (computed here). The
+ * server sends DATE and DATETIME(3) as text already ("2026-11-28",
+ * "2026-11-28 08:00:00.123"); created_at becomes RFC 3339 here
+ * (fin_cdr_time), not by DATE_FORMAT per row on the server.
+ */
 #define FIN_CDR_SELECT                                                         \
-    "SELECT cdr_id, kind, DATE_FORMAT(business_day, '%%Y-%%m-%%d'),"           \
-    " CONCAT(DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%s.'),"             \
-    " LPAD(MICROSECOND(created_at) DIV 1000, 3, '0'), 'Z'), msisdn,"           \
-    " im_user_id, purchase_id, lobby_start_id, item_id, sku, provider_id,"     \
-    " amount, currency, provider_share, carrier_share, txn_id, reference, id"  \
-    " FROM cdrs WHERE business_day = %s AND id > %lld ORDER BY id LIMIT %d"
+    "SELECT cdr_id, kind, business_day, created_at, msisdn, im_user_id,"       \
+    " purchase_id, lobby_start_id, item_id, sku, provider_id, amount,"         \
+    " currency, provider_share, carrier_share, txn_id, reference, id FROM"     \
+    " cdrs WHERE business_day = %s AND id > %lld ORDER BY id LIMIT %d"
+
+#define FIN_CDR_TIME_LEN 23 /* "YYYY-MM-DD HH:MM:SS.mmm" */
+
+/* "YYYY-MM-DD HH:MM:SS.mmm" -> "YYYY-MM-DDTHH:MM:SS.mmmZ" into out. */
+static const char *
+fin_cdr_time(const char *v, char out[FIN_CDR_TIME_LEN + 2])
+{
+    if (v == NULL || strlen(v) != FIN_CDR_TIME_LEN || v[10] != ' ') {
+        return v; /* not a DATETIME(3): as it is (the column says it is) */
+    }
+    memcpy(out, v, FIN_CDR_TIME_LEN);
+    out[10] = 'T';
+    out[FIN_CDR_TIME_LEN] = 'Z';
+    out[FIN_CDR_TIME_LEN + 1] = '\0';
+    return out;
+}
 
 int
 fin_csv_cell(struct gw_buf *out, const char *v, int text, int last)
@@ -108,13 +129,14 @@ fin_days_close(struct gw_db *db, struct gw_arena *a,
 
 /* Output state of one export. */
 struct fin_out {
-    fin_sink_fn   sink;
-    void         *ctx;
-    struct gw_buf buf;  /* pending bytes */
-    struct gw_buf line; /* one row */
-    EVP_MD_CTX   *all;  /* every byte written (ranges; NULL: one day) */
-    EVP_MD_CTX   *day;  /* this day's CSV (header + its rows) */
-    int           failed;
+    fin_sink_fn       sink;
+    void             *ctx;
+    struct gw_buf     buf;  /* pending bytes */
+    struct gw_buf     line; /* one row */
+    EVP_MD_CTX       *all;  /* every byte written (ranges; NULL: one day) */
+    EVP_MD_CTX       *day;  /* this day's CSV (header + its rows) */
+    int               failed;
+    struct fin_items *items; /* the day's per-item sums (closed days) */
 };
 
 static int
@@ -169,6 +191,94 @@ fin_digest_hex(EVP_MD_CTX *md, char out[65])
     gw_hex_encode(h, 32, out);
 }
 
+/*
+ * Per-item sums of a closed day for its cdr_day_items rows (top-items
+ * report), added up while the day streams out instead of a second scan
+ * of the day on the server. Open addressing on item_id (0: no item); a
+ * day with more than FIN_DAY_ITEMS_MAX items overflows and is summed by
+ * the server after all (fin_cdr_day_items).
+ */
+struct fin_item_sum {
+    uint64_t key; /* item_id + 1; 0: empty slot */
+    int64_t  rows, charges, refunds, pshare, cshare;
+};
+
+struct fin_items {
+    struct fin_item_sum *slot;
+    size_t               mask, n;
+    int                  overflow;
+};
+
+static struct fin_item_sum *
+fin_items_slot(struct fin_item_sum *slot, size_t mask, uint64_t key)
+{
+    size_t i = (size_t) (key * 0x9e3779b97f4a7c15ULL >> 20) & mask;
+
+    while (slot[i].key != 0 && slot[i].key != key) {
+        i = (i + 1) & mask;
+    }
+    return &slot[i];
+}
+
+/* Doubles the table (16 slots first); 0, or -1 out of memory. */
+static int
+fin_items_grow(struct fin_items *it)
+{
+    size_t               cap = it->slot ? 2 * (it->mask + 1) : 16, i;
+    struct fin_item_sum *slot, *d;
+
+    if ((slot = calloc(cap, sizeof(*slot))) == NULL) {
+        return -1;
+    }
+    for (i = 0; it->slot != NULL && i <= it->mask; i++) {
+        if (it->slot[i].key != 0) {
+            d = fin_items_slot(slot, cap - 1, it->slot[i].key);
+            *d = it->slot[i];
+        }
+    }
+    free(it->slot);
+    it->slot = slot;
+    it->mask = cap - 1;
+    return 0;
+}
+
+static void
+fin_items_add(struct fin_items *it, MYSQL_ROW row, int64_t amount)
+{
+    struct fin_item_sum *e;
+    uint64_t             key = (uint64_t) gw_db_col_i64(row, 8) + 1;
+
+    if (it->overflow) {
+        return;
+    }
+    if ((it->slot == NULL || 2 * (it->n + 1) > it->mask + 1)
+        && fin_items_grow(it) != 0) {
+        it->overflow = 1;
+        return;
+    }
+    e = fin_items_slot(it->slot, it->mask, key);
+    if (e->key == 0 && it->n == FIN_DAY_ITEMS_MAX) {
+        it->overflow = 1; /* summed by the server instead */
+        return;
+    }
+    if (e->key == 0) {
+        e->key = key;
+        it->n++;
+    }
+    e->rows++;
+    e->charges += amount > 0 ? amount : 0;
+    e->refunds += amount < 0 ? -amount : 0;
+    e->pshare += gw_db_col_i64(row, 13);
+    e->cshare += gw_db_col_i64(row, 14);
+}
+
+static void
+fin_items_free(struct fin_items *it)
+{
+    free(it->slot);
+    memset(it, 0, sizeof(*it));
+}
+
 /* One CDR row; adds it to the day's and the export's stats. */
 static int
 fin_out_row(struct fin_out *o, MYSQL_ROW row, const char *status,
@@ -176,11 +286,15 @@ fin_out_row(struct fin_out *o, MYSQL_ROW row, const char *status,
 {
     int     i, rc = GW_OK;
     int64_t amount = gw_db_col_i64(row, 11);
+    char    when[FIN_CDR_TIME_LEN + 2];
 
     o->line.len = 0;
     for (i = 0; i < FIN_CDR_NCOLS && rc == GW_OK; i++) {
         /* CSV column i; the SELECT has no status column (i == 3). */
         const char *v = i == 3 ? status : row[i < 3 ? i : i - 1];
+        if (i == 4) {
+            v = fin_cdr_time(v, when);
+        }
         rc = fin_csv_cell(&o->line, v, fin_cdr_text[i], i + 1 == FIN_CDR_NCOLS);
     }
     if (rc != GW_OK) {
@@ -195,6 +309,9 @@ fin_out_row(struct fin_out *o, MYSQL_ROW row, const char *status,
     }
     ds->provider_share += gw_db_col_i64(row, 13);
     ds->carrier_share += gw_db_col_i64(row, 14);
+    if (o->items != NULL) {
+        fin_items_add(o->items, row, amount);
+    }
     return fin_out_put(o, o->line.data, o->line.len, 1);
 }
 
@@ -225,13 +342,50 @@ fin_cdr_day_rows(struct gw_db *db, struct fin_out *o, const char *day,
     return rc;
 }
 
+/* The day's per-item rows from the sums of the export, in one statement
+ * (at most FIN_DAY_ITEMS_MAX rows of ~60 bytes: under max_allowed_packet). */
+static int
+fin_cdr_items_insert(struct gw_db *db, const char *day,
+                     const struct fin_items *it)
+{
+    struct gw_buf q = {0};
+    size_t        i;
+    int           rc, n = 0;
+
+    rc = fin_sql_add(db, &q,
+                     "INSERT IGNORE INTO cdr_day_items (day, item_id,"
+                     " rows_total, charges, refunds, provider_share,"
+                     " carrier_share) VALUES ");
+    for (i = 0; i <= it->mask && rc == GW_OK; i++) {
+        const struct fin_item_sum *e = &it->slot[i];
+        if (e->key == 0) {
+            continue;
+        }
+        if (n++ > 0) {
+            gw_buf_appends(&q, ", ");
+        }
+        rc =
+            fin_sql_add(db, &q, "(%s, %llu, %lld, %lld, %lld, %lld, %lld)", day,
+                        (unsigned long long) (e->key - 1), (long long) e->rows,
+                        (long long) e->charges, (long long) e->refunds,
+                        (long long) e->pshare, (long long) e->cshare);
+    }
+    if (rc == GW_OK) {
+        rc = fin_sql_run(db, &q);
+    }
+    gw_buf_free(&q);
+    return rc;
+}
+
 /*
- * The per-item summary of a closed day (top-items report), once. It reads
- * the whole day, so it may outlast a gateway's read timeout on a huge day:
- * then it is logged and left to the next export (vasctl's batch timeout).
+ * The per-item summary of a closed day (top-items report), once: from the
+ * sums of the export that just streamed the day, or, when they overflowed,
+ * summed by the server. The latter reads the whole day, so it may outlast a
+ * gateway's read timeout on a huge day: then it is logged and left to the
+ * next export (vasctl's batch timeout).
  */
 static void
-fin_cdr_day_items(struct gw_db *db, const char *day)
+fin_cdr_day_items(struct gw_db *db, const char *day, const struct fin_items *it)
 {
     MYSQL_RES *res;
     int        rc, have;
@@ -246,15 +400,20 @@ fin_cdr_day_items(struct gw_db *db, const char *day)
     if (have) {
         return;
     }
-    rc = gw_db_exec(db,
-                    "INSERT IGNORE INTO cdr_day_items (day, item_id,"
-                    " rows_total, charges, refunds, provider_share,"
-                    " carrier_share) SELECT business_day, COALESCE(item_id,"
-                    " 0), COUNT(*), SUM(GREATEST(amount, 0)),"
-                    " SUM(GREATEST(-amount, 0)), SUM(provider_share),"
-                    " SUM(carrier_share) FROM cdrs WHERE business_day = %s"
-                    " GROUP BY business_day, COALESCE(item_id, 0)",
-                    day);
+    if (!it->overflow && it->n > 0) {
+        rc = fin_cdr_items_insert(db, day, it);
+    } else {
+        rc = gw_db_exec(db,
+                        "INSERT IGNORE INTO cdr_day_items (day, item_id,"
+                        " rows_total, charges, refunds, provider_share,"
+                        " carrier_share) SELECT business_day,"
+                        " COALESCE(item_id, 0), COUNT(*),"
+                        " SUM(GREATEST(amount, 0)), SUM(GREATEST(-amount, 0)),"
+                        " SUM(provider_share), SUM(carrier_share) FROM cdrs"
+                        " WHERE business_day = %s GROUP BY business_day,"
+                        " COALESCE(item_id, 0)",
+                        day);
+    }
     if (rc != GW_OK) {
         gw_log_error(db->rid, "per-item summary of %s not written yet", day);
     }
@@ -263,7 +422,8 @@ fin_cdr_day_items(struct gw_db *db, const char *day)
 /* A closed day's first export records its totals; later ones must agree. */
 static int
 fin_cdr_day_record(struct gw_db *db, const char *day, const char *known_sha,
-                   const struct fin_export_stats *ds, const char *sha)
+                   const struct fin_export_stats *ds, const char *sha,
+                   const struct fin_items *items)
 {
     int rc = GW_OK;
 
@@ -283,7 +443,7 @@ fin_cdr_day_record(struct gw_db *db, const char *day, const char *known_sha,
                         (long long) ds->carrier_share, sha, day);
     }
     if (rc == GW_OK && ds->rows > 0) {
-        fin_cdr_day_items(db, day);
+        fin_cdr_day_items(db, day, items);
     }
     return rc;
 }
@@ -320,6 +480,7 @@ fin_cdr_day(struct gw_db *db, struct fin_out *o, int64_t d, int first,
             struct fin_export_stats *st)
 {
     struct fin_export_stats ds = {0};
+    struct fin_items        items = {0};
     char                    day[11], sha[65], known[65];
     int                     rc, closed;
 
@@ -329,12 +490,15 @@ fin_cdr_day(struct gw_db *db, struct fin_out *o, int64_t d, int first,
         return rc;
     }
     EVP_DigestInit_ex(o->day, EVP_sha256(), NULL);
+    o->items = closed ? &items : NULL;
     rc = fin_out_header(o, first);
     if (rc == GW_OK) {
         rc =
             fin_cdr_day_rows(db, o, day, closed ? "final" : "provisional", &ds);
     }
+    o->items = NULL;
     if (rc != GW_OK) {
+        fin_items_free(&items);
         return rc;
     }
     fin_digest_hex(o->day, sha);
@@ -351,7 +515,9 @@ fin_cdr_day(struct gw_db *db, struct fin_out *o, int64_t d, int first,
         st->final = 0;
         return GW_OK;
     }
-    return fin_cdr_day_record(db, day, known, &ds, sha);
+    rc = fin_cdr_day_record(db, day, known, &ds, sha, &items);
+    fin_items_free(&items);
+    return rc;
 }
 
 int

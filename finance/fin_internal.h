@@ -19,4 +19,14 @@ typedef cJSON *(*fin_row_json_fn)(MYSQL_ROW row);
 int fin_page_build(struct gw_arena *a, MYSQL_RES *res, int limit,
                    fin_row_json_fn row_json, cJSON **items, int64_t *next);
 
+/*
+ * Appends a statement fragment to b, formatted as gw_db formats (strings
+ * escaped and quoted), for statements of many rows. GW_OK or GW_ERROR.
+ */
+int fin_sql_add(struct gw_db *db, struct gw_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Runs the statement in b (autocommit) and empties b; errors are logged. */
+int fin_sql_run(struct gw_db *db, struct gw_buf *b);
+
 #endif /* FIN_INTERNAL_H */

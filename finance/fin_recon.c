@@ -340,10 +340,7 @@ struct fin_recon_item {
     const char    *detail;
 };
 
-static int fin_sql_add(struct gw_db *db, struct gw_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+int
 fin_sql_add(struct gw_db *db, struct gw_buf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -355,8 +352,7 @@ fin_sql_add(struct gw_db *db, struct gw_buf *b, const char *fmt, ...)
     return rc;
 }
 
-/* Runs a statement built with fin_sql_add (autocommit). */
-static int
+int
 fin_sql_run(struct gw_db *db, struct gw_buf *b)
 {
     if (db->conn == NULL
