@@ -105,13 +105,19 @@ const struct cat_asset *cat_item_asset(const struct cat_item *item,
 /* The item as API.md's JSON object (a new tree; caller owns it). */
 cJSON *cat_item_json_new(const struct cat_item *item);
 
+struct cat_frag_cache; /* cat_frag.h */
+
 /*
- * One page of items as {"items":[...],"next_cursor":...} (caller owns the
- * tree). GW_EINVAL for a bad category/kind combination is never returned:
- * unknown filters simply match nothing.
+ * One page of items as API.md's {"items":[...],"next_cursor":...} text, in
+ * a. Item objects come from frags (may be NULL: no cache) when their
+ * (id, version, gen) is cached; the others are read in one query, rendered
+ * and stored there. Unknown filters simply match nothing. GW_EINVAL: q's
+ * search text is not valid UTF-8.
  */
-int cat_items_page_new(struct gw_db *db, struct gw_arena *a,
-                       const struct cat_query *q, cJSON **out);
+int cat_items_page_render(struct gw_db *db, struct gw_arena *a,
+                          const struct cat_query *q,
+                          struct cat_frag_cache *frags, int64_t gen,
+                          const char **body);
 
 /*
  * The cache key of a page query: its parsed fields with q normalised as

@@ -5,20 +5,26 @@
  * cursor carries the last (key, id) seen, so a walk has no duplicates or
  * gaps while items are inserted.
  *
- * O(page), not O(catalog) (issue 15): a page is one statement in two
- * steps. The inner SELECT picks the page's ids from an index whose order
- * IS the sort order (one per filter and sort, migrations 003 and 012), so
- * it reads `limit + 1` index entries from the cursor on; the outer one
- * joins the details and the assets of those ids only (one GROUP BY, no
- * subquery per row). Search picks its candidates from item_grams (the
- * rarest gram drives) and checks them with LIKE, so it reads the matches
- * of its rarest gram, never the catalog. Each (filter, sort) has its own
- * static statement: no SQL text is assembled at run time.
+ * O(page), not O(catalog) (issue 15): a page is two steps. The id query
+ * picks the page's (id, version, popularity, price) from an index whose
+ * order IS the sort order (one per filter and sort, migrations 003 and
+ * 012), so it reads `limit + 1` index entries from the cursor on and
+ * those rows by primary key. Each item's JSON comes from the worker's
+ * fragment cache when its (id, version, generation) is there (cat_frag.h);
+ * the others are read in one details query (the ids as a JSON array
+ * through JSON_TABLE, each row by primary key, its assets by their index)
+ * and rendered: no sort, no GROUP BY, and the only temporary table is
+ * JSON_TABLE's (the ids). Search picks its candidates from item_grams
+ * (the rarest gram drives) and checks them with LIKE, so it reads the
+ * matches of its rarest gram, never the catalog. Each (filter, sort) has
+ * its own static statement: no SQL text is assembled at run time.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cat.h"
+#include "cat_frag.h"
 #include "cat_internal.h"
 #include "gw_status.h"
 #include "gw_util.h"
@@ -33,30 +39,38 @@
 #define CAT_ORDER_PASC    "i.price ASC, i.id ASC"
 #define CAT_ORDER_PDESC   "i.price DESC, i.id DESC"
 
-/* The details of the ids picked by the inner statement, in its order. */
-#define CAT_PAGE_WRAP(ids, order)                                             \
-    "SELECT STRAIGHT_JOIN " CAT_ITEM_BASE_COLS ", " CAT_ITEM_ASSETS_AGG       \
-    " FROM (" ids ") t JOIN items i ON i.id = t.id"                           \
+/* What the id query returns per row: the version validates a cached
+ * fragment, popularity and price make the cursor. */
+#define CAT_IDS_COLS "i.id, i.version, i.popularity, i.price"
+
+/* The details of the ids (a JSON array) that are not cached: a row per
+ * asset (an item without assets: one row of NULLs), no GROUP BY. */
+#define CAT_DETAILS_SQL                                                       \
+    "SELECT STRAIGHT_JOIN " CAT_ITEM_BASE_COLS ", a.format, a.mime, a.bytes," \
+    " a.path, i.version FROM JSON_TABLE(%s, '$[*]' COLUMNS (id BIGINT"        \
+    " UNSIGNED PATH '$')) t JOIN items i ON i.id = t.id"                      \
     " JOIN providers p ON p.id = i.provider_id"                               \
     " JOIN categories c ON c.id = i.category_id"                              \
-    " LEFT JOIN item_assets a ON a.item_id = i.id"                            \
-    " GROUP BY i.id ORDER BY " order
+    " LEFT JOIN item_assets a ON a.item_id = i.id"
+#define CAT_DETAILS_ASSET_COL   19 /* format, mime, bytes, path */
+#define CAT_DETAILS_VERSION_COL 23
 
-/* Inner statements per filter. Arguments: the filter's, then the keyset's
+/* Id statements per filter. Arguments: the filter's, then the keyset's
  * (has_cursor, key, key, id), then the limit. */
 #define CAT_IDS_ALL(ix, keyset, order)                                        \
-    "SELECT i.id FROM items i FORCE INDEX (" ix ")"                           \
+    "SELECT " CAT_IDS_COLS " FROM items i FORCE INDEX (" ix ")"               \
     " WHERE i.status = 'active' AND " keyset                                  \
     "ORDER BY " order " LIMIT %lld"
 #define CAT_IDS_KIND(ix, keyset, order)                                       \
-    "SELECT i.id FROM items i FORCE INDEX (" ix ")"                           \
+    "SELECT " CAT_IDS_COLS " FROM items i FORCE INDEX (" ix ")"               \
     " WHERE i.kind = %s AND i.status = 'active' AND " keyset                  \
     "ORDER BY " order " LIMIT %lld"
 /* categories.slug is unique: c is a constant row, so the order of
  * items' (category_id, status, key, id) index is the page's order. A kind
  * that is not the category's matches nothing (and reads nothing). */
 #define CAT_IDS_CATEGORY(ix, keyset, order)                                   \
-    "SELECT i.id FROM categories c JOIN items i FORCE INDEX (" ix ")"         \
+    "SELECT " CAT_IDS_COLS " FROM categories c"                               \
+    " JOIN items i FORCE INDEX (" ix ")"                                      \
     " ON i.category_id = c.id WHERE c.slug = %s"                              \
     " AND (%s IS NULL OR c.kind = %s) AND i.status = 'active' AND " keyset    \
     "ORDER BY " order " LIMIT %lld"
@@ -73,7 +87,7 @@
     " = g1.item_id"
 #define CAT_GRAM_WHERE(g) " AND (%s IS NULL OR " g ".item_id IS NOT NULL)"
 #define CAT_IDS_SEARCH(ix, keyset, order)                                     \
-    "SELECT i.id FROM item_grams g1"                                          \
+    "SELECT " CAT_IDS_COLS " FROM item_grams g1"                              \
     CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
     " JOIN items i IGNORE INDEX FOR ORDER BY (" ix ") ON i.id = g1.item_id"   \
     " JOIN categories c ON c.id = i.category_id"                              \
@@ -85,7 +99,7 @@
     "AND " keyset "ORDER BY " order " LIMIT %lld"
 
 #define CAT_PAGE_SQL(IDS, ix, col, op, order)                                 \
-    CAT_PAGE_WRAP(IDS(ix, CAT_KEYSET(col, op), order), order)
+    IDS(ix, CAT_KEYSET(col, op), order)
 
 /* One row per filter, indexed by enum cat_sort within it. */
 #define CAT_PAGE_SORTS(IDS, ix_popular, ix_new, ix_price)                     \
@@ -186,16 +200,17 @@ cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key, int64_t *id)
     return 0;
 }
 
+/* The sort key of an id-query row (id, version, popularity, price). */
 static int64_t
-cat_sort_key(enum cat_sort sort, const struct cat_item *it)
+cat_sort_key(enum cat_sort sort, MYSQL_ROW row)
 {
     switch (sort) {
     case CAT_SORT_POPULAR:
-        return it->popularity;
+        return gw_db_col_i64(row, 2);
     case CAT_SORT_NEW:
-        return it->id;
+        return gw_db_col_i64(row, 0);
     default:
-        return it->price;
+        return gw_db_col_i64(row, 3);
     }
 }
 
@@ -231,42 +246,6 @@ cat_search_terms(struct gw_arena *a, const char *q,
     return 0;
 }
 
-static int
-cat_page_build(struct gw_arena *a, MYSQL_RES *res, const struct cat_query *q,
-               cJSON **out)
-{
-    cJSON          *page = cJSON_CreateObject(), *arr, *o;
-    MYSQL_ROW       row;
-    struct cat_item it;
-    int64_t         n = 0;
-    char            cursor[CAT_CURSOR_MAX + 1];
-
-    arr = page ? cJSON_AddArrayToObject(page, "items") : NULL;
-    if (arr == NULL) {
-        cJSON_Delete(page);
-        return GW_ERROR;
-    }
-    while ((row = mysql_fetch_row(res)) != NULL && n < q->limit) {
-        cat_item_from_row(a, row, &it);
-        if ((o = cat_item_json_new(&it)) == NULL) {
-            cJSON_Delete(page);
-            return GW_ERROR;
-        }
-        cJSON_AddItemToArray(arr, o);
-        n++;
-    }
-    if (row != NULL
-        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, &it), it.id, cursor,
-                             sizeof(cursor))
-            == 0) {
-        cJSON_AddStringToObject(page, "next_cursor", cursor);
-    } else {
-        cJSON_AddNullToObject(page, "next_cursor");
-    }
-    *out = page;
-    return GW_OK;
-}
-
 /* A search page: the grams of the normalised q, then the terms' LIKEs. */
 static int
 cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
@@ -291,39 +270,234 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                        (long long) q->after_id, (long long) q->limit + 1);
 }
 
-int
-cat_items_page_new(struct gw_db *db, struct gw_arena *a,
-                   const struct cat_query *q, cJSON **out)
+/* The page's rows of the id query (limit + 1 at most). */
+static int
+cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
+             MYSQL_RES **res)
 {
     const char *t[CAT_QUERY_TERMS_MAX], *const *sql;
-    char       norm[CAT_QUERY_BYTES_MAX * 3 + 1] = "";
-    MYSQL_RES *res;
-    long long  key = (long long) q->after_key, id = (long long) q->after_id;
-    long long  lim = (long long) q->limit + 1;
-    int        rc;
+    char      norm[CAT_QUERY_BYTES_MAX * 3 + 1] = "";
+    long long key = (long long) q->after_key, id = (long long) q->after_id;
+    long long lim = (long long) q->limit + 1;
 
     if (cat_search_terms(a, q->q, t, norm, sizeof(norm)) != 0) {
         return GW_EINVAL;
     }
     if (t[0] != NULL) {
-        rc = cat_page_search(db, a, q, t, norm, &res);
-    } else if (q->category != NULL) {
-        sql = cat_page_sql[CAT_FILTER_CATEGORY];
-        rc = gw_db_query(db, a, &res, sql[q->sort], q->category, q->kind,
-                         q->kind, q->has_cursor, key, key, id, lim);
-    } else if (q->kind != NULL) {
-        sql = cat_page_sql[CAT_FILTER_KIND];
-        rc = gw_db_query(db, a, &res, sql[q->sort], q->kind, q->has_cursor, key,
-                         key, id, lim);
-    } else {
-        sql = cat_page_sql[CAT_FILTER_ALL];
-        rc = gw_db_query(db, a, &res, sql[q->sort], q->has_cursor, key, key, id,
-                         lim);
+        return cat_page_search(db, a, q, t, norm, res);
     }
+    if (q->category != NULL) {
+        sql = cat_page_sql[CAT_FILTER_CATEGORY];
+        return gw_db_query(db, a, res, sql[q->sort], q->category, q->kind,
+                           q->kind, q->has_cursor, key, key, id, lim);
+    }
+    if (q->kind != NULL) {
+        sql = cat_page_sql[CAT_FILTER_KIND];
+        return gw_db_query(db, a, res, sql[q->sort], q->kind, q->has_cursor,
+                           key, key, id, lim);
+    }
+    sql = cat_page_sql[CAT_FILTER_ALL];
+    return gw_db_query(db, a, res, sql[q->sort], q->has_cursor, key, key, id,
+                       lim);
+}
+
+/* One page being assembled: per item its id-query row and fragment; for
+ * the items not cached, their details as read. */
+struct cat_page {
+    MYSQL_ROW       *rows; /* of the id query */
+    const char     **frag;
+    size_t          *len;
+    struct cat_item *items; /* details of the missing ones */
+    int64_t         *version;
+    int             *read;
+    size_t           n;
+    int              missing; /* an item is not cached */
+};
+
+/* Adds a details row (the item, then each further asset) to the page. */
+static void
+cat_page_row(MYSQL_ROW row, struct cat_page *pg)
+{
+    struct cat_item *it;
+    size_t           k;
+    int64_t          id = gw_db_col_i64(row, 0);
+
+    for (k = 0; k < pg->n && gw_db_col_i64(pg->rows[k], 0) != id; k++) {
+    }
+    if (k == pg->n || pg->frag[k] != NULL) {
+        return; /* not asked for (cannot happen) */
+    }
+    it = &pg->items[k];
+    if (!pg->read[k]) {
+        cat_item_base_from_row(row, it);
+        pg->version[k] = gw_db_col_i64(row, CAT_DETAILS_VERSION_COL);
+        pg->read[k] = 1;
+    }
+    if (row[CAT_DETAILS_ASSET_COL] != NULL && it->nassets < CAT_FORMATS_MAX) {
+        struct cat_asset *as = &it->assets[it->nassets++];
+        as->format = row[CAT_DETAILS_ASSET_COL];
+        as->mime = row[CAT_DETAILS_ASSET_COL + 1];
+        as->bytes = gw_db_col_i64(row, CAT_DETAILS_ASSET_COL + 2);
+        as->path = row[CAT_DETAILS_ASSET_COL + 3];
+    }
+}
+
+/* Renders item k (read from MariaDB) into its fragment and caches it. */
+static int
+cat_page_render(struct gw_arena *a, struct cat_frag_cache *frags, int64_t gen,
+                struct cat_page *pg, size_t k)
+{
+    cJSON *o;
+    char  *txt;
+
+    if ((o = cat_item_json_new(&pg->items[k])) == NULL) {
+        return GW_ERROR;
+    }
+    txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (txt == NULL) {
+        return GW_ERROR;
+    }
+    pg->len[k] = strlen(txt);
+    pg->frag[k] = gw_arena_strndup(a, txt, pg->len[k]);
+    cat_frag_put(frags, pg->items[k].id, pg->version[k], gen, txt, pg->len[k]);
+    cJSON_free(txt);
+    return pg->frag[k] != NULL ? GW_OK : GW_ERROR;
+}
+
+/* Asset rows come per item in format order (the primary key's). */
+static int
+cat_asset_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct cat_asset *) x)->format,
+                  ((const struct cat_asset *) y)->format);
+}
+
+/* Reads and renders the items whose fragment was not cached: one query. */
+static int
+cat_page_fill(struct gw_db *db, struct gw_arena *a,
+              struct cat_frag_cache *frags, int64_t gen, struct cat_page *pg)
+{
+    struct gw_buf ids = {0};
+    MYSQL_RES    *res;
+    MYSQL_ROW     row;
+    size_t        k, n = pg->n;
+    int           rc = GW_OK;
+
+    pg->items = gw_arena_calloc(a, n * sizeof(*pg->items));
+    pg->version = gw_arena_calloc(a, n * sizeof(*pg->version));
+    pg->read = gw_arena_calloc(a, n * sizeof(*pg->read));
+    if (pg->items == NULL || pg->version == NULL || pg->read == NULL) {
+        return GW_ERROR;
+    }
+    for (k = 0; k < n && rc == GW_OK; k++) {
+        if (pg->frag[k] == NULL
+            && gw_buf_printf(&ids, "%c%lld", ids.len ? ',' : '[',
+                             (long long) gw_db_col_i64(pg->rows[k], 0))
+                != 0) {
+            rc = GW_ERROR;
+        }
+    }
+    if (rc == GW_OK && gw_buf_appends(&ids, "]") != 0) {
+        rc = GW_ERROR;
+    }
+    if (rc == GW_OK) {
+        rc = gw_db_query(db, a, &res, CAT_DETAILS_SQL, ids.data);
+    }
+    gw_buf_free(&ids);
+    while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
+        cat_page_row(row, pg);
+    }
+    /* An item deleted between the two queries is left out of the page. */
+    for (k = 0; k < n && rc == GW_OK; k++) {
+        if (pg->read[k]) {
+            qsort(pg->items[k].assets, pg->items[k].nassets,
+                  sizeof(struct cat_asset), cat_asset_cmp);
+            rc = cat_page_render(a, frags, gen, pg, k);
+        }
+    }
+    return rc;
+}
+
+/* {"items":[...],"next_cursor":...} from the fragments, in order. */
+static int
+cat_page_join(struct gw_arena *a, const struct cat_query *q,
+              const struct cat_page *pg, int more, const char **body)
+{
+    char      cursor[CAT_CURSOR_MAX + 1], *out;
+    size_t    k, cap = 64 + sizeof(cursor), o;
+    int       has_cursor = 0;
+    MYSQL_ROW last = pg->n > 0 ? pg->rows[pg->n - 1] : NULL;
+
+    for (k = 0; k < pg->n; k++) {
+        cap += pg->frag[k] ? pg->len[k] + 1 : 0;
+    }
+    /* From the id query's last row, shown or not (deleted meanwhile). */
+    if (more && last != NULL
+        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, last),
+                             gw_db_col_i64(last, 0), cursor, sizeof(cursor))
+            == 0) {
+        has_cursor = 1;
+    }
+    if ((out = gw_arena_alloc(a, cap)) == NULL) {
+        return GW_ERROR;
+    }
+    o = (size_t) snprintf(out, cap, "{\"items\":[");
+    for (k = 0; k < pg->n; k++) {
+        if (pg->frag[k] != NULL) {
+            if (out[o - 1] != '[') {
+                out[o++] = ',';
+            }
+            memcpy(out + o, pg->frag[k], pg->len[k] + 1); /* with its NUL */
+            o += pg->len[k];
+        }
+    }
+    snprintf(out + o, cap - o, "],\"next_cursor\":%s%s%s}",
+             has_cursor ? "\"" : "", has_cursor ? cursor : "null",
+             has_cursor ? "\"" : "");
+    *body = out;
+    return GW_OK;
+}
+
+int
+cat_items_page_render(struct gw_db *db, struct gw_arena *a,
+                      const struct cat_query *q, struct cat_frag_cache *frags,
+                      int64_t gen, const char **body)
+{
+    MYSQL_RES      *res;
+    MYSQL_ROW       row;
+    struct cat_page pg = {0};
+    size_t          cap = (size_t) q->limit;
+    int             rc = cat_page_ids(db, a, q, &res), more = 0;
+
     if (rc != GW_OK) {
         return rc;
     }
-    return cat_page_build(a, res, q, out);
+    pg.rows = gw_arena_alloc(a, cap * sizeof(*pg.rows));
+    pg.frag = gw_arena_alloc(a, cap * sizeof(*pg.frag));
+    pg.len = gw_arena_alloc(a, cap * sizeof(*pg.len));
+    if (pg.rows == NULL || pg.frag == NULL || pg.len == NULL) {
+        return GW_ERROR;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (pg.n == cap) {
+            more = 1; /* the limit + 1st row: there is a next page */
+            break;
+        }
+        pg.rows[pg.n] = row;
+        pg.frag[pg.n] = NULL;
+        if (!cat_frag_get(frags, gw_db_col_i64(row, 0), gw_db_col_i64(row, 1),
+                          gen, a, &pg.frag[pg.n], &pg.len[pg.n])) {
+            pg.frag[pg.n] = NULL;
+            pg.missing = 1;
+        }
+        pg.n++;
+    }
+    if (pg.missing > 0
+        && (rc = cat_page_fill(db, a, frags, gen, &pg)) != GW_OK) {
+        return rc;
+    }
+    return cat_page_join(a, q, &pg, more, body);
 }
 
 int

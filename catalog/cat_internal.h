@@ -33,4 +33,7 @@
 /* Fills it from a row of CAT_ITEM_COLS (strings borrowed from the row). */
 void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it);
 
+/* The same without the assets (columns 0..18, CAT_ITEM_BASE_COLS). */
+void cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it);
+
 #endif /* CAT_INTERNAL_H */

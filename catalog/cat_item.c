@@ -82,6 +82,13 @@ cat_assets_parse(struct gw_arena *a, const char *s, struct cat_item *it)
 void
 cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it)
 {
+    cat_item_base_from_row(row, it);
+    cat_assets_parse(a, row[19], it);
+}
+
+void
+cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it)
+{
     memset(it, 0, sizeof(*it));
     it->id = gw_db_col_i64(row, 0);
     it->kind = row[1];
@@ -102,7 +109,6 @@ cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it)
     it->pricing = row[16];
     it->pass_days = gw_db_col_i64(row, 17);
     it->share_bp = gw_db_col_i64(row, 18);
-    cat_assets_parse(a, row[19], it);
 }
 
 int

@@ -215,8 +215,7 @@ static int
 ctl_catalog_page(struct ctl *c, int argc, char **argv)
 {
     struct cat_query q;
-    cJSON           *page = NULL;
-    char            *txt;
+    const char      *page = NULL;
     int64_t          r0, r1, r2;
     int              rc;
 
@@ -229,25 +228,22 @@ ctl_catalog_page(struct ctl *c, int argc, char **argv)
         rc = ctl_rows_read(c, &r1);
     }
     if (rc == GW_OK) {
-        rc = cat_items_page_new(&c->t.db, &c->t.arena, &q, &page);
+        /* No fragment cache: every item's details are read, as a
+         * worker's first page does. */
+        rc = cat_items_page_render(&c->t.db, &c->t.arena, &q, NULL, 0, &page);
     }
     if (rc == GW_OK) {
         rc = ctl_rows_read(c, &r2);
     }
     if (rc != GW_OK) {
         fprintf(stderr, "vasctl: catalog page failed (%d)\n", rc);
-        cJSON_Delete(page);
         return 1;
     }
-    if ((txt = cJSON_PrintUnformatted(page)) != NULL) {
-        printf("%s\n", txt);
-        free(txt);
-    }
+    printf("%s\n", page);
     if (ctl_flag(argc, argv, "--rows-read")) {
         fprintf(stderr, "rows_read %lld\n",
                 (long long) ((r2 - r1) - (r1 - r0)));
     }
-    cJSON_Delete(page);
     gw_arena_reset(&c->t.arena);
     return 0;
 }

@@ -135,6 +135,8 @@ static const struct gw_config_key gw_config_keys[] = {
     I("lobby", "allocator_timeout_ms", lobby.allocator_timeout_ms, "3000", 1,
       120000),
 
+    I("catalog", "fragment_cache", catalog.fragment_cache, "1", 0, 1),
+
     I("ratelimit", "enabled", ratelimit.enabled, "1", 0, 1),
     I("ratelimit", "read_per_min", ratelimit.read_per_min, "600", 1,
       1000000000),

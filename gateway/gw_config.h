@@ -123,6 +123,10 @@ struct gw_config {
     } lobby;
 
     struct {
+        int64_t fragment_cache;
+    } catalog;
+
+    struct {
         int64_t enabled;
         int64_t read_per_min, read_burst;
         int64_t write_per_min, write_burst;

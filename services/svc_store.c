@@ -6,6 +6,7 @@
 
 #include "cat.h"
 #include "cat_cache.h"
+#include "cat_frag.h"
 #include "cat_link.h"
 #include "gw_json.h"
 #include "gw_request.h"
@@ -16,12 +17,34 @@
 #include "svc_store.h"
 #include "svc_store_internal.h"
 
-typedef int (*svc_render_pt)(struct gw_request *r, void *arg, cJSON **out);
+/* Renders a reply body into r's arena for catalog generation gen. */
+typedef int (*svc_render_pt)(struct gw_request *r, void *arg, int64_t gen,
+                             const char **body);
+
+/* Rendered item objects of this worker process (made before the fork,
+ * filled in each worker; [catalog] fragment_cache turns their use off). */
+static struct cat_frag_cache *svc_frags;
 
 int
 svc_store_init(void)
 {
+    if (svc_frags == NULL && (svc_frags = cat_frag_new()) == NULL) {
+        return -1; /* SIGHUP re-runs the init chain: keep the cache */
+    }
     return cat_cache_init() == 0 && store_init() == 0 ? 0 : -1;
+}
+
+/* A rendered tree (or rc's error) as the body. */
+static int
+svc_render_tree(struct gw_request *r, int rc, cJSON *tree, const char **body)
+{
+    if (rc != GW_OK) {
+        cJSON_Delete(tree);
+        return rc;
+    }
+    gw_json_own(r->arena, tree);
+    *body = gw_json_print(r->arena, tree);
+    return *body != NULL ? GW_OK : GW_ERROR;
 }
 
 void
@@ -152,18 +175,12 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
     const char   *body, *etag;
     size_t        len;
     char          tag[CAT_ETAG_MAX];
-    cJSON        *tree = NULL;
     int64_t       gen = cat_cache_generation(db, r->arena);
     int           rc, found;
 
     found = cat_cache_lookup(key, gen, r->arena, &body, &len, &etag);
     if (found == CAT_CACHE_FILL || found == CAT_CACHE_MISS) {
-        rc = fn(r, arg, &tree);
-        if (rc == GW_OK) {
-            gw_json_own(r->arena, tree);
-            body = gw_json_print(r->arena, tree);
-            rc = body != NULL ? GW_OK : GW_ERROR;
-        }
+        rc = fn(r, arg, gen, &body);
         if (rc != GW_OK) {
             if (found == CAT_CACHE_FILL) {
                 cat_cache_abandon(key); /* errors are never cached */
@@ -185,9 +202,13 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
 }
 
 static int
-svc_render_items(struct gw_request *r, void *arg, cJSON **out)
+svc_render_items(struct gw_request *r, void *arg, int64_t gen,
+                 const char **body)
 {
-    return cat_items_page_new(&r->thr->db, r->arena, arg, out);
+    struct cat_frag_cache *frags =
+        r->cfg->catalog.fragment_cache ? svc_frags : NULL;
+
+    return cat_items_page_render(&r->thr->db, r->arena, arg, frags, gen, body);
 }
 
 static int
@@ -254,20 +275,18 @@ svc_catalog_items(struct gw_request *r)
 }
 
 static int
-svc_render_item(struct gw_request *r, void *arg, cJSON **out)
+svc_render_item(struct gw_request *r, void *arg, int64_t gen, const char **body)
 {
     struct cat_item it;
     int             rc;
 
+    (void) gen;
     rc = cat_item_find(&r->thr->db, r->arena, *(int64_t *) arg, 1, &it);
     if (rc == GW_ENOTFOUND) {
         gw_request_problem(r, "no such item");
     }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    *out = cat_item_json_new(&it);
-    return *out != NULL ? GW_OK : GW_ERROR;
+    return svc_render_tree(r, rc, rc == GW_OK ? cat_item_json_new(&it) : NULL,
+                           body);
 }
 
 int
@@ -285,10 +304,15 @@ svc_catalog_item(struct gw_request *r)
 }
 
 static int
-svc_render_categories(struct gw_request *r, void *arg, cJSON **out)
+svc_render_categories(struct gw_request *r, void *arg, int64_t gen,
+                      const char **body)
 {
+    cJSON *tree = NULL;
+    int    rc = cat_categories_new(&r->thr->db, r->arena, &tree);
+
     (void) arg;
-    return cat_categories_new(&r->thr->db, r->arena, out);
+    (void) gen;
+    return svc_render_tree(r, rc, tree, body);
 }
 
 int
@@ -303,12 +327,17 @@ struct svc_chart_args {
 };
 
 static int
-svc_render_charts(struct gw_request *r, void *arg, cJSON **out)
+svc_render_charts(struct gw_request *r, void *arg, int64_t gen,
+                  const char **body)
 {
     struct svc_chart_args *c = arg;
+    cJSON                 *tree = NULL;
+    int                    rc;
 
-    return cat_charts_new(&r->thr->db, r->arena, c->kind, c->week,
-                          r->cfg->billing.day_offset_min, out);
+    (void) gen;
+    rc = cat_charts_new(&r->thr->db, r->arena, c->kind, c->week,
+                        r->cfg->billing.day_offset_min, &tree);
+    return svc_render_tree(r, rc, tree, body);
 }
 
 int

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cat.h"
+#include "cat_frag.h"
 #include "cat_link.h"
 
 static const unsigned char key[] = "test-secret";
@@ -94,6 +95,41 @@ test_search_like(void **state)
     assert_string_equal(out, "%50\\%\\_a\\\\%");
 }
 
+/* The fragment cache answers only for the (id, version, generation) it
+ * holds; a colliding id replaces the slot; oversized bodies are not kept. */
+static void
+test_frag_cache(void **state)
+{
+    struct cat_frag_cache *c = cat_frag_new();
+    struct gw_arena        a;
+    const char            *b;
+    size_t                 n;
+    static char            big[CAT_FRAG_BODY_MAX + 2];
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(gw_arena_init(&a), 0);
+    assert_int_equal(cat_frag_get(c, 5, 1, 9, &a, &b, &n), 0);
+    cat_frag_put(c, 5, 1, 9, "{\"id\":5}", 8);
+    assert_int_equal(cat_frag_get(c, 5, 1, 9, &a, &b, &n), 1);
+    assert_int_equal(n, 8);
+    assert_memory_equal(b, "{\"id\":5}", 8);
+    assert_int_equal(cat_frag_get(c, 5, 2, 9, &a, &b, &n), 0);  /* version */
+    assert_int_equal(cat_frag_get(c, 5, 1, 10, &a, &b, &n), 0); /* gen */
+    cat_frag_put(c, 5 + CAT_FRAG_SLOTS, 1, 9, "x", 1);
+    assert_int_equal(cat_frag_get(c, 5, 1, 9, &a, &b, &n), 0);
+    assert_int_equal(cat_frag_get(c, 5 + CAT_FRAG_SLOTS, 1, 9, &a, &b, &n), 1);
+    memset(big, 'x', sizeof(big) - 1);
+    cat_frag_put(c, 6, 1, 9, big, sizeof(big) - 1);
+    assert_int_equal(cat_frag_get(c, 6, 1, 9, &a, &b, &n), 0);
+    cat_frag_put(c, 7, 1, -1, "y", 1); /* generation unknown */
+    assert_int_equal(cat_frag_get(c, 7, 1, -1, &a, &b, &n), 0);
+    assert_int_equal(cat_frag_get(NULL, 5, 1, 9, &a, &b, &n), 0);
+    cat_frag_put(NULL, 5, 1, 9, "z", 1);
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
 int
 main(void)
 {
@@ -103,6 +139,7 @@ main(void)
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_search_normalize),
         cmocka_unit_test(test_search_like),
+        cmocka_unit_test(test_frag_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
