@@ -110,6 +110,11 @@ struct lob_result {
     struct lob_lobby lobby;
     struct lob_event events[LOB_EVENTS_MAX];
     size_t           nevents;
+    /* Left for lob_after (other slots): the claim of this user on
+     * lobby.id is released (a member left or was kicked); the listing
+     * when lobby.index_due. */
+    const char *unclaim;
+    int         after_index, after_unclaim; /* sent by lob_after_send */
 };
 
 /* What lob_create needs about the game (the caller read the catalog). */
@@ -196,6 +201,26 @@ int lob_start_abort(struct gw_redis *r, struct gw_arena *a,
 /* The lobby as API JSON (members, match…) appended to out. 0 or -1. */
 int lob_json(const struct gw_config *cfg, const struct lob_lobby *l,
              struct gw_buf *out);
+
+/*
+ * The work a transition leaves in OTHER slots (lob_lobby.c: the game's
+ * listing when res->lobby.index_due, the claim named by res->unclaim),
+ * for the caller to send in the same round trip as its events:
+ * lob_after_send appends the commands to r's pipeline (r connected; send
+ * them LAST) and returns how many replies lob_after_recv reads, once
+ * every earlier reply of the pipeline has been read; a script Redis did
+ * not know (NOSCRIPT) is run again alone. Failures are logged: the
+ * listing is a hint, and a claim left behind is found stale by the next
+ * join. lob_after does both alone (one round trip).
+ * lob_create/get/join/leave/ready/kick leave this to the caller;
+ * lob_start_* and lob_quick's refused candidates do it themselves.
+ */
+int  lob_after_send(struct gw_redis *r, struct gw_arena *a,
+                    const struct gw_config *cfg, struct lob_result *res);
+void lob_after_recv(struct gw_redis *r, struct gw_arena *a,
+                    const struct gw_config *cfg, struct lob_result *res, int n);
+void lob_after(struct gw_redis *r, struct gw_arena *a,
+               const struct gw_config *cfg, struct lob_result *res);
 
 /*
  * Refreshes the game's listing entry for l (put when open and public with

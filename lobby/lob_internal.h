@@ -46,6 +46,29 @@ int lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
              const char *const *args, const char *refresh_key,
              int64_t refresh_ms, redisReply **reply);
 
+/*
+ * Appends EVALSHA of script s to r's pipeline (r connected); its reply is
+ * read with gw_redis_pipeline_get. 0 or -1.
+ */
+int lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
+               const char *const *keys, int nargs, const char *const *args);
+
+/*
+ * The listing put for l: keys into keys[], args into argv[6] (json holds
+ * the rendered lobby). 1 when there is one to send, 0 when l is private
+ * or not loaded, -1 out of memory.
+ */
+int lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
+                   struct gw_buf *json, char keys[LOB_INDEX_KEYS][LOB_KEY_MAX],
+                   char nums[4][24], const char **argv);
+
+/* 1 when rep is Redis' NOSCRIPT error. */
+int lob_is_noscript(const redisReply *rep);
+
+/* Compare-and-delete of user's claim on lobby id (one round trip). */
+void lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
+                 const char *id);
+
 /* Key names into out[LOB_KEY_MAX]. */
 void lob_key_user(const char *user, char *out);
 void lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX]);

@@ -150,42 +150,54 @@ lob_json(const struct gw_config *cfg, const struct lob_lobby *l,
         : -1;
 }
 
+int
+lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
+               struct gw_buf *json, char keys[LOB_INDEX_KEYS][LOB_KEY_MAX],
+               char nums[4][24], const char **argv)
+{
+    int64_t idle_ms = cfg->janitor.lobby_idle_s * 1000;
+    int     listed;
+
+    if (l->id == NULL || l->visibility == NULL
+        || strcmp(l->visibility, "public") != 0) {
+        return 0; /* private lobbies are never listed */
+    }
+    listed = l->state != NULL && strcmp(l->state, "open") == 0
+        && (int64_t) l->nmembers < l->max_players;
+    if (listed && lob_json(cfg, l, json) != 0) {
+        return -1;
+    }
+    lob_keys_index(l->game_id, keys);
+    snprintf(nums[0], 24, "%lld", (long long) gw_now_ms());
+    snprintf(nums[1], 24, "%lld", (long long) l->created_ms);
+    snprintf(nums[2], 24, "%lld", (long long) (l->active_ms + idle_ms));
+    snprintf(nums[3], 24, "%lld", (long long) idle_ms);
+    argv[0] = nums[0];
+    argv[1] = l->id;
+    argv[2] = nums[1];
+    argv[3] = nums[2];
+    argv[4] = listed ? json->data : "";
+    argv[5] = nums[3];
+    return 1;
+}
+
 void
 lob_index_update(struct gw_redis *r, struct gw_arena *a,
                  const struct gw_config *cfg, const struct lob_lobby *l)
 {
-    char          keys[LOB_INDEX_KEYS][LOB_KEY_MAX], now[24], created[24];
-    char          exp[24], ttl[24];
+    char          keys[LOB_INDEX_KEYS][LOB_KEY_MAX], nums[4][24];
     const char   *kp[LOB_INDEX_KEYS], *argv[6];
     struct gw_buf json = {0};
     redisReply   *rep;
-    int64_t       idle_ms = cfg->janitor.lobby_idle_s * 1000;
-    int           i, listed;
+    int           i;
 
-    if (l->id == NULL || l->visibility == NULL
-        || strcmp(l->visibility, "public") != 0) {
-        return; /* private lobbies are never listed */
-    }
-    listed = l->state != NULL && strcmp(l->state, "open") == 0
-        && (int64_t) l->nmembers < l->max_players;
-    if (listed && lob_json(cfg, l, &json) != 0) {
+    if (lob_index_args(cfg, l, &json, keys, nums, argv) != 1) {
         gw_buf_free(&json);
         return;
     }
-    lob_keys_index(l->game_id, keys);
     for (i = 0; i < LOB_INDEX_KEYS; i++) {
         kp[i] = keys[i];
     }
-    snprintf(now, sizeof(now), "%lld", (long long) gw_now_ms());
-    snprintf(created, sizeof(created), "%lld", (long long) l->created_ms);
-    snprintf(exp, sizeof(exp), "%lld", (long long) (l->active_ms + idle_ms));
-    snprintf(ttl, sizeof(ttl), "%lld", (long long) idle_ms);
-    argv[0] = now;
-    argv[1] = l->id;
-    argv[2] = created;
-    argv[3] = exp;
-    argv[4] = listed ? json.data : "";
-    argv[5] = ttl;
     if (lob_eval(r, a, LOB_S_IDX_PUT, LOB_INDEX_KEYS, kp, 6, argv, NULL, 0,
                  &rep)
         != GW_OK) {
@@ -323,7 +335,9 @@ lob_quick(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
             || rc == GW_ERROR) {
             return rc;
         }
-        /* full, closed or gone since it was listed: try the next one */
+        /* full, closed or gone since it was listed: its listing entry is
+         * refreshed now (the next try overwrites out), then the next one */
+        lob_after(r, a, cfg, out);
     }
     return lob_create(r, a, cfg, user, n, out);
 }

@@ -1,6 +1,10 @@
 /*
  * lob_lobby.c — the transitions: a claim on the user's key (another slot),
- * then the lobby's script, then the listing (another slot), in that order.
+ * then the lobby's script, then the listing and released claims (other
+ * slots), in that order. Round trips: a join is three (claim; script with
+ * the claim's TTL refresh; listing + events, lob_after_send pipelined with
+ * the caller's notifications), a leave two (script; listing + claim
+ * release + events), other member transitions two.
  *
  * Why this order is Cluster-safe: a script may only touch keys of one
  * slot, so "one open lobby per user" cannot be checked inside the lobby's
@@ -227,8 +231,7 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     return rc;
 }
 
-/* Compare-and-delete of the user's claim on lobby id. */
-static void
+void
 lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
             const char *id)
 {
@@ -361,22 +364,15 @@ lob_create(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     rc = lob_run(r, a, cfg, LOB_S_CREATE, id, user, argv, nargs, 0, out);
     if (rc != GW_OK) {
         lob_unclaim(r, a, user, id);
-        return rc;
     }
-    lob_index_update(r, a, cfg, &out->lobby);
-    return GW_OK;
+    return rc; /* the listing: lob_after */
 }
 
 int
 lob_get(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         const char *id, const char *user, struct lob_result *out)
 {
-    int rc = lob_run(r, a, cfg, LOB_S_GET, id, user, NULL, 0, 1, out);
-
-    if (rc == GW_OK && out->lobby.index_due) {
-        lob_index_update(r, a, cfg, &out->lobby);
-    }
-    return rc;
+    return lob_run(r, a, cfg, LOB_S_GET, id, user, NULL, 0, 1, out);
 }
 
 int
@@ -393,9 +389,6 @@ lob_join(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     if (rc != GW_OK && !had) {
         lob_unclaim(r, a, user, id);
     }
-    if (out->lobby.index_due && out->lobby.id != NULL) {
-        lob_index_update(r, a, cfg, &out->lobby);
-    }
     return rc;
 }
 
@@ -406,10 +399,7 @@ lob_leave(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     int rc = lob_run(r, a, cfg, LOB_S_LEAVE, id, user, NULL, 0, 0, out);
 
     if (rc == GW_OK) {
-        lob_unclaim(r, a, user, id);
-    }
-    if (out->lobby.index_due && out->lobby.id != NULL) {
-        lob_index_update(r, a, cfg, &out->lobby);
+        out->unclaim = user; /* lob_after */
     }
     return rc;
 }
@@ -422,9 +412,6 @@ lob_ready(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     int         rc;
 
     rc = lob_run(r, a, cfg, LOB_S_READY, id, user, argv, 1, 1, out);
-    if (out->lobby.index_due && out->lobby.id != NULL) {
-        lob_index_update(r, a, cfg, &out->lobby);
-    }
     return rc;
 }
 
@@ -459,10 +446,7 @@ lob_kick(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
 
     rc = lob_run(r, a, cfg, LOB_S_KICK, id, user, argv, 1, 1, out);
     if (rc == GW_OK) {
-        lob_unclaim(r, a, target, id);
-    }
-    if (out->lobby.index_due && out->lobby.id != NULL) {
-        lob_index_update(r, a, cfg, &out->lobby);
+        out->unclaim = target; /* lob_after */
     }
     return rc;
 }
@@ -479,8 +463,8 @@ lob_start_begin(struct gw_redis *r, struct gw_arena *a,
     snprintf(ms, sizeof(ms), "%lld",
              (long long) cfg->lobby.start_timeout_s * 1000);
     rc = lob_run(r, a, cfg, LOB_S_START_BEGIN, id, user, argv, 1, 1, out);
-    if (rc == GW_OK && out->lobby.index_due) {
-        lob_index_update(r, a, cfg, &out->lobby);
+    if (rc == GW_OK) {
+        lob_after(r, a, cfg, out);
     }
     return rc;
 }
@@ -491,10 +475,11 @@ lob_start_finish(struct gw_redis *r, struct gw_arena *a,
                  const char *match_id, const char *host, int64_t port,
                  int64_t started_ms, struct lob_result *out)
 {
-    char        att[24], p[24], st[24];
-    const char *argv[5] = {att, match_id, host, p, st};
-    size_t      i;
-    int         rc;
+    char        att[24], p[24], st[24], ukey[LOB_KEY_MAX];
+    const char *argv[5] = {att, match_id, host, p, st}, *kp[1] = {ukey};
+    redisReply *rep;
+    size_t      i, n;
+    int         rc, noscript = 0;
 
     snprintf(att, sizeof(att), "%lld", (long long) attempt);
     snprintf(p, sizeof(p), "%lld", (long long) port);
@@ -503,8 +488,26 @@ lob_start_finish(struct gw_redis *r, struct gw_arena *a,
     if (rc != GW_OK) {
         return rc;
     }
-    /* A started lobby is no longer "open": its members may join others. */
+    argv[0] = id; /* USER_DEL: ARGV[1] = the lobby */
+    /* A started lobby is no longer "open": its members may join others
+     * (every claim released in one pipelined round trip). */
+    if (gw_redis_connect(r) != GW_OK) {
+        return GW_OK; /* the claims expire, or the next join finds them stale */
+    }
     for (i = 0; i < out->lobby.nmembers; i++) {
+        lob_key_user(out->lobby.members[i].user_id, ukey);
+        if (lob_append(r, LOB_S_USER_DEL, 1, kp, 1, argv) != 0) {
+            break;
+        }
+    }
+    for (n = i, i = 0; i < n; i++) {
+        if (gw_redis_pipeline_get(r, &rep) == GW_EUNAVAIL) {
+            break;
+        }
+        noscript |= lob_is_noscript(rep);
+        freeReplyObject(rep);
+    }
+    for (i = 0; noscript && i < out->lobby.nmembers; i++) {
         lob_unclaim(r, a, out->lobby.members[i].user_id, id);
     }
     return GW_OK;
@@ -528,4 +531,86 @@ lob_start_abort(struct gw_redis *r, struct gw_arena *a,
         lob_index_update(r, a, cfg, &res->lobby);
     }
     return rc;
+}
+
+int
+lob_after_send(struct gw_redis *r, struct gw_arena *a,
+               const struct gw_config *cfg, struct lob_result *res)
+{
+    char          keys[LOB_INDEX_KEYS][LOB_KEY_MAX], nums[4][24];
+    char          ukey[LOB_KEY_MAX];
+    const char   *kp[LOB_INDEX_KEYS], *argv[6];
+    struct gw_buf json = {0};
+    int           i, n = 0;
+
+    (void) a;
+    res->after_index = res->after_unclaim = 0;
+    if (res->lobby.id == NULL) {
+        return 0;
+    }
+    if (res->lobby.index_due
+        && lob_index_args(cfg, &res->lobby, &json, keys, nums, argv) == 1) {
+        for (i = 0; i < LOB_INDEX_KEYS; i++) {
+            kp[i] = keys[i];
+        }
+        res->after_index =
+            lob_append(r, LOB_S_IDX_PUT, LOB_INDEX_KEYS, kp, 6, argv) == 0;
+        n += res->after_index;
+    }
+    gw_buf_free(&json);
+    if (res->unclaim != NULL) {
+        lob_key_user(res->unclaim, ukey);
+        kp[0] = ukey;
+        argv[0] = res->lobby.id;
+        res->after_unclaim = lob_append(r, LOB_S_USER_DEL, 1, kp, 1, argv) == 0;
+        n += res->after_unclaim;
+    }
+    return n;
+}
+
+void
+lob_after_recv(struct gw_redis *r, struct gw_arena *a,
+               const struct gw_config *cfg, struct lob_result *res, int n)
+{
+    redisReply *rep;
+    int         k, rc, redo[2] = {0, 0};
+
+    for (k = 0; k < n; k++) {
+        int which = k == 0 && res->after_index ? 0 : 1;
+
+        rc = gw_redis_pipeline_get(r, &rep);
+        if (rc == GW_EUNAVAIL) {
+            gw_log_warn(r->rid, "lobby %s: listing or claim not updated",
+                        res->lobby.id);
+            return;
+        }
+        redo[which] = rc == GW_ERROR && lob_is_noscript(rep);
+        if (rc == GW_ERROR && !redo[which]) {
+            gw_log_warn(r->rid, "lobby %s: %s", res->lobby.id,
+                        rep->str != NULL ? rep->str : "?");
+        }
+        freeReplyObject(rep);
+    }
+    /* After a Redis restart: alone, with SCRIPT LOAD (lob_eval). */
+    if (redo[0]) {
+        lob_index_update(r, a, cfg, &res->lobby);
+    }
+    if (redo[1]) {
+        lob_unclaim(r, a, res->unclaim, res->lobby.id);
+    }
+}
+
+void
+lob_after(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+          struct lob_result *res)
+{
+    int n;
+
+    if (gw_redis_connect(r) != GW_OK) {
+        return;
+    }
+    n = lob_after_send(r, a, cfg, res);
+    if (n > 0) {
+        lob_after_recv(r, a, cfg, res, n);
+    }
 }

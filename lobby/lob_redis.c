@@ -45,7 +45,7 @@ lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX])
     }
 }
 
-static int
+int
 lob_is_noscript(const redisReply *rep)
 {
     return rep != NULL && rep->type == REDIS_REPLY_ERROR && rep->str != NULL
@@ -111,20 +111,17 @@ lob_send(struct gw_redis *r, struct gw_arena *a, int argc, const char **argv,
     return rc;
 }
 
-int
-lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
-         int nkeys, const char *const *keys, int nargs, const char *const *args,
-         const char *refresh_key, int64_t refresh_ms, redisReply **reply)
+/* EVALSHA argv of script s; returns argc or -1. */
+static int
+lob_argv(enum lob_script_id s, int nkeys, const char *const *keys, int nargs,
+         const char *const *args, char *nk, const char **argv, size_t *lens)
 {
-    const char *argv[LOB_ARGV_MAX];
-    size_t      lens[LOB_ARGV_MAX];
-    char        nk[16];
-    int         argc = 0, i, rc, attempt;
+    int argc = 0, i;
 
     if (3 + nkeys + nargs > LOB_ARGV_MAX) {
-        return GW_EINVAL;
+        return -1;
     }
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    snprintf(nk, 16, "%d", nkeys);
     argv[argc++] = "EVALSHA";
     argv[argc++] = lob_script_sha(s);
     argv[argc++] = nk;
@@ -136,6 +133,39 @@ lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
     }
     for (i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]);
+    }
+    return argc;
+}
+
+int
+lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
+           const char *const *keys, int nargs, const char *const *args)
+{
+    const char *argv[LOB_ARGV_MAX];
+    size_t      lens[LOB_ARGV_MAX];
+    char        nk[16];
+    int         argc = lob_argv(s, nkeys, keys, nargs, args, nk, argv, lens);
+
+    if (argc < 0 || r->ctx == NULL
+        || redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
+         int nkeys, const char *const *keys, int nargs, const char *const *args,
+         const char *refresh_key, int64_t refresh_ms, redisReply **reply)
+{
+    const char *argv[LOB_ARGV_MAX];
+    size_t      lens[LOB_ARGV_MAX];
+    char        nk[16];
+    int         argc, rc, attempt;
+
+    argc = lob_argv(s, nkeys, keys, nargs, args, nk, argv, lens);
+    if (argc < 0) {
+        return GW_EINVAL;
     }
     for (attempt = 0; attempt < 2; attempt++) {
         rc = lob_send(r, a, argc, argv, lens, refresh_key, refresh_ms, reply);

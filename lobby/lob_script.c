@@ -79,12 +79,15 @@
     "end\n"                                                                    \
     "local function render(status)\n"                                          \
     "  local m = redis.call('HMGET', KM, unpack(F))\n"                         \
-    "  local mem = {}\n"                                                       \
-    "  if alive() then\n"                                                      \
+    "  local mem, j, r = {}, {}, {}\n"                                         \
+    "  if m[6] and m[6] ~= 'closed' then\n"                                    \
+    "    local jl = redis.call('HGETALL', KJ)\n"                               \
+    "    for i = 1, #jl, 2 do j[jl[i]] = jl[i + 1] end\n"                      \
+    "    for _, u in ipairs(redis.call('SMEMBERS', KR)) do r[u] = 1 end\n"     \
     "    for _, u in ipairs(redis.call('ZRANGE', KMEM, 0, -1)) do\n"           \
     "      mem[#mem + 1] = u\n"                                                \
-    "      mem[#mem + 1] = redis.call('HGET', KJ, u) or '0'\n"                 \
-    "      mem[#mem + 1] = redis.call('SISMEMBER', KR, u)\n"                   \
+    "      mem[#mem + 1] = j[u] or '0'\n"                                      \
+    "      mem[#mem + 1] = r[u] or 0\n"                                        \
     "    end\n"                                                                \
     "  end\n"                                                                  \
     "  return {status, ev, m, mem, extra}\n"                                   \

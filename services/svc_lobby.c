@@ -97,9 +97,11 @@ svc_lobby_refused(struct gw_request *r, int rc, const struct lob_result *res)
 }
 
 /*
- * A request's lobby events, sent together: every item's XADD and inbox
- * script go out in ONE pipelined round trip (a join in a full lobby tells
- * up to LOB_PLAYERS_MAX - 1 members), not one round trip per member.
+ * A request's lobby events, sent together with what the transition left
+ * in other slots (lob_after_send: the game's listing, a released claim):
+ * every item's four commands (ntf_append) and those go out in ONE
+ * pipelined round trip (a join in a full lobby tells up to
+ * LOB_PLAYERS_MAX - 1 members), not one round trip per member or step.
  */
 #define SVC_LOBBY_NOTES_MAX (LOB_PLAYERS_MAX * 4)
 
@@ -113,43 +115,63 @@ struct svc_lobby_notes {
     size_t                n;
 };
 
+/* Queues payload (JSON text, printed once per event) for user. */
 static void
 svc_lobby_send(struct gw_request *r, struct svc_lobby_notes *q,
-               const char *user, const char *type, cJSON *payload)
+               const char *user, const char *type, const char *payload)
 {
-    char *p = gw_json_print(r->arena, payload);
-
-    if (p == NULL || q->n == SVC_LOBBY_NOTES_MAX) {
+    if (payload == NULL || q->n == SVC_LOBBY_NOTES_MAX) {
         gw_log_warn(r->request_id, "%s to %s not sent", type, user);
         return;
     }
     q->item[q->n].user = user;
     q->item[q->n].type = type;
-    q->item[q->n].payload = p;
+    q->item[q->n].payload = payload;
     q->n++;
 }
 
-/* Pipelines every queued item; what fails goes again one by one. */
-static void
-svc_lobby_flush(struct gw_request *r, struct svc_lobby_notes *q)
+/* Appends every queued item; returns how many went into the pipeline. */
+static size_t
+svc_lobby_append(struct gw_request *r, struct svc_lobby_notes *q)
 {
     struct gw_redis *rd = &r->thr->redis;
     struct ntf_item  it;
     struct gw_buf    b = {0};
-    size_t           i, sent = 0;
-    int              rc = gw_redis_connect(rd), *ok;
+    int64_t          now = gw_now_ms();
+    size_t           i;
 
-    ok = gw_arena_calloc(r->arena, sizeof(int) * (q->n + 1));
-    for (i = 0; rc == GW_OK && ok != NULL && i < q->n; i++, sent++) {
+    for (i = 0; i < q->n; i++) {
         gw_outbox_id_new(q->item[i].id);
         it.id = q->item[i].id, it.user = q->item[i].user;
         it.type = q->item[i].type, it.payload = q->item[i].payload;
-        it.created_ms = gw_now_ms();
+        it.created_ms = now;
         b.len = 0;
         if (ntf_item_json(&it, &b) != 0
             || ntf_append(rd, &it, b.data, b.len) != 0) {
             break;
         }
+    }
+    gw_buf_free(&b);
+    return i;
+}
+
+/*
+ * One round trip: the events, then the transition's other-slot work
+ * (last: lob_after_recv may run a script again alone). What fails goes
+ * again one by one.
+ */
+static void
+svc_lobby_flush(struct gw_request *r, struct svc_lobby_notes *q,
+                struct lob_result *res)
+{
+    struct gw_redis *rd = &r->thr->redis;
+    size_t           i, sent = 0;
+    int              rc = gw_redis_connect(rd), nafter = 0, *ok;
+
+    ok = gw_arena_calloc(r->arena, sizeof(int) * (q->n + 1));
+    if (rc == GW_OK && ok != NULL) {
+        sent = svc_lobby_append(r, q);
+        nafter = lob_after_send(rd, r->arena, r->cfg, res);
     }
     for (i = 0; i < sent; i++) {
         rc = ntf_append_read(rd, q->item[i].id);
@@ -158,7 +180,9 @@ svc_lobby_flush(struct gw_request *r, struct svc_lobby_notes *q)
         }
         ok[i] = rc == GW_OK;
     }
-    gw_buf_free(&b);
+    if (nafter > 0) {
+        lob_after_recv(rd, r->arena, r->cfg, res, nafter);
+    }
     for (i = 0; i < q->n; i++) {
         if ((ok == NULL || !ok[i])
             && ntf_send(rd, q->item[i].user, q->item[i].type,
@@ -190,10 +214,11 @@ svc_lobby_payload(struct gw_request *r, const struct lob_lobby *l)
 /* To every member but skip (and to extra, when not NULL). */
 static void
 svc_lobby_fanout(struct gw_request *r, struct svc_lobby_notes *q,
-                 const struct lob_lobby *l, const char *type, cJSON *payload,
+                 const struct lob_lobby *l, const char *type, cJSON *o,
                  const char *skip, const char *extra)
 {
-    size_t i;
+    const char *payload = gw_json_print(r->arena, o);
+    size_t      i;
 
     for (i = 0; i < l->nmembers; i++) {
         if (skip == NULL || strcmp(l->members[i].user_id, skip) != 0) {
@@ -221,18 +246,21 @@ svc_lobby_invited(struct gw_request *r, struct svc_lobby_notes *q,
     cJSON_AddStringToObject(o, "inviter", e->other ? e->other : "");
     cJSON_AddStringToObject(o, "from_user", e->other ? e->other : "");
     cJSON_AddStringToObject(o, "expires_at", ts);
-    svc_lobby_send(r, q, e->user, "lobby.invited", o);
+    svc_lobby_send(r, q, e->user, "lobby.invited", gw_json_print(r->arena, o));
 }
 
 void
-svc_lobby_events(struct gw_request *r, const struct lob_result *res)
+svc_lobby_events(struct gw_request *r, struct lob_result *res)
 {
     const struct lob_lobby *l = &res->lobby;
     struct svc_lobby_notes *q;
     size_t                  i;
 
-    if (res->nevents == 0 || l->id == NULL
-        || (q = gw_arena_calloc(r->arena, sizeof(*q))) == NULL) {
+    if (l->id == NULL) {
+        return;
+    }
+    if ((q = gw_arena_calloc(r->arena, sizeof(*q))) == NULL) {
+        lob_after(&r->thr->redis, r->arena, r->cfg, res);
         return;
     }
     for (i = 0; i < res->nevents; i++) {
@@ -268,7 +296,9 @@ svc_lobby_events(struct gw_request *r, const struct lob_result *res)
             break;
         }
     }
-    svc_lobby_flush(r, q);
+    if (q->n > 0 || res->lobby.index_due || res->unclaim != NULL) {
+        svc_lobby_flush(r, q, res);
+    }
 }
 
 /* The body's name: valid UTF-8 without NUL or controls. */
@@ -649,6 +679,7 @@ svc_lobby_ticket(struct gw_request *r)
         return id == NULL ? GW_ENOTFOUND : GW_ERROR;
     }
     rc = lob_get(&r->thr->redis, r->arena, r->cfg, id, r->user_id, res);
+    lob_after(&r->thr->redis, r->arena, r->cfg, res);
     if (rc != GW_OK) {
         return svc_lobby_refused(r, rc, res);
     }

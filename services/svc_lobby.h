@@ -34,11 +34,12 @@ int svc_lobby_ticket(struct gw_request *r);
 int svc_lobby_init(void);
 
 /* (svc_lobby.c, for svc_lobby_start.c) */
-int  svc_lobby_reply(struct gw_request *r, int status,
-                     const struct lob_lobby *l);
-int  svc_lobby_refused(struct gw_request *r, int rc,
-                       const struct lob_result *res);
-void svc_lobby_events(struct gw_request *r, const struct lob_result *res);
+int svc_lobby_reply(struct gw_request *r, int status,
+                    const struct lob_lobby *l);
+int svc_lobby_refused(struct gw_request *r, int rc,
+                      const struct lob_result *res);
+/* res's events as notifications and its lob_after work: one round trip. */
+void        svc_lobby_events(struct gw_request *r, struct lob_result *res);
 const char *svc_lobby_id(struct gw_request *r);
 
 #endif /* SVC_LOBBY_H */
