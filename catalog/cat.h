@@ -41,7 +41,11 @@
 #define CAT_CURSOR_MAX         128 /* encoded cursor */
 #define CAT_CHART_SIZE         20
 #define CAT_SEARCH_GRAMS_MAX   4 /* index grams a search looks up */
-#define CAT_GRAM_BYTES_MAX     9 /* two UTF-8 characters + NUL */
+/* Rows a search page may examine per row of the page while it walks one
+ * gram's postings in sort order, before it reads all the matches of the
+ * rarest gram instead (cat_browse.c). */
+#define CAT_SEARCH_WALK_ROWS 40
+#define CAT_GRAM_BYTES_MAX   9 /* two UTF-8 characters + NUL */
 
 struct cat_asset {
     const char *format; /* "midi" | "amr" | "mp3" */

@@ -98,6 +98,29 @@
     CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
     "AND " keyset "ORDER BY " order " LIMIT %lld"
 
+/* Search in sort order (migration 021): one gram's postings carry the
+ * sort keys, so the page walks them from the cursor in the page's order
+ * and stops after limit + 1 matches; ROWS EXAMINED bounds the walk when
+ * the other terms, kind or category match few of them (then the
+ * CAT_IDS_SEARCH statement reads the rarest gram's matches and sorts).
+ * Arguments: as CAT_IDS_SEARCH's, then the bound. */
+#define CAT_WALK_KEYSET(col, op)                                              \
+    "(%d = 0 OR " col " " op " %lld OR (" col " = %lld AND g1.item_id " op    \
+    " %lld)) "
+#define CAT_IDS_WALK(ix, col, op, order)                                      \
+    "SELECT STRAIGHT_JOIN " CAT_IDS_COLS " FROM item_grams g1"                \
+    " FORCE INDEX (" ix ")"                                                   \
+    CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
+    " JOIN items i ON i.id = g1.item_id"                                      \
+    " JOIN categories c ON c.id = i.category_id"                              \
+    " WHERE g1.gram = %s"                                                     \
+    CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")            \
+    " AND i.status = 'active'"                                                \
+    " AND (%s IS NULL OR i.kind = %s) AND (%s IS NULL OR c.slug = %s) "       \
+    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
+    "AND " CAT_WALK_KEYSET(col, op) "ORDER BY " order                         \
+    " LIMIT %lld ROWS EXAMINED %lld"
+
 #define CAT_PAGE_SQL(IDS, ix, col, op, order)                                 \
     IDS(ix, CAT_KEYSET(col, op), order)
 
@@ -130,6 +153,16 @@ static const char *const cat_page_sql[4][4] = {
                    "ix_items_category", "ix_items_cat_price"),
     CAT_PAGE_SORTS(CAT_IDS_SEARCH, CAT_SEARCH_IX_ORDER, CAT_SEARCH_IX_ORDER,
                    CAT_SEARCH_IX_ORDER),
+};
+
+static const char *const cat_walk_sql[4] = {
+    CAT_IDS_WALK("ix_item_grams_popular", "g1.popularity", "<",
+                 "g1.popularity DESC, g1.item_id DESC"),
+    CAT_IDS_WALK("PRIMARY", "g1.item_id", "<", "g1.item_id DESC"),
+    CAT_IDS_WALK("ix_item_grams_price", "g1.price", ">",
+                 "g1.price ASC, g1.item_id ASC"),
+    CAT_IDS_WALK("ix_item_grams_price", "g1.price", "<",
+                 "g1.price DESC, g1.item_id DESC"),
 };
 
 static const char *const cat_sort_names[] = {"popular", "new", "price_asc",
@@ -246,6 +279,30 @@ cat_search_terms(struct gw_arena *a, const char *q,
     return 0;
 }
 
+/*
+ * Whether a search walks its first gram's postings in sort order: for one
+ * word of CJK characters, whose one or two characters ARE the gram (every
+ * posting matches) or whose bigrams occur together. A Latin bigram ("lo"
+ * of "love") is in many more items than its word, and a second word is
+ * independent of the first: those walks would mostly hit the bound, so
+ * they read the rarest gram's matches and sort them at once.
+ */
+static int
+cat_search_walks(const char *t[CAT_QUERY_TERMS_MAX], const char *norm)
+{
+    const unsigned char *p = (const unsigned char *) norm;
+
+    if (t[0] == NULL || t[1] != NULL) {
+        return 0;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < 0x80) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* A search page: the grams of the normalised q, then the terms' LIKEs. */
 static int
 cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
@@ -255,6 +312,7 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
     char        g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
     const char *gp[CAT_SEARCH_GRAMS_MAX];
     size_t      n = cat_search_grams(norm, g), k;
+    int         rc;
 
     if (n == 0) {
         return GW_EINVAL; /* a term has a gram: cannot happen */
@@ -262,12 +320,25 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
     for (k = 0; k < CAT_SEARCH_GRAMS_MAX; k++) {
         gp[k] = k < n ? g[k] : NULL;
     }
+    /* The arguments both statements share, in their order. */
+#define CAT_SEARCH_ARGS                                                        \
+    gp[1], gp[2], gp[3], gp[0], gp[1], gp[2], gp[3], q->kind, q->kind,         \
+        q->category, q->category, t[0], t[0], t[1], t[1], t[2], t[2], t[3],    \
+        t[3], t[4], t[4], q->has_cursor, (long long) q->after_key,             \
+        (long long) q->after_key, (long long) q->after_id,                     \
+        (long long) q->limit + 1
+    if (cat_search_walks(t, norm)) {
+        rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS,
+                         (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1));
+        /* A full page, or the whole walk (no bound hit): the page. */
+        if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
+            || mysql_warning_count(db->conn) == 0) {
+            return rc;
+        }
+    }
     return gw_db_query(db, a, res, cat_page_sql[CAT_FILTER_SEARCH][q->sort],
-                       gp[1], gp[2], gp[3], gp[0], gp[1], gp[2], gp[3], q->kind,
-                       q->kind, q->category, q->category, t[0], t[0], t[1],
-                       t[1], t[2], t[2], t[3], t[3], t[4], t[4], q->has_cursor,
-                       (long long) q->after_key, (long long) q->after_key,
-                       (long long) q->after_id, (long long) q->limit + 1);
+                       CAT_SEARCH_ARGS);
+#undef CAT_SEARCH_ARGS
 }
 
 /* The page's rows of the id query (limit + 1 at most). */

@@ -48,6 +48,13 @@ ctl_migrate(struct ctl *c, int argc, char **argv)
 {
     (void) argc;
     (void) argv;
+    /* Batch work: an ALTER or a backfill of a big table outlasts the
+     * request path's read timeout (the server would finish it unseen). */
+    if (c->cfg->mysql.read_timeout_ms < GW_BATCH_READ_TIMEOUT_MS) {
+        c->cfg->mysql.read_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;
+        c->cfg->mysql.write_timeout_ms = GW_BATCH_READ_TIMEOUT_MS;
+        gw_db_close(&c->t.db);
+    }
     return gw_migrate_run(&c->t.db, c->cfg->mysql.migrations_dir, stdout)
             == GW_OK
         ? 0

@@ -104,6 +104,44 @@ def test_search_reads_its_matches_not_the_catalog(scale_items, term):
     assert reads < scale_items / 2
 
 
+ORDERS = {"popular": "popularity DESC, id DESC", "new": "id DESC",
+          "price_asc": "price ASC, id ASC", "price_desc": "price DESC, id DESC"}
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_cjk_word_search_reads_the_page_not_its_matches(scale_items, sort):
+    """A one-word CJK search walks its gram's postings in the sort's order
+    (migration 021) and stops after the page: "琵" is in ~3% of the items
+    (~90 here), which the rarest-gram plan reads and sorts (~4 reads each,
+    above PAGE_READS_MAX); first and next page equal the LIKE scan's."""
+    want = like_ids("琵", ORDERS[sort])
+    assert len(want) * 4 > PAGE_READS_MAX  # the old plan could not pass
+    first, reads = page("--q", "琵", "--sort", sort)
+    assert [i["id"] for i in first["items"]] == want[:LIMIT]
+    assert reads <= PAGE_READS_MAX, reads
+    second, reads = page("--q", "琵", "--sort", sort, "--cursor",
+                         first["next_cursor"])
+    assert [i["id"] for i in second["items"]] == want[LIMIT:2 * LIMIT]
+    assert reads <= PAGE_READS_MAX, reads
+
+
+def test_search_keys_follow_popularity_and_price(scale_items):
+    """The postings' copies of popularity and price move with the item
+    (trigger items_grams_upd_keys): catches a walk ordered by stale keys."""
+    iid = like_ids("琵", "id")[0]
+    pop, price = db_query("SELECT popularity, price FROM items WHERE id = %s",
+                          (iid,))[0]
+    try:
+        db_query("UPDATE items SET popularity = 999999999, price = 1"
+                 " WHERE id = %s", (iid,))
+        for sort in ("popular", "price_asc"):
+            p, _ = page("--q", "琵", "--sort", sort)
+            assert p["items"][0]["id"] == iid, sort
+    finally:
+        db_query("UPDATE items SET popularity = %s, price = %s WHERE id = %s",
+                 (pop, price, iid))
+
+
 def test_search_single_characters_and_no_match(scale_items):
     """Unigrams are indexed too: a one-character CJK term finds its items;
     a term that no item has reads almost nothing."""
