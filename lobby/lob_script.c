@@ -250,30 +250,49 @@
 
 /*
  * ARGV: now, max score ('+inf' or the cursor's), cursor id ('' = none),
- * limit, scan. Answers {items, last score, last id, more}.
+ * limit, scan. Answers {items, last score, last id, more}. Reads the index
+ * limit + 1 entries at a time (one ZREVRANGEBYSCORE, ZMSCORE and HMGET
+ * each, not two calls per entry nor `scan` entries up front) until the
+ * page is full or `scan` entries were looked at; expired entries are
+ * dropped at the end (dropping them on the way would shift the offsets).
  */
 #define LOB_IDX_LIST                                                           \
     "local now, lim, scan = tonumber(ARGV[1]), tonumber(ARGV[4]),"             \
     " tonumber(ARGV[5])\n"                                                     \
-    "local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], '-inf',"     \
-    " 'WITHSCORES', 'LIMIT', 0, scan)\n"                                       \
-    "local out, ls, li, more = {}, '', '', 0\n"                                \
-    "for i = 1, #ids, 2 do\n"                                                  \
-    "  local id, sc = ids[i], ids[i + 1]\n"                                    \
-    "  if not (ARGV[3] ~= '' and sc == ARGV[2] and id >= ARGV[3]) then\n"      \
-    "    local exp = redis.call('ZSCORE', KEYS[3], id)\n"                      \
-    "    local info = redis.call('HGET', KEYS[2], id)\n"                       \
-    "    if (not exp) or tonumber(exp) <= now or not info then\n"              \
-    "      redis.call('ZREM', KEYS[1], id) redis.call('HDEL', KEYS[2], id)\n"  \
-    "      redis.call('ZREM', KEYS[3], id)\n"                                  \
-    "    else\n"                                                               \
-    "      if #out >= lim then more = 1 break end\n"                           \
-    "      out[#out + 1] = info\n"                                             \
-    "    end\n"                                                                \
-    "    ls, li = sc, id\n"                                                    \
+    "local out, ls, li, more, off, dead, ended = {}, '', '', 0, 0, {}, "       \
+    "false\n"                                                                  \
+    "while more == 0 and off < scan do\n"                                      \
+    "  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], '-inf',"   \
+    " 'WITHSCORES', 'LIMIT', off, lim + 1)\n"                                  \
+    "  off = off + #ids / 2\n"                                                 \
+    "  ended = #ids < 2 * (lim + 1)\n"                                         \
+    "  local chunk, sc = {}, {}\n"                                             \
+    "  for i = 1, #ids, 2 do\n"                                                \
+    "    local id, s = ids[i], ids[i + 1]\n"                                   \
+    "    if not (ARGV[3] ~= '' and s == ARGV[2] and id >= ARGV[3]) then\n"     \
+    "      chunk[#chunk + 1] = id sc[#chunk] = s end\n"                        \
     "  end\n"                                                                  \
+    "  if #chunk > 0 then\n"                                                   \
+    "    local exps = redis.call('ZMSCORE', KEYS[3], unpack(chunk))\n"         \
+    "    local infos = redis.call('HMGET', KEYS[2], unpack(chunk))\n"          \
+    "    for k = 1, #chunk do\n"                                               \
+    "      local id, exp, info = chunk[k], exps[k], infos[k]\n"                \
+    "      if (not exp) or tonumber(exp) <= now or not info then\n"            \
+    "        dead[#dead + 1] = id\n"                                           \
+    "      else\n"                                                             \
+    "        if #out >= lim then more = 1 break end\n"                         \
+    "        out[#out + 1] = info\n"                                           \
+    "      end\n"                                                              \
+    "      ls, li = sc[k], id\n"                                               \
+    "    end\n"                                                                \
+    "  end\n"                                                                  \
+    "  if ended then break end\n"                                              \
     "end\n"                                                                    \
-    "if more == 0 and #ids >= 2 * scan then more = 1 end\n"                    \
+    "if more == 0 and not ended then more = 1 end\n"                           \
+    "for _, id in ipairs(dead) do\n"                                           \
+    "  redis.call('ZREM', KEYS[1], id) redis.call('HDEL', KEYS[2], id)\n"      \
+    "  redis.call('ZREM', KEYS[3], id)\n"                                      \
+    "end\n"                                                                    \
     "return {out, ls, li, more}\n"
 
 /* The user's claim on one open lobby (key vas:lobbyuser:{user}). */
