@@ -48,6 +48,8 @@ BENCH_ROWS=(
     "catalog-new-miss      /new        16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-category-miss /category   16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-search-miss   /search     16  scripts/bench/catalog.lua  fcgi-pk"
+    "library-first         /library-first  16  scripts/bench/catalog.lua  fcgi-pk"
+    "library-deep          /library-deep   16  scripts/bench/catalog.lua  fcgi-pk"
     # Money (issue 8): buyers drawn from BENCH_SUBSCRIBERS (10,000) accounts; one hot buyer;
     # gifts between random buyers; full refunds of the purchases made above.
     "purchase@16   /buy                16  scripts/bench/money.lua  floor-tx@16"

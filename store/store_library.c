@@ -21,12 +21,18 @@
     " p.buyer_user_id, " STORE_TS("p.created_at")
 
 /*
- * The walk: the (owner, id) index from the cursor backwards, LIMIT stops
- * it (limit + 1 index entries and row reads, whatever the history); only
- * those rows are joined to the catalog and sorted. Joined directly, the
- * optimizer may buffer the join (a small providers table) and then sort
- * the user's whole history. The catalog's column list is written for
- * gw_db's formatter ("%%").
+ * The walk: the (owner, id) index from the cursor backwards, each item,
+ * provider and category by primary key as it goes, so ORDER BY is the
+ * walk's order and LIMIT stops it: limit + 1 index entries and row reads,
+ * whatever the history, no temporary table for the page and no sort.
+ * providers and categories are forced to their primary keys: a table scan
+ * of a small table would be joined through a join buffer, whose output
+ * order is not the walk's, and then the user's whole history would be
+ * joined and sorted. (A derived table of the page's entitlements did not
+ * sort the history but materialised and sorted the page: 3 temporary
+ * tables and 2.4 ms of mariadbd CPU per 20-item page at 100,000
+ * entitlements, against 1 and 0.7 ms.) The catalog's column list is
+ * written for gw_db's formatter ("%%").
  */
 /* clang-format off */
 #define STORE_LIBRARY_SQL                                                     \
@@ -34,13 +40,12 @@
     " UTC_TIMESTAMP(3), 0), DATE_FORMAT(e.granted_at,"                        \
     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), DATE_FORMAT(e.expires_at,"                 \
     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, " CAT_ITEM_COLS                    \
-    " FROM (SELECT id, status, expires_at, granted_at, kind, item_id"         \
-    " FROM entitlements FORCE INDEX (ix_entitlements_owner)"                  \
-    " WHERE owner_user_id = %s AND id < %lld ORDER BY id DESC LIMIT %lld) e"  \
+    " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                \
     " JOIN items i ON i.id = e.item_id"                                       \
-    " JOIN providers p ON p.id = i.provider_id"                               \
-    " JOIN categories c ON c.id = i.category_id"                              \
-    " ORDER BY e.id DESC"
+    " JOIN providers p FORCE INDEX (PRIMARY) ON p.id = i.provider_id"         \
+    " JOIN categories c FORCE INDEX (PRIMARY) ON c.id = i.category_id"        \
+    " WHERE e.owner_user_id = %s AND e.id < %lld ORDER BY e.id DESC"          \
+    " LIMIT %lld"
 /* clang-format on */
 
 static int64_t

@@ -5,6 +5,9 @@
 --   /category  one of the 12 generated categories, random sort and cursor
 --   /search    one of the 100 generated Chinese words (each in ~1% of the items), random limit,
 --              half of them from a random cursor
+--   /library-first, /library-deep  GET /v1/library of "bench-heavy" (BENCH_ENTITLEMENTS, made by
+--              catalog_data.sh): the first page, or a page from a random cursor within the user's
+--              entitlements (per-user: never cached)
 -- BENCH_ITEMS (the generated catalog's size) bounds the random ids.
 local items = tonumber(os.getenv("BENCH_ITEMS") or "1000")
 local words = {"琵琶", "二胡", "光明", "春兰", "花月", "月空", "江南", "白笛", "青歌", "黄云",
@@ -16,8 +19,26 @@ function setup(thread)
     tid_counter = (tid_counter or 0) + 1
 end
 
+local token, ent_lo, ent_hi
+
+-- The library rows: a token for bench-heavy and the range of its entitlement ids.
+local function library_setup()
+    local p = io.popen(os.getenv("VASCTL") .. " token mint bench-heavy")
+    token = p:read("*l")
+    p:close()
+    p = io.popen("mariadb --no-defaults --socket='" .. os.getenv("VAS_MYSQL_SOCKET")
+                 .. "' --user='" .. os.getenv("VAS_MYSQL_USER") .. "' --password='"
+                 .. os.getenv("VAS_MYSQL_PASSWORD") .. "' --batch --skip-column-names "
+                 .. os.getenv("VAS_MYSQL_DATABASE") .. " -e \"SELECT MIN(id), MAX(id)"
+                 .. " FROM entitlements WHERE owner_user_id = 'bench-heavy'\"")
+    local lo, hi = p:read("*l"):match("^(%d+)%s+(%d+)")
+    p:close()
+    ent_lo, ent_hi = tonumber(lo), tonumber(hi)
+end
+
 function init(args)
     math.randomseed(os.time() * 1000 + (tid or 0))
+    if wrk.path:sub(1, 8) == "/library" then library_setup() end
 end
 
 local function b64url(s)
@@ -62,6 +83,13 @@ function request()
         local slug = c < 10 and ("scale-rt-" .. c) or ("scale-gm-" .. (c - 10))
         url = "/v1/catalog/items?limit=20&category=" .. slug .. "&sort=" .. sorts[s + 1]
               .. "&cursor=" .. cursor(s)
+    elseif p == "/library-first" or p == "/library-deep" then
+        url = "/v1/library?limit=20"
+        if p == "/library-deep" then
+            local id = math.random(ent_lo, ent_hi)
+            url = url .. "&cursor=" .. b64url(string.format("v1.1.%d.%d", id, id))
+        end
+        return wrk.format("GET", url, {["Authorization"] = "Bearer " .. token})
     else
         url = "/v1/catalog/items?q=" .. urlencode(words[math.random(1, #words)])
               .. "&limit=" .. math.random(10, 30)

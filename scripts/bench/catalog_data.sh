@@ -9,7 +9,8 @@
 # 100 two-character Chinese words (each in ~1% of the items; "琵琶" is the first), two characters
 # drawn from the CJK block, and one of 50 Latin words. The item_grams triggers (migration 012)
 # index them as they are inserted. ENTITLEMENTS (default 0) permanent entitlements of the IM user
-# "bench-heavy" (the library's deep pages: permanent, or passes for games) over the first items.
+# "bench-heavy" (the library's deep pages: permanent, or passes for games) over the first items;
+# bench-heavy is made a subscriber with a prepaid account (no balance) so it may read its library.
 # Re-running with the same numbers does nothing; a larger ITEMS adds the missing ones.
 set -euo pipefail
 ITEMS=${1:?usage: catalog_data.sh ITEMS [ENTITLEMENTS]}
@@ -33,6 +34,19 @@ LATIN="'love','night','dance','rain','summer','blue','dream','river','moon','sta
 'road','home','sky','cloud','flower','garden','storm','wave','bell','drum','flute','violin',
 'piano','guitar','echo','melody','rhythm','harmony','sunrise','sunset','forest','mountain',
 'valley','island','bridge','tower'"
+
+# bench-heavy is a subscriber with a prepaid account when it gets entitlements (the library
+# answers 403 to an IM user bound to no phone account).
+HEAVY=
+if ((ENTS > 0)); then
+    HEAVY="INSERT IGNORE INTO subscribers (im_user_id, msisdn, created_at, created_by)
+VALUES ('bench-heavy', '8613999999999', UTC_TIMESTAMP(3), 'bench-catalog');
+INSERT IGNORE INTO accounts (kind, owner_id, bucket, currency, plan, created_at, updated_at)
+SELECT 'subscriber', id, 0, 'CNY', 'prepaid', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)
+FROM subscribers WHERE im_user_id = 'bench-heavy';
+UPDATE subscribers s JOIN accounts a ON a.kind = 'subscriber' AND a.owner_id = s.id
+SET s.account_id = a.id WHERE s.im_user_id = 'bench-heavy';"
+fi
 
 t0=$(date +%s)
 sql <<SQL
@@ -72,6 +86,7 @@ INSERT IGNORE INTO item_assets (item_id, format, path, mime, bytes, sha256)
 SELECT i.id, 'midi', CONCAT('scale/', i.id, '.mid'), 'audio/midi', 1000 + i.id % 5000,
        REPEAT('0', 64)
 FROM items i WHERE i.provider_id = @prov;
+$HEAVY
 INSERT IGNORE INTO entitlements (owner_user_id, item_id, kind, status, granted_at,
                                  expires_at, updated_at)
 SELECT 'bench-heavy', i.id, IF(i.kind = 'game', 'pass', 'permanent'), 'active',
