@@ -156,23 +156,25 @@ svc_store_purchase_get(struct gw_request *r)
     return svc_store_reply(r, 200, o);
 }
 
-/* Library row: entitlement columns 0..5, then CAT_ITEM_COLS from 6. */
+/* Library row: entitlement columns 0..5, CAT_ITEM_COLS from 6, then the
+ * item's version (STORE_LIBRARY_VERSION_COL). */
 static cJSON *
 svc_library_row(struct gw_request *r, MYSQL_ROW row)
 {
-    struct cat_item it;
-    cJSON          *o = cJSON_CreateObject();
-    const char     *status = row[1];
+    cJSON      *o = cJSON_CreateObject();
+    const char *status = row[1];
 
     if (o == NULL) {
         return NULL;
     }
-    cat_item_from_row(r->arena, row + 6, &it);
     if (strcmp(status, "active") == 0 && gw_db_col_i64(row, 2)) {
         status = "expired";
     }
     cJSON_AddNumberToObject(o, "id", (double) gw_db_col_i64(row, 0));
-    cJSON_AddItemToObject(o, "item", cat_item_json_new(&it));
+    cJSON_AddItemToObject(
+        o, "item",
+        svc_store_item_json(r, row + 6,
+                            gw_db_col_i64(row, STORE_LIBRARY_VERSION_COL)));
     cJSON_AddStringToObject(o, "granted_at", row[3]);
     if (row[4] != NULL) {
         cJSON_AddStringToObject(o, "expires_at", row[4]);

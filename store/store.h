@@ -139,6 +139,8 @@ const char *store_refund_json(struct store_ctx          *ctx,
 int store_library_page(struct store_ctx *ctx, const char *user,
                        int64_t after_id, int64_t limit,
                        struct gw_rows *rows) GW_MUST_CHECK;
+/* A library row's last column: the item's version (catalog/cat_frag.h). */
+#define STORE_LIBRARY_VERSION_COL (6 + 20)
 int store_purchases_page(struct store_ctx *ctx, const char *user,
                          int64_t after_id, int64_t limit,
                          struct gw_rows *rows) GW_MUST_CHECK;

@@ -39,7 +39,7 @@
     "SELECT STRAIGHT_JOIN e.id, e.status, COALESCE(e.expires_at <="          \
     " UTC_TIMESTAMP(3), 0), DATE_FORMAT(e.granted_at,"                        \
     " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), DATE_FORMAT(e.expires_at,"                 \
-    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, " CAT_ITEM_COLS                    \
+    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, " CAT_ITEM_COLS ", i.version"     \
     " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                \
     " JOIN items i ON i.id = e.item_id"                                       \
     " JOIN providers p FORCE INDEX (PRIMARY) ON p.id = i.provider_id"         \

@@ -76,6 +76,35 @@ def test_purchase_download_and_replay(subscriber, shop):
     assert http("GET", "/v1/purchases", token=s["token"]).json()["items"][0]["id"] == p["id"]
 
 
+def test_library_item_is_the_catalog_item_and_follows_changes(subscriber,
+                                                              shop):
+    """The library's item objects come from the same per-worker fragment
+    cache as catalog pages (keyed by the item's version): equal to
+    GET /v1/catalog/items/{id}, and an UPDATE of the item shows at once
+    (catches a fragment cached by id alone, or a library rendering that
+    drifts from the catalog's)."""
+    rts, _, _ = ids(shop)
+    s = subscriber(balance=10000)
+    assert buy(s, {"item_id": rts[3]}).status == 201
+    title = db_query("SELECT title FROM items WHERE id = %s", (rts[3],))[0][0]
+    try:
+        for rename in (None, title + " (remastered)"):
+            if rename:
+                db_query("UPDATE items SET title = %s WHERE id = %s",
+                         (rename, rts[3]))
+                db_query("UPDATE catalog_meta SET generation = generation"
+                         " + 1 WHERE id = 1")  # the item reply's cache
+                import time
+                time.sleep(0.3)  # CAT_GEN_POLL_MS
+            want = http("GET", f"/v1/catalog/items/{rts[3]}").json()
+            assert want["title"] == (rename or title)
+            for _ in range(4):  # both workers, cold then warm
+                lib = http("GET", "/v1/library", token=s["token"]).json()
+                assert lib["items"][0]["item"] == want
+    finally:
+        db_query("UPDATE items SET title = %s WHERE id = %s", (title, rts[3]))
+
+
 def test_errors_change_nothing(subscriber, shop, admin_key):
     rts, _, perplay = ids(shop)
     s = subscriber(balance=200)
