@@ -86,6 +86,7 @@ static const struct gw_config_key gw_config_keys[] = {
     I("redis", "timeout_ms", redis.timeout_ms, "1000", 1, 600000),
     S("redis", "notify_stream", redis.notify_stream, "vas:notify"),
     I("redis", "inbox_max", redis.inbox_max, "200", 1, 100000),
+    I("redis", "inbox_ttl_s", redis.inbox_ttl_s, "2592000", 60, 315360000),
     I("redis", "stream_maxlen", redis.stream_maxlen, "500000", 1000, 100000000),
     S("redis", "user", redis.user, ""),
     S("redis", "password_file", redis.password_file, ""),
@@ -113,7 +114,7 @@ static const struct gw_config_key gw_config_keys[] = {
 
     I("relay", "batch", relay.batch, "2000", 1, 10000),
     I("relay", "interval_ms", relay.interval_ms, "50", 1, 60000),
-    I("relay", "threads", relay.threads, "1", 1, 8),
+    I("relay", "threads", relay.threads, "2", 1, 8),
     I("relay", "webhook_connect_timeout_ms", relay.webhook_connect_timeout_ms,
       "2000", 1, 60000),
     I("relay", "webhook_timeout_ms", relay.webhook_timeout_ms, "5000", 1,

@@ -70,6 +70,7 @@ struct gw_config {
         int64_t timeout_ms;
         char    notify_stream[128];
         int64_t inbox_max;
+        int64_t inbox_ttl_s;
         int64_t stream_maxlen;
         char    user[64];
         char    password_file[GW_CONFIG_PATH_MAX];

@@ -15,6 +15,19 @@
  * locks only the rows claimed; SKIP LOCKED skips rows another relay holds
  * and rows whose inserting transaction has not committed yet.
  *
+ * Where a claim starts: ORDER BY id from the start of outbox_pending walks
+ * over every entry deleted but not yet purged by InnoDB (a drain deletes
+ * faster than purge removes; measured: a claim of 2,000 rows behind 90,000
+ * deleted entries took 62-140 ms against 10-20 ms) and over the entries
+ * other loops hold. So a claim starts at a hint, the highest id claimed in
+ * this process + 1 (ntf_relay_from), and only every NTF_RELAY_RESCAN_EVERY
+ * batches of a loop, or after a claim that found less than a full batch
+ * (the end of the backlog), from the start. The hint only decides where
+ * the scan starts; rows are still claimed and deleted one by one. A row the
+ * hint passed over (held by another relay, committed late with a lower
+ * auto-increment id, or waiting for its retry time) is found by the next
+ * scan from the start: a few batches later, never skipped for good.
+ *
  * Why JSON_TABLE for the deletes: the SQL formatter only accepts quoted
  * literals and integers, so the claimed ids travel as one JSON array
  * literal, joined on the primary key (one statement per batch).
@@ -37,10 +50,23 @@ static struct {
     int backlog, oldest_age_s, delivered, failed, batches;
 } ntf_relay_m = {-1, -1, -1, -1, -1};
 
+/* Highest outbox_pending id claimed by a loop of this process, + 1. */
+static int64_t ntf_relay_from;
+
+/*
+ * Held from sending a batch to Redis until its COMMIT: the loops of a
+ * process overlap claims and pipeline building with another loop's Redis
+ * round trip, but only one batch is ever sent and not yet committed, so a
+ * relay killed with kill -9 re-sends at most relay.batch notifications,
+ * however many loops it runs.
+ */
+static pthread_mutex_t ntf_relay_flight = PTHREAD_MUTEX_INITIALIZER;
+
 struct ntf_relay_row {
     int64_t         id;
     struct ntf_item it;
-    int             ok;
+    int             sent; /* its commands are in the pipeline */
+    int             ok;   /* Redis accepted them all */
 };
 
 int
@@ -92,9 +118,42 @@ ntf_relay_group_ensure(struct gw_redis *r, const char *group,
     return rc;
 }
 
+/* Where the next claim of this loop starts (0: from the start). */
+static int64_t
+ntf_relay_scan_from(struct ntf_relay_scan *scan)
+{
+    if (scan == NULL || scan->rescan
+        || scan->batches >= NTF_RELAY_RESCAN_EVERY) {
+        if (scan != NULL) {
+            scan->rescan = 0, scan->batches = 0;
+        }
+        return 0;
+    }
+    scan->batches++;
+    return __atomic_load_n(&ntf_relay_from, __ATOMIC_RELAXED);
+}
+
+/* After a claim: raises the shared hint; a short batch asks for a rescan. */
+static void
+ntf_relay_scan_done(struct ntf_relay_scan *scan, int64_t last_id, size_t n,
+                    int64_t batch)
+{
+    int64_t cur = __atomic_load_n(&ntf_relay_from, __ATOMIC_RELAXED);
+
+    while (n > 0 && last_id + 1 > cur
+           && !__atomic_compare_exchange_n(&ntf_relay_from, &cur, last_id + 1,
+                                           0, __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED)) {
+    }
+    if (scan != NULL && (int64_t) n < batch) {
+        scan->rescan = 1;
+    }
+}
+
 /* Claims a batch in the open transaction: rows[] in the arena. */
 static int
-ntf_relay_claim(struct gw_thread *t, struct ntf_relay_row **rows, size_t *n)
+ntf_relay_claim(struct gw_thread *t, struct ntf_relay_scan *scan,
+                struct ntf_relay_row **rows, size_t *n)
 {
     MYSQL_RES *res;
     MYSQL_ROW  row;
@@ -105,9 +164,11 @@ ntf_relay_claim(struct gw_thread *t, struct ntf_relay_row **rows, size_t *n)
                      "SELECT p.id, o.notif_id, o.user_id, o.type, o.payload,"
                      " TIMESTAMPDIFF(MICROSECOND, '1970-01-01', o.created_at)"
                      " DIV 1000 FROM outbox_pending p JOIN outbox o"
-                     " ON o.id = p.id WHERE (p.next_attempt_at IS NULL"
+                     " ON o.id = p.id WHERE p.id >= %lld"
+                     " AND (p.next_attempt_at IS NULL"
                      " OR p.next_attempt_at <= UTC_TIMESTAMP(3))"
                      " ORDER BY p.id LIMIT %lld FOR UPDATE SKIP LOCKED",
+                     (long long) ntf_relay_scan_from(scan),
                      (long long) t->cfg->relay.batch);
     if (rc != GW_OK) {
         return rc;
@@ -126,36 +187,63 @@ ntf_relay_claim(struct gw_thread *t, struct ntf_relay_row **rows, size_t *n)
         r->it.payload = gw_db_col_str(row, 4);
         r->it.created_ms = gw_db_col_i64(row, 5);
     }
+    *n = i;
+    ntf_relay_scan_done(scan, i > 0 ? (*rows)[i - 1].id : 0, i,
+                        t->cfg->relay.batch);
     return GW_OK;
 }
 
-/* Pipelines every row to Redis; rows[i].ok tells which were accepted. */
+/*
+ * Appends every row's commands to the Redis pipeline (nothing is written
+ * yet: hiredis buffers them). A row whose user has no valid inbox key is
+ * not sent (sent = 0: delayed like a refused one, so it cannot hold the
+ * queue). Any other failure leaves a partial pipeline: the connection is
+ * dropped with it.
+ */
 static int
-ntf_relay_push(struct gw_thread *t, struct ntf_relay_row *rows, size_t n)
+ntf_relay_build(struct gw_thread *t, struct ntf_relay_row *rows, size_t n)
 {
     struct gw_buf item = {0};
+    char          key[NTF_INBOX_KEY_MAX];
     size_t        i;
-    int           rc = GW_OK, got;
+    int           rc = GW_OK;
 
     for (i = 0; i < n; i++) {
+        if (ntf_inbox_key(rows[i].it.user, key, sizeof(key)) != 0) {
+            gw_log_error(NULL, "notification %s: bad user id", rows[i].it.id);
+            continue;
+        }
         item.len = 0;
         if (ntf_item_json(&rows[i].it, &item) != 0
             || ntf_append(&t->redis, &rows[i].it, item.data, item.len) != 0) {
+            gw_redis_fini(&t->redis);
             rc = GW_ERROR;
-            goto fail;
+            break;
         }
+        rows[i].sent = 1;
     }
+    gw_buf_free(&item);
+    return rc;
+}
+
+/* Sends the pipeline, reads the replies: rows[i].ok = accepted. */
+static int
+ntf_relay_read(struct gw_thread *t, struct ntf_relay_row *rows, size_t n)
+{
+    size_t i;
+    int    got;
+
     for (i = 0; i < n; i++) {
+        if (!rows[i].sent) {
+            continue;
+        }
         got = ntf_append_read(&t->redis, rows[i].it.id);
         if (got == GW_EUNAVAIL) {
-            rc = got;
-            goto fail;
+            return got;
         }
         rows[i].ok = got == GW_OK;
     }
-fail:
-    gw_buf_free(&item);
-    return rc;
+    return GW_OK;
 }
 
 /* Deletes the queue entries of rows (ok == want), or delays them. */
@@ -219,7 +307,8 @@ ntf_relay_redis_ready(struct gw_thread *t)
 }
 
 int
-ntf_relay_batch(struct gw_thread *t, int64_t *moved)
+ntf_relay_batch(struct gw_thread *t, struct ntf_relay_scan *scan,
+                int64_t *moved)
 {
     struct ntf_relay_row *rows = NULL;
     size_t                n = 0;
@@ -238,9 +327,14 @@ ntf_relay_batch(struct gw_thread *t, int64_t *moved)
     if (rc != GW_OK) {
         goto done;
     }
-    rc = ntf_relay_claim(t, &rows, &n);
+    rc = ntf_relay_claim(t, scan, &rows, &n);
     if (rc == GW_OK && n > 0) {
-        rc = ntf_relay_push(t, rows, n);
+        rc = ntf_relay_build(t, rows, n);
+    }
+    /* From the first byte sent to Redis to COMMIT, one batch at a time. */
+    pthread_mutex_lock(&ntf_relay_flight);
+    if (rc == GW_OK && n > 0) {
+        rc = ntf_relay_read(t, rows, n);
     }
     if (rc == GW_OK && n > 0) {
         rc = ntf_relay_mark(t, rows, n, 1, moved);
@@ -249,10 +343,14 @@ ntf_relay_batch(struct gw_thread *t, int64_t *moved)
         rc = ntf_relay_mark(t, rows, n, 0, &bad);
     }
     rc = rc == GW_OK ? gw_db_commit(&t->db) : rc;
+    pthread_mutex_unlock(&ntf_relay_flight);
     if (rc != GW_OK) {
         gw_db_rollback(&t->db);
         gw_metrics_add(ntf_relay_m.failed, (int64_t) n);
         *moved = 0;
+        if (scan != NULL) {
+            scan->rescan = 1; /* the rows released lie below the hint */
+        }
         goto done;
     }
     if (n > 0) {
@@ -306,11 +404,12 @@ ntf_relay_gauges(struct gw_thread *t)
 static void
 ntf_relay_loop(struct gw_thread *t, int gauges)
 {
-    int64_t backoff_ms = 0, moved, gauges_at_ms = 0;
-    int     rc;
+    struct ntf_relay_scan scan = {0, 0};
+    int64_t               backoff_ms = 0, moved, gauges_at_ms = 0;
+    int                   rc;
 
     while (!gw_role_stopping()) {
-        rc = ntf_relay_batch(t, &moved);
+        rc = ntf_relay_batch(t, &scan, &moved);
         if (gauges && gw_now_ms() >= gauges_at_ms) {
             ntf_relay_gauges(t);
             gauges_at_ms = gw_now_ms() + NTF_RELAY_GAUGE_EVERY_MS;

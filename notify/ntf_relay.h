@@ -29,6 +29,7 @@ struct gw_thread;
 #define NTF_RELAY_GAUGE_EVERY_MS 1000 /* backlog gauges refresh */
 #define NTF_RELAY_ERROR_RETRY_S  60   /* a row Redis refused waits */
 #define NTF_RELAY_THREADS_MAX    8    /* relay.threads ceiling */
+#define NTF_RELAY_RESCAN_EVERY   8    /* batches between claims from id 0 */
 
 /* Registers the relay's metrics (before gw_metrics_init). 0 or -1. */
 int ntf_relay_metrics_register(void);
@@ -37,12 +38,26 @@ int ntf_relay_metrics_register(void);
 int ntf_relay_run(struct gw_thread *t);
 
 /*
- * One batch: claims up to relay.batch rows, pipelines them to Redis, marks
- * them delivered, commits. *moved = rows delivered. GW_OK (also when there
+ * Where one relay loop's claims start scanning (ntf_relay.c): from the
+ * highest id claimed in this process, and from the start every
+ * NTF_RELAY_RESCAN_EVERY batches and after a batch that was not full, so a
+ * row passed over (locked, committed late) waits a few batches at most.
+ * Zero-initialise one per loop.
+ */
+struct ntf_relay_scan {
+    int64_t batches; /* claims since the last one from the start */
+    int     rescan;  /* 1: the next claim starts from the start */
+};
+
+/*
+ * One batch: claims up to relay.batch rows, pipelines them to Redis,
+ * deletes their queue entries, commits. scan: the loop's scan state (NULL:
+ * always from the start). *moved = rows delivered. GW_OK (also when there
  * was nothing to do), GW_EUNAVAIL (Redis or MariaDB down: back off),
  * GW_ERETRY, GW_ERROR. Resets t->arena.
  */
-int ntf_relay_batch(struct gw_thread *t, int64_t *moved);
+int ntf_relay_batch(struct gw_thread *t, struct ntf_relay_scan *scan,
+                    int64_t *moved);
 
 /*
  * XGROUP CREATE <notify_stream> group start_id MKSTREAM: creates the

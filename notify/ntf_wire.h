@@ -13,6 +13,8 @@
  *                              starting with the id, so they sort by id (ids
  *                              begin with 12 hex digits of milliseconds);
  *                              trimmed to cfg->redis.inbox_max members.
+ *                              EXPIRE cfg->redis.inbox_ttl_s on each append
+ *                              (both inbox keys): an idle inbox leaves Redis.
  *   vas:inboxlog:{<user>}      the inbox's delivery log: a stream of
  *                              entries {id}, XADD MAXLEN ~ inbox_max, so
  *                              Redis numbers deliveries in order. "What is
@@ -53,7 +55,8 @@ struct gw_redis;
 #define NTF_ID_LEN        GW_NOTIF_ID_LEN
 #define NTF_TYPE_MAX      64
 #define NTF_PAYLOAD_MAX   (64 * 1024) /* bytes of payload JSON */
-#define NTF_CMDS_PER_ITEM 4 /* XADD, ZADD, ZREMRANGEBYRANK, XADD (log) */
+/* XADD, ZADD, ZREMRANGEBYRANK, XADD (log), EXPIRE inbox, EXPIRE log */
+#define NTF_CMDS_PER_ITEM 6
 #define NTF_ITEM_PREFIX   "{\"id\":\"" /* every inbox member starts so */
 #define NTF_SHA_LEN       40           /* SHA1 hex of a script */
 
@@ -100,8 +103,8 @@ int ntf_item_json(const struct ntf_item *it, struct gw_buf *out);
 /*
  * Appends the NTF_CMDS_PER_ITEM pipelined commands of one item on r->ctx
  * (connected by the caller): XADD to the stream, ZADD of item_json (the
- * ntf_item_json text) to the inbox, its trim, XADD to the delivery log.
- * 0 or -1.
+ * ntf_item_json text) to the inbox, its trim, XADD to the delivery log,
+ * EXPIRE of the inbox and of the log (redis.inbox_ttl_s). 0 or -1.
  */
 int ntf_append(struct gw_redis *r, const struct ntf_item *it,
                const char *item_json, size_t item_len);

@@ -99,7 +99,7 @@ svc_lobby_refused(struct gw_request *r, int rc, const struct lob_result *res)
 /*
  * A request's lobby events, sent together with what the transition left
  * in other slots (lob_after_send: the game's listing, a released claim):
- * every item's four commands (ntf_append) and those go out in ONE
+ * every item's NTF_CMDS_PER_ITEM commands (ntf_append) and those go out in ONE
  * pipelined round trip (a join in a full lobby tells up to
  * LOB_PLAYERS_MAX - 1 members), not one round trip per member or step.
  */

@@ -1,12 +1,13 @@
 """GET /v1/notifications: polling with since (every notification once, in
 delivery order, while purchases continue), malformed inbox members never
 served, and GET /v1/admin/notifications/status for the operators' console."""
+import configparser
 import json
 import secrets
 import threading
 import time
 
-from conftest import assert_problem, db_connect, db_query, http, \
+from conftest import ENV, assert_problem, db_connect, db_query, http, \
     mint_token, new_user, wait_until
 from store_helpers import import_feed, make_feed
 from test_notify_helpers import Redis, insert_outbox, redis_up, \
@@ -221,3 +222,36 @@ def test_admin_status_backlog_and_dead_letters(admin_key):
     assert_problem(http("GET", "/v1/admin/notifications/status",
                         token=mint_token(new_user())), 403)
     assert_problem(http("GET", "/v1/admin/notifications/status"), 401)
+
+
+def _inbox_ttl_s():
+    ini = configparser.ConfigParser(strict=False,
+                                    inline_comment_prefixes=(";",))
+    ini.read(ENV["VAS_VASGW_INI"])
+    return int(ini.get("redis", "inbox_ttl_s", fallback="2592000"))
+
+
+def test_inbox_keys_expire_and_each_append_restarts_the_ttl():
+    """Catches inbox keys without a TTL (the inbox and delivery log of a
+    user who never comes back would stay in Redis forever, against
+    maxmemory) and a TTL set only when the key is created (an inbox still
+    receiving notifications would expire under its reader)."""
+    ttl = _inbox_ttl_s()
+    user = new_user()
+    keys = ["vas:inbox:{%s}" % user, "vas:inboxlog:{%s}" % user]
+    first = insert_outbox(user, "gift.received", '{"n":1}')
+    assert wait_until(lambda: undelivered([first]) == 0)
+    with Redis() as r:
+        for k in keys:
+            left = r.cmd("TTL", k)
+            assert ttl - 60 < left <= ttl, (k, left)
+            r.cmd("EXPIRE", k, 100)           # as if it had aged
+    second = insert_outbox(user, "gift.received", '{"n":2}')
+    assert wait_until(lambda: undelivered([second]) == 0)
+    with Redis() as r:
+        for k in keys:
+            left = r.cmd("TTL", k)
+            assert ttl - 60 < left <= ttl, (k, left)
+    token = mint_token(user)
+    body = http("GET", "/v1/notifications?limit=10", token=token).json()
+    assert [i["id"] for i in body["items"]] == [second, first]
