@@ -22,13 +22,15 @@ static const struct gw_check bill_checks[] = {
     /* Transactions: one anti-join probe per posting in ix_postings_txn_cover
      * order (index-only on both sides). Accounts: the few distinct accounts
      * of the postings (a loose index scan), their postings only when one is
-     * missing; not two probes per posting. */
+     * missing (each posting named once: the first half has those of a
+     * missing transaction); not two probes per posting. */
     {"postings only reference existing transactions and accounts",
      "SELECT CONCAT('posting ', p.id) FROM postings p LEFT JOIN ledger_txns t"
      " ON t.id = p.txn_id WHERE t.id IS NULL UNION ALL SELECT"
      " CONCAT('posting ', p.id) FROM (SELECT account_id FROM postings GROUP"
      " BY account_id) x LEFT JOIN accounts a ON a.id = x.account_id JOIN"
-     " postings p ON p.account_id = x.account_id WHERE a.id IS NULL"},
+     " postings p ON p.account_id = x.account_id WHERE a.id IS NULL AND"
+     " EXISTS (SELECT 1 FROM ledger_txns t WHERE t.id = p.txn_id)"},
     /* Each account's postings read from ix_postings_account_cover (index
      * only), grouped in account order: no temporary table of every
      * posting, as a derived SUM ... GROUP BY joined to accounts had. */

@@ -73,41 +73,47 @@ def test_a_store_violation_fails_the_audit():
     assert run_audit()[0] == 0
 
 
-def test_ledger_reference_and_balance_violations_are_named():
+def test_ledger_reference_and_balance_violations_are_named(subscriber):
     """The set-based rewrites of two ledger checks (issue 15) still find
     what they are for. Catches: the account half of the reference check
     lost (it reads only the distinct accounts of the postings), a posting
-    of a missing transaction not reported, an account whose balance
-    differs from its postings (or that has no posting at all but a
-    balance) not reported after the grouping moved to the index."""
-    acct = db_query("SELECT MIN(id) FROM accounts WHERE kind = 'carrier'")[0][0]
-    txn = db_query("SELECT MIN(id) FROM ledger_txns")[0][0]
-    db_query("INSERT INTO accounts (kind, owner_id, bucket, currency,"
-             " balance, created_at, updated_at) VALUES ('funding', 987654,"
-             " 0, 'CNY', 7, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))")
-    lone = db_query("SELECT id FROM accounts WHERE kind = 'funding' AND"
-                    " owner_id = 987654")[0][0]
-    db_query("INSERT INTO postings (txn_id, account_id, amount, created_at)"
-             " VALUES (8999999999999999, %s, 0, UTC_TIMESTAMP(3)),"
-             " (%s, 999999999, 0, UTC_TIMESTAMP(3))", (acct, txn))
-    ghosts = [r[0] for r in db_query(
-        "SELECT id FROM postings WHERE txn_id = 8999999999999999 OR"
-        " account_id = 999999999 ORDER BY id")]
+    of a missing transaction not reported (or reported twice when its
+    account is missing too), an account whose balance differs from its
+    postings not reported after the grouping moved to the index."""
+    subscriber(balance=100)  # a ledger transaction to point at
+    txn = db_query("SELECT MAX(id) FROM ledger_txns")[0][0]
+    ghost_txn, ghost_acct = 8999999999999999, 999999999
     try:
+        db_query("INSERT INTO accounts (kind, owner_id, bucket, currency,"
+                 " balance, created_at, updated_at) VALUES ('funding',"
+                 " 987654, 0, 'CNY', 7, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))")
+        lone = db_query("SELECT id FROM accounts WHERE kind = 'funding' AND"
+                        " owner_id = 987654")[0][0]
+        db_query("INSERT INTO postings (txn_id, account_id, amount,"
+                 " created_at) VALUES (%s, %s, 0, UTC_TIMESTAMP(3)),"
+                 " (%s, %s, 0, UTC_TIMESTAMP(3)), (%s, %s, 0,"
+                 " UTC_TIMESTAMP(3))",
+                 (ghost_txn, lone, txn, ghost_acct, ghost_txn, ghost_acct))
+        ghosts = [r[0] for r in db_query(
+            "SELECT id FROM postings WHERE txn_id = %s OR account_id = %s"
+            " ORDER BY id", (ghost_txn, ghost_acct))]
+        assert len(ghosts) == 3
         rc, out, _ = run_audit()
         assert rc == 1
         for pid in ghosts:
-            assert re.search(r"VIOLATION postings only reference existing"
-                             r" transactions and accounts: posting %d$" % pid,
-                             out, re.M), out
+            assert len(re.findall(
+                r"^VIOLATION postings only reference existing transactions"
+                r" and accounts: posting %d$" % pid, out, re.M)) == 1, out
         assert re.search(r"VIOLATION account balance equals the sum of its"
                          r" postings: account %d \(funding 987654/0\):"
                          r" balance 7 <> postings 0$" % lone, out, re.M), out
-        assert re.search(r"^audit: 21 checks .* 3 violation\(s\)", out,
+        assert re.search(r"^audit: 21 checks .* 4 violation\(s\)", out,
                          re.M), out
     finally:
-        db_query("DELETE FROM postings WHERE id IN (%s, %s)", tuple(ghosts))
-        db_query("DELETE FROM accounts WHERE id = %s", (lone,))
+        db_query("DELETE FROM postings WHERE txn_id = %s OR account_id = %s",
+                 (ghost_txn, ghost_acct))
+        db_query("DELETE FROM accounts WHERE kind = 'funding' AND owner_id ="
+                 " 987654")
     assert run_audit()[0] == 0
 
 
