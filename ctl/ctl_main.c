@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "gw_auth.h"
+#include "gw_limits.h"
 #include "gw_log.h"
 #include "gw_migrate.h"
 #include "gw_status.h"
