@@ -123,9 +123,9 @@ bill_subscriber_create(struct gw_db *db, const struct bill_ctx *ctx,
     "SELECT s.id, s.account_id, s.im_user_id, s.msisdn, a.plan, a.status,"     \
     " a.currency, a.balance, a.held, a.credit_limit,"                          \
     " COALESCE(a.cap_daily, -1), COALESCE(a.cap_monthly, -1),"                 \
-    " IF(a.spent_day_key = %d, a.spent_day, 0),"                               \
-    " IF(a.spent_month_key = %d, a.spent_month, 0),"                           \
-    " DATE_FORMAT(s.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')"                   \
+    " IF(a.spent_day_key = ?, a.spent_day, 0),"                                \
+    " IF(a.spent_month_key = ?, a.spent_month, 0),"                            \
+    " DATE_FORMAT(s.created_at, '%Y-%m-%dT%H:%i:%sZ')"                         \
     " FROM subscribers s JOIN accounts a ON a.id = s.account_id"
 
 static void
@@ -170,8 +170,8 @@ bill_subscriber_by_user(struct gw_db *db, struct gw_arena *a,
     int       day, month, rc;
 
     bill_day_keys(cfg, gw_now_s(), &day, &month);
-    rc = gw_db_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.im_user_id = %s",
-                   day, month, im_user_id);
+    rc = gw_stmt_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.im_user_id = ?",
+                     GW_ARGS(GW_I64(day), GW_I64(month), GW_STR(im_user_id)));
     return bill_subscriber_row(rc, row, out);
 }
 
@@ -184,8 +184,8 @@ bill_subscriber_by_msisdn(struct gw_db *db, struct gw_arena *a,
     int       day, month, rc;
 
     bill_day_keys(cfg, gw_now_s(), &day, &month);
-    rc = gw_db_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.msisdn = %s", day,
-                   month, msisdn);
+    rc = gw_stmt_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.msisdn = ?",
+                     GW_ARGS(GW_I64(day), GW_I64(month), GW_STR(msisdn)));
     return bill_subscriber_row(rc, row, out);
 }
 
@@ -198,8 +198,8 @@ bill_subscriber_by_id(struct gw_db *db, struct gw_arena *a,
     int       day, month, rc;
 
     bill_day_keys(cfg, gw_now_s(), &day, &month);
-    rc = gw_db_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.id = %lld", day,
-                   month, (long long) id);
+    rc = gw_stmt_row(db, a, &row, BILL_SUB_COLUMNS " WHERE s.id = ?",
+                     GW_ARGS(GW_I64(day), GW_I64(month), GW_I64(id)));
     return bill_subscriber_row(rc, row, out);
 }
 

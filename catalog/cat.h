@@ -102,6 +102,18 @@ struct cat_query {
 int cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id,
                   int active_only, struct cat_item *out);
 
+/*
+ * cat_item_find from a per-process copy of the item's row kept for the
+ * catalog generation gen (CAT_ITEM_CACHE_SLOTS entries, thread-safe); a
+ * miss, or gen < 0, reads MariaDB. The copy is at least as new as gen (it
+ * is read after gen was), so a caller that charges the item's price must
+ * check, inside its transaction, that gen is still the current generation
+ * (store_buy does, with a locking read folded into its purchase INSERT).
+ */
+#define CAT_ITEM_CACHE_SLOTS 512
+int cat_item_find_gen(struct gw_db *db, struct gw_arena *a, int64_t id,
+                      int64_t gen, int active_only, struct cat_item *out);
+
 /* The asset of item in format, or NULL. */
 const struct cat_asset *cat_item_asset(const struct cat_item *item,
                                        const char            *format);

@@ -2,6 +2,7 @@
  * cat_item.c — loading items (one SELECT with the assets folded in by
  * GROUP_CONCAT, so a page is one round trip) and their API JSON.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,28 +112,153 @@ cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it)
     it->share_bp = gw_db_col_i64(row, 18);
 }
 
-int
-cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id, int active_only,
-              struct cat_item *out)
-{
-    MYSQL_ROW row;
-    int       rc;
+/* Columns of CAT_ITEM_COLS. */
+#define CAT_ITEM_NCOLS 20
 
-    rc = gw_db_row(db, a, &row,
+static int
+cat_item_row(struct gw_db *db, struct gw_arena *a, int64_t id, MYSQL_ROW *row)
+{
+    int rc;
+
+    rc = gw_db_row(db, a, row,
                    "SELECT " CAT_ITEM_COLS " FROM " CAT_ITEM_FROM
                    " WHERE i.id = %lld",
                    (long long) id);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (row == NULL) {
-        return GW_ENOTFOUND;
-    }
+    return rc == GW_OK && *row == NULL ? GW_ENOTFOUND : rc;
+}
+
+static int
+cat_item_use(struct gw_arena *a, MYSQL_ROW row, int active_only,
+             struct cat_item *out)
+{
     cat_item_from_row(a, row, out);
     if (active_only && strcmp(out->status, "active") != 0) {
         return GW_ENOTFOUND;
     }
     return GW_OK;
+}
+
+int
+cat_item_find(struct gw_db *db, struct gw_arena *a, int64_t id, int active_only,
+              struct cat_item *out)
+{
+    MYSQL_ROW row;
+    int       rc = cat_item_row(db, a, id, &row);
+
+    return rc != GW_OK ? rc : cat_item_use(a, row, active_only, out);
+}
+
+/*
+ * The item cache: one row per slot, packed as CAT_ITEM_NCOLS records of a
+ * length (-1: SQL NULL) and the bytes with a NUL, in one malloc'd blob.
+ */
+struct cat_item_slot {
+    pthread_mutex_t lock;
+    int64_t         id, gen;
+    char           *blob;
+    size_t          len;
+};
+
+static struct cat_item_slot cat_item_slots[CAT_ITEM_CACHE_SLOTS];
+static pthread_once_t       cat_item_once = PTHREAD_ONCE_INIT;
+
+static void
+cat_item_slots_init(void)
+{
+    size_t i;
+
+    for (i = 0; i < CAT_ITEM_CACHE_SLOTS; i++) {
+        pthread_mutex_init(&cat_item_slots[i].lock, NULL);
+    }
+}
+
+static char *
+cat_item_pack(MYSQL_ROW row, size_t *len)
+{
+    size_t  n = 0, i, l;
+    int64_t sl;
+    char   *blob, *p;
+
+    for (i = 0; i < CAT_ITEM_NCOLS; i++) {
+        n += sizeof(int64_t) + (row[i] != NULL ? strlen(row[i]) + 1 : 0);
+    }
+    if ((blob = malloc(n)) == NULL) {
+        return NULL;
+    }
+    for (i = 0, p = blob; i < CAT_ITEM_NCOLS; i++) {
+        l = row[i] != NULL ? strlen(row[i]) : 0;
+        sl = row[i] != NULL ? (int64_t) l : -1;
+        memcpy(p, &sl, sizeof(sl));
+        p += sizeof(sl);
+        if (row[i] != NULL) {
+            memcpy(p, row[i], l + 1);
+            p += l + 1;
+        }
+    }
+    *len = n;
+    return blob;
+}
+
+/* The slot's row copied into a (strings live until the arena's reset). */
+static MYSQL_ROW
+cat_item_unpack(struct gw_arena *a, const char *blob, size_t len)
+{
+    MYSQL_ROW row = gw_arena_alloc(a, CAT_ITEM_NCOLS * sizeof(char *));
+    char     *p = gw_arena_alloc(a, len);
+    int64_t   sl;
+    size_t    i;
+
+    if (row == NULL || p == NULL) {
+        return NULL;
+    }
+    memcpy(p, blob, len);
+    for (i = 0; i < CAT_ITEM_NCOLS; i++) {
+        memcpy(&sl, p, sizeof(sl));
+        p += sizeof(sl);
+        row[i] = sl >= 0 ? p : NULL;
+        p += sl >= 0 ? (size_t) sl + 1 : 0;
+    }
+    return row;
+}
+
+int
+cat_item_find_gen(struct gw_db *db, struct gw_arena *a, int64_t id, int64_t gen,
+                  int active_only, struct cat_item *out)
+{
+    struct cat_item_slot *s;
+    MYSQL_ROW             row = NULL;
+    char                 *blob, *old;
+    size_t                len = 0;
+    int                   rc;
+
+    if (gen < 0 || id <= 0) {
+        return cat_item_find(db, a, id, active_only, out);
+    }
+    pthread_once(&cat_item_once, cat_item_slots_init);
+    s = &cat_item_slots[(uint64_t) id % CAT_ITEM_CACHE_SLOTS];
+    pthread_mutex_lock(&s->lock);
+    if (s->blob != NULL && s->id == id && s->gen == gen) {
+        row = cat_item_unpack(a, s->blob, s->len);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (row != NULL) {
+        return cat_item_use(a, row, active_only, out);
+    }
+    rc = cat_item_row(db, a, id, &row);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if ((blob = cat_item_pack(row, &len)) != NULL) {
+        pthread_mutex_lock(&s->lock);
+        old = s->blob;
+        s->blob = blob;
+        s->len = len;
+        s->id = id;
+        s->gen = gen;
+        pthread_mutex_unlock(&s->lock);
+        free(old);
+    }
+    return cat_item_use(a, row, active_only, out);
 }
 
 const struct cat_asset *

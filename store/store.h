@@ -65,6 +65,8 @@ struct store_buy {
     /* read by store_buy_prepare */
     struct bill_subscriber sub;
     struct cat_item        item;
+    int64_t                cat_gen;   /* the generation item was read at */
+    int                    cat_stale; /* the catalog moved: read it again */
     const char            *recipient;
     int                    gift, pass;
     /* written by store_buy_apply */
@@ -78,6 +80,10 @@ struct store_buy {
  * about anyone but the buyer (the buyer's account and status, the item,
  * its format and price). Outside a transaction. GW_ENOTFOUND (no phone
  * account / no item), GW_EINVAL, GW_EPRICE (ctx->price), GW_ESUSPENDED.
+ * The item comes from the catalog's per-process cache for the current
+ * catalog generation; store_buy_apply checks that generation under a
+ * locking read before it commits, so the price charged is the one in
+ * force (GW_ERETRY after a change: the retry reads the item again).
  */
 int store_buy_prepare(struct store_ctx *ctx, struct store_buy *b) GW_MUST_CHECK;
 

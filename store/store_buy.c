@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cat_cache.h"
 #include "gw_json.h"
 #include "gw_outbox.h"
 #include "gw_status.h"
@@ -49,6 +50,45 @@ store_buy_check_item(struct store_ctx *ctx, struct store_buy *b)
     return GW_OK;
 }
 
+/* The item at the current catalog generation, its price and format. */
+static int
+store_buy_item(struct store_ctx *ctx, struct store_buy *b)
+{
+    int rc, fresh = 0;
+
+again:
+    b->cat_gen = cat_cache_generation(ctx->db, ctx->a);
+    if (b->cat_gen < 0) { /* never read on this host: read it now */
+        rc = cat_generation_get(ctx->db, ctx->a, &b->cat_gen);
+        if (rc != GW_OK) {
+            return rc;
+        }
+    }
+    rc =
+        cat_item_find_gen(ctx->db, ctx->a, b->item_id, b->cat_gen, 1, &b->item);
+    if (rc != GW_OK && rc != GW_ENOTFOUND) {
+        return rc;
+    }
+    if (!fresh
+        && (rc == GW_ENOTFOUND
+            || (b->has_expected && b->expected_price != b->item.price))) {
+        /* The host's generation may be up to CAT_GEN_POLL_MS old: never
+         * refuse on it, read it again first. */
+        cat_cache_refresh(ctx->db, ctx->a);
+        fresh = 1;
+        goto again;
+    }
+    if (rc == GW_ENOTFOUND) {
+        return store_refuse(ctx, rc, "no such item");
+    }
+    if (b->has_expected && b->expected_price != b->item.price) {
+        ctx->price = b->item.price;
+        return store_refuse(ctx, GW_EPRICE, "the price is now %lld",
+                            (long long) b->item.price);
+    }
+    return store_buy_check_item(ctx, b);
+}
+
 int
 store_buy_prepare(struct store_ctx *ctx, struct store_buy *b)
 {
@@ -67,16 +107,7 @@ store_buy_prepare(struct store_ctx *ctx, struct store_buy *b)
         return store_refuse(ctx, GW_ESUSPENDED,
                             "the phone account is suspended");
     }
-    rc = cat_item_find(ctx->db, ctx->a, b->item_id, 1, &b->item);
-    if (rc != GW_OK) {
-        return rc == GW_ENOTFOUND ? store_refuse(ctx, rc, "no such item") : rc;
-    }
-    if (b->has_expected && b->expected_price != b->item.price) {
-        ctx->price = b->item.price;
-        return store_refuse(ctx, GW_EPRICE, "the price is now %lld",
-                            (long long) b->item.price);
-    }
-    rc = store_buy_check_item(ctx, b);
+    rc = store_buy_item(ctx, b);
     if (rc != GW_OK) {
         return rc;
     }
@@ -165,6 +196,20 @@ store_buy_entitle(struct store_ctx *ctx, struct store_buy *b, int64_t *start_ms,
     return GW_OK;
 }
 
+/*
+ * The purchase row, written only while the catalog generation is the one
+ * the item was read at: the SELECT of an INSERT … SELECT is a locking
+ * read, so it sees the latest commit and holds a shared lock that a
+ * catalog change (which bumps the generation in its own transaction)
+ * waits for until this purchase commits. No row: the catalog moved.
+ */
+#define STORE_PURCHASE_SQL                                                     \
+    "INSERT INTO purchases (buyer_user_id, subscriber_id,"                     \
+    " recipient_user_id, item_id, format, amount, currency, status,"           \
+    " entitlement_id, balance_after, period_start, period_end, created_at)"    \
+    " SELECT ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ? FROM"             \
+    " catalog_meta WHERE id = 1 AND generation = ?"
+
 static int
 store_buy_row(struct store_ctx *ctx, struct store_buy *b, int64_t start_ms,
               int64_t end_ms)
@@ -176,16 +221,17 @@ store_buy_row(struct store_ctx *ctx, struct store_buy *b, int64_t start_ms,
     store_time_sql(start_ms, ps);
     store_time_sql(end_ms, pe);
     rc = gw_stmt_exec(
-        ctx->db,
-        "INSERT INTO purchases (buyer_user_id, subscriber_id,"
-        " recipient_user_id, item_id, format, amount, currency, status,"
-        " entitlement_id, balance_after, period_start, period_end,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?)",
+        ctx->db, STORE_PURCHASE_SQL,
         GW_ARGS(GW_STR(b->buyer), GW_I64(b->sub.id), GW_STR(b->recipient),
                 GW_I64(b->item.id), GW_STR(b->format), GW_I64(b->item.price),
                 GW_STR(b->item.currency), GW_I64(b->entitlement_id),
                 GW_I64(b->sub.balance), b->pass ? GW_STR(ps) : GW_NULL,
-                b->pass ? GW_STR(pe) : GW_NULL, GW_STR(created)));
+                b->pass ? GW_STR(pe) : GW_NULL, GW_STR(created),
+                GW_I64(b->cat_gen)));
+    if (rc == GW_OK && ctx->db->affected != 1) {
+        b->cat_stale = 1; /* the retry reads the generation and the item */
+        return GW_ERETRY;
+    }
     if (rc == GW_OK) {
         b->purchase_id = ctx->db->insert_id;
         b->balance_after = b->sub.balance;
@@ -278,6 +324,16 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
     char               ref[48];
     int                rc, paid = b->item.price > 0;
 
+    if (b->cat_stale) {
+        /* A catalog change committed since the item was read: read the
+         * generation now (in this transaction) and the item at it. */
+        cat_cache_refresh(ctx->db, ctx->a);
+        b->cat_stale = 0;
+        rc = store_buy_item(ctx, b);
+        if (rc != GW_OK) {
+            return rc;
+        }
+    }
     gw_assert(b->recipient != NULL && b->item.price >= 0);
     b->now_ms = gw_now_ms();
     b->expires_at[0] = '\0';

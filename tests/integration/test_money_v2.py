@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from conftest import assert_problem, audit_clean, db_query, http, new_user, vasctl
+from conftest import (assert_problem, audit_clean, db_connect, db_query, http,
+                      new_user, vasctl)
 from store_helpers import import_feed, make_feed
 from test_store import balance, buy, state
 
@@ -290,3 +291,51 @@ def test_pages_read_a_multiple_of_limit(shop2, what):
         # Rows made by SQL, not by the store: the audit must not see them.
         db_query("DELETE FROM purchases WHERE buyer_user_id = %s", (user,))
         db_query("DELETE FROM entitlements WHERE owner_user_id = %s", (user,))
+
+
+# --- the item cache of the purchase path ----------------------------------------
+
+def test_cached_item_is_charged_at_the_price_in_force(subscriber):
+    """Purchases read the item from a per-process cache keyed by the
+    catalog generation, which each host polls only every 250 ms. Catches
+    a cache not checked against the generation inside the purchase: a
+    price changed elsewhere (another host, or SQL with its generation
+    bump) is charged from the next purchase on, and an expected_price
+    equal to the new price is not refused as changed."""
+    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
+    import_feed(feed)
+    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
+                   (f"p-{tag}",))[0][0]
+    s = subscriber(balance=100000)
+    spent = 0
+    for _ in range(8):  # every worker process has the item cached
+        r = buy(s, {"item_id": gid})
+        assert r.status == 201 and r.json()["amount"] == 300, r
+        spent += 300
+    old = 300
+    for price in (450, 520, 610):
+        conn = db_connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION")
+                cur.execute("UPDATE items SET price = %s WHERE id = %s",
+                            (price, gid))
+                cur.execute("UPDATE catalog_meta SET generation ="
+                            " generation + 1 WHERE id = 1")
+                cur.execute("COMMIT")
+        finally:
+            conn.close()
+        assert_problem(buy(s, {"item_id": gid, "expected_price": old}), 409,
+                       "price_changed")
+        r = buy(s, {"item_id": gid, "expected_price": price})
+        assert r.status == 201 and r.json()["amount"] == price, r
+        r = buy(s, {"item_id": gid})
+        assert r.status == 201 and r.json()["amount"] == price, r
+        spent += 2 * price
+        old = price
+    assert balance(s) == 100000 - spent
+    charged = db_query("SELECT SUM(amount) FROM purchases WHERE"
+                       " buyer_user_id = %s", (s["user"],))[0][0]
+    assert charged == spent
+    assert_audit()

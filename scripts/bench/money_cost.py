@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Load-independent cost of one money operation on the bench stack (issue 8):
+a fixed number of requests (not a wall-clock run), and the MariaDB server's
+CPU (utime + stime of mariadbd from /proc/PID/stat), statements (Questions)
+and commands divided by that number.
+
+  money_cost.py purchase|topup|gift [N] [CONCURRENCY]
+  money_cost.py log purchase|topup   the general log of one request
+
+Needs the bench stack's env (run/bench/stack.env) and its fixtures
+(scripts/bench/setup.sh: buyers, tokens, the bench pass). Every request must
+answer 201; anything else is counted and printed (a cost per failed request
+would measure the wrong thing)."""
+import concurrent.futures as cf
+import http.client
+import json
+import os
+import random
+import sys
+import threading
+import time
+import urllib.parse
+
+import pymysql
+
+ENV = os.environ
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def db(root=False):
+    """root: the private stack's root (unix-socket auth, as the OS user
+    that made it) to switch the general log."""
+    if root:
+        return pymysql.connect(unix_socket=ENV["VAS_MYSQL_SOCKET"],
+                               user="root", autocommit=True)
+    return pymysql.connect(unix_socket=ENV["VAS_MYSQL_SOCKET"],
+                           user=ENV["VAS_MYSQL_USER"],
+                           password=ENV["VAS_MYSQL_PASSWORD"],
+                           database=ENV["VAS_MYSQL_DATABASE"], autocommit=True)
+
+
+def bench_env():
+    out = {}
+    with open(os.path.join(ENV["VAS_STACK_DIR"], "money-bench.env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            out[k] = v
+    with open(out["TOKENFILE"]) as f:
+        out["tokens"] = [t.strip() for t in f if t.strip()]
+    return out
+
+
+def ticks():
+    with open(ENV["VAS_MYSQL_PID_FILE"]) as f:
+        pid = f.read().strip()
+    with open("/proc/%s/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+STATUS = ("Questions", "Com_stmt_execute", "Com_stmt_prepare", "Com_commit",
+          "Com_call_procedure", "Com_insert", "Com_update", "Com_select")
+
+
+def status(c):
+    with c.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS")
+        rows = dict(cur.fetchall())
+    return {k: int(rows.get(k, 0)) for k in STATUS}
+
+
+class Client:
+    def __init__(self):
+        u = urllib.parse.urlparse(ENV["VAS_BASE_URL"])
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+
+    def post(self, path, token, body, key):
+        self.conn.request("POST", path, body=json.dumps(body), headers={
+            "Authorization": "Bearer " + token,
+            "Content-Type": "application/json", "Idempotency-Key": key})
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, data
+
+
+def make_request(kind, env, tag, i):
+    toks = env["tokens"]
+    if kind == "purchase":
+        return ("/v1/purchases", random.choice(toks),
+                {"item_id": int(env["PASS"])})
+    if kind == "gift":
+        a = random.randrange(len(toks))
+        b = (a + random.randrange(1, len(toks))) % len(toks)
+        return ("/v1/purchases", toks[a],
+                {"item_id": int(env["PASS"]), "gift_to": "bench-%d" % b})
+    msisdn = "86137%08d" % random.randrange(len(toks))
+    return ("/v1/admin/subscribers/%s/topups" % msisdn, ENV["VAS_ADMIN_KEY"],
+            {"amount": 1, "reference": "cost-%s-%d" % (tag, i)})
+
+
+def run(kind, n, conc):
+    env = bench_env()
+    tag = "%x" % random.getrandbits(40)
+    local = threading.local()
+    fails = []
+
+    def one(i):
+        if not hasattr(local, "c"):
+            local.c = Client()
+        path, tok, body = make_request(kind, env, tag, i)
+        st, data = local.c.post(path, tok, body, "cost-%s-%d" % (tag, i))
+        if st != 201:
+            fails.append((st, data[:200]))
+
+    c = db()
+    # warm-up: every vasgw thread (2 workers x 64) prepares its statements
+    warm = int(ENV.get("COST_WARMUP", "1500"))
+    with cf.ThreadPoolExecutor(conc) as ex:
+        list(ex.map(one, range(-warm, 0)))
+    s0, t0, w0 = status(c), ticks(), time.time()
+    with cf.ThreadPoolExecutor(conc) as ex:
+        list(ex.map(one, range(n)))
+    t1, w1, s1 = ticks(), time.time(), status(c)
+    per = {k: (s1[k] - s0[k]) / n for k in STATUS}
+    per["Questions"] = (s1["Questions"] - s0["Questions"] - 1) / n
+    print("%s: %d requests, %d threads, %.1f s wall, %d not 201" %
+          (kind, n, conc, w1 - w0, len(fails)))
+    print("  mariadbd CPU %.3f ms/op" % ((t1 - t0) / TCK * 1000 / n))
+    print("  " + ", ".join("%s %.2f" % (k, v) for k, v in per.items()))
+    for f in fails[:5]:
+        print("  failed:", f)
+
+
+def general_log(kind):
+    env = bench_env()
+    c = db(root=True)
+    cl = Client()
+    tag = "%x" % random.getrandbits(40)
+    for i in range(3):  # warm: statements prepared
+        path, tok, body = make_request(kind, env, tag, i)
+        cl.post(path, tok, body, "log-%s-%d" % (tag, i))
+    with c.cursor() as cur:
+        cur.execute("SET GLOBAL log_output = 'TABLE'")
+        cur.execute("TRUNCATE mysql.general_log")
+        cur.execute("SET GLOBAL general_log = 1")
+    time.sleep(0.2)
+    path, tok, body = make_request(kind, env, tag, 99)
+    st, _ = cl.post(path, tok, body, "log-%s-99" % tag)
+    time.sleep(0.2)
+    with c.cursor() as cur:
+        cur.execute("SET GLOBAL general_log = 0")
+        cur.execute("SELECT thread_id, command_type, argument FROM"
+                    " mysql.general_log WHERE thread_id <> CONNECTION_ID()"
+                    " ORDER BY event_time")
+        rows = cur.fetchall()
+    print("%s: HTTP %d" % (kind, st))
+    for tid, cmd, arg in rows:
+        arg = arg.decode() if isinstance(arg, bytes) else arg
+        print("%5d %-8s %s" % (tid, cmd, " ".join(arg.split())[:400]))
+    print("%d commands" % len(rows))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "log":
+        general_log(sys.argv[2])
+    else:
+        run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 2000,
+            int(sys.argv[3]) if len(sys.argv) > 3 else 8)
