@@ -364,7 +364,9 @@ gw_http_run(struct gw_request *r)
     }
     if (rc == GW_OK) {
         rc = r->route->handler(r);
-        if (rc == GW_OK && r->status == 0) {
+        if (rc == GW_IDEM_REPLAYED) {
+            rc = GW_OK; /* gw_idem_claim loaded the stored reply */
+        } else if (rc == GW_OK && r->status == 0) {
             gw_log_error(r->request_id, "handler of %s set no reply",
                          r->route->pattern);
             rc = GW_ERROR;

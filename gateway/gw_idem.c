@@ -1,13 +1,16 @@
 /*
  * gw_idem.c — named lock + stored reply per (scope, key).
  */
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw_db.h"
 #include "gw_idem.h"
+#include "gw_limits.h"
 #include "gw_log.h"
+#include "gw_router.h"
 #include "gw_status.h"
 #include "gw_stmt.h"
 #include "gw_thread.h"
@@ -110,11 +113,75 @@ gw_idem_unlock(struct gw_db *db)
     }
 }
 
+/* The stored reply of a record into r, or 422 for another request. */
+static int
+gw_idem_replay(struct gw_request *r, const char *req_hash, int status,
+               const char *body)
+{
+    char hash[65];
+
+    gw_idem_request_hash(r, hash);
+    if (strcmp(req_hash, hash) != 0) {
+        gw_request_problem(r,
+                           "this Idempotency-Key was used with another"
+                           " request");
+        return GW_EIDEM_REUSED;
+    }
+    gw_reply_raw(r, status, "application/json", body, strlen(body));
+    gw_reply_header(r, "Idempotent-Replayed", "true");
+    r->replayed = 1;
+    return GW_IDEM_REPLAYED;
+}
+
+/* The claim: waits GW_IDEM_WAIT_S at most on a request in flight. */
+#define GW_IDEM_STR(x)  #x
+#define GW_IDEM_XSTR(x) GW_IDEM_STR(x)
+#define GW_IDEM_CLAIM_SQL                                                      \
+    "SET STATEMENT innodb_lock_wait_timeout = " GW_IDEM_XSTR(                  \
+        GW_IDEM_WAIT_S) " FOR INSERT INTO"                                     \
+                        " idempotency_keys (scope, idem_key, req_hash, "       \
+                        "status, body, created_at)"                            \
+                        " VALUES (?, ?, ?, 0, '', UTC_TIMESTAMP(3))"
+
+int
+gw_idem_claim(struct gw_request *r)
+{
+    struct gw_db *db = &r->thr->db;
+    MYSQL_ROW     row;
+    char          hash[65];
+    int           rc;
+
+    gw_idem_request_hash(r, hash);
+    rc = gw_stmt_exec(
+        db, GW_IDEM_CLAIM_SQL,
+        GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key), GW_STR(hash)));
+    if (rc == GW_ERETRY && db->last_errno == ER_LOCK_WAIT_TIMEOUT) {
+        return GW_EIDEM_BUSY; /* the first is still running */
+    }
+    if (rc != GW_EDUP) {
+        return rc;
+    }
+    /* Committed before us (a duplicate is only reported once the holder
+     * commits): this transaction has read nothing yet, so its snapshot
+     * starts here and sees the record. */
+    rc = gw_stmt_row(db, r->arena, &row,
+                     "SELECT req_hash, status, body FROM idempotency_keys"
+                     " WHERE scope = ? AND idem_key = ?",
+                     GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key)));
+    if (rc != GW_OK) {
+        return rc;
+    }
+    if (row == NULL || row[0] == NULL || gw_db_col_i64(row, 1) == 0) {
+        return GW_EIDEM_BUSY; /* not visible yet: let the client retry */
+    }
+    return gw_idem_replay(r, row[0], (int) gw_db_col_i64(row, 1),
+                          row[2] ? row[2] : "");
+}
+
 int
 gw_idem_begin(struct gw_request *r)
 {
     struct gw_idem_rec rec;
-    char               hash[65];
     int                rc;
 
     if (r->idem_key == NULL) {
@@ -127,6 +194,10 @@ gw_idem_begin(struct gw_request *r)
                            GW_IDEM_KEY_MAX);
         return GW_EINVAL;
     }
+    if (r->route != NULL && (r->route->flags & GW_ROUTE_IDEM_TXN)) {
+        r->idem_txn = 1; /* claimed by the handler's transaction */
+        return GW_OK;
+    }
     rc = gw_idem_lock(&r->thr->db, r->arena, r->caller, r->idem_key, &rec);
     if (rc != GW_OK) {
         return rc;
@@ -135,24 +206,24 @@ gw_idem_begin(struct gw_request *r)
     if (rec.req_hash == NULL) {
         return GW_OK;
     }
-    gw_idem_request_hash(r, hash);
-    if (strcmp(rec.req_hash, hash) != 0) {
-        gw_request_problem(r,
-                           "this Idempotency-Key was used with another"
-                           " request");
-        return GW_EIDEM_REUSED;
-    }
-    gw_reply_raw(r, rec.status, "application/json", rec.body, strlen(rec.body));
-    gw_reply_header(r, "Idempotent-Replayed", "true");
-    r->replayed = 1;
-    return GW_IDEM_REPLAYED;
+    return gw_idem_replay(r, rec.req_hash, rec.status, rec.body);
 }
 
 int
 gw_idem_save(struct gw_request *r, int status, const char *body)
 {
     char hash[65];
+    int  rc;
 
+    if (r->idem_key != NULL && r->idem_txn) {
+        rc = gw_stmt_exec(&r->thr->db,
+                          "UPDATE idempotency_keys SET status = ?, body = ?"
+                          " WHERE scope = ? AND idem_key = ?",
+                          GW_ARGS(GW_I64(status), GW_STR(body),
+                                  GW_STR(r->caller), GW_STR(r->idem_key)));
+        /* The claim is this transaction's own row: it must be there. */
+        return rc == GW_OK && r->thr->db.affected != 1 ? GW_ERROR : rc;
+    }
     if (r->idem_key == NULL || !r->idem_locked) {
         return GW_OK;
     }

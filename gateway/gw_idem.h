@@ -28,6 +28,18 @@
  *
  * vasctl uses the same protocol through gw_idem_lock/record/unlock with
  * its own scopes ("vasctl:topup", "vasctl:refund").
+ *
+ * Routes whose work is one transaction (GW_ROUTE_IDEM_TXN: purchases,
+ * top-ups, refunds) take no named lock. gw_idem_begin only checks the key;
+ * svc_tx_run then makes gw_idem_claim the transaction's first statement:
+ * an INSERT of the record with status 0. Its primary key is the lock: a
+ * second request with the key waits on it (at most GW_IDEM_WAIT_S) until
+ * the first commits (duplicate key: its reply is replayed, or 422 for
+ * another body) or rolls back or is killed (the insert goes through: it
+ * runs). Still in flight after the wait: 409 idempotency_in_progress.
+ * gw_idem_save then writes the reply into the claimed row. The claim dies
+ * with the transaction, so a kill -9 or a lost connection never leaves a
+ * key locked, and nothing is held between two statements outside it.
  */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
@@ -48,6 +60,13 @@ int gw_idem_begin(struct gw_request *r);
 
 /* Records the reply inside the caller's open transaction. */
 int gw_idem_save(struct gw_request *r, int status, const char *body);
+
+/*
+ * TXKEY routes: claims r's key as the first statement of the open
+ * transaction. GW_OK (go on), GW_IDEM_REPLAYED (the stored reply is in r;
+ * roll back), GW_EIDEM_REUSED, GW_EIDEM_BUSY or a database status.
+ */
+int gw_idem_claim(struct gw_request *r) GW_MUST_CHECK;
 
 /* Releases the lock (safe to call when none is held). */
 void gw_idem_end(struct gw_request *r);

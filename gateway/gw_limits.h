@@ -28,6 +28,9 @@
 #define GW_TOKEN_BYTES_MAX    4096 /* bearer token */
 #define GW_JWT_PART_MAX       2048 /* decoded JWT header or payload */
 #define GW_IDEM_KEY_MAX       255
+/* A purchase, top-up or refund waits this long on another in flight with
+ * its Idempotency-Key (gw_idem_claim) before 409 idempotency_in_progress. */
+#define GW_IDEM_WAIT_S        1
 #define GW_SECRET_BYTES_MAX   4096
 #define GW_ARENA_CHUNK_BYTES  (16 * 1024)
 #define GW_ARENA_CLEANUPS_MAX 256

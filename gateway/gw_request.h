@@ -59,6 +59,7 @@ struct gw_request {
     const char *caller;       /* idempotency scope */
     const char *idem_key;     /* Idempotency-Key or NULL */
     int         idem_locked;
+    int         idem_txn; /* the key is claimed in the transaction */
 
     /* The reply. */
     int         status;

@@ -31,6 +31,9 @@ enum gw_route_flags {
     GW_ROUTE_NOLOG = 1 << 5,       /* no access log line (health probes) */
     GW_ROUTE_SECRET_PATH = 1 << 6, /* path holds a credential: the access
                                     * line shows the pattern only */
+    GW_ROUTE_IDEM_TXN = 1 << 7,    /* with IDEMPOTENT: the handler's one
+                                    * transaction claims the key first
+                                    * (gw_idem_claim), no named lock */
     /* Rate-limit class (gw_ratelimit.h), bits 8..10; none = derived. */
     GW_ROUTE_RL_READ = 1 << 8,
     GW_ROUTE_RL_WRITE = 2 << 8,

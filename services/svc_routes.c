@@ -3,7 +3,8 @@
  *
  * Columns: method, path pattern, handler, flags, body limit (0 = config).
  * Flags: USER (IM token), ADMIN (admin key), IDEM (Idempotency-Key
- * required and replayed), JSON (body must be a JSON object), TRUSTED
+ * required and replayed; with TXKEY the handler's one transaction claims
+ * it, see gw_idem.h), JSON (body must be a JSON object), TRUSTED
  * (server.metrics_trusted only), NOLOG (no access line), SECRET (the path
  * is a credential: logged as the pattern), READ/WRITE/MONEY (rate-limit
  * class, see gw_ratelimit.h).
@@ -22,6 +23,7 @@
 #define USER   GW_ROUTE_USER
 #define ADMIN  GW_ROUTE_ADMIN
 #define IDEM   GW_ROUTE_IDEMPOTENT
+#define TXKEY  GW_ROUTE_IDEM_TXN
 #define JSON   GW_ROUTE_JSON
 #define SECRET GW_ROUTE_SECRET_PATH
 /* Rate-limit classes (gw_ratelimit.h; a route without one gets IDEM →
@@ -42,8 +44,8 @@ const struct gw_route svc_routes[] = {
     {"GET", "/v1/me", svc_account_me, USER, 0},
 
     /* Purchases and library */
-    {"POST", "/v1/purchases", svc_store_purchase, USER | IDEM | JSON | MONEY,
-     0},
+    {"POST", "/v1/purchases", svc_store_purchase,
+     USER | IDEM | TXKEY | JSON | MONEY, 0},
     {"GET", "/v1/purchases", svc_store_purchases, USER, 0},
     {"GET", "/v1/purchases/{id}", svc_store_purchase_get, USER, 0},
     {"GET", "/v1/library", svc_store_library, USER, 0},
@@ -79,9 +81,9 @@ const struct gw_route svc_routes[] = {
     {"PATCH", "/v1/admin/subscribers/{msisdn}", svc_admin_subscriber_patch,
      ADMIN | JSON, 0},
     {"POST", "/v1/admin/subscribers/{msisdn}/topups", svc_admin_topup,
-     ADMIN | IDEM | JSON | MONEY, 0},
+     ADMIN | IDEM | TXKEY | JSON | MONEY, 0},
     {"POST", "/v1/admin/purchases/{id}/refunds", svc_admin_refund,
-     ADMIN | IDEM | JSON | MONEY, 0},
+     ADMIN | IDEM | TXKEY | JSON | MONEY, 0},
     {"GET", "/v1/admin/cdrs", svc_admin_cdrs, ADMIN, 0},
     {"GET", "/v1/admin/cdrs/days", svc_admin_cdr_days, ADMIN, 0},
     {"GET", "/v1/admin/reports/revenue", svc_admin_report_revenue, ADMIN, 0},

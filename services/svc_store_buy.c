@@ -97,7 +97,12 @@ svc_buy_txn(struct gw_request *r, void *arg)
     int             rc;
 
     s->ctx.detail[0] = '\0';
-    rc = store_buy_apply(&s->ctx, &s->b);
+    /* After the Idempotency-Key's claim (svc_tx_run): a retry of a
+     * purchase that went through is replayed, whatever changed since. */
+    rc = store_buy_prepare(&s->ctx, &s->b);
+    if (rc == GW_OK) {
+        rc = store_buy_apply(&s->ctx, &s->b);
+    }
     if (rc == GW_OK) {
         rc = svc_buy_body(r, s);
     }
@@ -117,9 +122,6 @@ svc_store_purchase(struct gw_request *r)
     svc_store_ctx(r, &s.ctx);
     s.b.buyer = r->user_id;
     rc = svc_buy_parse(r, &s.b);
-    if (rc == GW_OK) {
-        rc = svc_store_refused(r, &s.ctx, store_buy_prepare(&s.ctx, &s.b));
-    }
     if (rc == GW_OK) {
         /* One transaction; GW_EOUTCOME (503): the retry settles it. */
         rc = svc_tx_run(r, svc_buy_txn, &s);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "gw_db.h"
+#include "gw_idem.h"
 #include "gw_log.h"
 #include "gw_request.h"
 #include "gw_status.h"
@@ -22,7 +23,12 @@ svc_tx_run(struct gw_request *r, svc_tx_body_pt body, void *arg)
         if (rc != GW_OK) {
             return rc;
         }
-        rc = body(r, arg);
+        /* A TXKEY route's Idempotency-Key is the transaction's first
+         * statement (gw_idem.h); a replay ends the transaction here. */
+        rc = r->idem_txn ? gw_idem_claim(r) : GW_OK;
+        if (rc == GW_OK) {
+            rc = body(r, arg);
+        }
         if (rc == GW_OK) {
             rc = gw_db_commit(db);
         } else {

@@ -7,6 +7,10 @@
  * (GW_ERETRY) re-run the whole body a bounded number of times. A COMMIT
  * whose outcome is unknown returns GW_EOUTCOME (503): the client retries
  * with the same Idempotency-Key and gw_idem settles it.
+ *
+ * On a TXKEY route (gw_idem.h) each attempt first claims the request's
+ * Idempotency-Key in the transaction: a stored reply ends it with
+ * GW_IDEM_REPLAYED (the reply is loaded into r; the handler returns it).
  */
 #ifndef SVC_TX_H
 #define SVC_TX_H

@@ -78,12 +78,14 @@ struct store_buy {
 /*
  * Reads and checks everything a purchase needs that reveals nothing
  * about anyone but the buyer (the buyer's account and status, the item,
- * its format and price). Outside a transaction. GW_ENOTFOUND (no phone
+ * its format and price). In the purchase's transaction, before
+ * store_buy_apply (re-run on each attempt). GW_ENOTFOUND (no phone
  * account / no item), GW_EINVAL, GW_EPRICE (ctx->price), GW_ESUSPENDED.
  * The item comes from the catalog's per-process cache for the current
  * catalog generation; store_buy_apply checks that generation under a
  * locking read before it commits, so the price charged is the one in
- * force (GW_ERETRY after a change: the retry reads the item again).
+ * force (GW_ERETRY after a change: the retry, prepare then apply again,
+ * reads the generation and the item again).
  */
 int store_buy_prepare(struct store_ctx *ctx, struct store_buy *b) GW_MUST_CHECK;
 

@@ -94,6 +94,12 @@ store_buy_prepare(struct store_ctx *ctx, struct store_buy *b)
 {
     int rc;
 
+    if (b->cat_stale) {
+        /* The last attempt found the catalog changed since the item was
+         * read: read the generation now, then the item at it. */
+        cat_cache_refresh(ctx->db, ctx->a);
+        b->cat_stale = 0;
+    }
     rc = bill_subscriber_by_user(ctx->db, ctx->a, ctx->cfg, b->buyer, &b->sub);
     if (rc == GW_ENOTFOUND) {
         return store_refuse(ctx, GW_EFORBIDDEN,
@@ -324,16 +330,7 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
     char               ref[48];
     int                rc, paid = b->item.price > 0;
 
-    if (b->cat_stale) {
-        /* A catalog change committed since the item was read: read the
-         * generation now (in this transaction) and the item at it. */
-        cat_cache_refresh(ctx->db, ctx->a);
-        b->cat_stale = 0;
-        rc = store_buy_item(ctx, b);
-        if (rc != GW_OK) {
-            return rc;
-        }
-    }
+    gw_assert(!b->cat_stale);
     gw_assert(b->recipient != NULL && b->item.price >= 0);
     b->now_ms = gw_now_ms();
     b->expires_at[0] = '\0';

@@ -339,3 +339,60 @@ def test_cached_item_is_charged_at_the_price_in_force(subscriber):
                        " buyer_user_id = %s", (s["user"],))[0][0]
     assert charged == spent
     assert_audit()
+
+
+# --- the Idempotency-Key claimed inside the transaction ----------------------
+
+def test_refused_purchase_leaves_its_key_free(admin_key, subscriber):
+    """The key is claimed by the purchase's first statement. Catches a
+    claim (or a refusal) that outlives a failed request: after a 402 the
+    same key and body run again once the buyer can pay, then replay."""
+    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
+    import_feed(feed)
+    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
+                   (f"p-{tag}",))[0][0]
+    s = subscriber(balance=100)
+    key = secrets.token_hex(8)
+    assert_problem(buy(s, {"item_id": gid}, key=key), 402,
+                   "insufficient_funds")
+    assert_problem(buy(s, {"item_id": gid}, key=key), 402,
+                   "insufficient_funds")
+    assert topup(admin_key, s["msisdn"], 1000, "t-" + key).status == 201
+    first = buy(s, {"item_id": gid}, key=key)
+    assert first.status == 201, first
+    again = buy(s, {"item_id": gid}, key=key)
+    assert again.status == 201 and again.body == first.body
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert balance(s) == 1100 - 300
+    assert_audit()
+
+
+def test_replay_ignores_what_changed_since(admin_key, subscriber):
+    """Catches a purchase that checks the item, price or account before
+    it claims its key: a retry of a purchase that went through is its
+    first reply, even after the price moved and the account was
+    suspended."""
+    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
+    import_feed(feed)
+    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
+                   (f"p-{tag}",))[0][0]
+    s = subscriber(balance=1000)
+    key = secrets.token_hex(8)
+    body = {"item_id": gid, "expected_price": 300}
+    first = buy(s, body, key=key)
+    assert first.status == 201, first
+    r = http("PATCH", f"/v1/admin/items/{gid}", {"price": 450},
+             token=admin_key)
+    assert r.status == 200, r
+    r = http("PATCH", f"/v1/admin/subscribers/{s['msisdn']}",
+             {"status": "suspended"}, token=admin_key)
+    assert r.status == 200, r
+    again = buy(s, body, key=key)
+    assert again.status == 201 and again.body == first.body, again
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert_problem(buy(s, body), 403, "account_suspended")
+    assert_problem(buy(s, {"item_id": gid}, key=key), 422,
+                   "idempotency_key_reused")
+    assert balance(s) == 700
