@@ -33,6 +33,26 @@ def test_columns_and_formula_cells_are_neutralised(tmp_path):
     assert list(rows[0].keys()) == COLUMNS
 
 
+def test_created_at_is_rfc3339_utc_with_milliseconds(tmp_path):
+    # Catches: the timestamp formatted in C (not by DATE_FORMAT on the
+    # server) losing its T, its Z or its milliseconds, or the day's per-item
+    # sums (added up while the day streams) disagreeing with the rows.
+    day = free_day()
+    add_cdrs(day, [{"amount": 300, "item_id": 77,
+                    "created_at": day + " 23:59:59.007"},
+                   {"amount": -100, "item_id": 77,
+                    "created_at": day + " 00:00:00.000"},
+                   {"amount": 50, "item_id": None}])
+    data, _ = export_day(day, tmp_path)
+    rows = parse(data)
+    assert [r["created_at"] for r in rows] == [
+        f"{day}T23:59:59.007Z", f"{day}T00:00:00.000Z",
+        f"{day}T08:00:00.123Z"]
+    assert sorted(db_query(
+        "SELECT item_id, rows_total, charges, refunds FROM cdr_day_items"
+        " WHERE day = %s", (day,))) == [(0, 1, 50, 0), (77, 2, 300, 100)]
+
+
 def test_export_deterministic_manifest_matches_and_day_closes(tmp_path):
     # Catches: rows out of order or generated_at in the CSV (bytes differ),
     # a manifest whose hash/rows/total disagree with the file.
