@@ -223,6 +223,9 @@ log "table saved to $DIR/bench.txt (wrk output: $DIR/wrk-*.txt)"
 #   xadd-ceiling   redis-benchmark XADD of the same entry, one connection, pipelined like the relay
 #                  ([relay] batch commands per round trip); the relay also runs the inbox script
 #                  per notification, so 2 commands per notification against this 1
+#                  The log also shows the CPU seconds (utime + stime, /proc) of the relay process,
+#                  mariadbd and redis-server per 1,000 notifications of the drain (less sensitive
+#                  to the machine's load than the rate; scripts/bench/relay_profile.sh has more)
 #   relay-latency  purchase → stream under purchase load (wrk, scripts/bench/store.lua, 16
 #                  connections, BENCH_RELAY_LOAD_S seconds): for every purchase.completed entry
 #                  of that window, stream id time - the outbox row's created_at (its commit)
@@ -279,8 +282,12 @@ else:
 PY
 }
 
+# proc_cpu PID: utime + stime of a process (all its threads), clock ticks.
+proc_cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 relay_rows() {
     local n=${BENCH_RELAY_ROWS:-100000} batch out secs rps tag got t0 p50 p99 cnt
+    local lines m0 r0 m1 r1 x1 relay_pid
     batch=$(ini_value relay batch 500)
     tag=$(rand_hex 4)
     log "relay-drain: $n outbox rows, relay batch $batch"
@@ -290,12 +297,25 @@ relay_rows() {
                LPAD(LOWER(HEX(seq)), 12, '0')), CONCAT('im-bench-', seq MOD 1000),
                'purchase.completed', CONCAT('{\"purchase_id\":', seq, ',\"amount\":300}'),
                UTC_TIMESTAMP(3) FROM seq_1_to_$n"
+    m0=$(proc_cpu "$(cat "$VAS_MYSQL_PID_FILE")") r0=$(proc_cpu "$(cat "$VAS_REDIS_PID_FILE")")
+    lines=$(wc -l <"$VAS_VASGW_LOG")
     scripts/stack.sh start-part "$STACK" vasgw >/dev/null
     local deadline=$((SECONDS + 300))
-    until [[ $(relay_sql -e "SELECT COUNT(*) FROM outbox_pending") == 0 ]]; do
+    # (not COUNT(*): scanning the backlog five times a second would add to mariadbd's CPU)
+    until [[ -z $(relay_sql -e "SELECT 1 FROM outbox_pending LIMIT 1") ]]; do
         ((SECONDS < deadline)) || { warn "relay-drain: backlog not drained in 300 s"; break; }
         sleep 0.2
     done
+    relay_pid=$(tail -n +"$((lines + 1))" "$VAS_VASGW_LOG" | grep '"relay started' |
+        sed -E 's/.*"pid":([0-9]+).*/\1/' | tail -1 || true)
+    x1=$(proc_cpu "${relay_pid:-0}")
+    m1=$(proc_cpu "$(cat "$VAS_MYSQL_PID_FILE")") r1=$(proc_cpu "$(cat "$VAS_REDIS_PID_FILE")")
+    out=$(awk -v n="$n" -v hz="$(getconf CLK_TCK)" -v x="$x1" -v m=$((m1 - m0)) \
+        -v r=$((r1 - r0)) 'BEGIN { printf "relay %.4f, mariadbd %.4f, redis-server %.4f",
+            x / hz / n * 1000, m / hz / n * 1000, r / hz / n * 1000 }')
+    out="CPU s per 1,000 notifications (utime+stime, load $(cut -d' ' -f1 /proc/loadavg)): $out"
+    log "relay-drain: $out"
+    printf '%s\n' "$out" >"$DIR/relay-cpu.txt"
     read -r got secs < <(relay_stream drain "$tag")
     [[ $got == "$n" ]] || warn "relay-drain: $got of $n rows in the stream"
     rps=$(awk -v n="$got" -v s="$secs" 'BEGIN { if (s + 0 > 0) printf "%.0f", n / s; else print 0 }')
