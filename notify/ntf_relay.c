@@ -30,7 +30,12 @@
  *
  * Why JSON_TABLE for the deletes: the SQL formatter only accepts quoted
  * literals and integers, so the claimed ids travel as one JSON array
- * literal, joined on the primary key (one statement per batch).
+ * literal, joined on the primary key (one statement per batch). The join
+ * is forced (JSON_TABLE first, then the primary key): on a small queue the
+ * optimizer scanned outbox_pending instead, and that locking scan waited
+ * on rows held by another loop (itself waiting for ntf_relay_flight) or by
+ * an uncommitted purchase, until the client's read timeout rolled the
+ * batch back and it was sent twice.
  */
 #include <pthread.h>
 #include <string.h>
@@ -268,15 +273,17 @@ ntf_relay_mark(struct gw_thread *t, struct ntf_relay_row *rows, size_t n,
         rc = GW_ERROR;
     } else if (*count > 0 && want) {
         rc = gw_db_exec(&t->db,
-                        "DELETE p FROM outbox_pending p JOIN JSON_TABLE(%s,"
-                        " '$[*]' COLUMNS (jid BIGINT UNSIGNED PATH '$')) j"
+                        "DELETE p FROM JSON_TABLE(%s, '$[*]' COLUMNS (jid"
+                        " BIGINT UNSIGNED PATH '$')) j STRAIGHT_JOIN"
+                        " outbox_pending p FORCE INDEX (PRIMARY)"
                         " ON p.id = j.jid",
                         ids.data);
     } else if (*count > 0) {
         rc = gw_db_exec(&t->db,
-                        "UPDATE outbox_pending p JOIN JSON_TABLE(%s, '$[*]'"
-                        " COLUMNS (jid BIGINT UNSIGNED PATH '$')) j"
-                        " ON p.id = j.jid SET p.attempts = p.attempts + 1,"
+                        "UPDATE JSON_TABLE(%s, '$[*]' COLUMNS (jid BIGINT"
+                        " UNSIGNED PATH '$')) j STRAIGHT_JOIN outbox_pending p"
+                        " FORCE INDEX (PRIMARY) ON p.id = j.jid"
+                        " SET p.attempts = p.attempts + 1,"
                         " p.last_error = 'redis refused the entry',"
                         " p.next_attempt_at = UTC_TIMESTAMP(3)"
                         " + INTERVAL %d SECOND",

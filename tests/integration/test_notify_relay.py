@@ -249,3 +249,32 @@ def test_two_relays_no_double_delivery():
     assert len(got) == n, "%d duplicate deliveries" % (len(got) - n)
     log = extra.log.read_text()
     assert "relay started" in log
+
+
+def test_an_uncommitted_purchase_row_does_not_hold_the_others():
+    """Catches a delete of the delivered queue entries that scans
+    outbox_pending (the optimizer's plan on a small queue): the scan waited
+    on the row an uncommitted transaction inserted (or another relay loop
+    holds) until the client timed out, the batch rolled back and was sent
+    again — duplicates, and nothing delivered while the writer stayed open."""
+    from conftest import db_connect
+    from test_notify_helpers import new_notif_id
+    user = new_user()
+    slow = db_connect()
+    slow.autocommit(False)
+    try:
+        late = new_notif_id()
+        with slow.cursor() as cur:               # a purchase still open
+            cur.execute("INSERT INTO outbox (notif_id, user_id, type, payload,"
+                        " created_at) VALUES (%s, %s, 'gift.received', '{}',"
+                        " UTC_TIMESTAMP(3))", (late, user))
+        t0 = now_ms() - 1000
+        ids = [insert_outbox(user) for _ in range(5)]
+        assert wait_until(lambda: undelivered(ids) == 0, timeout=4), \
+            "committed rows waited for an open transaction's row"
+        slow.commit()
+    finally:
+        slow.close()
+    wait_delivered([late])
+    got = [e["id"] for e in stream_entries(t0, set(ids) | {late})]
+    assert sorted(got) == sorted(ids + [late]), "sent twice or lost"
