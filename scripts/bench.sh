@@ -186,7 +186,20 @@ db_questions() {
         -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{ print $2 }'
 }
 
-declare -A RPS P50 P99 ERRS CONNS BASE DBMS STMTS
+# Redis' side (issues 9, 11): round trips (INFO stats total_reads_processed: one read event per
+# pipelined batch a client sends), commands (total_commands_processed, scripts' inner calls
+# included) and redis-server CPU, per request; admin user of stack.env.
+RD_PID=$(cat "$DIR/redis/redis.pid" 2>/dev/null || echo 0)
+rd_ticks() { awk '{ print $14 + $15 }' "/proc/$RD_PID/stat" 2>/dev/null || echo 0; }
+rd_stats() {
+    redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" --user "$VAS_REDIS_USER" \
+        --pass "$VAS_REDIS_PASSWORD" --no-auth-warning INFO stats 2>/dev/null | tr -d '\r' |
+        awk -F: '/^total_reads_processed:/ { r = $2 } /^total_commands_processed:/ { c = $2 }
+            END { print r + 0, c + 0 }'
+}
+per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / n; else print "-" }'; }
+
+declare -A RPS P50 P99 ERRS CONNS BASE DBMS STMTS RDRT RDCMD RDMS
 names=()
 for row in "${BENCH_ROWS[@]}"; do
     read -r name path conns script base <<<"$row"
@@ -198,12 +211,18 @@ for row in "${BENCH_ROWS[@]}"; do
     log "$name: $path, $conns connections, ${WARMUP}s warm-up + ${SECONDS_RUN}s"
     wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
     out=$DIR/wrk-$name.txt
-    t0=$(db_ticks) q0=$(db_questions)
+    t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
+    read -r rt0 rc0 < <(rd_stats)
     if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
         warn "wrk failed for $name (see $out)"
     fi
-    t1=$(db_ticks) q1=$(db_questions)
+    t1=$(db_ticks) q1=$(db_questions) r1=$(rd_ticks)
+    read -r rt1 rc1 < <(rd_stats)
     reqs=$(awk '/requests in/ { print $1 }' "$out")
+    RDRT[$name]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
+    RDCMD[$name]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
+    RDMS[$name]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
+        'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
     DBMS[$name]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
         'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
     STMTS[$name]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
@@ -223,8 +242,9 @@ done
 table() {
     printf '# make bench %s, %s CPUs, wrk -t%s, %ss per row after %ss warm-up\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$THREADS" "$SECONDS_RUN" "$WARMUP"
-    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s\n' \
-        endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors "db ms/r" "stmt/r"
+    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s\n' \
+        endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors "db ms/r" "stmt/r" \
+        "rd rt/r" "rd cmd/r" "rd ms/r"
     local name base rr pr
     for name in "${names[@]}"; do
         base=${BASE[$name]}
@@ -233,9 +253,10 @@ table() {
             rr=$(ratio "${RPS[$name]}" "${RPS[$base]}")
             pr=$(ratio "${P99[$name]}" "${P99[$base]}")
         fi
-        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s\n' "$name" "${CONNS[$name]}" \
-            "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$base" "$rr" "$pr" "${ERRS[$name]}" \
-            "${DBMS[$name]}" "${STMTS[$name]}"
+        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s\n' "$name" \
+            "${CONNS[$name]}" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$base" "$rr" "$pr" \
+            "${ERRS[$name]}" "${DBMS[$name]}" "${STMTS[$name]}" "${RDRT[$name]}" \
+            "${RDCMD[$name]}" "${RDMS[$name]}"
     done
 }
 table | tee "$DIR/bench.txt"
