@@ -144,6 +144,11 @@ def test_leases_bound_the_burst_and_save_round_trips():
         lease = max(1, min(8, 128 // (8 * workers)))
         tok = mint_token(new_user())
         rc = redis_client()
+        # The loopback address's bucket is shared with the tests before this
+        # one (the Redis-down test reads until 429): start it full, so only
+        # this test's user and address buckets are measured.
+        for key in rc.scan_iter("vas:rl:{ip:*"):
+            rc.delete(key)
         before, t0 = evalsha_calls(rc), time.time()
         got = [http("GET", "/v1/notifications", token=tok) for _ in range(150)]
         calls, secs = evalsha_calls(rc) - before, time.time() - t0
