@@ -175,25 +175,31 @@ ntf_net_contains(const struct ntf_net *n, int family, const unsigned char *addr)
         == 0;
 }
 
+/*
+ * The next item of a list separated by spaces and/or commas (the config's
+ * nets and schedules): skips separators, sets *len; 0 at the end.
+ */
+static int
+ntf_list_next(const char **p, size_t *len)
+{
+    *p += strspn(*p, " ,");
+    *len = strcspn(*p, " ,");
+    return **p != '\0';
+}
+
 int
 ntf_webhook_nets_parse(const char *s, struct ntf_webhook_nets *out)
 {
-    const char *p = s;
+    const char *p;
     size_t      len;
 
     out->n = 0;
-    while (*p != '\0') {
-        if (*p == ' ' || *p == ',') {
-            p++;
-            continue;
-        }
-        len = strcspn(p, " ,");
+    for (p = s; ntf_list_next(&p, &len); p += len) {
         if (out->n == NTF_WEBHOOK_NETS_MAX
             || ntf_net_parse(p, len, &out->net[out->n]) != 0) {
             return -1;
         }
         out->n++;
-        p += len;
     }
     return 0;
 }
@@ -267,23 +273,17 @@ ntf_webhook_opensocket(void *clientp, curlsocktype purpose,
 int
 ntf_webhook_schedule_parse(const char *s, struct ntf_webhook_schedule *out)
 {
-    const char *p = s;
+    const char *p;
     size_t      len;
     int64_t     v;
 
     out->n = 0;
-    while (*p != '\0') {
-        if (*p == ' ' || *p == ',') {
-            p++;
-            continue;
-        }
-        len = strcspn(p, " ,");
+    for (p = s; ntf_list_next(&p, &len); p += len) {
         if (out->n == NTF_WEBHOOK_SCHEDULE_MAX || gw_parse_i64(p, len, &v) != 0
             || v < 1 || v > NTF_WEBHOOK_DELAY_MAX_S) {
             return -1;
         }
         out->delay_s[out->n++] = v;
-        p += len;
     }
     return 0;
 }

@@ -257,6 +257,17 @@ fail:
     return -1;
 }
 
+/* The answer of a floor whose database or Redis is not there. */
+static void
+floor_unavailable(FCGX_Request *req)
+{
+    FCGX_PutS("Status: 503 Service Unavailable\r\n"
+              "Content-Type: application/problem+json\r\n\r\n"
+              "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+              "\"status\":503,\"code\":\"unavailable\"}\n",
+              req->out);
+}
+
 static void
 floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
 {
@@ -268,11 +279,7 @@ floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
     if (th->cfg->mysql_socket != NULL)
         id = floor_tx_run(th, account);
     if (id < 0) {
-        FCGX_PutS("Status: 503 Service Unavailable\r\n"
-                  "Content-Type: application/problem+json\r\n\r\n"
-                  "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
-                  "\"status\":503,\"code\":\"unavailable\"}\n",
-                  req->out);
+        floor_unavailable(req);
         return;
     }
     n = snprintf(body, sizeof(body),
@@ -311,11 +318,7 @@ floor_pk_answer(struct floor_thread *th, FCGX_Request *req)
             th->db = NULL;
         }
         mysql_free_result(res);
-        FCGX_PutS("Status: 503 Service Unavailable\r\n"
-                  "Content-Type: application/problem+json\r\n\r\n"
-                  "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
-                  "\"status\":503,\"code\":\"unavailable\"}\n",
-                  req->out);
+        floor_unavailable(req);
         return;
     }
     n = snprintf(body, sizeof(body),
@@ -356,11 +359,7 @@ floor_redis_answer(struct floor_thread *th, FCGX_Request *req)
             redisFree(th->redis);
             th->redis = NULL;
         }
-        FCGX_PutS("Status: 503 Service Unavailable\r\n"
-                  "Content-Type: application/problem+json\r\n\r\n"
-                  "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
-                  "\"status\":503,\"code\":\"unavailable\"}\n",
-                  req->out);
+        floor_unavailable(req);
         return;
     }
     n = snprintf(body, sizeof(body),
