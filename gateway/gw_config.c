@@ -114,7 +114,7 @@ static const struct gw_config_key gw_config_keys[] = {
 
     I("relay", "batch", relay.batch, "2000", 1, 10000),
     I("relay", "interval_ms", relay.interval_ms, "50", 1, 60000),
-    I("relay", "threads", relay.threads, "2", 1, 8),
+    I("relay", "threads", relay.threads, "1", 1, 8),
     I("relay", "webhook_connect_timeout_ms", relay.webhook_connect_timeout_ms,
       "2000", 1, 60000),
     I("relay", "webhook_timeout_ms", relay.webhook_timeout_ms, "5000", 1,
