@@ -54,6 +54,12 @@ stack_init() {
     *) usage ;;
     esac
     # Several checkouts (git worktrees) on one machine each shift their ports by VAS_PORT_OFFSET.
+    # A stack remembers the offset it was started with (run/NAME/port_offset), so a later
+    # restart-part or stop without the variable still finds its own ports.
+    if [[ -z ${VAS_PORT_OFFSET:-} && -f $VAS_ROOT/run/$STACK/port_offset ]]; then
+        VAS_PORT_OFFSET=$(<"$VAS_ROOT/run/$STACK/port_offset")
+    fi
+    [[ ${VAS_PORT_OFFSET:-0} =~ ^[0-9]+$ ]] || die "VAS_PORT_OFFSET must be a number"
     NGINX_PORT=$((NGINX_PORT + ${VAS_PORT_OFFSET:-0}))
     REDIS_PORT=$((REDIS_PORT + ${VAS_PORT_OFFSET:-0}))
     ALLOCATOR_PORT=$((ALLOCATOR_PORT + ${VAS_PORT_OFFSET:-0}))
@@ -593,6 +599,7 @@ env_write() {
             env_line VAS_STACK_DIR "$DIR"
             env_line VAS_STACK_SCRIPT "$VAS_ROOT/scripts/stack.sh"
             env_line VAS_BASE_URL "$BASE_URL"
+            env_line VAS_PORT_OFFSET "${VAS_PORT_OFFSET:-0}"
             env_line VAS_ADMIN_KEY "$admin_key"
             env_line VAS_TOKEN_SECRET_FILE "$SECRETS/token_secret"
             env_line VAS_DOWNLOAD_SECRET_FILE "$SECRETS/download_secret"
@@ -629,6 +636,7 @@ env_write() {
 
 stack_start() {
     stack_dirs
+    printf '%s\n' "${VAS_PORT_OFFSET:-0}" >"$DIR/port_offset"
     secrets_ensure
     mysql_start
     redis_start
