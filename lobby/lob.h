@@ -9,18 +9,23 @@
  *
  *   vas:lobby:{<id>}        hash: id, game, name, owner, state, visibility,
  *                           max/min players, created/active ms, start
- *                           attempt, match
+ *                           attempt, match; c:<member> -> the member's
+ *                           claim token
  *   vas:lobby:{<id>}:m      zset member -> join sequence (oldest first)
  *   vas:lobby:{<id>}:j      hash member -> joined ms
  *   vas:lobby:{<id>}:s      zset member -> last seen ms (presence)
  *   vas:lobby:{<id>}:r      set of ready members
  *   vas:lobby:{<id>}:i      set of invitees
+ *   vas:lobby:{<id>}:f      set of fenced claim tokens (never seated here)
  *
  * Two things live in OTHER slots and are kept beside the lobby script
  * (never inside it), in a fixed order with compensation:
- *   vas:lobbyuser:{<user>}  the user's one open lobby (claimed with SET NX
- *                           before a join/create script, undone by a
- *                           compare-and-delete when the script refuses)
+ *   vas:lobbyuser:{<user>}  "<lobby>.<token>": the user's one open lobby
+ *                           (claimed with SET NX before a join/create
+ *                           script, which seats only under an unfenced
+ *                           token; undone by a compare-and-delete of
+ *                           that value; moved only after the other lobby
+ *                           fenced its token, lob_lobby.c)
  *   vas:lobbies:{g<game>}   zset id -> created ms, the public listing,
  *   …:info / …:exp          with the rendered lobby and its expiry; a hint
  *                           that the lobby scripts are the authority for.
@@ -111,9 +116,12 @@ struct lob_result {
     struct lob_event events[LOB_EVENTS_MAX];
     size_t           nevents;
     /* Left for lob_after (other slots): the claim of this user on
-     * lobby.id is released (a member left or was kicked); the listing
-     * when lobby.index_due. */
+     * lobby.id is released (a member left or was kicked), compared with
+     * unclaim_value ("<lobby>.<token>", the removed member's own claim);
+     * the listing when lobby.index_due. */
     const char *unclaim;
+    const char *unclaim_value;
+    const char *removed_token; /* the removed member's claim token */
     int         after_index, after_unclaim; /* sent by lob_after_send */
 };
 

@@ -19,6 +19,7 @@ enum lob_script_id {
     LOB_S_START_BEGIN,
     LOB_S_START_FINISH,
     LOB_S_START_ABORT,
+    LOB_S_FENCE,
     LOB_S_IDX_PUT,
     LOB_S_IDX_LIST,
     LOB_S_USER_CAS,
@@ -26,7 +27,10 @@ enum lob_script_id {
     LOB_S_COUNT
 };
 
-#define LOB_LOBBY_KEYS 6 /* keys of one lobby, in the scripts' order */
+#define LOB_LOBBY_KEYS 7  /* keys of one lobby, in the scripts' order */
+#define LOB_TOKEN_LEN  16 /* hex of a claim's token */
+/* A claim's value: "<lobby id>.<token>" and its NUL. */
+#define LOB_CLAIM_MAX  (LOB_ID_LEN + 1 + LOB_TOKEN_LEN + 1)
 #define LOB_INDEX_KEYS 3
 #define LOB_ARGS_MAX   (8 + LOB_INVITES_MAX)
 #define LOB_KEY_MAX    (32 + GW_USER_ID_MAX + LOB_ID_LEN)
@@ -65,9 +69,10 @@ int lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
 /* 1 when rep is Redis' NOSCRIPT error. */
 int lob_is_noscript(const redisReply *rep);
 
-/* Compare-and-delete of user's claim on lobby id (one round trip). */
+/* Compare-and-delete of user's claim: value is "<lobby>.<token>" (that
+ * claim only) or "<lobby>" (any claim on it); one round trip. */
 void lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
-                 const char *id);
+                 const char *value);
 
 /* Key names into out[LOB_KEY_MAX]. */
 void lob_key_user(const char *user, char *out);

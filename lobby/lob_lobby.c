@@ -9,12 +9,24 @@
  * Why this order is Cluster-safe: a script may only touch keys of one
  * slot, so "one open lobby per user" cannot be checked inside the lobby's
  * script. The user's key is claimed FIRST (SET NX, TTL = lobby_idle_s,
- * refreshed with every request of the member); the lobby script then
- * decides; when it refuses, the claim is undone with a compare-and-delete
- * (it only deletes the value this request wrote). A claim left by a crash
- * between the steps, or pointing at a lobby that expired or evicted the
- * user, is detected as stale (the lobby's own script says the user is
- * not an open member there) and replaced with a compare-and-set.
+ * refreshed with every request of the member) with the value
+ * "<lobby>.<token>", a fresh random token per claim; the lobby script then
+ * takes a seat only under that token, and records it with the member.
+ *
+ * Fencing keeps the claim and the seat atomic across the two slots. A
+ * claim found pointing at another lobby X is only moved away after X's
+ * own script (LOB_FENCE) answered that the user is not a member of X AND
+ * fenced its token there: a join or create still in flight with that
+ * token (claimed, script not yet run) is then refused ("fenced") instead
+ * of seating the user in X after the claim went to another lobby. Without
+ * the fence, "not a member yet" and "stale" look the same, and a user
+ * racing two joins ended in two lobbies (check; the other join seats;
+ * then compare-and-set). A leave or kick fences the removed member's
+ * token the same way, so a concurrent join reusing that claim cannot seat
+ * again before the claim is released. Releases compare-and-delete the
+ * exact "<lobby>.<token>" and so never release a newer claim. The bound
+ * is the keys' TTL: a request stalled between its claim and its script
+ * for longer than lobby_idle_s is not fenced any more.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +74,7 @@ static const struct {
     {"not_ready", GW_ECONFLICT},
     {"exists", GW_ECONFLICT},
     {"stale", GW_ECONFLICT},
+    {"fenced", GW_EIN_LOBBY}, /* the claim went to another lobby meanwhile */
     {"self", GW_EINVAL},
     {"too_many", GW_EINVAL},
     {"no_target", GW_ENOTFOUND},
@@ -178,6 +191,10 @@ lob_parse(const redisReply *rep, struct lob_result *out)
             out->lobby.attempt = lob_i64(extra->element[1]);
         }
     }
+    if (extra->elements >= 3 && lob_str(extra->element[2]) != NULL
+        && extra->element[2]->len > 0) {
+        out->removed_token = lob_str(extra->element[2]);
+    }
     for (i = 0; i < sizeof(lob_statuses) / sizeof(lob_statuses[0]); i++) {
         if (strcmp(lob_statuses[i].status, status) == 0) {
             return lob_statuses[i].rc;
@@ -233,71 +250,104 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
 
 void
 lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
-            const char *id)
+            const char *value)
 {
     char        key[LOB_KEY_MAX];
-    const char *kp[1] = {key}, *argv[1] = {id};
+    const char *kp[1] = {key}, *argv[1] = {value};
     redisReply *rep;
 
     lob_key_user(user, key);
     if (lob_eval(r, a, LOB_S_USER_DEL, 1, kp, 1, argv, NULL, 0, &rep)
         != GW_OK) {
-        gw_log_warn(r->rid, "claim of %s on %s not undone (expires)", user, id);
+        gw_log_warn(r->rid, "claim %s of %s not undone (expires)", value, user);
     }
 }
 
-/* 1 when user is a member of lobby other, which is open or starting. */
+/*
+ * Asks lobby other whether user's claim with token is live (the user is a
+ * member there, open or starting); when not, the token is fenced there
+ * before this returns (LOB_FENCE), so the claim may move.
+ */
 static int
-lob_claim_live(struct gw_redis *r, struct gw_arena *a,
-               const struct gw_config *cfg, const char *user, const char *other,
-               int *live)
+lob_fence(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
+          const char *user, const char *other, const char *token, int *live)
 {
-    struct lob_result *res = gw_arena_alloc(a, sizeof(*res));
-    size_t             i;
-    int                rc;
+    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], now[24], idle[24];
+    const char *kp[LOB_LOBBY_KEYS], *argv[5];
+    redisReply *rep;
+    int         i, rc;
 
-    *live = 0;
-    if (res == NULL) {
+    lob_keys_lobby(other, keys);
+    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
+        kp[i] = keys[i];
+    }
+    snprintf(now, sizeof(now), "%lld", (long long) gw_now_ms());
+    snprintf(idle, sizeof(idle), "%lld",
+             (long long) cfg->janitor.lobby_idle_s * 1000);
+    argv[0] = now;
+    argv[1] = idle;
+    argv[2] = idle; /* closed ttl: unused */
+    argv[3] = user;
+    argv[4] = token;
+    rc =
+        lob_eval(r, a, LOB_S_FENCE, LOB_LOBBY_KEYS, kp, 5, argv, NULL, 0, &rep);
+    if (rc == GW_OK && rep->type != REDIS_REPLY_INTEGER) {
+        rc = GW_ERROR;
+    }
+    *live = rc == GW_OK && rep->integer == 1;
+    return rc;
+}
+
+/* Splits a claim "<lobby>.<token>" (or an old "<lobby>") in the arena. */
+static int
+lob_claim_split(struct gw_arena *a, const char *v, const char **lobby,
+                const char **token)
+{
+    char *c = gw_arena_strdup(a, v), *dot;
+
+    if (c == NULL) {
         return GW_ERROR;
     }
-    rc = lob_run(r, a, cfg, LOB_S_GET, other, user, NULL, 0, 0, res);
-    if (rc == GW_ENOTFOUND) {
-        return GW_OK;
+    dot = strchr(c, '.');
+    *token = "";
+    if (dot != NULL) {
+        *dot = '\0';
+        *token = dot + 1;
     }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (strcmp(res->lobby.state, "open") != 0
-        && strcmp(res->lobby.state, "starting") != 0) {
-        return GW_OK;
-    }
-    for (i = 0; i < res->lobby.nmembers; i++) {
-        if (strcmp(res->lobby.members[i].user_id, user) == 0) {
-            *live = 1;
-        }
-    }
+    *lobby = c;
     return GW_OK;
 }
 
 /*
- * Claims the user's one open lobby for id. *had = 1 when the claim was
- * already this lobby's. GW_EIN_LOBBY when it is another live lobby's.
+ * Claims the user's one open lobby for id under a token (*token, in the
+ * arena). *had = 1 when the user's claim was already this lobby's (its
+ * token is kept, unless it is dead: fenced there, then it is replaced).
+ * GW_EIN_LOBBY when the claim is another live lobby's.
  */
 static int
 lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
-          const char *user, const char *id, int *had)
+          const char *user, const char *id, const char *dead,
+          const char **token, int *had)
 {
-    char        key[LOB_KEY_MAX], ttl[24];
-    const char *kp[1] = {key}, *argv[3];
-    redisReply *rep;
-    int         tries, rc, live;
+    char          key[LOB_KEY_MAX], ttl[24], want[LOB_CLAIM_MAX];
+    char          fresh[LOB_TOKEN_LEN + 1];
+    unsigned char rnd[LOB_TOKEN_LEN / 2];
+    const char   *kp[1] = {key}, *argv[3], *other, *tok;
+    redisReply   *rep;
+    int           tries, rc, live;
 
     *had = 0;
+    if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
+        return GW_ERROR;
+    }
+    gw_hex_encode(rnd, sizeof(rnd), fresh);
+    snprintf(want, sizeof(want), "%s.%s", id, fresh);
+    *token = gw_arena_strdup(a, fresh);
     lob_key_user(user, key);
     snprintf(ttl, sizeof(ttl), "%lld",
              (long long) cfg->janitor.lobby_idle_s * 1000);
-    for (tries = 0; tries < LOB_USER_CLAIM_TRIES; tries++) {
-        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX PX %s", key, id, ttl);
+    for (tries = 0; *token != NULL && tries < LOB_USER_CLAIM_TRIES; tries++) {
+        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX PX %s", key, want, ttl);
         if (rc != GW_OK || rep->type == REDIS_REPLY_STATUS) {
             return rc;
         }
@@ -308,26 +358,34 @@ lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         if (rep->type != REDIS_REPLY_STRING) {
             continue; /* expired meanwhile */
         }
-        if (strcmp(rep->str, id) == 0) {
+        argv[0] = gw_arena_strdup(a, rep->str);
+        if (argv[0] == NULL
+            || lob_claim_split(a, argv[0], &other, &tok) != GW_OK) {
+            return GW_ERROR;
+        }
+        if (strcmp(other, id) == 0
+            && (dead == NULL || strcmp(tok, dead) != 0)) {
             *had = 1;
+            *token = tok;
             return GW_OK;
         }
-        argv[0] = gw_arena_strdup(a, rep->str);
-        rc = lob_claim_live(r, a, cfg, user, argv[0], &live);
-        if (rc != GW_OK) {
-            return rc;
-        }
-        if (live) {
-            return GW_EIN_LOBBY;
-        }
-        argv[1] = id;
+        if (strcmp(other, id) != 0) {
+            rc = lob_fence(r, a, cfg, user, other, tok, &live);
+            if (rc != GW_OK) {
+                return rc;
+            }
+            if (live) {
+                return GW_EIN_LOBBY;
+            }
+        } /* else: this lobby's claim with a token fenced here */
+        argv[1] = want;
         argv[2] = ttl;
         rc = lob_eval(r, a, LOB_S_USER_CAS, 1, kp, 3, argv, NULL, 0, &rep);
         if (rc != GW_OK || lob_i64(rep) == 1) {
             return rc;
         }
     }
-    return GW_ECONFLICT;
+    return *token == NULL ? GW_ERROR : GW_ECONFLICT;
 }
 
 static int
@@ -352,18 +410,19 @@ lob_create(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
            const char *user, const struct lob_new *n, struct lob_result *out)
 {
     char        id[GW_NOTIF_ID_LEN + 1], game[24], max[24], min[24];
-    const char *argv[8];
+    const char *argv[8], *token;
     int         had, rc, nargs;
 
     gw_outbox_id_new(id); /* time-ordered: listing ties break by id */
-    rc = lob_claim(r, a, cfg, user, id, &had);
+    rc = lob_claim(r, a, cfg, user, id, NULL, &token, &had);
     if (rc != GW_OK) {
         return rc;
     }
     nargs = lob_player_args(n, id, game, max, min, argv);
+    argv[nargs++] = token;
     rc = lob_run(r, a, cfg, LOB_S_CREATE, id, user, argv, nargs, 0, out);
     if (rc != GW_OK) {
-        lob_unclaim(r, a, user, id);
+        lob_unclaim(r, a, user, gw_arena_printf(a, "%s.%s", id, token));
     }
     return rc; /* the listing: lob_after */
 }
@@ -379,17 +438,39 @@ int
 lob_join(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
          const char *id, const char *user, struct lob_result *out)
 {
-    int had, rc;
+    const char *token, *dead = NULL;
+    int         had, rc = GW_ECONFLICT, tries;
 
-    rc = lob_claim(r, a, cfg, user, id, &had);
-    if (rc != GW_OK) {
-        return rc;
+    for (tries = 0; tries < LOB_USER_CLAIM_TRIES; tries++) {
+        rc = lob_claim(r, a, cfg, user, id, dead, &token, &had);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        rc = lob_run(r, a, cfg, LOB_S_JOIN, id, user, &token, 1, 1, out);
+        if (rc != GW_EIN_LOBBY) {
+            break;
+        }
+        dead = token; /* fenced here: claim again (lob_claim decides) */
     }
-    rc = lob_run(r, a, cfg, LOB_S_JOIN, id, user, NULL, 0, 1, out);
     if (rc != GW_OK && !had) {
-        lob_unclaim(r, a, user, id);
+        lob_unclaim(r, a, user, gw_arena_printf(a, "%s.%s", id, token));
     }
     return rc;
+}
+
+/* The removed member's claim, released by lob_after (exactly its own). */
+static void
+lob_unclaim_later(struct gw_arena *a, struct lob_result *out, const char *user)
+{
+    if (out->removed_token == NULL) {
+        return; /* gone already, or "gone": nothing of ours to release */
+    }
+    out->unclaim = user;
+    out->unclaim_value =
+        gw_arena_printf(a, "%s.%s", out->lobby.id, out->removed_token);
+    if (out->unclaim_value == NULL) {
+        out->unclaim = NULL; /* the claim expires, or is found stale */
+    }
 }
 
 int
@@ -399,7 +480,7 @@ lob_leave(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     int rc = lob_run(r, a, cfg, LOB_S_LEAVE, id, user, NULL, 0, 0, out);
 
     if (rc == GW_OK) {
-        out->unclaim = user; /* lob_after */
+        lob_unclaim_later(a, out, user); /* lob_after */
     }
     return rc;
 }
@@ -446,7 +527,7 @@ lob_kick(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
 
     rc = lob_run(r, a, cfg, LOB_S_KICK, id, user, argv, 1, 1, out);
     if (rc == GW_OK) {
-        out->unclaim = target; /* lob_after */
+        lob_unclaim_later(a, out, target); /* lob_after */
     }
     return rc;
 }
@@ -561,7 +642,7 @@ lob_after_send(struct gw_redis *r, struct gw_arena *a,
     if (res->unclaim != NULL) {
         lob_key_user(res->unclaim, ukey);
         kp[0] = ukey;
-        argv[0] = res->lobby.id;
+        argv[0] = res->unclaim_value;
         res->after_unclaim = lob_append(r, LOB_S_USER_DEL, 1, kp, 1, argv) == 0;
         n += res->after_unclaim;
     }
@@ -596,7 +677,7 @@ lob_after_recv(struct gw_redis *r, struct gw_arena *a,
         lob_index_update(r, a, cfg, &res->lobby);
     }
     if (redo[1]) {
-        lob_unclaim(r, a, res->unclaim, res->lobby.id);
+        lob_unclaim(r, a, res->unclaim, res->unclaim_value);
     }
 }
 

@@ -24,8 +24,8 @@ lob_key_user(const char *user, char *out)
 void
 lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
 {
-    static const char *const sfx[LOB_LOBBY_KEYS] = {"",   ":m", ":j",
-                                                    ":s", ":r", ":i"};
+    static const char *const sfx[LOB_LOBBY_KEYS] = {"",   ":m", ":j", ":s",
+                                                    ":r", ":i", ":f"};
     int                      i;
 
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {

@@ -1,7 +1,7 @@
 /*
  * lob_script.c — the Lua scripts, one per lobby transition.
  *
- * Every lobby script gets the six keys of one lobby (lob.h) and ARGV =
+ * Every lobby script gets the seven keys of one lobby (lob.h) and ARGV =
  * now_ms, idle_ms, closed_ttl_ms, user, then its own arguments, and
  * answers {status, events, meta, members, extra}:
  *   status   "ok" or a refusal ("not_found", "full", "closed", …)
@@ -23,11 +23,11 @@
 #include "lob_internal.h"
 
 #define LOB_PRELUDE                                                            \
-    "local KM, KMEM, KJ, KS, KR, KI = KEYS[1], KEYS[2], KEYS[3], KEYS[4],"     \
-    " KEYS[5], KEYS[6]\n"                                                      \
+    "local KM, KMEM, KJ, KS, KR, KI, KF = KEYS[1], KEYS[2], KEYS[3],"          \
+    " KEYS[4], KEYS[5], KEYS[6], KEYS[7]\n"                                    \
     "local now, idle, closed_ttl, user = tonumber(ARGV[1]),"                   \
     " tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]\n"                         \
-    "local ev, extra = {}, {0, 0}\n"                                           \
+    "local ev, extra = {}, {0, 0, ''}\n"                                       \
     "local F = {'id','game_id','game_title','name','owner','state',"           \
     "'visibility','max','min','created_ms','active_ms','started_ms',"          \
     "'attempt','match_id','host','port'}\n"                                    \
@@ -47,13 +47,19 @@
     "    redis.call('HSET', KM, 'idx_ms', now) extra[1] = 1 end\n"             \
     "end\n"                                                                    \
     "local function close_lobby()\n"                                           \
-    "  redis.call('DEL', KMEM, KJ, KS, KR, KI)\n"                              \
+    "  redis.call('DEL', KMEM, KJ, KS, KR, KI, KF)\n"                          \
     "  redis.call('HSET', KM, 'state', 'closed', 'owner', '')\n"               \
     "  redis.call('PEXPIRE', KM, closed_ttl)\n"                                \
     "  ev[#ev + 1] = {'closed', '', ''} extra[1] = 1\n"                        \
     "end\n"                                                                    \
-    "local function remove_member(u, why)\n"                                   \
+    "local function remove_member(u, why, fence)\n"                            \
     "  redis.call('ZREM', KMEM, u) redis.call('HDEL', KJ, u)\n"                \
+    "  if fence then\n"                                                        \
+    "    local t = redis.call('HGET', KM, 'c:' .. u)\n"                        \
+    "    if t then redis.call('SADD', KF, t)"                                  \
+    " redis.call('PEXPIRE', KF, idle) extra[3] = t end\n"                      \
+    "  end\n"                                                                  \
+    "  redis.call('HDEL', KM, 'c:' .. u)\n"                                    \
     "  redis.call('ZREM', KS, u) redis.call('SREM', KR, u)\n"                  \
     "  ev[#ev + 1] = {'left', u, why} extra[1] = 1\n"                          \
     "  if redis.call('ZCARD', KMEM) == 0 then close_lobby() return end\n"      \
@@ -69,7 +75,7 @@
     " '(' .. (now - idle))\n"                                                  \
     "  for _, u in ipairs(gone) do\n"                                          \
     "    if meta('state') ~= 'open' then return end\n"                         \
-    "    remove_member(u, 'idle')\n"                                           \
+    "    remove_member(u, 'idle', false)\n"                                    \
     "  end\n"                                                                  \
     "end\n"                                                                    \
     "local function visible()\n"                                               \
@@ -92,15 +98,20 @@
     "  end\n"                                                                  \
     "  return {status, ev, m, mem, extra}\n"                                   \
     "end\n"                                                                    \
-    "local function hidden() return {'not_found', ev, {}, {}, extra} end\n"
+    "local function hidden_as(st) return {st, ev, {}, {}, extra} end\n"        \
+    "local function hidden() return hidden_as('not_found') end\n"              \
+    "local function fenced(t)"                                                 \
+    " return redis.call('SISMEMBER', KF, t) == 1 end\n"
 
-/* ARGV[5..11]: id, game_id, title, name, visibility, max, min */
+/* ARGV[5..12]: id, game_id, title, name, visibility, max, min, claim token */
 #define LOB_CREATE                                                             \
     "if exists() then return render('exists') end\n"                           \
+    "if fenced(ARGV[12]) then return hidden_as('fenced') end\n"                \
     "redis.call('HSET', KM, 'id', ARGV[5], 'game_id', ARGV[6],"                \
     " 'game_title', ARGV[7], 'name', ARGV[8], 'owner', user, 'state',"         \
     " 'open', 'visibility', ARGV[9], 'max', ARGV[10], 'min', ARGV[11],"        \
-    " 'created_ms', now, 'attempt', 0, 'seq', 1, 'idx_ms', now)\n"             \
+    " 'created_ms', now, 'attempt', 0, 'seq', 1, 'idx_ms', now,"               \
+    " 'c:' .. user, ARGV[12])\n"                                               \
     "redis.call('ZADD', KMEM, 1, user) redis.call('HSET', KJ, user, now)\n"    \
     "present() extra[1] = 1 touch()\n"                                         \
     "return render('ok')\n"
@@ -112,6 +123,7 @@
     "if alive() and is_member(user) then present() idx(false) touch() end\n"   \
     "return render('ok')\n"
 
+/* ARGV[5]: the claim token (a fenced one never takes a seat) */
 #define LOB_JOIN                                                               \
     "if not exists() then return hidden() end\n"                               \
     "evict()\n"                                                                \
@@ -120,8 +132,10 @@
     "if is_member(user) then present() touch() return render('member') end\n"  \
     "if redis.call('ZCARD', KMEM) >= tonumber(meta('max')) then"               \
     " return render('full') end\n"                                             \
+    "if fenced(ARGV[5]) then return render('fenced') end\n"                    \
     "local seq = redis.call('HINCRBY', KM, 'seq', 1)\n"                        \
     "redis.call('ZADD', KMEM, seq, user) redis.call('HSET', KJ, user, now)\n"  \
+    "redis.call('HSET', KM, 'c:' .. user, ARGV[5])\n"                          \
     "redis.call('SREM', KI, user) present()\n"                                 \
     "ev[#ev + 1] = {'joined', user, ''}\n"                                     \
     "idx(true) touch()\n"                                                      \
@@ -143,7 +157,7 @@
     "if not is_member(user) then return render('gone') end\n"                  \
     "if meta('state') == 'starting' then present() touch()"                    \
     " return render('starting') end\n"                                         \
-    "remove_member(user, 'left')\n"                                            \
+    "remove_member(user, 'left', true)\n"                                      \
     "if alive() then touch() end\n"                                            \
     "return render('ok')\n"
 
@@ -183,7 +197,7 @@
     "if st ~= 'open' then return render('closed') end\n"                       \
     "if ARGV[5] == user then return render('self') end\n"                      \
     "if not is_member(ARGV[5]) then return render('no_target') end\n"          \
-    "remove_member(ARGV[5], 'kicked') present() touch()\n"                     \
+    "remove_member(ARGV[5], 'kicked', true) present() touch()\n"               \
     "return render('ok')\n"
 
 /* ARGV[5]: how long the start may take (ms) before another may begin */
@@ -228,6 +242,21 @@
     "redis.call('HDEL', KM, 'starting_until')\n"                               \
     "extra[1] = 1 touch()\n"                                                   \
     "return render('ok')\n"
+
+/*
+ * ARGV[5]: the token of the user's claim on this lobby, found by a request
+ * that wants the claim for another lobby. 1 when the user is a member of
+ * this lobby while it is open or starting (the claim is live). Else 0, and
+ * the token is fenced first: a join or create still in flight with it
+ * (claimed, script not yet run) can never take a seat here, so moving the
+ * claim away is safe. A started or closed lobby seats nobody again.
+ */
+#define LOB_FENCE                                                              \
+    "local st = meta('state')\n"                                               \
+    "if st == 'closed' or st == 'started' then return 0 end\n"                 \
+    "if st and is_member(user) then return 1 end\n"                            \
+    "redis.call('SADD', KF, ARGV[5]) redis.call('PEXPIRE', KF, idle)\n"        \
+    "return 0\n"
 
 /*
  * The listing of one game (keys: idx zset id -> created ms, info hash
@@ -301,8 +330,12 @@
     "  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end\n"      \
     "return 0\n"
 
+/* ARGV[1]: "<lobby>.<token>" deletes exactly that claim; "<lobby>" any
+ * claim on that lobby (a started lobby releases every member's). */
 #define LOB_USER_DEL                                                           \
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then"                            \
+    "local v = redis.call('GET', KEYS[1])\n"                                   \
+    "if v and (v == ARGV[1] or"                                                \
+    " string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. '.') then"                  \
     " return redis.call('DEL', KEYS[1]) end\n"                                 \
     "return 0\n"
 
@@ -317,6 +350,7 @@ static const char *const lob_scripts[LOB_S_COUNT] = {
     [LOB_S_START_BEGIN] = LOB_PRELUDE  LOB_START_BEGIN,
     [LOB_S_START_FINISH] = LOB_PRELUDE LOB_START_FINISH,
     [LOB_S_START_ABORT] = LOB_PRELUDE  LOB_START_ABORT,
+    [LOB_S_FENCE] = LOB_PRELUDE        LOB_FENCE,
     [LOB_S_IDX_PUT] = LOB_IDX_PUT,
     [LOB_S_IDX_LIST] = LOB_IDX_LIST,
     [LOB_S_USER_CAS] = LOB_USER_CAS,

@@ -92,6 +92,77 @@ def test_race_to_join_four_seats(cat):
     assert create(loser, cat.game).status == 201
 
 
+def seated(owners, lids):
+    """{user: [lobby ids that list the user as a member]}."""
+    out = {}
+    for o, lid in zip(owners, lids):
+        for m in members(get(o, lid).json()):
+            out.setdefault(m, []).append(lid)
+    return out
+
+
+def test_one_user_racing_joins_of_several_lobbies(cat):
+    """The same user joins 4 lobbies at once, 4 users a trial, 60 trials.
+    Catches: the claim found pointing at a lobby the user has not joined
+    YET (claimed, script in flight) taken for stale and moved, after which
+    both joins seat the user (a user in two lobbies; failed 13-58 times per
+    run before claims carried a token that the other lobby fences)."""
+    owners = [User() for _ in range(4)]
+    lids = [create(o, cat.game8, max_players=8).json()["id"] for o in owners]
+    twice = []
+    with ThreadPoolExecutor(16) as ex:
+        for _ in range(60):
+            users = [User() for _ in range(4)]
+            barrier = threading.Barrier(16)
+
+            def go(u, lid):
+                barrier.wait()
+                return join(u, lid).status
+
+            codes = [f.result() for f in
+                     [ex.submit(go, u, lid) for u in users for lid in lids]]
+            assert set(codes) <= {200, 409}, codes
+            where = seated(owners, lids)
+            for u in users:
+                if len(where.get(u.user, [])) > 1:
+                    twice.append((u.user, where[u.user]))
+                for lid in where.get(u.user, []):
+                    assert leave(u, lid).status == 204
+    assert twice == [], twice
+
+
+def test_leave_racing_a_rejoin_and_another_join(cat):
+    """A member leaves L while joining L again and joining M, at once,
+    40 times. Catches: the leave's claim release deleting the claim that
+    the concurrent re-join of L seats under (released by lobby id alone),
+    after which the join of M also succeeds (a user in two lobbies)."""
+    o1, o2 = User(), User()
+    l1 = create(o1, cat.game8, max_players=8).json()["id"]
+    l2 = create(o2, cat.game8, max_players=8).json()["id"]
+    twice = []
+    with ThreadPoolExecutor(12) as ex:
+        for _ in range(40):
+            users = [User() for _ in range(4)]
+            for u in users:
+                assert join(u, l1).status == 200
+            barrier = threading.Barrier(12)
+
+            def go(fn, u, lid):
+                barrier.wait()
+                return fn(u, lid).status
+
+            fs = [ex.submit(go, fn, u, lid) for u in users
+                  for fn, lid in ((leave, l1), (join, l1), (join, l2))]
+            [f.result() for f in fs]
+            where = seated([o1, o2], [l1, l2])
+            for u in users:
+                if len(where.get(u.user, [])) > 1:
+                    twice.append((u.user, where[u.user]))
+                for lid in where.get(u.user, []):
+                    assert leave(u, lid).status == 204
+    assert twice == [], twice
+
+
 def test_owner_leaves_longest_waiting_takes_over(cat):
     """Catches: ownership handed to anyone but the earliest joiner, and a
     missing lobby.owner_changed / member_left notification."""
