@@ -136,6 +136,18 @@ int cat_items_page_render(struct gw_db *db, struct gw_arena *a,
                           const char **body);
 
 /*
+ * The rendered item objects (API.md's catalog item) of n items, ids[k] as
+ * of versions[k], into frag[k] and len[k] (copied into a): from frags
+ * (may be NULL) when (id, version, gen) is cached, the others read in one
+ * query (each by primary key, its assets by their index), rendered and
+ * stored there. An item not found (deleted meanwhile) leaves frag[k] NULL.
+ */
+int cat_items_fragments(struct gw_db *db, struct gw_arena *a,
+                        struct cat_frag_cache *frags, int64_t gen, size_t n,
+                        const int64_t *ids, const int64_t *versions,
+                        const char **frag, size_t *len);
+
+/*
  * The cache key of a page query: its parsed fields with q normalised as
  * the search matches it (padding, case and full-width forms do not mint
  * new keys; parameter order never did). In a; NULL when out of memory.

@@ -376,37 +376,36 @@ cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                        lim);
 }
 
-/* One page being assembled: per item its id-query row and fragment; for
- * the items not cached, their details as read. */
-struct cat_page {
-    MYSQL_ROW       *rows; /* of the id query */
+/* Items being rendered: per item its fragment; for the items not cached,
+ * their details as read. */
+struct cat_fill {
+    const int64_t   *ids;
     const char     **frag;
     size_t          *len;
     struct cat_item *items; /* details of the missing ones */
     int64_t         *version;
     int             *read;
     size_t           n;
-    int              missing; /* an item is not cached */
 };
 
-/* Adds a details row (the item, then each further asset) to the page. */
+/* Adds a details row (the item, then each further asset) to the fill. */
 static void
-cat_page_row(MYSQL_ROW row, struct cat_page *pg)
+cat_fill_row(MYSQL_ROW row, struct cat_fill *f)
 {
     struct cat_item *it;
     size_t           k;
     int64_t          id = gw_db_col_i64(row, 0);
 
-    for (k = 0; k < pg->n && gw_db_col_i64(pg->rows[k], 0) != id; k++) {
+    for (k = 0; k < f->n && (f->ids[k] != id || f->frag[k] != NULL); k++) {
     }
-    if (k == pg->n || pg->frag[k] != NULL) {
+    if (k == f->n) {
         return; /* not asked for (cannot happen) */
     }
-    it = &pg->items[k];
-    if (!pg->read[k]) {
+    it = &f->items[k];
+    if (!f->read[k]) {
         cat_item_base_from_row(row, it);
-        pg->version[k] = gw_db_col_i64(row, CAT_DETAILS_VERSION_COL);
-        pg->read[k] = 1;
+        f->version[k] = gw_db_col_i64(row, CAT_DETAILS_VERSION_COL);
+        f->read[k] = 1;
     }
     if (row[CAT_DETAILS_ASSET_COL] != NULL && it->nassets < CAT_FORMATS_MAX) {
         struct cat_asset *as = &it->assets[it->nassets++];
@@ -419,13 +418,13 @@ cat_page_row(MYSQL_ROW row, struct cat_page *pg)
 
 /* Renders item k (read from MariaDB) into its fragment and caches it. */
 static int
-cat_page_render(struct gw_arena *a, struct cat_frag_cache *frags, int64_t gen,
-                struct cat_page *pg, size_t k)
+cat_fill_render(struct gw_arena *a, struct cat_frag_cache *frags, int64_t gen,
+                struct cat_fill *f, size_t k)
 {
     cJSON *o;
     char  *txt;
 
-    if ((o = cat_item_json_new(&pg->items[k])) == NULL) {
+    if ((o = cat_item_json_new(&f->items[k])) == NULL) {
         return GW_ERROR;
     }
     txt = cJSON_PrintUnformatted(o);
@@ -433,11 +432,11 @@ cat_page_render(struct gw_arena *a, struct cat_frag_cache *frags, int64_t gen,
     if (txt == NULL) {
         return GW_ERROR;
     }
-    pg->len[k] = strlen(txt);
-    pg->frag[k] = gw_arena_strndup(a, txt, pg->len[k]);
-    cat_frag_put(frags, pg->items[k].id, pg->version[k], gen, txt, pg->len[k]);
+    f->len[k] = strlen(txt);
+    f->frag[k] = gw_arena_strndup(a, txt, f->len[k]);
+    cat_frag_put(frags, f->items[k].id, f->version[k], gen, txt, f->len[k]);
     cJSON_free(txt);
-    return pg->frag[k] != NULL ? GW_OK : GW_ERROR;
+    return f->frag[k] != NULL ? GW_OK : GW_ERROR;
 }
 
 /* Asset rows come per item in format order (the primary key's). */
@@ -450,25 +449,25 @@ cat_asset_cmp(const void *x, const void *y)
 
 /* Reads and renders the items whose fragment was not cached: one query. */
 static int
-cat_page_fill(struct gw_db *db, struct gw_arena *a,
-              struct cat_frag_cache *frags, int64_t gen, struct cat_page *pg)
+cat_fill_missing(struct gw_db *db, struct gw_arena *a,
+                 struct cat_frag_cache *frags, int64_t gen, struct cat_fill *f)
 {
     struct gw_buf ids = {0};
     MYSQL_RES    *res;
     MYSQL_ROW     row;
-    size_t        k, n = pg->n;
+    size_t        k, n = f->n;
     int           rc = GW_OK;
 
-    pg->items = gw_arena_calloc(a, n * sizeof(*pg->items));
-    pg->version = gw_arena_calloc(a, n * sizeof(*pg->version));
-    pg->read = gw_arena_calloc(a, n * sizeof(*pg->read));
-    if (pg->items == NULL || pg->version == NULL || pg->read == NULL) {
+    f->items = gw_arena_calloc(a, n * sizeof(*f->items));
+    f->version = gw_arena_calloc(a, n * sizeof(*f->version));
+    f->read = gw_arena_calloc(a, n * sizeof(*f->read));
+    if (f->items == NULL || f->version == NULL || f->read == NULL) {
         return GW_ERROR;
     }
     for (k = 0; k < n && rc == GW_OK; k++) {
-        if (pg->frag[k] == NULL
+        if (f->frag[k] == NULL
             && gw_buf_printf(&ids, "%c%lld", ids.len ? ',' : '[',
-                             (long long) gw_db_col_i64(pg->rows[k], 0))
+                             (long long) f->ids[k])
                 != 0) {
             rc = GW_ERROR;
         }
@@ -481,18 +480,47 @@ cat_page_fill(struct gw_db *db, struct gw_arena *a,
     }
     gw_buf_free(&ids);
     while (rc == GW_OK && (row = mysql_fetch_row(res)) != NULL) {
-        cat_page_row(row, pg);
+        cat_fill_row(row, f);
     }
-    /* An item deleted between the two queries is left out of the page. */
     for (k = 0; k < n && rc == GW_OK; k++) {
-        if (pg->read[k]) {
-            qsort(pg->items[k].assets, pg->items[k].nassets,
+        if (f->read[k]) {
+            qsort(f->items[k].assets, f->items[k].nassets,
                   sizeof(struct cat_asset), cat_asset_cmp);
-            rc = cat_page_render(a, frags, gen, pg, k);
+            rc = cat_fill_render(a, frags, gen, f, k);
         }
     }
     return rc;
 }
+
+int
+cat_items_fragments(struct gw_db *db, struct gw_arena *a,
+                    struct cat_frag_cache *frags, int64_t gen, size_t n,
+                    const int64_t *ids, const int64_t *versions,
+                    const char **frag, size_t *len)
+{
+    struct cat_fill f = {ids, frag, len, NULL, NULL, NULL, n};
+    size_t          k;
+    int             missing = 0;
+
+    for (k = 0; k < n; k++) {
+        frag[k] = NULL;
+        if (!cat_frag_get(frags, ids[k], versions[k], gen, a, &frag[k],
+                          &len[k])) {
+            frag[k] = NULL;
+            missing = 1;
+        }
+    }
+    return missing ? cat_fill_missing(db, a, frags, gen, &f) : GW_OK;
+}
+
+/* One page being assembled: the id query's rows (the last one makes the
+ * cursor) and each item's fragment. */
+struct cat_page {
+    MYSQL_ROW   *rows;
+    const char **frag;
+    size_t      *len;
+    size_t       n;
+};
 
 /* {"items":[...],"next_cursor":...} from the fragments, in order. */
 static int
@@ -543,6 +571,7 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
     MYSQL_ROW       row;
     struct cat_page pg = {0};
     size_t          cap = (size_t) q->limit;
+    int64_t        *ids, *versions;
     int             rc = cat_page_ids(db, a, q, &res), more = 0;
 
     if (rc != GW_OK) {
@@ -551,7 +580,10 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
     pg.rows = gw_arena_alloc(a, cap * sizeof(*pg.rows));
     pg.frag = gw_arena_alloc(a, cap * sizeof(*pg.frag));
     pg.len = gw_arena_alloc(a, cap * sizeof(*pg.len));
-    if (pg.rows == NULL || pg.frag == NULL || pg.len == NULL) {
+    ids = gw_arena_alloc(a, cap * sizeof(*ids));
+    versions = gw_arena_alloc(a, cap * sizeof(*versions));
+    if (pg.rows == NULL || pg.frag == NULL || pg.len == NULL || ids == NULL
+        || versions == NULL) {
         return GW_ERROR;
     }
     while ((row = mysql_fetch_row(res)) != NULL) {
@@ -560,19 +592,13 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
             break;
         }
         pg.rows[pg.n] = row;
-        pg.frag[pg.n] = NULL;
-        if (!cat_frag_get(frags, gw_db_col_i64(row, 0), gw_db_col_i64(row, 1),
-                          gen, a, &pg.frag[pg.n], &pg.len[pg.n])) {
-            pg.frag[pg.n] = NULL;
-            pg.missing = 1;
-        }
+        ids[pg.n] = gw_db_col_i64(row, 0);
+        versions[pg.n] = gw_db_col_i64(row, 1);
         pg.n++;
     }
-    if (pg.missing > 0
-        && (rc = cat_page_fill(db, a, frags, gen, &pg)) != GW_OK) {
-        return rc;
-    }
-    return cat_page_join(a, q, &pg, more, body);
+    rc = cat_items_fragments(db, a, frags, gen, pg.n, ids, versions, pg.frag,
+                             pg.len);
+    return rc == GW_OK ? cat_page_join(a, q, &pg, more, body) : rc;
 }
 
 int

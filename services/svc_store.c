@@ -155,35 +155,10 @@ svc_store_link_json_new(struct gw_request *r, int64_t entitlement_id,
     return o;
 }
 
-cJSON *
-svc_store_item_json(struct gw_request *r, MYSQL_ROW row, int64_t version)
+struct cat_frag_cache *
+svc_store_frags(struct gw_request *r)
 {
-    struct cat_frag_cache *frags =
-        r->cfg->catalog.fragment_cache ? svc_frags : NULL;
-    int64_t         gen = cat_cache_generation(&r->thr->db, r->arena);
-    int64_t         id = gw_db_col_i64(row, 0);
-    struct cat_item it;
-    const char     *body;
-    size_t          len;
-    char           *txt;
-    cJSON          *o;
-
-    if (cat_frag_get(frags, id, version, gen, r->arena, &body, &len)) {
-        return cJSON_CreateRaw(body);
-    }
-    cat_item_from_row(r->arena, row, &it);
-    if ((o = cat_item_json_new(&it)) == NULL) {
-        return NULL;
-    }
-    txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (txt == NULL) {
-        return NULL;
-    }
-    cat_frag_put(frags, id, version, gen, txt, strlen(txt));
-    o = cJSON_CreateRaw(txt);
-    cJSON_free(txt);
-    return o;
+    return r->cfg->catalog.fragment_cache ? svc_frags : NULL;
 }
 
 /* 304 when If-None-Match lists etag (or is "*"). */
@@ -237,10 +212,8 @@ static int
 svc_render_items(struct gw_request *r, void *arg, int64_t gen,
                  const char **body)
 {
-    struct cat_frag_cache *frags =
-        r->cfg->catalog.fragment_cache ? svc_frags : NULL;
-
-    return cat_items_page_render(&r->thr->db, r->arena, arg, frags, gen, body);
+    return cat_items_page_render(&r->thr->db, r->arena, arg, svc_store_frags(r),
+                                 gen, body);
 }
 
 static int

@@ -35,11 +35,9 @@ int svc_store_page_args(struct gw_request *r, int64_t *limit, int *has_cursor,
 cJSON *svc_store_link_json_new(struct gw_request *r, int64_t entitlement_id,
                                const char *format);
 
-/* The catalog item of a CAT_ITEM_COLS row (read at version) as a raw JSON
- * node: the worker's fragment when (id, version, generation) is cached,
- * else rendered and cached (catalog/cat_frag.h). NULL: out of memory. */
-cJSON *svc_store_item_json(struct gw_request *r, MYSQL_ROW row,
-                           int64_t version);
+/* This worker's rendered catalog items (catalog/cat_frag.h), or NULL when
+ * [catalog] fragment_cache is off. */
+struct cat_frag_cache *svc_store_frags(struct gw_request *r);
 
 /* Replies with a JSON body, caching nothing (serialises into the arena). */
 int svc_store_reply(struct gw_request *r, int status, cJSON *body);

@@ -141,21 +141,21 @@ const char *store_refund_json(struct store_ctx          *ctx,
 /*
  * One page of the user's entitlements (library) or purchases, newest
  * first, keyset-paged by id (after_id 0: first page); at most limit+1
- * rows so the caller knows whether there is a next page. Rows: see
- * STORE_LIBRARY_COLS / STORE_PURCHASE_COLS in store.c's header comment.
+ * rows so the caller knows whether there is a next page. Rows: the
+ * library's columns below, STORE_PURCHASE_COLS (store_library.c).
  */
 int store_library_page(struct store_ctx *ctx, const char *user,
                        int64_t after_id, int64_t limit,
                        struct gw_rows *rows) GW_MUST_CHECK;
-/* A library row's last column: the item's version (catalog/cat_frag.h). */
-#define STORE_LIBRARY_VERSION_COL (6 + 20)
 int store_purchases_page(struct store_ctx *ctx, const char *user,
                          int64_t after_id, int64_t limit,
                          struct gw_rows *rows) GW_MUST_CHECK;
 
 /* Library row columns: id, status, expired (0/1), granted_at,
- * expires_at, kind, then the catalog's item columns (CAT_ITEM_COLS). */
-#define STORE_LIB_ITEM_COL 6
+ * expires_at, kind, then the item's id and version (the key of its
+ * rendered object, cat_items_fragments). */
+#define STORE_LIB_ITEM_COL        6
+#define STORE_LIBRARY_VERSION_COL 7
 
 /* Purchase row columns (store_purchase_get too). */
 enum store_purchase_col {
