@@ -21,6 +21,7 @@ DIR=$VAS_ROOT/run/$STACK
 SECONDS_RUN=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 THREADS=${BENCH_THREADS:-2}
+export BENCH_THREADS=$THREADS # scripts/bench/money.lua splits the refund ids by thread
 
 # One row per endpoint; later issues add theirs. Fields (whitespace-separated):
 #   name        unique, what BENCH_ONLY and baselines refer to
@@ -209,7 +210,7 @@ for row in "${BENCH_ROWS[@]}"; do
     CONNS[$name]=$conns
     BASE[$name]=$base
     log "$name: $path, $conns connections, ${WARMUP}s warm-up + ${SECONDS_RUN}s"
-    wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
+    BENCH_PHASE=warmup wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
     out=$DIR/wrk-$name.txt
     t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
     read -r rt0 rc0 < <(rd_stats)

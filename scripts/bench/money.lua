@@ -2,8 +2,10 @@
 --   /buy       a game pass, buyer drawn at random from BENCH_SUBSCRIBERS (10,000+)
 --   /buy-hot   the same pass, always buyer 0 (one hot account row)
 --   /gift      the pass as a gift from a random buyer to another random one
---   /refund    full refunds of purchases made by the rows before (each id once,
---              threads take interleaved ids from the newest down)
+--   /refund    full refunds of purchases made by the rows before and not yet
+--              refunded (each id once: threads split the ids by a hash of the id;
+--              the warm-up walks from the newest down, the measured run from the
+--              oldest up)
 -- A fresh Idempotency-Key per request. Setup: scripts/bench/money_setup.py (once, cached).
 local env, tokens = {}, {}
 local counter, tag, threads = 0, "", 0
@@ -25,7 +27,16 @@ local function load()
     for line in io.lines(env.TOKENFILE) do tokens[#tokens + 1] = line end
     if wrk.path == "/refund" then
         local p = io.popen(dir .. "/../../scripts/bench/money_refund_ids.sh")
-        env.MAXID = tonumber(p:read("*l"))
+        -- Each thread reads the list itself (at slightly different moments) and keeps
+        -- the ids that hash to it: no id goes to two threads, whatever each list holds.
+        local n = tonumber(os.getenv("BENCH_THREADS") or "2")
+        env.IDS = {}
+        for line in p:lines() do
+            local id = tonumber(line)
+            if math.floor(id * 618.0339887) % n == (tid or 1) - 1 then
+                env.IDS[#env.IDS + 1] = id
+            end
+        end
         p:close()
     end
 end
@@ -59,7 +70,12 @@ function request()
         return post("/v1/purchases", tokens[a],
             '{"item_id": ' .. env.PASS .. ', "gift_to": "bench-' .. b .. '"}')
     elseif p == "/refund" then
-        local id = env.MAXID - (counter * 2 + (tid or 1) - 1)
+        -- the warm-up walks this thread's ids from the newest, the measured run from the
+        -- oldest: its list is read as the warm-up stops, so it may hold the warm-up's
+        -- in-flight ids (at the newest end)
+        local ids = env.IDS
+        local k = os.getenv("BENCH_PHASE") == "warmup" and counter + 1 or #ids - counter
+        local id = ids[k] or 0
         return post("/v1/admin/purchases/" .. id .. "/refunds", os.getenv("VAS_ADMIN_KEY"),
             '{"reason": "bench"}')
     end
