@@ -13,9 +13,12 @@ static const struct gw_check store_checks[] = {
     {"purchase without its entitlement: purchase_id entitlement_id",
      "SELECT p.id, p.entitlement_id FROM purchases p LEFT JOIN entitlements e"
      " ON e.id = p.entitlement_id WHERE e.id IS NULL"},
+    /* The CDR must name the purchase too: refunds of a charge find its
+     * purchase through it. */
     {"purchase whose charge has not exactly one CDR: purchase_id txn_id cdrs",
      "SELECT p.id, p.charge_txn_id, COUNT(c.id) FROM purchases p"
      " LEFT JOIN cdrs c ON c.txn_id = p.charge_txn_id AND c.kind = 'charge'"
+     " AND c.purchase_id = p.id"
      " WHERE p.amount > 0 GROUP BY p.id, p.charge_txn_id"
      " HAVING COUNT(c.id) <> 1"},
     {"purchase whose charge txn is missing or differs: purchase_id txn_id",
@@ -50,11 +53,14 @@ static const struct gw_check store_checks[] = {
      " ON p.id = r.purchase_id LEFT JOIN ledger_txns t ON t.id = r.txn_id"
      " WHERE t.id IS NULL OR t.kind <> 'refund'"
      " OR t.corrects_txn_id <> p.charge_txn_id OR t.amount <> r.amount"},
+    /* The entitlement's latest purchase is its highest purchase id
+     * (ix_purchases_entitlement, one entry per entitlement). */
     {"fully refunded ringtone still entitled: purchase_id entitlement_id",
-     "SELECT p.id, e.id FROM purchases p JOIN entitlements e"
-     " ON e.id = p.entitlement_id WHERE p.status = 'refunded'"
-     " AND e.kind = 'permanent' AND e.status = 'active'"
-     " AND e.purchase_id = p.id"},
+     "SELECT p.id, e.id FROM (SELECT entitlement_id, MAX(id) AS id FROM"
+     " purchases GROUP BY entitlement_id) l JOIN purchases p ON p.id = l.id"
+     " JOIN entitlements e ON e.id = l.entitlement_id"
+     " WHERE p.status = 'refunded'"
+     " AND e.kind = 'permanent' AND e.status = 'active'"},
 };
 
 #define STORE_AUDIT_NCHECKS (sizeof(store_checks) / sizeof(store_checks[0]))

@@ -288,25 +288,31 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
     return gw_json_print(ctx->a, o);
 }
 
-/* The charge's id on the purchase, the latest purchase on the
- * entitlement, then the outbox rows and the webhook. */
+/*
+ * The charge's id and the balance it left on the purchase (a paid one:
+ * a free purchase's row is complete as inserted), then the outbox rows
+ * and the webhook. One primary-key UPDATE of one table whose changed
+ * columns are in no index: the entitlement's latest purchase is its
+ * highest purchase id (the entitlement's row lock orders its purchases),
+ * and the purchase of a charge is found through its CDR.
+ */
 static int
 store_buy_finish(struct store_ctx *ctx, struct store_buy *b)
 {
     char *p = store_buy_payload(ctx, b);
-    int   rc;
+    int   rc = GW_OK;
 
     if (p == NULL) {
         return GW_ERROR;
     }
-    rc = gw_stmt_exec(
-        ctx->db,
-        "UPDATE purchases p JOIN entitlements e ON e.id ="
-        " p.entitlement_id SET p.charge_txn_id = ?,"
-        " p.balance_after = ?, e.purchase_id = p.id WHERE p.id"
-        " = ?",
-        GW_ARGS(b->charge_txn_id ? GW_I64(b->charge_txn_id) : GW_NULL,
-                GW_I64(b->balance_after), GW_I64(b->purchase_id)));
+    if (b->charge_txn_id != 0) {
+        rc = gw_stmt_exec(ctx->db,
+                          "UPDATE purchases SET charge_txn_id = ?,"
+                          " balance_after = ? WHERE id = ?",
+                          GW_ARGS(GW_I64(b->charge_txn_id),
+                                  GW_I64(b->balance_after),
+                                  GW_I64(b->purchase_id)));
+    }
     if (rc == GW_OK) {
         rc = gw_outbox_add(ctx->db, b->buyer, "purchase.completed", p, NULL);
     }

@@ -206,7 +206,8 @@ store_refund_ledger(struct store_ctx *ctx, struct store_refund *f,
     return rc;
 }
 
-/* The purchase whose charge is txn, if any (vasctl names charges). */
+/* The purchase whose charge is txn, if any (vasctl names charges): its
+ * charge CDR names it (the audit holds the two to each other). */
 static int
 store_refund_purchase_of(struct store_ctx *ctx, struct store_refund *f)
 {
@@ -214,7 +215,8 @@ store_refund_purchase_of(struct store_ctx *ctx, struct store_refund *f)
     int       rc;
 
     rc = gw_stmt_row(ctx->db, ctx->a, &row,
-                     "SELECT id FROM purchases WHERE charge_txn_id = ?",
+                     "SELECT purchase_id FROM cdrs WHERE txn_id = ? AND kind"
+                     " = 'charge' AND purchase_id IS NOT NULL",
                      GW_ARGS(GW_I64(f->charge_txn_id)));
     if (rc == GW_OK && row != NULL) {
         f->purchase_id = gw_db_col_i64(row, 0);
