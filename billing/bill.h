@@ -38,7 +38,7 @@
 #include "gw_assert.h"
 #include "gw_db.h"
 
-#define BILL_BUCKETS       16
+#define BILL_BUCKETS       64
 #define BILL_AMOUNT_MAX    100000000000LL /* 10^11 fen per movement */
 #define BILL_SHARE_BP_MAX  10000
 #define BILL_CAP_WARN_PCT  80

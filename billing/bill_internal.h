@@ -28,6 +28,7 @@ struct bill_legs {
     int64_t     purchase_id;    /* for the CDR, 0 if none */
     int64_t     lobby_start_id; /* for the CDR (captures), 0 if none */
     const char *notify_user;    /* warnings go to (NULL: the subscriber) */
+    int         refund_bucket;  /* a refund: 1 + the charge's bucket */
 };
 
 /* The revenue/funding bucket of a subscriber. */

@@ -141,13 +141,23 @@ static int bill_warnings(struct gw_db *db, struct gw_arena *a,
                          const struct bill_ctx *ctx, const struct bill_legs *l,
                          MYSQL_ROW row, int64_t amount);
 
+/* The counter-accounts' bucket of legs l: the subscriber's, or for a
+ * refund the charge's (BILL_BUCKETS grew from 16 to 64: a refund takes
+ * the revenue back from the accounts the charge credited). */
+static int
+bill_legs_bucket(const struct bill_legs *l)
+{
+    return l->refund_bucket > 0 ? l->refund_bucket - 1
+                                : bill_bucket(l->subscriber_id);
+}
+
 /* The counter-account ids of legs l (0: no such leg) into ids[3]. */
 static int
 bill_legs_ids(struct gw_db *db, struct gw_arena *a, const char *currency,
               const struct bill_legs *l, int64_t pa, int64_t ca, int64_t fa,
               int64_t ids[3])
 {
-    int bucket = bill_bucket(l->subscriber_id), rc = GW_OK;
+    int bucket = bill_legs_bucket(l), rc = GW_OK;
 
     ids[0] = ids[1] = ids[2] = 0;
     if (pa != 0) {
@@ -259,7 +269,7 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
         GW_ARGS(GW_STR(l->kind), GW_I64(l->subscriber_id), GW_I64(l->amount),
                 GW_STR(ctx->cfg->billing.currency), GW_I64(l->provider_id),
                 GW_I64(l->provider_share), GW_I64(l->carrier_share),
-                GW_I64(bill_bucket(l->subscriber_id)),
+                GW_I64(bill_legs_bucket(l)),
                 l->corrects_txn_id ? GW_I64(l->corrects_txn_id) : GW_NULL,
                 l->hold_id ? GW_I64(l->hold_id) : GW_NULL, GW_STR(l->reference),
                 GW_STR(ctx->actor), GW_STR(ctx->reason)));
@@ -616,7 +626,7 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
 /* The charge to refund, locked: concurrent refunds of it queue here. */
 struct bill_charged {
     int64_t     subscriber_id, amount, refunded, provider_id, pshare, item_id;
-    int64_t     purchase_id;
+    int64_t     purchase_id, bucket;
     const char *sku;
 };
 
@@ -630,7 +640,7 @@ bill_charge_lock(struct gw_db *db, struct gw_arena *a, int64_t txn_id,
     rc = gw_stmt_row(db, a, &row,
                      "SELECT t.subscriber_id, t.amount, t.refunded,"
                      " t.provider_id, t.provider_share, COALESCE(c.item_id,"
-                     " 0), c.sku, COALESCE(c.purchase_id, 0) FROM"
+                     " 0), c.sku, COALESCE(c.purchase_id, 0), t.bucket FROM"
                      " ledger_txns t LEFT JOIN cdrs c ON c.txn_id = t.id"
                      " WHERE t.id = ? AND t.kind IN ('charge', 'capture')"
                      " FOR UPDATE",
@@ -646,6 +656,8 @@ bill_charge_lock(struct gw_db *db, struct gw_arena *a, int64_t txn_id,
     c->item_id = gw_db_col_i64(row, 5);
     c->sku = row[6];
     c->purchase_id = gw_db_col_i64(row, 7);
+    c->bucket = gw_db_col_i64(row, 8);
+    gw_assert(c->bucket >= 0 && c->bucket < BILL_BUCKETS);
     return GW_OK;
 }
 
@@ -692,6 +704,7 @@ bill_refund_apply(struct gw_db *db, struct gw_arena *a,
     legs.item_id = c.item_id;
     legs.sku = c.sku;
     legs.purchase_id = c.purchase_id;
+    legs.refund_bucket = (int) c.bucket + 1;
 
     rc = gw_stmt_exec(
         db,

@@ -288,34 +288,19 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
     return gw_json_print(ctx->a, o);
 }
 
-/*
- * The charge's id and the balance it left on the purchase (a paid one:
- * a free purchase's row is complete as inserted), then the outbox rows
- * and the webhook. One primary-key UPDATE of one table whose changed
- * columns are in no index: the entitlement's latest purchase is its
- * highest purchase id (the entitlement's row lock orders its purchases),
- * and the purchase of a charge is found through its CDR.
- */
+/* The outbox rows and the provider's webhook: before the charge is
+ * posted, so the counter-accounts' row locks (shared by concurrent
+ * purchases of a bucket) are taken as late as possible. */
 static int
-store_buy_finish(struct store_ctx *ctx, struct store_buy *b)
+store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
 {
     char *p = store_buy_payload(ctx, b);
-    int   rc = GW_OK;
+    int   rc;
 
     if (p == NULL) {
         return GW_ERROR;
     }
-    if (b->charge_txn_id != 0) {
-        rc = gw_stmt_exec(ctx->db,
-                          "UPDATE purchases SET charge_txn_id = ?,"
-                          " balance_after = ? WHERE id = ?",
-                          GW_ARGS(GW_I64(b->charge_txn_id),
-                                  GW_I64(b->balance_after),
-                                  GW_I64(b->purchase_id)));
-    }
-    if (rc == GW_OK) {
-        rc = gw_outbox_add(ctx->db, b->buyer, "purchase.completed", p, NULL);
-    }
+    rc = gw_outbox_add(ctx->db, b->buyer, "purchase.completed", p, NULL);
     if (rc == GW_OK && b->gift) {
         rc = gw_outbox_add(ctx->db, b->recipient, "gift.received", p, NULL);
     }
@@ -324,6 +309,24 @@ store_buy_finish(struct store_ctx *ctx, struct store_buy *b)
                                    "purchase.completed", p, NULL);
     }
     return rc;
+}
+
+/*
+ * The charge's id and the balance it left on the purchase. One
+ * primary-key UPDATE of one table whose changed columns are in no index:
+ * the entitlement's latest purchase is its highest purchase id (the
+ * entitlement's row lock orders its purchases), and the purchase of a
+ * charge is found through its CDR.
+ */
+static int
+store_buy_charged(struct store_ctx *ctx, const struct store_buy *b)
+{
+    return gw_stmt_exec(ctx->db,
+                        "UPDATE purchases SET charge_txn_id = ?,"
+                        " balance_after = ? WHERE id = ?",
+                        GW_ARGS(GW_I64(b->charge_txn_id),
+                                GW_I64(b->balance_after),
+                                GW_I64(b->purchase_id)));
 }
 
 int
@@ -360,14 +363,19 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
     if (rc == GW_OK) {
         rc = store_buy_row(ctx, b, start_ms, end_ms);
     }
-    if (rc == GW_OK && paid) {
-        store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
-        rc = bill_charge_post(ctx->db, ctx->a, &bc, &c, account_id, &res);
-        if (rc == GW_OK) {
-            gw_assert(res.amount == b->item.price);
-            b->charge_txn_id = res.txn_id;
-            b->balance_after = res.balance_after;
-        }
+    if (rc == GW_OK) {
+        rc = store_buy_notify(ctx, b);
     }
-    return rc == GW_OK ? store_buy_finish(ctx, b) : rc;
+    if (rc != GW_OK || !paid) {
+        return rc; /* a free purchase's row is complete as inserted */
+    }
+    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+    rc = bill_charge_post(ctx->db, ctx->a, &bc, &c, account_id, &res);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_assert(res.amount == b->item.price);
+    b->charge_txn_id = res.txn_id;
+    b->balance_after = res.balance_after;
+    return store_buy_charged(ctx, b);
 }

@@ -401,6 +401,43 @@ def test_full_refund_is_idempotent(charged):
     assert_audit()
 
 
+def test_refund_takes_revenue_back_from_the_charges_bucket(charged):
+    """A charge made before the bucket count changed (migration 017: 16 ->
+    64) sits in another bucket than the subscriber's current one: the
+    refund must post to the counter-accounts the charge credited. Catches
+    a refund posted to the subscriber's current bucket (the old bucket's
+    revenue would stay, the new one go negative)."""
+    s, txn = charged, charged["txn"]
+    (b,) = db_query("SELECT bucket FROM ledger_txns WHERE id = %s", (txn,))[0]
+    old = (b + 1) % 64  # where the charge would have gone with 16 buckets
+    for kind, owner in (("provider", s["provider"]), ("carrier", 0)):
+        (src, dst) = [db_query("SELECT id FROM accounts WHERE kind = %s AND"
+                               " owner_id = %s AND bucket = %s",
+                               (kind, owner, k))[0][0] for k in (b, old)]
+        (amt,) = db_query("SELECT amount FROM postings WHERE txn_id = %s AND"
+                          " account_id = %s", (txn, src))[0]
+        db_query("UPDATE postings SET account_id = %s WHERE txn_id = %s AND"
+                 " account_id = %s", (dst, txn, src))
+        db_query("UPDATE accounts SET balance = balance + IF(id = %s, %s,"
+                 " -%s) WHERE id IN (%s, %s)", (dst, amt, amt, src, dst))
+    db_query("UPDATE ledger_txns SET bucket = %s WHERE id = %s", (old, txn))
+    assert_audit()
+    vasctl("refund", txn, "--reason", "old bucket")
+    (refund,) = db_query("SELECT id FROM ledger_txns WHERE corrects_txn_id ="
+                         " %s", (txn,))[0]
+    buckets = db_query("SELECT a.kind, a.bucket FROM postings p JOIN"
+                       " accounts a ON a.id = p.account_id WHERE p.txn_id = %s"
+                       " AND a.kind <> 'subscriber'", (refund,))
+    assert sorted(buckets) == [("carrier", old), ("provider", old)], buckets
+    assert db_query("SELECT bucket FROM ledger_txns WHERE id = %s",
+                    (refund,))[0][0] == old
+    revenue = db_query("SELECT balance FROM accounts WHERE kind = 'provider'"
+                       " AND owner_id = %s AND bucket = %s",
+                       (s["provider"], old))[0][0]
+    assert revenue == 0
+    assert_audit()
+
+
 # --- the audit can fail ------------------------------------------------------
 
 def test_audit_reports_a_corrupted_posting(charged):
