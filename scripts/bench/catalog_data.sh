@@ -7,11 +7,23 @@
 # ITEMS items of provider "scale" in 12 categories (scale-rt-0..9 ringtones, scale-gm-0..1 games:
 # ~8% of the items each), one midi asset each, skewed popularity, prices 100..999. Titles: one of
 # 100 two-character Chinese words (each in ~1% of the items; "琵琶" is the first), two characters
-# drawn from the CJK block, and one of 50 Latin words. The item_grams triggers (migration 012)
-# index them as they are inserted. ENTITLEMENTS (default 0) permanent entitlements of the IM user
+# drawn from the CJK block, and one of 50 Latin words. ENTITLEMENTS (default 0) permanent entitlements of the IM user
 # "bench-heavy" (the library's deep pages: permanent, or passes for games) over the first items;
 # bench-heavy is made a subscriber with a prepaid account (no balance) so it may read its library.
 # Re-running with the same numbers does nothing; a larger ITEMS adds the missing ones.
+#
+# The search index (item_grams, migrations 012/021) is filled set-based too. Per row, the insert
+# trigger items_grams_ins runs a 1,024-row SEQUENCE join and item_grams' four B-trees take ~16
+# random inserts each (1,000,000 items took ~52 minutes). So the load: drops the trigger and
+# item_grams' secondary keys, inserts the items, creates the trigger again exactly as it was
+# (its statement, sql_mode and character set, read from information_schema), writes the grams of
+# every item inserted meanwhile (ids above the largest id before the load, whoever inserted them)
+# in one INSERT IGNORE ... SELECT in primary-key order, by the trigger's own rule (every 1- and
+# 2-character substring without a blank, with the item's popularity and price), then adds the
+# keys back as they were (one sorted build each). Same rows as the trigger writes
+# (tests/integration/test_catalog_scale.py compares them). The exit trap puts back a trigger or
+# key that is missing if the script dies half-way. For bench and test stacks only: nothing else
+# may write or search items while a load runs.
 set -euo pipefail
 ITEMS=${1:?usage: catalog_data.sh ITEMS [ENTITLEMENTS]}
 ENTS=${2:-0}
@@ -48,6 +60,36 @@ UPDATE subscribers s JOIN accounts a ON a.kind = 'subscriber' AND a.owner_id = s
 SET s.account_id = a.id WHERE s.im_user_id = 'bench-heavy';"
 fi
 
+# The insert trigger as it is now: its statement, and the session it was created in.
+trigger_sql() {
+    sql --raw -e "SELECT CONCAT('SET SESSION sql_mode = ''', SQL_MODE, ''';',
+        'SET NAMES ', CHARACTER_SET_CLIENT, ' COLLATE ', COLLATION_CONNECTION, ';',
+        'CREATE TRIGGER items_grams_ins ', ACTION_TIMING, ' ', EVENT_MANIPULATION,
+        ' ON items FOR EACH ROW ', ACTION_STATEMENT, ';')
+        FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+        AND TRIGGER_NAME = 'items_grams_ins'"
+}
+# item_grams' secondary keys as they are now: "DROP KEY a, ..." or "ADD KEY IF NOT EXISTS a (c, ...), ...".
+keys_sql() {
+    sql -e "SELECT GROUP_CONCAT(k SEPARATOR ', ') FROM (SELECT IF('$1' = 'drop',
+        CONCAT('DROP KEY ', INDEX_NAME), CONCAT('ADD ', IF(NON_UNIQUE, '', 'UNIQUE '),
+        'KEY IF NOT EXISTS ', INDEX_NAME, ' (', GROUP_CONCAT(COLUMN_NAME, IFNULL(CONCAT('(',
+        SUB_PART, ')'), '') ORDER BY SEQ_IN_INDEX SEPARATOR ', '), ')')) AS k
+        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+        AND TABLE_NAME = 'item_grams' AND INDEX_NAME <> 'PRIMARY'
+        GROUP BY INDEX_NAME, NON_UNIQUE) t"
+}
+TRIGGER=$(trigger_sql)
+DROP_KEYS=$(keys_sql drop)
+ADD_KEYS=$(keys_sql add)
+[[ -n $TRIGGER && $DROP_KEYS != NULL ]] ||
+    { echo "catalog_data: no trigger items_grams_ins or keys of item_grams (migrations?)" >&2; exit 1; }
+restore() {
+    [[ -n $(trigger_sql) ]] || sql <<<"$TRIGGER"
+    [[ $(keys_sql drop) == "$DROP_KEYS" ]] || sql -e "ALTER TABLE item_grams $ADD_KEYS"
+}
+trap restore EXIT
+
 t0=$(date +%s)
 sql <<SQL
 INSERT IGNORE INTO providers (code, name, revenue_share_bp, created_at, updated_at)
@@ -63,6 +105,9 @@ SET @prov = (SELECT id FROM providers WHERE code = 'scale');
 -- (BILL_BUCKETS = 16): a purchase of a generated item must find them.
 INSERT IGNORE INTO accounts (kind, owner_id, bucket, currency, created_at, updated_at)
 SELECT 'provider', @prov, seq, 'CNY', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM seq_0_to_15;
+SET @before = (SELECT COALESCE(MAX(id), 0) FROM items);
+DROP TRIGGER items_grams_ins;
+ALTER TABLE item_grams $DROP_KEYS;
 INSERT INTO items (provider_id, sku, kind, title, artist, category_id, price, currency,
                    status, search_text, popularity, min_players, max_players, pricing,
                    pass_days, created_at, updated_at)
@@ -82,6 +127,22 @@ FROM (SELECT seq, (seq * 5) % 12 AS cat,
 JOIN categories c ON c.slug = CONCAT('scale-', IF(s.cat < 10, 'rt-', 'gm-'),
                                       IF(s.cat < 10, s.cat, s.cat - 10))
 WHERE s.seq > @have;
+SET @after = (SELECT COALESCE(MAX(id), 0) FROM items);
+SET @mode = @@SESSION.sql_mode, @cs = @@SESSION.character_set_client,
+    @rs = @@SESSION.character_set_results, @coll = @@SESSION.collation_connection;
+$TRIGGER
+SET SESSION sql_mode = @mode, SESSION character_set_client = @cs,
+    SESSION character_set_results = @rs, SESSION collation_connection = @coll;
+-- What items_grams_ins would have written for each item inserted above, in one statement
+-- (search_text is at most 512 characters: the trigger's seq_1_to_512), in primary-key order.
+INSERT IGNORE INTO item_grams (gram, item_id, popularity, price)
+SELECT SUBSTRING(i.search_text, s.seq, n.seq) AS g, i.id, i.popularity, i.price
+FROM items i JOIN seq_1_to_512 s ON s.seq <= CHAR_LENGTH(i.search_text) JOIN seq_1_to_2 n
+WHERE i.id > @before AND i.id <= @after
+  AND s.seq + n.seq - 1 <= CHAR_LENGTH(i.search_text)
+  AND LOCATE(' ', SUBSTRING(i.search_text, s.seq, n.seq)) = 0
+ORDER BY g, i.id;
+ALTER TABLE item_grams $ADD_KEYS;
 INSERT IGNORE INTO item_assets (item_id, format, path, mime, bytes, sha256)
 SELECT i.id, 'midi', CONCAT('scale/', i.id, '.mid'), 'audio/midi', 1000 + i.id % 5000,
        REPEAT('0', 64)
