@@ -45,7 +45,13 @@
  * gram's postings in sort order, before it reads all the matches of the
  * rarest gram instead (cat_browse.c). */
 #define CAT_SEARCH_WALK_ROWS 40
-#define CAT_GRAM_BYTES_MAX   9 /* two UTF-8 characters + NUL */
+/* A walk from the gram the optimizer picked may also examine this many
+ * rows per posting it estimates (the posting and the other grams' probes:
+ * about what reading and sorting them all costs), for estimates below
+ * CAT_SEARCH_WALK_EST_MAX. */
+#define CAT_SEARCH_WALK_PER_POSTING 8
+#define CAT_SEARCH_WALK_EST_MAX     100000000
+#define CAT_GRAM_BYTES_MAX          9 /* two UTF-8 characters + NUL */
 
 struct cat_asset {
     const char *format; /* "midi" | "amr" | "mp3" */

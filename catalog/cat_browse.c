@@ -90,17 +90,29 @@
     " LEFT JOIN item_grams " g CAT_GRAM_NOSORT " ON " g ".gram = %s AND " g   \
     ".item_id = g1.item_id"
 #define CAT_GRAM_WHERE(g) " AND (%s IS NULL OR " g ".item_id IS NOT NULL)"
-#define CAT_IDS_SEARCH(ix, keyset, order)                                     \
-    "SELECT " CAT_IDS_COLS " FROM item_grams g1" CAT_GRAM_NOSORT              \
+/* What both search statements join after g1, and their WHERE up to the
+ * keyset: the other grams, the item and its category, the filters and the
+ * terms' LIKEs. items_hint is the rarest-gram plan's index hint. */
+#define CAT_SEARCH_JOINS(items_hint)                                          \
     CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
-    " JOIN items i IGNORE INDEX FOR ORDER BY (" ix ") ON i.id = g1.item_id"   \
+    " JOIN items i" items_hint " ON i.id = g1.item_id"                        \
     " JOIN categories c ON c.id = i.category_id"                              \
     " WHERE g1.gram = %s"                                                     \
     CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")            \
     " AND i.status = 'active'"                                                \
     " AND (%s IS NULL OR i.kind = %s) AND (%s IS NULL OR c.slug = %s) "       \
-    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
+    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL
+#define CAT_IDS_SEARCH(ix, keyset, order)                                     \
+    "SELECT " CAT_IDS_COLS " FROM item_grams g1" CAT_GRAM_NOSORT              \
+    CAT_SEARCH_JOINS(" IGNORE INDEX FOR ORDER BY (" ix ")")                   \
     "AND " keyset "ORDER BY " order " LIMIT %lld"
+/* The grams' join alone, for the optimizer's choice of the rarest gram
+ * (cat_search_driver). Arguments: grams 2, 3, 4, gram 1, grams 2, 3, 4. */
+#define CAT_GRAMS_EXPLAIN                                                     \
+    "EXPLAIN SELECT 1 FROM item_grams g1" CAT_GRAM_NOSORT                     \
+    CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
+    " WHERE g1.gram = %s"                                                     \
+    CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")
 
 /* Search in sort order (migration 021): one gram's postings carry the
  * sort keys, so the page walks them from the cursor in the page's order
@@ -113,15 +125,7 @@
     " %lld)) "
 #define CAT_IDS_WALK(ix, col, op, order)                                      \
     "SELECT STRAIGHT_JOIN " CAT_IDS_COLS " FROM item_grams g1"                \
-    " FORCE INDEX (" ix ")"                                                   \
-    CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
-    " JOIN items i ON i.id = g1.item_id"                                      \
-    " JOIN categories c ON c.id = i.category_id"                              \
-    " WHERE g1.gram = %s"                                                     \
-    CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")            \
-    " AND i.status = 'active'"                                                \
-    " AND (%s IS NULL OR i.kind = %s) AND (%s IS NULL OR c.slug = %s) "       \
-    CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL CAT_TERM_SQL          \
+    " FORCE INDEX (" ix ")" CAT_SEARCH_JOINS("")                              \
     "AND " CAT_WALK_KEYSET(col, op) "ORDER BY " order                         \
     " LIMIT %lld ROWS EXAMINED %lld"
 
@@ -284,18 +288,21 @@ cat_search_terms(struct gw_arena *a, const char *q,
 }
 
 /*
- * Whether a search walks its first gram's postings in sort order: for one
- * word of CJK characters, whose one or two characters ARE the gram (every
- * posting matches) or whose bigrams occur together. A Latin bigram ("lo"
- * of "love") is in many more items than its word, and a second word is
- * independent of the first: those walks would mostly hit the bound, so
- * they read the rarest gram's matches and sort them at once.
+ * Whether a search's first gram is dense in its matches, so its postings
+ * can be walked in sort order at once: a lone gram (the term is its gram),
+ * or one word of CJK characters, whose bigrams occur together. Otherwise
+ * (Latin bigrams: "lo" of "love" is in many more items than the word;
+ * several words, independent of each other) the optimizer picks the gram.
  */
 static int
-cat_search_walks(const char *t[CAT_QUERY_TERMS_MAX], const char *norm)
+cat_search_dense(const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
+                 size_t ngrams)
 {
     const unsigned char *p = (const unsigned char *) norm;
 
+    if (ngrams == 1) {
+        return 1;
+    }
     if (t[0] == NULL || t[1] != NULL) {
         return 0;
     }
@@ -307,6 +314,36 @@ cat_search_walks(const char *t[CAT_QUERY_TERMS_MAX], const char *norm)
     return 1;
 }
 
+/*
+ * The rarest of the grams g (up to four, NULL-padded): the table the
+ * optimizer drives their join from (EXPLAIN's first row, "g1" to "g4", by
+ * InnoDB's estimate of each gram's postings), and its estimated postings
+ * in *rows. *k = -1 when no gram drives (nothing to read at all).
+ */
+static int
+cat_search_driver(struct gw_db *db, struct gw_arena *a,
+                  const char *g[CAT_SEARCH_GRAMS_MAX], int *k, int64_t *rows)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    int        rc;
+
+    *k = -1;
+    *rows = 0;
+    rc = gw_db_query(db, a, &res, CAT_GRAMS_EXPLAIN, g[1], g[2], g[3], g[0],
+                     g[1], g[2], g[3]);
+    if (rc != GW_OK || (row = mysql_fetch_row(res)) == NULL) {
+        return rc;
+    }
+    /* id, select_type, table, type, possible_keys, key, key_len, ref, rows */
+    if (mysql_num_fields(res) >= 9 && row[2] != NULL && row[2][0] == 'g'
+        && row[2][1] >= '1' && row[2][1] <= '4' && row[2][2] == '\0') {
+        *k = row[2][1] - '1';
+        *rows = row[8] != NULL ? gw_db_col_i64(row, 8) : 0;
+    }
+    return GW_OK;
+}
+
 /* A search page: the grams of the normalised q, then the terms' LIKEs. */
 static int
 cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
@@ -314,15 +351,34 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                 MYSQL_RES **res)
 {
     char        g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
-    const char *gp[CAT_SEARCH_GRAMS_MAX];
+    const char *gp[CAT_SEARCH_GRAMS_MAX], *first;
     size_t      n = cat_search_grams(norm, g), k;
-    int         rc;
+    long long   bound = (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1);
+    int64_t     est = 0;
+    int         rc, drive = 0;
 
     if (n == 0) {
         return GW_EINVAL; /* a term has a gram: cannot happen */
     }
     for (k = 0; k < CAT_SEARCH_GRAMS_MAX; k++) {
         gp[k] = k < n ? g[k] : NULL;
+    }
+    if (!cat_search_dense(t, norm, n)) {
+        rc = cat_search_driver(db, a, gp, &drive, &est);
+        if (rc != GW_OK) {
+            return rc;
+        }
+        if (drive > 0) { /* the rarest gram becomes g1, the walked one */
+            first = gp[0];
+            gp[0] = gp[drive];
+            gp[drive] = first;
+        }
+        /* Walking all of the rarest gram's postings costs what the plan
+         * that reads and sorts them does: the bound only stops a walk
+         * whose estimate was wrong. */
+        if (est > 0 && est < CAT_SEARCH_WALK_EST_MAX) {
+            bound += (long long) est * CAT_SEARCH_WALK_PER_POSTING;
+        }
     }
     /* The arguments both statements share, in their order. */
 #define CAT_SEARCH_ARGS                                                        \
@@ -331,9 +387,9 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         t[3], t[4], t[4], q->has_cursor, (long long) q->after_key,             \
         (long long) q->after_key, (long long) q->after_id,                     \
         (long long) q->limit + 1
-    if (cat_search_walks(t, norm)) {
+    if (drive >= 0) {
         rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS,
-                         (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1));
+                         bound);
         /* A full page, or the whole walk (no bound hit): the page. */
         if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
             || mysql_warning_count(db->conn) == 0) {

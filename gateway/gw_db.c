@@ -107,6 +107,7 @@ static int
 gw_db_stmt_resendable(const char *sql)
 {
     return strncasecmp(sql, "SELECT", 6) == 0
+        || strncasecmp(sql, "EXPLAIN", 7) == 0
         || strncasecmp(sql, "START", 5) == 0 || strncasecmp(sql, "SET", 3) == 0
         || strncasecmp(sql, "DO", 2) == 0;
 }

@@ -5,6 +5,9 @@
 --   /category  one of the 12 generated categories, random sort and cursor
 --   /search    one of the 100 generated Chinese words (each in ~1% of the items), random limit,
 --              half of them from a random cursor
+--   /search-latin  the same with one of 20 of the generated Latin words (each in 2% of the items)
+--   BENCH_SEARCH_WORDS (comma-separated) replaces either list: one term's figures
+--              (scripts/bench/search_terms.sh)
 --   /library-first, /library-deep  GET /v1/library of "bench-heavy" (BENCH_ENTITLEMENTS, made by
 --              catalog_data.sh): the first page, or a page from a random cursor within the user's
 --              entitlements (per-user: never cached)
@@ -12,6 +15,14 @@
 local items = tonumber(os.getenv("BENCH_ITEMS") or "1000")
 local words = {"琵琶", "二胡", "光明", "春兰", "花月", "月空", "江南", "白笛", "青歌", "黄云",
                "彩蝶", "秋海", "森林", "珠海", "雪莉", "长虹", "金流", "鼓子", "竹乡", "水古"}
+local latin = {"love", "night", "dance", "rain", "summer", "blue", "dream", "river", "moon",
+               "star", "melody", "rhythm", "harmony", "sunrise", "forest", "mountain", "valley",
+               "island", "bridge", "tower"}
+if os.getenv("BENCH_SEARCH_WORDS") then
+    words = {}
+    for w in os.getenv("BENCH_SEARCH_WORDS"):gmatch("[^,]+") do words[#words + 1] = w end
+    latin = words
+end
 local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 function setup(thread)
@@ -91,7 +102,8 @@ function request()
         end
         return wrk.format("GET", url, {["Authorization"] = "Bearer " .. token})
     else
-        url = "/v1/catalog/items?q=" .. urlencode(words[math.random(1, #words)])
+        local list = p == "/search-latin" and latin or words
+        url = "/v1/catalog/items?q=" .. urlencode(list[math.random(1, #list)])
               .. "&limit=" .. math.random(10, 30)
         if math.random(0, 1) == 1 then url = url .. "&cursor=" .. cursor(0) end
     end
