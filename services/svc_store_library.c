@@ -257,12 +257,20 @@ svc_store_library(struct gw_request *r)
     const char            *body;
     size_t                 len;
 
-    if ((rc = svc_account_caller(r, &sub)) != GW_OK
-        || (rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
-        return rc;
+    /* The caller must be bound to a phone account (403, before any 400).
+     * A non-empty page says so itself (STORE_LIBRARY_BOUND_COL): the
+     * lookup is a statement of its own only for an empty page or bad
+     * arguments. */
+    if ((rc = svc_store_page_args(r, &limit, &has, &after)) != GW_OK) {
+        int bound = svc_account_caller(r, &sub);
+        return bound != GW_OK ? bound : rc;
     }
     svc_store_ctx(r, &ctx);
     rc = store_library_page(&ctx, r->user_id, has ? after : 0, limit, &rows);
+    if (rc == GW_OK
+        && (rows.n == 0 || rows.row[0][STORE_LIBRARY_BOUND_COL] == NULL)) {
+        rc = svc_account_caller(r, &sub);
+    }
     if (rc == GW_OK) {
         rc = svc_library_body(r, &rows, limit, &body, &len);
     }

@@ -142,7 +142,8 @@ const char *store_refund_json(struct store_ctx          *ctx,
  * One page of the user's entitlements (library) or purchases, newest
  * first, keyset-paged by id (after_id 0: first page); at most limit+1
  * rows so the caller knows whether there is a next page. Rows: the
- * library's columns below, STORE_PURCHASE_COLS (store_library.c).
+ * library's columns below (STORE_LIB_ITEM_COL), STORE_PURCHASE_COLS
+ * (store_library.c).
  */
 int store_library_page(struct store_ctx *ctx, const char *user,
                        int64_t after_id, int64_t limit,
@@ -156,6 +157,7 @@ int store_purchases_page(struct store_ctx *ctx, const char *user,
  * rendered object, cat_items_fragments). */
 #define STORE_LIB_ITEM_COL        6
 #define STORE_LIBRARY_VERSION_COL 7
+#define STORE_LIBRARY_BOUND_COL   8 /* 1: the owner has a subscriber row */
 
 /* Purchase row columns (store_purchase_get too). */
 enum store_purchase_col {

@@ -105,6 +105,35 @@ def test_library_item_is_the_catalog_item_and_follows_changes(subscriber,
         db_query("UPDATE items SET title = %s WHERE id = %s", (title, rts[3]))
 
 
+def test_library_of_an_unbound_user_is_forbidden(subscriber, shop):
+    """A non-empty library page says itself whether its owner is bound to a
+    phone account, and only an empty page (or bad arguments) looks the
+    caller up: an unbound user answers 403 with or without entitlement rows,
+    before any 400, and a bound user's empty library is an empty page.
+    Catches a page that trusts its rows without the bound column, and an
+    unbound user whose bad limit gets 400."""
+    rts, _, _ = ids(shop)
+    user = new_user()
+    token = vasctl("token", "mint", user).stdout.strip()
+    assert_problem(http("GET", "/v1/library", token=token), 403, "forbidden")
+    # Rows made by SQL for a user no admin bound (the store never does).
+    db_query("INSERT INTO entitlements (owner_user_id, item_id, kind, status,"
+             " granted_at, updated_at) VALUES (%s, %s, 'permanent', 'active',"
+             " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", (user, rts[0]))
+    try:
+        for q in ("", "?limit=1", "?limit=0", "?cursor=bad"):
+            assert_problem(http("GET", "/v1/library" + q, token=token), 403,
+                           "forbidden")
+    finally:
+        db_query("DELETE FROM entitlements WHERE owner_user_id = %s", (user,))
+    s = subscriber()
+    empty = http("GET", "/v1/library", token=s["token"])
+    assert empty.status == 200, empty
+    assert empty.json() == {"items": [], "next_cursor": None}
+    assert_problem(http("GET", "/v1/library?limit=0", token=s["token"]), 400,
+                   "invalid_request")
+
+
 def test_errors_change_nothing(subscriber, shop, admin_key):
     rts, _, perplay = ids(shop)
     s = subscriber(balance=200)
