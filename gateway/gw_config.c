@@ -151,7 +151,7 @@ static const struct gw_config_key gw_config_keys[] = {
     I("ratelimit", "addr_factor", ratelimit.addr_factor, "20", 1, 1000000),
     I("ratelimit", "writes_fail_closed", ratelimit.writes_fail_closed, "0", 0,
       1),
-    I("ratelimit", "lease_max", ratelimit.lease_max, "32", 1, 1024),
+    I("ratelimit", "lease_max", ratelimit.lease_max, "256", 1, 1024),
     I("ratelimit", "lease_ms", ratelimit.lease_ms, "250", 1, 10000),
 };
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/sha.h>
 
@@ -110,6 +111,29 @@ struct gw_rl_bucket {
     int64_t  got, wait;  /* the script's answer */
 };
 
+/* The refill thread's queue of lease top-ups (gw_rl_mu guards it). */
+static struct {
+    int                     on; /* the thread runs: top-ups go to it */
+    int                     n;
+    struct gw_rl_bucket     jobs[GW_RL_REFILL_QUEUE];
+    pthread_cond_t          cv;
+    const struct gw_config *cfg;
+} gw_rl_refill = {.cv = PTHREAD_COND_INITIALIZER};
+
+/*
+ * The limiter's clock: monotonic (a refusal's wait survives a wall clock
+ * step) and coarse (a tick, ~4 ms, is plenty next to lease_ms and
+ * Retry-After seconds, and it is read from memory on every request).
+ */
+static int64_t
+gw_rl_clock_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t
 gw_ratelimit_lease_size(int64_t burst, int64_t workers, int64_t lease_max)
 {
@@ -147,26 +171,33 @@ gw_rl_slot(uint64_t h)
 }
 
 /*
- * What one bucket needs (locked): a fresh lease's token, spent here; when
- * that leaves half a lease or less, a top-up of the lease travels too
- * (this request is served already: other threads keep spending the rest
- * meanwhile instead of going to Redis one by one). A spent or stale lease
- * is renewed, giving back what is unspent; while another thread renews,
- * single tokens.
+ * What one bucket needs (locked). A lease with tokens pays for this
+ * request; once that leaves half a lease or less, a top-up of the lease is
+ * due. With the refill thread (async) the top-up goes to it and the
+ * request never waits; a lease older than lease_ms is spent too and its
+ * rest goes back in that top-up. Without it (sync) the top-up travels with
+ * this request, and a stale lease is renewed by it.
+ * A spent lease is renewed by the request; while another top-up is under
+ * way, single tokens.
  */
 static void
 gw_rl_plan(struct gw_rl_lease *l, struct gw_rl_bucket *b, int64_t now,
-           int64_t lease_ms, int64_t size)
+           int64_t lease_ms, int64_t size, int async)
 {
+    int stale = now - l->leased_ms >= lease_ms;
+
     b->remote = 1, b->lease = 0, b->topup = 0, b->want = 1, b->back = 0;
-    if (l->tokens > 0 && now - l->leased_ms < lease_ms) {
+    if (l->tokens > 0 && (async || !stale)) {
         l->tokens--;
         b->remote = 0;
-        if (l->renewing || size < 2 || l->tokens > size / 2) {
+        if (l->renewing || size < 2 || (!stale && l->tokens > size / 2)) {
             return;
         }
         b->remote = 1, b->topup = 1;
         b->want = size - l->tokens;
+        if (stale) { /* async: the rest goes back, a fresh lease comes */
+            b->want = size, b->back = l->tokens, l->tokens = 0;
+        }
     } else if (l->renewing || size < 2) {
         return;
     } else {
@@ -179,17 +210,34 @@ gw_rl_plan(struct gw_rl_lease *l, struct gw_rl_bucket *b, int64_t now,
 }
 
 /*
+ * Hands a planned top-up to the refill thread (locked); this request has
+ * its token already. A full queue drops the top-up (the lease runs down
+ * and is renewed on a request's path).
+ */
+static void
+gw_rl_refill_put(struct gw_rl_lease *l, struct gw_rl_bucket *b)
+{
+    if (gw_rl_refill.n < GW_RL_REFILL_QUEUE) {
+        gw_rl_refill.jobs[gw_rl_refill.n++] = *b;
+    } else {
+        l->renewing = 0;
+        l->tokens += b->back;
+    }
+    b->remote = 0;
+}
+
+/*
  * Decides what can be decided locally. Returns the longest wait (ms) of a
  * bucket still refused (nothing taken then), else 0 with each bucket
- * planned (gw_rl_plan).
+ * planned (gw_rl_plan) and the top-ups handed to the refill thread.
  */
 static int64_t
-gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now, int64_t lease_ms,
-            int64_t workers, int64_t lease_max)
+gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now,
+            const struct gw_config *cfg)
 {
     struct gw_rl_lease *l;
-    int64_t             wait = 0;
-    int                 i;
+    int64_t             wait = 0, size;
+    int                 i, async, wake = 0;
 
     pthread_mutex_lock(&gw_rl_mu);
     for (i = 0; i < n; i++) {
@@ -198,9 +246,19 @@ gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now, int64_t lease_ms,
             wait = l->blocked_until - now;
         }
     }
+    async = gw_rl_refill.on;
     for (i = 0; i < n && wait == 0; i++) {
-        gw_rl_plan(gw_rl_slot(b[i].hash), &b[i], now, lease_ms,
-                   gw_ratelimit_lease_size(b[i].burst, workers, lease_max));
+        l = gw_rl_slot(b[i].hash);
+        size = gw_ratelimit_lease_size(b[i].burst, cfg->server.workers,
+                                       cfg->ratelimit.lease_max);
+        gw_rl_plan(l, &b[i], now, cfg->ratelimit.lease_ms, size, async);
+        if (async && b[i].topup) {
+            gw_rl_refill_put(l, &b[i]);
+            wake = 1;
+        }
+    }
+    if (wake) {
+        pthread_cond_signal(&gw_rl_refill.cv);
     }
     pthread_mutex_unlock(&gw_rl_mu);
     return wait;
@@ -330,6 +388,21 @@ gw_rl_eval(struct gw_redis *rd, struct gw_rl_bucket *b, int n)
     return GW_ERROR;
 }
 
+/* key = "vas:rl:{" tag id "}:" cls (fits: gw_rl_buckets checks id). */
+static void
+gw_rl_key(char *key, const char *tag, const char *id, const char *cls)
+{
+    const char *part[] = {"vas:rl:{", tag, id, "}:", cls};
+    size_t      n = 0, k, i;
+
+    for (i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+        k = strlen(part[i]);
+        memcpy(key + n, part[i], k);
+        n += k;
+    }
+    key[n] = '\0';
+}
+
 /* Fills the buckets of r for class c; returns how many. */
 static int
 gw_rl_buckets(const struct gw_request *r, enum gw_rl_class c,
@@ -347,16 +420,15 @@ gw_rl_buckets(const struct gw_request *r, enum gw_rl_class c,
         : c == GW_RL_WRITE  ? cfg->ratelimit.write_burst
                             : cfg->ratelimit.money_burst;
     memset(b, 0, 2 * sizeof(*b));
-    if (r->caller != NULL) {
-        snprintf(b[n].key, sizeof(b[n].key), "vas:rl:{%s}:%s", r->caller, name);
+    if (r->caller != NULL && strlen(r->caller) < sizeof(b[n].key) - 32) {
+        gw_rl_key(b[n].key, "", r->caller, name);
         b[n].per_min = per_min;
         b[n].burst = burst;
         n++;
     }
     if (r->remote_addr != NULL && r->remote_addr[0] != '\0'
         && strlen(r->remote_addr) <= GW_REQUEST_ID_MAX) {
-        snprintf(b[n].key, sizeof(b[n].key), "vas:rl:{ip:%s}:%s",
-                 r->remote_addr, name);
+        gw_rl_key(b[n].key, "ip:", r->remote_addr, name);
         b[n].per_min = per_min * cfg->ratelimit.addr_factor;
         b[n].burst = burst * cfg->ratelimit.addr_factor;
         n++;
@@ -375,8 +447,7 @@ gw_rl_decide(struct gw_request *r, struct gw_rl_bucket *b, int n, int64_t now,
     const struct gw_config *cfg = r->cfg;
     int                     i, remote = 0, rc;
 
-    *wait_ms = gw_rl_local(b, n, now, cfg->ratelimit.lease_ms,
-                           cfg->server.workers, cfg->ratelimit.lease_max);
+    *wait_ms = gw_rl_local(b, n, now, cfg);
     for (i = 0; i < n; i++) {
         remote += b[i].remote;
     }
@@ -412,7 +483,7 @@ gw_ratelimit_take(struct gw_request *r)
     if (n == 0) {
         return GW_OK;
     }
-    now = gw_now_ms();
+    now = gw_rl_clock_ms();
     rc = gw_rl_decide(r, b, n, now, &wait_ms);
     if (rc != GW_OK) {
         if (now >= gw_rl_down_until_ms) {
@@ -432,4 +503,67 @@ gw_ratelimit_take(struct gw_request *r)
     gw_request_problem(r, "too many %s requests; retry after %s s",
                        gw_ratelimit_class_name(c), ra);
     return GW_ERATE;
+}
+
+/*
+ * The refill thread: takes the queued top-ups, sends them in one pipelined
+ * round trip on its own connection and books the answers; it never holds
+ * the lease table's lock across the round trip. Redis failing: the
+ * top-ups are dropped (their leases run down and are renewed on a
+ * request's path, which applies the fail-open/closed choice) and Redis is
+ * skipped for GW_RL_BACKOFF_MS.
+ */
+static void *
+gw_rl_refill_main(void *arg)
+{
+    static struct gw_rl_bucket jobs[GW_RL_REFILL_QUEUE];
+    struct gw_redis            rd;
+    int64_t                    down_until = 0, now;
+    int                        n, rc;
+
+    (void) arg;
+    gw_redis_init(&rd, gw_rl_refill.cfg);
+    pthread_mutex_lock(&gw_rl_mu);
+    for (;;) {
+        while (gw_rl_refill.n == 0) {
+            pthread_cond_wait(&gw_rl_refill.cv, &gw_rl_mu);
+        }
+        n = gw_rl_refill.n;
+        memcpy(jobs, gw_rl_refill.jobs, (size_t) n * sizeof(jobs[0]));
+        gw_rl_refill.n = 0;
+        pthread_mutex_unlock(&gw_rl_mu);
+        now = gw_rl_clock_ms();
+        rc = now >= down_until ? gw_rl_eval(&rd, jobs, n) : GW_EUNAVAIL;
+        if (rc != GW_OK && now >= down_until) {
+            down_until = now + GW_RL_BACKOFF_MS;
+        }
+        gw_rl_settle(jobs, n, rc == GW_OK, gw_rl_clock_ms());
+        pthread_mutex_lock(&gw_rl_mu);
+    }
+    return NULL;
+}
+
+int
+gw_ratelimit_start(const struct gw_config *cfg)
+{
+    pthread_attr_t attr;
+    pthread_t      tid;
+    int            rc;
+
+    if (!cfg->ratelimit.enabled) {
+        return GW_OK;
+    }
+    gw_rl_refill.cfg = cfg;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, GW_THREAD_STACK_BYTES);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&tid, &attr, gw_rl_refill_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        return GW_ERROR;
+    }
+    pthread_mutex_lock(&gw_rl_mu);
+    gw_rl_refill.on = 1;
+    pthread_mutex_unlock(&gw_rl_mu);
+    return GW_OK;
 }

@@ -11,10 +11,8 @@
  *
  * Leases (the Doorman / Envoy local+global idea): a worker process takes
  * up to `lease` tokens from a Redis bucket in one script call and spends
- * them locally, going back to Redis only when they are spent or older than
- * ratelimit.lease_ms (then the unspent rest is given back in the same
- * call). lease = min(ratelimit.lease_max, burst / (GW_RL_LEASE_SHARE x
- * workers)), at least 1, so small buckets (money: burst 10) are exact as
+ * them locally. lease = min(ratelimit.lease_max, burst / (GW_RL_LEASE_SHARE
+ * x workers)), at least 1, so small buckets (money: burst 10) are exact as
  * without leases. Tokens leave the Redis bucket before they are spent, so
  * the sustained rate is exact; what leases change:
  *   overshoot   in any window a bucket admits at most burst + rate x T
@@ -23,13 +21,21 @@
  *   early 429   a caller may be refused while up to (workers - 1) x lease
  *               of its tokens sit unspent in other workers (returned at
  *               their next renewal).
- * A refused bucket is remembered by the worker until Redis' Retry-After
- * has passed: a throttled key stays throttled without a round trip. At
- * most one thread per worker renews a lease at a time; the others take
- * single tokens meanwhile, so a worker never holds more than one lease per
- * bucket. Leases live in a per-process table of GW_RL_LEASE_SLOTS (hash of
- * the key); a key that evicts another drops the other's unspent lease
- * (fewer admitted, never more).
+ * A worker never holds more than `lease` tokens of a bucket, counting a
+ * top-up under way. Off the request's path: once half a lease is spent, or
+ * the lease is older than ratelimit.lease_ms (its unspent rest is given
+ * back in the same call), the request that noticed it takes its token from
+ * the lease and hands the top-up to the worker's refill thread
+ * (gw_ratelimit_start), which sends the queued top-ups in one pipelined
+ * round trip. A request waits for Redis only for a bucket it has no tokens
+ * of: a new or spent lease (renewed on its path), or a small bucket; while
+ * a top-up is under way, a spent lease is bridged with single tokens.
+ * Without the refill thread (it failed to start) top-ups travel with the
+ * request that noticed them. A refused bucket is remembered by the worker
+ * until Redis' Retry-After has passed: a throttled key stays throttled
+ * without a round trip. Leases live in a per-process table of
+ * GW_RL_LEASE_SLOTS (hash of the key); a key that evicts another drops the
+ * other's unspent lease (fewer admitted, never more).
  *
  * Round trips: the EVALSHA calls of one Lua script (one per bucket that
  * needs Redis, so each key keeps its own {hash tag} for Redis Cluster) are
@@ -42,15 +48,20 @@
  * open because DESIGN.md requires purchases to succeed without Redis; what
  * protects money is the conditional debit, caps and idempotency, not the
  * limiter. After a failure a thread skips Redis for GW_RL_BACKOFF_MS
- * (tokens already leased are still spent).
- * Thread-safety: the lease table has its own mutex (never held across a
- * round trip); Redis calls use the calling thread's gw_redis.
+ * (tokens already leased are still spent); the refill thread drops its
+ * top-ups then (their leases run down and the next renewal, on a
+ * request's path, makes the fail-open/closed choice).
+ * Thread-safety: the lease table and the refill queue share one mutex
+ * (never held across a round trip; a request takes it once); a request's
+ * Redis calls use the calling thread's gw_redis, the refill thread has its
+ * own connection.
  */
 #ifndef GW_RATELIMIT_H
 #define GW_RATELIMIT_H
 
 #include <stdint.h>
 
+struct gw_config;
 struct gw_request;
 struct gw_route;
 
@@ -71,6 +82,13 @@ int64_t gw_ratelimit_lease_size(int64_t burst, int64_t workers,
 
 /* "read", "write", "money", "off". */
 const char *gw_ratelimit_class_name(enum gw_rl_class c);
+
+/*
+ * Starts this worker process' refill thread (after fork; once): lease
+ * top-ups then leave the request's path. GW_OK (also when the limiter is
+ * off) or GW_ERROR (no thread: top-ups stay on the request's path).
+ */
+int gw_ratelimit_start(const struct gw_config *cfg);
 
 /*
  * Takes one token for r (r->caller may be NULL: address only). GW_OK;

@@ -21,6 +21,7 @@
 #include "gw_log.h"
 #include "gw_master.h"
 #include "gw_metrics.h"
+#include "gw_ratelimit.h"
 #include "gw_slowlog.h"
 #include "gw_thread.h"
 #include "gw_util.h"
@@ -244,6 +245,11 @@ gw_worker_main(const struct gw_config *cfg, int listen_fd)
     sh.listen_fd = listen_fd;
     sh.max_requests = cfg->server.max_requests;
     sh.metrics_row = gw_metrics_worker_claim(getpid(), n, 0);
+    if (gw_ratelimit_start(cfg) != 0) {
+        gw_log_warn(NULL,
+                    "no rate-limit refill thread: leases are topped up"
+                    " on the request's path");
+    }
     wts = calloc((size_t) n, sizeof(*wts));
     if (wts == NULL || gw_worker_start_threads(wts, n, cfg, &sh) != 0) {
         gw_log_error(NULL, "cannot start %d threads", n);

@@ -165,3 +165,71 @@ def test_leases_bound_the_burst_and_save_round_trips():
         assert http("GET", "/v1/notifications", token=tok).status == 200
     finally:
         restart_vasgw(env=SMALL)
+
+
+def test_leases_bound_concurrent_bursts():
+    """The lease test's bounds with 8 clients at once (two workers, many
+    threads each, top-ups on the workers' refill threads): never more
+    admitted than the bucket gave out, never fewer than it gave out minus
+    the leases left in the workers. Catches a top-up booked twice or booked
+    without taking from the bucket, a stale lease's rest given back while
+    still being spent (too many), and tokens lost in the refill queue (too
+    few)."""
+    from concurrent.futures import ThreadPoolExecutor
+    restart_vasgw(env=LEASED)
+    try:
+        workers = len(worker_pids())
+        lease = max(1, min(8, 128 // (8 * workers)))
+        tok = mint_token(new_user())
+        rc = redis_client()
+        for key in rc.scan_iter("vas:rl:{ip:*"):
+            rc.delete(key)
+        t0 = time.time()
+
+        def burst(_):
+            return [http("GET", "/v1/notifications", token=tok).status
+                    for _ in range(25)]
+
+        with ThreadPoolExecutor(8) as ex:
+            codes = [c for part in ex.map(burst, range(8)) for c in part]
+        secs = time.time() - t0
+        ok = codes.count(200)
+        assert set(codes) <= {200, 429}, codes
+        assert 128 - workers * lease <= ok <= 128 + int(secs) + 1, (ok, secs)
+    finally:
+        restart_vasgw(env=SMALL)
+
+
+def test_lease_top_ups_leave_the_request_path():
+    """One worker with a lease of 64; Redis is paused (CLIENT PAUSE, shorter
+    than redis.timeout_ms) just before the lease runs down past its top-up
+    mark (half a lease): every request is still answered at once from the
+    lease (the top-up waits on the worker's refill thread, not on a
+    request), and the top-up is answered once Redis is back. Catches
+    top-ups sent on the request's path (one request waits out the pause)
+    and a refill thread that holds the lease table's lock across its round
+    trip (every request waits)."""
+    restart_vasgw(env=dict(SMALL, VASGW_SERVER_WORKERS="1",
+                           VASGW_RATELIMIT_READ_BURST="100000",
+                           VASGW_RATELIMIT_READ_PER_MIN="600000",
+                           VASGW_RATELIMIT_LEASE_MAX="64",
+                           VASGW_RATELIMIT_LEASE_MS="10000"))
+    try:
+        src, path = "127.0.0.5", "/v1/catalog/items/1"
+        rc = redis_client()
+        rc.delete("vas:rl:{ip:%s}:read" % src)
+        for _ in range(29):  # the first takes the lease: 35 left after
+            assert from_addr(src, path)[0] == 200
+        calls = evalsha_calls(rc)
+        rc.execute_command("CLIENT", "PAUSE", "800", "ALL")
+        slow = []
+        for _ in range(10):  # crosses the top-up mark (32 left)
+            t = time.time()
+            assert from_addr(src, path)[0] == 200
+            slow += [time.time() - t] if time.time() - t > 0.5 else []
+        assert slow == [], slow
+        # The top-up went out during the pause and is answered after it.
+        assert wait_until(lambda: evalsha_calls(rc) > calls, timeout=10)
+        assert from_addr(src, path)[0] == 200
+    finally:
+        restart_vasgw(env=SMALL)
