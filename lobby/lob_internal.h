@@ -70,7 +70,8 @@ int lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
 int lob_is_noscript(const redisReply *rep);
 
 /* Compare-and-delete of user's claim: value is "<lobby>.<token>" (that
- * claim only) or "<lobby>" (any claim on it); one round trip. */
+ * claim only) or "<lobby>" (any claim on it); one round trip. NULL (out
+ * of memory): logged, the claim expires or is found stale later. */
 void lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
                  const char *value);
 

@@ -256,6 +256,10 @@ lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
     const char *kp[1] = {key}, *argv[1] = {value};
     redisReply *rep;
 
+    if (value == NULL) { /* out of memory naming it */
+        gw_log_warn(r->rid, "claim of %s not undone (expires)", user);
+        return;
+    }
     lob_key_user(user, key);
     if (lob_eval(r, a, LOB_S_USER_DEL, 1, kp, 1, argv, NULL, 0, &rep)
         != GW_OK) {
