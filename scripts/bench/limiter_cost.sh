@@ -27,7 +27,7 @@ workers() { # children of the master holding the listening socket (roles close i
     local m inode p kids
     m=$(cat "$VAS_VASGW_PID_FILE")
     inode=$(awk -v s="$VAS_VASGW_SOCKET" '$8 == s { print $7; exit }' /proc/net/unix)
-    read -ra kids <"/proc/$m/task/$m/children"
+    read -ra kids <"/proc/$m/task/$m/children" || true # no newline at its end
     for p in "${kids[@]}"; do
         if find "/proc/$p/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .; then
             echo "$p"
