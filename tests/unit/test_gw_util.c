@@ -360,7 +360,7 @@ static void
 test_hashes(void **state)
 {
     static const unsigned char raw[] = {0x00, 0x0f, 0xa5, 0xff};
-    unsigned char              mac[32];
+    unsigned char              mac[32], big[131];
     char                       hex[65];
 
     (void) state;
@@ -375,6 +375,21 @@ test_hashes(void **state)
     assert_string_equal(hex,
                         "5bdcc146bf60754e6a042426089575c7"
                         "5a003f089d2739839dec58b964ec3843");
+    /* RFC 4231 case 6: a key longer than the block is hashed first. */
+    memset(big, 0xaa, sizeof(big));
+    gw_hmac_sha256(big, sizeof(big),
+                   "Test Using Larger Than Block-Size Key - Hash Key First", 54,
+                   mac);
+    gw_hex_encode(mac, 32, hex);
+    assert_string_equal(hex,
+                        "60e431591ee0b67f0d8a26aacbf5b77f"
+                        "8e0bc6213728c5140546040f0ee37f54");
+    /* A 64-byte key (the block) is used as is. */
+    gw_hmac_sha256(big, 64, "abc", 3, mac);
+    gw_hex_encode(mac, 32, hex);
+    assert_string_equal(hex,
+                        "2f8cff867f2668ca93d3c5b03ba9f816"
+                        "746742eda349b3bc4bb35aa27816754c");
     assert_int_equal(gw_ct_equal("abcd", "abcd", 4), 1);
     assert_int_equal(gw_ct_equal("abcd", "abce", 4), 0);
     assert_int_equal(gw_ct_equal("xbcd", "abcd", 4), 0);
