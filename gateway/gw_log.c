@@ -261,17 +261,41 @@ gw_log_buffered(const char *line, size_t len)
     return 1;
 }
 
+/*
+ * The process id of the log lines, read once per process: getpid() is a
+ * system call on every line otherwise (glibc does not cache it). A fork's
+ * child forgets it (pthread_atfork, registered before main runs).
+ */
+static pid_t gw_log_pid;
+
+static void
+gw_log_pid_forget(void)
+{
+    __atomic_store_n(&gw_log_pid, 0, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void
+gw_log_pid_init(void)
+{
+    pthread_atfork(NULL, NULL, gw_log_pid_forget);
+}
+
 static size_t
 gw_log_head(char *buf, size_t cap, const char *level)
 {
-    char ts[32];
-    int  n;
+    char  ts[32];
+    int   n;
+    pid_t pid = __atomic_load_n(&gw_log_pid, __ATOMIC_RELAXED);
 
+    if (pid == 0) {
+        pid = getpid();
+        __atomic_store_n(&gw_log_pid, pid, __ATOMIC_RELAXED);
+    }
     gw_time_rfc3339_ms(gw_now_ms(), ts, sizeof(ts));
     n = snprintf(buf, cap,
                  "{\"ts\":\"%s\",\"level\":\"%s\",\"role\":\"%s\","
                  "\"pid\":%d",
-                 ts, level, gw_log_role_name, (int) getpid());
+                 ts, level, gw_log_role_name, (int) pid);
     return n < 0 ? 0 : (size_t) n;
 }
 
