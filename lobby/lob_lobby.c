@@ -203,6 +203,33 @@ lob_parse(const redisReply *rep, struct lob_result *out)
     return GW_ERROR;
 }
 
+/*
+ * What every script on lobby id starts with: its keys (kp points into
+ * keys) and ARGV = now, idle, closed ttl (ms, as text in num), user.
+ */
+static void
+lob_script_head(const struct gw_config *cfg, const char *id, const char *user,
+                char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX],
+                const char *kp[LOB_LOBBY_KEYS], char num[3][24],
+                const char **argv)
+{
+    int i;
+
+    lob_keys_lobby(id, keys);
+    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
+        kp[i] = keys[i];
+    }
+    snprintf(num[0], sizeof(num[0]), "%lld", (long long) gw_now_ms());
+    snprintf(num[1], sizeof(num[1]), "%lld",
+             (long long) cfg->janitor.lobby_idle_s * 1000);
+    snprintf(num[2], sizeof(num[2]), "%lld",
+             (long long) cfg->lobby.closed_ttl_s * 1000);
+    argv[0] = num[0];
+    argv[1] = num[1];
+    argv[2] = num[2];
+    argv[3] = user;
+}
+
 /* Runs a lobby script: ARGV = now, idle, closed ttl, user, args… */
 static int
 lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
@@ -210,7 +237,7 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         const char *const *args, int nargs, int refresh, struct lob_result *out)
 {
     char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], ukey[LOB_KEY_MAX];
-    char        now[24], idle[24], closed[24];
+    char        num[3][24];
     const char *kp[LOB_LOBBY_KEYS], *argv[LOB_ARGS_MAX];
     redisReply *rep;
     int         i, rc;
@@ -218,19 +245,7 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     if (nargs + 4 > LOB_ARGS_MAX) {
         return GW_EINVAL;
     }
-    lob_keys_lobby(id, keys);
-    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
-        kp[i] = keys[i];
-    }
-    snprintf(now, sizeof(now), "%lld", (long long) gw_now_ms());
-    snprintf(idle, sizeof(idle), "%lld",
-             (long long) cfg->janitor.lobby_idle_s * 1000);
-    snprintf(closed, sizeof(closed), "%lld",
-             (long long) cfg->lobby.closed_ttl_s * 1000);
-    argv[0] = now;
-    argv[1] = idle;
-    argv[2] = closed;
-    argv[3] = user;
+    lob_script_head(cfg, id, user, keys, kp, num, argv);
     for (i = 0; i < nargs; i++) {
         argv[4 + i] = args[i];
     }
@@ -276,22 +291,12 @@ static int
 lob_fence(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
           const char *user, const char *other, const char *token, int *live)
 {
-    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], now[24], idle[24];
+    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], num[3][24];
     const char *kp[LOB_LOBBY_KEYS], *argv[5];
     redisReply *rep;
-    int         i, rc;
+    int         rc;
 
-    lob_keys_lobby(other, keys);
-    for (i = 0; i < LOB_LOBBY_KEYS; i++) {
-        kp[i] = keys[i];
-    }
-    snprintf(now, sizeof(now), "%lld", (long long) gw_now_ms());
-    snprintf(idle, sizeof(idle), "%lld",
-             (long long) cfg->janitor.lobby_idle_s * 1000);
-    argv[0] = now;
-    argv[1] = idle;
-    argv[2] = idle; /* closed ttl: unused */
-    argv[3] = user;
+    lob_script_head(cfg, other, user, keys, kp, num, argv);
     argv[4] = token;
     rc =
         lob_eval(r, a, LOB_S_FENCE, LOB_LOBBY_KEYS, kp, 5, argv, NULL, 0, &rep);

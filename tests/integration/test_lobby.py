@@ -101,6 +101,17 @@ def seated(owners, lids):
     return out
 
 
+def seated_twice_then_leave(users, owners, lids, twice):
+    """Appends to twice each user seated in more than one of lids, then
+    makes every user leave wherever seated (the next trial starts clean)."""
+    where = seated(owners, lids)
+    for u in users:
+        if len(where.get(u.user, [])) > 1:
+            twice.append((u.user, where[u.user]))
+        for lid in where.get(u.user, []):
+            assert leave(u, lid).status == 204
+
+
 def test_one_user_racing_joins_of_several_lobbies(cat):
     """The same user joins 4 lobbies at once, 4 users a trial, 60 trials.
     Catches: the claim found pointing at a lobby the user has not joined
@@ -122,12 +133,7 @@ def test_one_user_racing_joins_of_several_lobbies(cat):
             codes = [f.result() for f in
                      [ex.submit(go, u, lid) for u in users for lid in lids]]
             assert set(codes) <= {200, 409}, codes
-            where = seated(owners, lids)
-            for u in users:
-                if len(where.get(u.user, [])) > 1:
-                    twice.append((u.user, where[u.user]))
-                for lid in where.get(u.user, []):
-                    assert leave(u, lid).status == 204
+            seated_twice_then_leave(users, owners, lids, twice)
     assert twice == [], twice
 
 
@@ -154,12 +160,7 @@ def test_leave_racing_a_rejoin_and_another_join(cat):
             fs = [ex.submit(go, fn, u, lid) for u in users
                   for fn, lid in ((leave, l1), (join, l1), (join, l2))]
             [f.result() for f in fs]
-            where = seated([o1, o2], [l1, l2])
-            for u in users:
-                if len(where.get(u.user, [])) > 1:
-                    twice.append((u.user, where[u.user]))
-                for lid in where.get(u.user, []):
-                    assert leave(u, lid).status == 204
+            seated_twice_then_leave(users, [o1, o2], [l1, l2], twice)
     assert twice == [], twice
 
 
