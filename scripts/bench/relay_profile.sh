@@ -73,35 +73,7 @@ done
 m1=$(cpu "$mysql_pid") r1=$(cpu "$redis_pid") x1=$(cpu "$relay_pid")
 status >/tmp/relay_profile.$$.after
 loops=$(grep -o '[0-9]* loops' "$VAS_VASGW_LOG" | tail -1)
-read -r got secs < <(python3 - "$tag" <<'PY'
-import os, socket, sys
-tag = sys.argv[1]
-s = socket.create_connection((os.environ["VAS_REDIS_HOST"], int(os.environ["VAS_REDIS_PORT"])))
-f = s.makefile("rb")
-def cmd(*a):
-    s.sendall(b"".join([b"*%d\r\n" % len(a)] + [b"$%d\r\n%s\r\n" % (len(str(x).encode()), str(x).encode()) for x in a]))
-    return read()
-def read():
-    line = f.readline(); k, r = line[:1], line[1:-2]
-    if k in b"+:": return r.decode()
-    if k == b"-": raise RuntimeError(r.decode())
-    if k == b"$":
-        n = int(r); return None if n < 0 else f.read(n + 2)[:-2].decode()
-    return [read() for _ in range(max(int(r), 0))]
-cmd("AUTH", os.environ["VAS_REDIS_USER"], os.environ["VAS_REDIS_PASSWORD"])
-start, first, last, n = "-", None, None, 0
-while True:
-    chunk = cmd("XRANGE", os.environ.get("VAS_NOTIFY_STREAM", "vas:notify"), start, "+", "COUNT", 10000)
-    for sid, fields in chunk:
-        e = dict(zip(fields[0::2], fields[1::2]))
-        if e.get("id", "")[12:20] == tag:
-            ms = int(sid.split("-")[0]); n += 1
-            first = ms if first is None else first; last = ms
-    if len(chunk) < 10000: break
-    a, b = chunk[-1][0].split("-"); start = "%s-%d" % (a, int(b) + 1)
-print(n, (last - first) / 1000 if n > 1 else 0)
-PY
-)
+read -r got secs < <(/usr/bin/python3 scripts/bench/relay_stream.py drain "$tag")
 echo "rows $N, in stream $got, drain ${secs}s, $(awk -v n="$got" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }')/s, $loops, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v n="$N" -v hz="$hz" -v m=$((m1 - m0)) -v r=$((r1 - r0)) -v x="$x1" 'BEGIN {
     printf "CPU s per 1,000: relay %.4f  mariadbd %.4f  redis %.4f  total %.4f\n",

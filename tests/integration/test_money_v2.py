@@ -297,6 +297,15 @@ def test_pages_read_a_multiple_of_limit(shop2, what):
 
 # --- the item cache of the purchase path ----------------------------------------
 
+def new_pass_game():
+    """A fresh provider's 7-day game pass at 300 (imported); its item id."""
+    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
+    import_feed(feed)
+    return db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
+                    " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
+                    (f"p-{tag}",))[0][0]
+
+
 def test_cached_item_is_charged_at_the_price_in_force(subscriber):
     """Purchases read the item from a per-process cache keyed by the
     catalog generation, which each host polls only every 250 ms. Catches
@@ -304,11 +313,7 @@ def test_cached_item_is_charged_at_the_price_in_force(subscriber):
     price changed elsewhere (another host, or SQL with its generation
     bump) is charged from the next purchase on, and an expected_price
     equal to the new price is not refused as changed."""
-    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
-    import_feed(feed)
-    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
-                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
-                   (f"p-{tag}",))[0][0]
+    gid = new_pass_game()
     s = subscriber(balance=100000)
     spent = 0
     for _ in range(8):  # every worker process has the item cached
@@ -349,11 +354,7 @@ def test_refused_purchase_leaves_its_key_free(admin_key, subscriber):
     """The key is claimed by the purchase's first statement. Catches a
     claim (or a refusal) that outlives a failed request: after a 402 the
     same key and body run again once the buyer can pay, then replay."""
-    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
-    import_feed(feed)
-    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
-                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
-                   (f"p-{tag}",))[0][0]
+    gid = new_pass_game()
     s = subscriber(balance=100)
     key = secrets.token_hex(8)
     assert_problem(buy(s, {"item_id": gid}, key=key), 402,
@@ -375,11 +376,7 @@ def test_replay_ignores_what_changed_since(admin_key, subscriber):
     it claims its key: a retry of a purchase that went through is its
     first reply, even after the price moved and the account was
     suspended."""
-    feed, tag = make_feed(1, price=300, games=[("pass", 7)])
-    import_feed(feed)
-    gid = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
-                   " i.provider_id WHERE p.code = %s AND i.kind = 'game'",
-                   (f"p-{tag}",))[0][0]
+    gid = new_pass_game()
     s = subscriber(balance=1000)
     key = secrets.token_hex(8)
     body = {"item_id": gid, "expected_price": 300}

@@ -239,19 +239,22 @@ def test_inbox_keys_expire_and_each_append_restarts_the_ttl():
     ttl = _inbox_ttl_s()
     user = new_user()
     keys = ["vas:inbox:{%s}" % user, "vas:inboxlog:{%s}" % user]
-    first = insert_outbox(user, "gift.received", '{"n":1}')
-    assert wait_until(lambda: undelivered([first]) == 0)
-    with Redis() as r:
-        for k in keys:
-            left = r.cmd("TTL", k)
-            assert ttl - 60 < left <= ttl, (k, left)
-            r.cmd("EXPIRE", k, 100)           # as if it had aged
-    second = insert_outbox(user, "gift.received", '{"n":2}')
-    assert wait_until(lambda: undelivered([second]) == 0)
-    with Redis() as r:
-        for k in keys:
-            left = r.cmd("TTL", k)
-            assert ttl - 60 < left <= ttl, (k, left)
+
+    def deliver_and_check_ttls(n, age=False):
+        """Delivers one notification; each key's TTL is (again) the whole
+        inbox_ttl_s; age=True then shortens it, as if it had aged."""
+        nid = insert_outbox(user, "gift.received", '{"n":%d}' % n)
+        assert wait_until(lambda: undelivered([nid]) == 0)
+        with Redis() as r:
+            for k in keys:
+                left = r.cmd("TTL", k)
+                assert ttl - 60 < left <= ttl, (k, left)
+                if age:
+                    r.cmd("EXPIRE", k, 100)
+        return nid
+
+    first = deliver_and_check_ttls(1, age=True)
+    second = deliver_and_check_ttls(2)
     token = mint_token(user)
     body = http("GET", "/v1/notifications?limit=10", token=token).json()
     assert [i["id"] for i in body["items"]] == [second, first]
