@@ -154,6 +154,15 @@ int cat_items_fragments(struct gw_db *db, struct gw_arena *a,
                         const char **frag, size_t *len);
 
 /*
+ * A page body {"items":[...],"next_cursor":...} in a: the n JSON objects
+ * part[k] (len[k] bytes; NULL ones left out) in order, and cursor (an
+ * encoded cursor, or NULL for the last page). Its length in *body_len.
+ */
+int cat_page_join(struct gw_arena *a, const char *const *part,
+                  const size_t *len, size_t n, const char *cursor,
+                  const char **body, size_t *body_len);
+
+/*
  * The cache key of a page query: its parsed fields with q normalised as
  * the search matches it (padding, case and full-width forms do not mint
  * new keys; parameter order never did). In a; NULL when out of memory.

@@ -578,44 +578,53 @@ struct cat_page {
     size_t       n;
 };
 
-/* {"items":[...],"next_cursor":...} from the fragments, in order. */
-static int
-cat_page_join(struct gw_arena *a, const struct cat_query *q,
-              const struct cat_page *pg, int more, const char **body)
+int
+cat_page_join(struct gw_arena *a, const char *const *part, const size_t *len,
+              size_t n, const char *cursor, const char **body, size_t *body_len)
 {
-    char      cursor[CAT_CURSOR_MAX + 1], *out;
-    size_t    k, cap = 64 + sizeof(cursor), o;
-    int       has_cursor = 0;
-    MYSQL_ROW last = pg->n > 0 ? pg->rows[pg->n - 1] : NULL;
+    char  *out;
+    size_t k, cap = 64 + (cursor ? strlen(cursor) : 0), o;
 
-    for (k = 0; k < pg->n; k++) {
-        cap += pg->frag[k] ? pg->len[k] + 1 : 0;
-    }
-    /* From the id query's last row, shown or not (deleted meanwhile). */
-    if (more && last != NULL
-        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, last),
-                             gw_db_col_i64(last, 0), cursor, sizeof(cursor))
-            == 0) {
-        has_cursor = 1;
+    for (k = 0; k < n; k++) {
+        cap += part[k] ? len[k] + 1 : 0;
     }
     if ((out = gw_arena_alloc(a, cap)) == NULL) {
         return GW_ERROR;
     }
     o = (size_t) snprintf(out, cap, "{\"items\":[");
-    for (k = 0; k < pg->n; k++) {
-        if (pg->frag[k] != NULL) {
+    for (k = 0; k < n; k++) {
+        if (part[k] != NULL) {
             if (out[o - 1] != '[') {
                 out[o++] = ',';
             }
-            memcpy(out + o, pg->frag[k], pg->len[k] + 1); /* with its NUL */
-            o += pg->len[k];
+            memcpy(out + o, part[k], len[k]);
+            o += len[k];
         }
     }
-    snprintf(out + o, cap - o, "],\"next_cursor\":%s%s%s}",
-             has_cursor ? "\"" : "", has_cursor ? cursor : "null",
-             has_cursor ? "\"" : "");
+    o += (size_t) snprintf(out + o, cap - o, "],\"next_cursor\":%s%s%s}",
+                           cursor ? "\"" : "", cursor ? cursor : "null",
+                           cursor ? "\"" : "");
     *body = out;
+    *body_len = o;
     return GW_OK;
+}
+
+/* The page of the fragments, its cursor from the id query's last row
+ * (shown or not: deleted meanwhile) when there is a next page. */
+static int
+cat_page_body(struct gw_arena *a, const struct cat_query *q,
+              const struct cat_page *pg, int more, const char **body)
+{
+    char      cursor[CAT_CURSOR_MAX + 1];
+    size_t    len;
+    MYSQL_ROW last = pg->n > 0 ? pg->rows[pg->n - 1] : NULL;
+    int       has_cursor = more && last != NULL
+        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, last),
+                             gw_db_col_i64(last, 0), cursor, sizeof(cursor))
+            == 0;
+
+    return cat_page_join(a, pg->frag, pg->len, pg->n,
+                         has_cursor ? cursor : NULL, body, &len);
 }
 
 int
@@ -654,7 +663,7 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
     }
     rc = cat_items_fragments(db, a, frags, gen, pg.n, ids, versions, pg.frag,
                              pg.len);
-    return rc == GW_OK ? cat_page_join(a, q, &pg, more, body) : rc;
+    return rc == GW_OK ? cat_page_body(a, q, &pg, more, body) : rc;
 }
 
 int

@@ -191,13 +191,13 @@ svc_library_body(struct gw_request *r, const struct gw_rows *rows,
                  int64_t limit, const char **body, size_t *len)
 {
     size_t       n = rows->n < (size_t) limit ? rows->n : (size_t) limit;
-    size_t       k, cap = 64 + CAT_CURSOR_MAX, o;
+    size_t       k, cap;
     int64_t     *ids = gw_arena_alloc(r->arena, (n + 1) * sizeof(*ids));
     int64_t     *vers = gw_arena_alloc(r->arena, (n + 1) * sizeof(*vers));
     const char **frag = gw_arena_alloc(r->arena, (n + 1) * sizeof(*frag));
     size_t      *flen = gw_arena_alloc(r->arena, (n + 1) * sizeof(*flen));
-    char         cursor[CAT_CURSOR_MAX + 1], *out;
-    int          rc;
+    char         cursor[CAT_CURSOR_MAX + 1], *entry;
+    int          rc, has_cursor;
 
     if (ids == NULL || vers == NULL || frag == NULL || flen == NULL) {
         return GW_ERROR;
@@ -212,38 +212,25 @@ svc_library_body(struct gw_request *r, const struct gw_rows *rows,
     if (rc != GW_OK) {
         return rc;
     }
-    for (k = 0; k < n; k++) {
-        cap += frag[k]
-            ? flen[k] + SVC_LIBRARY_ENTRY_BYTES + strlen(rows->row[k][3])
-                + (rows->row[k][4] ? strlen(rows->row[k][4]) : 0)
-            : 0;
-    }
-    if ((out = gw_arena_alloc(r->arena, cap)) == NULL) {
-        return GW_ERROR;
-    }
-    o = (size_t) snprintf(out, cap, "{\"items\":[");
-    for (k = 0; k < n; k++) {
-        if (frag[k] != NULL) {
-            if (out[o - 1] != '[') {
-                out[o++] = ',';
-            }
-            o += svc_library_entry(out + o, cap - o, rows->row[k], frag[k],
-                                   flen[k]);
+    for (k = 0; k < n; k++) { /* each item object becomes its entry */
+        if (frag[k] == NULL) {
+            continue;
         }
+        cap = flen[k] + SVC_LIBRARY_ENTRY_BYTES + strlen(rows->row[k][3])
+            + (rows->row[k][4] ? strlen(rows->row[k][4]) : 0);
+        if ((entry = gw_arena_alloc(r->arena, cap)) == NULL) {
+            return GW_ERROR;
+        }
+        flen[k] = svc_library_entry(entry, cap, rows->row[k], frag[k], flen[k]);
+        frag[k] = entry;
     }
-    if (rows->n > n
+    has_cursor = rows->n > n
         && cat_cursor_encode(CAT_SORT_NEW, gw_db_col_i64(rows->row[n - 1], 0),
                              gw_db_col_i64(rows->row[n - 1], 0), cursor,
                              sizeof(cursor))
-            == 0) {
-        o += (size_t) snprintf(out + o, cap - o, "],\"next_cursor\":\"%s\"}",
-                               cursor);
-    } else {
-        o += (size_t) snprintf(out + o, cap - o, "],\"next_cursor\":null}");
-    }
-    *body = out;
-    *len = o;
-    return GW_OK;
+            == 0;
+    return cat_page_join(r->arena, frag, flen, n, has_cursor ? cursor : NULL,
+                         body, len);
 }
 
 int
