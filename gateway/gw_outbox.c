@@ -42,6 +42,21 @@ gw_outbox_add(struct gw_db *db, const char *user_id, const char *type,
     return rc;
 }
 
+/*
+ * The event row only for a provider with a webhook URL: an event for a
+ * provider without one would only be claimed and recorded "skipped" by
+ * the deliverer (a row, five index entries and two updates per purchase
+ * for nothing). The SELECT is a locking read of the provider's row, so a
+ * URL set by a committed provider change is seen, and a change waits for
+ * the purchase to commit; an event queued while the provider had a URL
+ * that is removed later is still recorded "skipped" at delivery.
+ */
+#define GW_OUTBOX_WEBHOOK_SQL                                                  \
+    "INSERT INTO webhook_events (event_id, provider_id, type, payload,"        \
+    " next_attempt_at, created_at) SELECT ?, p.id, ?, ?, UTC_TIMESTAMP(3),"    \
+    " UTC_TIMESTAMP(3) FROM providers p WHERE p.id = ? AND p.webhook_url IS"   \
+    " NOT NULL AND p.webhook_url <> ''"
+
 int
 gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id, const char *type,
                       const char *payload_json, char *id_out)
@@ -50,14 +65,15 @@ gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id, const char *type,
     int  rc;
 
     gw_outbox_id_new(id);
-    rc = gw_stmt_exec(db,
-                      "INSERT INTO webhook_events (event_id, provider_id,"
-                      " type, payload, next_attempt_at, created_at) VALUES (?,"
-                      " ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-                      GW_ARGS(GW_STR(id), GW_I64(provider_id), GW_STR(type),
-                              GW_STR(payload_json)));
+    rc = gw_stmt_exec(db, GW_OUTBOX_WEBHOOK_SQL,
+                      GW_ARGS(GW_STR(id), GW_STR(type), GW_STR(payload_json),
+                              GW_I64(provider_id)));
     if (rc == GW_OK && id_out != NULL) {
-        memcpy(id_out, id, sizeof(id));
+        if (db->affected == 1) {
+            memcpy(id_out, id, sizeof(id));
+        } else {
+            id_out[0] = '\0';
+        }
     }
     return rc;
 }

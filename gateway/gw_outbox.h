@@ -30,7 +30,9 @@ int gw_outbox_add(struct gw_db *db, const char *user_id, const char *type,
 
 /*
  * Queues a webhook event for a content provider (delivered by the relay
- * role, never on the request path), inside the caller's transaction.
+ * role, never on the request path), inside the caller's transaction, if
+ * the provider has a webhook URL (else nothing is written: GW_OK, and
+ * id_out, when not NULL, receives "").
  */
 int gw_outbox_webhook_add(struct gw_db *db, int64_t provider_id,
                           const char *type, const char *payload_json,

@@ -1,6 +1,7 @@
 """Money core v2 (issue 8 bugs, issue 11 policy, issue 15 library pages).
 
 Each test names the bug it catches; each failed on the code before it."""
+import json
 import secrets
 import time
 
@@ -395,3 +396,44 @@ def test_replay_ignores_what_changed_since(admin_key, subscriber):
     assert_problem(buy(s, {"item_id": gid}, key=key), 422,
                    "idempotency_key_reused")
     assert balance(s) == 700
+
+
+# --- webhook events only for providers with a URL ----------------------------
+
+def webhook_events(provider_code):
+    return db_query("SELECT w.type, w.payload FROM webhook_events w JOIN"
+                    " providers p ON p.id = w.provider_id WHERE p.code = %s"
+                    " ORDER BY w.id", (provider_code,))
+
+
+def test_webhook_events_only_for_providers_with_a_url(admin_key, subscriber):
+    """Cost (issue 8): every purchase and refund wrote a webhook event even
+    for a provider without a webhook URL, which the deliverer then claimed
+    and recorded "skipped" (a row and two updates for nothing). Now such a
+    provider gets no event; once a feed gives it a URL, the next purchase
+    and refund queue theirs (a per-process cache of "no URL" would miss
+    it); the buyer's notification is written either way."""
+    feed, tag = make_feed(2, price=200)
+    import_feed(feed)
+    code = f"p-{tag}"
+    ids = [r[0] for r in db_query(
+        "SELECT i.id FROM items i JOIN providers p ON p.id = i.provider_id"
+        " WHERE p.code = %s ORDER BY i.sku", (code,))]
+    s = subscriber(balance=10000)
+    r = buy(s, {"item_id": ids[0]})
+    assert r.status == 201, r
+    assert refund(admin_key, r.json()["id"]).status == 201
+    assert list(webhook_events(code)) == []
+    assert db_query("SELECT COUNT(*) FROM outbox WHERE user_id = %s AND type"
+                    " IN ('purchase.completed', 'purchase.refunded')",
+                    (s["user"],))[0][0] == 2
+    feed["provider"]["webhook_url"] = "https://hooks.example.invalid/vas"
+    import_feed(feed)
+    r = buy(s, {"item_id": ids[1]})
+    assert r.status == 201, r
+    pid = r.json()["id"]
+    assert refund(admin_key, pid).status == 201
+    ev = webhook_events(code)
+    assert [t for t, _ in ev] == ["purchase.completed", "purchase.refunded"]
+    assert all(json.loads(p)["purchase_id"] == pid for _, p in ev)
+    assert_audit()
