@@ -51,7 +51,13 @@
  * CAT_SEARCH_WALK_EST_MAX. */
 #define CAT_SEARCH_WALK_PER_POSTING 8
 #define CAT_SEARCH_WALK_EST_MAX     100000000
-#define CAT_GRAM_BYTES_MAX          9 /* two UTF-8 characters + NUL */
+#define CAT_GRAM_CHARS_MAX          3  /* item_grams: 1- to 3-character grams */
+#define CAT_GRAM_BYTES_MAX          13 /* three UTF-8 characters + NUL */
+/* Per-process cache of each gram's estimated postings (cat_gramstat.c),
+ * which orders a search's grams: slots, and how long an estimate is used
+ * (it only picks the walked gram; a stale one costs reads, not matches). */
+#define CAT_GRAMSTAT_SLOTS  4096
+#define CAT_GRAMSTAT_TTL_MS 60000
 
 struct cat_asset {
     const char *format; /* "midi" | "amr" | "mp3" */
@@ -206,9 +212,10 @@ long cat_search_normalize(const char *in, char *out, size_t cap);
 void cat_search_like(const char *term, size_t len, char *out);
 
 /*
- * The index grams (item_grams: 1- and 2-character substrings) a search for
+ * The index grams (item_grams: 1- to 3-character substrings) a search for
  * the normalised text norm looks up: up to CAT_SEARCH_GRAMS_MAX, one per
- * term first, bigrams with CJK characters preferred (they are the rarest).
+ * term first. A term of three or more characters looks up its trigrams, a
+ * shorter one is its own gram; grams with CJK characters first.
  * Every item matching all terms has all of them; LIKE then checks the few
  * candidates. Returns how many were written (0 for an empty norm).
  */

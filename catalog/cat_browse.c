@@ -106,13 +106,15 @@
     "SELECT " CAT_IDS_COLS " FROM item_grams g1" CAT_GRAM_NOSORT              \
     CAT_SEARCH_JOINS(" IGNORE INDEX FOR ORDER BY (" ix ")")                   \
     "AND " keyset "ORDER BY " order " LIMIT %lld"
-/* The grams' join alone, for the optimizer's choice of the rarest gram
- * (cat_search_driver). Arguments: grams 2, 3, 4, gram 1, grams 2, 3, 4. */
+/* InnoDB's estimate of each gram's postings (two B-tree dives each, no
+ * row read), for the grams not in the per-process cache (cat_gramstat.c):
+ * EXPLAIN's row of table gK has gram K's estimate; a NULL gram is an
+ * impossible WHERE (no table). Arguments: grams 1 to 4. */
+#define CAT_GRAM_EST(g)                                                       \
+    "SELECT 1 FROM item_grams " g CAT_GRAM_NOSORT " WHERE " g ".gram = %s"
 #define CAT_GRAMS_EXPLAIN                                                     \
-    "EXPLAIN SELECT 1 FROM item_grams g1" CAT_GRAM_NOSORT                     \
-    CAT_GRAM_JOIN("g2") CAT_GRAM_JOIN("g3") CAT_GRAM_JOIN("g4")               \
-    " WHERE g1.gram = %s"                                                     \
-    CAT_GRAM_WHERE("g2") CAT_GRAM_WHERE("g3") CAT_GRAM_WHERE("g4")
+    "EXPLAIN " CAT_GRAM_EST("g1") " UNION ALL " CAT_GRAM_EST("g2")            \
+    " UNION ALL " CAT_GRAM_EST("g3") " UNION ALL " CAT_GRAM_EST("g4")
 
 /* Search in sort order (migration 021): one gram's postings carry the
  * sort keys, so the page walks them from the cursor in the page's order
@@ -315,32 +317,76 @@ cat_search_dense(const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
 }
 
 /*
- * The rarest of the grams g (up to four, NULL-padded): the table the
- * optimizer drives their join from (EXPLAIN's first row, "g1" to "g4", by
- * InnoDB's estimate of each gram's postings), and its estimated postings
- * in *rows. *k = -1 when no gram drives (nothing to read at all).
+ * The estimated postings of the grams g[0..n) into est: from the
+ * per-process cache, the others in one EXPLAIN (and cached). A gram
+ * without an estimate keeps INT64_MAX (it is never preferred).
  */
 static int
-cat_search_driver(struct gw_db *db, struct gw_arena *a,
-                  const char *g[CAT_SEARCH_GRAMS_MAX], int *k, int64_t *rows)
+cat_search_estimates(struct gw_db *db, struct gw_arena *a,
+                     const char *g[CAT_SEARCH_GRAMS_MAX], size_t n,
+                     int64_t est[CAT_SEARCH_GRAMS_MAX])
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int        rc;
+    const char *need[CAT_SEARCH_GRAMS_MAX] = {NULL};
+    MYSQL_RES  *res;
+    MYSQL_ROW   row;
+    size_t      k, missing = 0;
+    int         rc;
 
-    *k = -1;
-    *rows = 0;
-    rc = gw_db_query(db, a, &res, CAT_GRAMS_EXPLAIN, g[1], g[2], g[3], g[0],
-                     g[1], g[2], g[3]);
-    if (rc != GW_OK || (row = mysql_fetch_row(res)) == NULL) {
+    for (k = 0; k < n; k++) {
+        est[k] = INT64_MAX;
+        if (!cat_gramstat_get(g[k], &est[k])) {
+            need[k] = g[k];
+            missing++;
+        }
+    }
+    if (missing == 0) {
+        return GW_OK;
+    }
+    rc = gw_db_query(db, a, &res, CAT_GRAMS_EXPLAIN, need[0], need[1], need[2],
+                     need[3]);
+    if (rc != GW_OK) {
         return rc;
     }
     /* id, select_type, table, type, possible_keys, key, key_len, ref, rows */
-    if (mysql_num_fields(res) >= 9 && row[2] != NULL && row[2][0] == 'g'
-        && row[2][1] >= '1' && row[2][1] <= '4' && row[2][2] == '\0') {
-        *k = row[2][1] - '1';
-        *rows = row[8] != NULL ? gw_db_col_i64(row, 8) : 0;
+    while (mysql_num_fields(res) >= 9 && (row = mysql_fetch_row(res)) != NULL) {
+        if (row[2] == NULL || row[2][0] != 'g' || row[2][1] < '1'
+            || row[2][1] > '4' || row[2][2] != '\0' || row[8] == NULL) {
+            continue;
+        }
+        k = (size_t) (row[2][1] - '1');
+        if (k < n && need[k] != NULL) {
+            est[k] = gw_db_col_i64(row, 8);
+            cat_gramstat_put(g[k], est[k]);
+        }
     }
+    return GW_OK;
+}
+
+/*
+ * Orders the grams g[0..n) by their estimated postings, rarest first: the
+ * first is walked, the others are probed in this order. *rows: the first
+ * one's estimate (INT64_MAX when unknown).
+ */
+static int
+cat_search_order(struct gw_db *db, struct gw_arena *a,
+                 const char *g[CAT_SEARCH_GRAMS_MAX], size_t n, int64_t *rows)
+{
+    int64_t     est[CAT_SEARCH_GRAMS_MAX], e;
+    const char *t;
+    size_t      i, j;
+    int         rc;
+
+    rc = cat_search_estimates(db, a, g, n, est);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    for (i = 1; i < n; i++) { /* insertion sort: stable, n <= 4 */
+        for (j = i; j > 0 && est[j] < est[j - 1]; j--) {
+            e = est[j], est[j] = est[j - 1], est[j - 1] = e;
+            t = g[j], g[j] = g[j - 1], g[j - 1] = t;
+        }
+    }
+    *rows = est[0];
     return GW_OK;
 }
 
@@ -351,11 +397,11 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                 MYSQL_RES **res)
 {
     char        g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
-    const char *gp[CAT_SEARCH_GRAMS_MAX], *first;
+    const char *gp[CAT_SEARCH_GRAMS_MAX];
     size_t      n = cat_search_grams(norm, g), k;
     long long   bound = (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1);
     int64_t     est = 0;
-    int         rc, drive = 0;
+    int         rc;
 
     if (n == 0) {
         return GW_EINVAL; /* a term has a gram: cannot happen */
@@ -364,14 +410,9 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         gp[k] = k < n ? g[k] : NULL;
     }
     if (!cat_search_dense(t, norm, n)) {
-        rc = cat_search_driver(db, a, gp, &drive, &est);
+        rc = cat_search_order(db, a, gp, n, &est);
         if (rc != GW_OK) {
             return rc;
-        }
-        if (drive > 0) { /* the rarest gram becomes g1, the walked one */
-            first = gp[0];
-            gp[0] = gp[drive];
-            gp[drive] = first;
         }
         /* Walking all of the rarest gram's postings costs what the plan
          * that reads and sorts them does: the bound only stops a walk
@@ -387,14 +428,11 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         t[3], t[4], t[4], q->has_cursor, (long long) q->after_key,             \
         (long long) q->after_key, (long long) q->after_id,                     \
         (long long) q->limit + 1
-    if (drive >= 0) {
-        rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS,
-                         bound);
-        /* A full page, or the whole walk (no bound hit): the page. */
-        if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
-            || mysql_warning_count(db->conn) == 0) {
-            return rc;
-        }
+    rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS, bound);
+    /* A full page, or the whole walk (no bound hit): the page. */
+    if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
+        || mysql_warning_count(db->conn) == 0) {
+        return rc;
     }
     return gw_db_query(db, a, res, cat_page_sql[CAT_FILTER_SEARCH][q->sort],
                        CAT_SEARCH_ARGS);

@@ -36,4 +36,13 @@ void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it);
 /* The same without the assets (columns 0..18, CAT_ITEM_BASE_COLS). */
 void cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it);
 
+/*
+ * Search grams' estimated postings, cached per process (cat_gramstat.c):
+ * cat_gramstat_get gives 1 and *est for gram's estimate stored within
+ * CAT_GRAMSTAT_TTL_MS, else 0; cat_gramstat_put stores one (replacing the
+ * slot's). Safe from any thread.
+ */
+int  cat_gramstat_get(const char *gram, int64_t *est);
+void cat_gramstat_put(const char *gram, int64_t est);
+
 #endif /* CAT_INTERNAL_H */

@@ -93,8 +93,8 @@ cat_search_like(const char *term, size_t len, char *out)
     out[o] = '\0';
 }
 
-/* 3: bigram with a non-ASCII character (rare), 2: ASCII bigram, 1 and 0:
- * single characters (CJK before ASCII). */
+/* Wider grams are rarer (a trigram's postings are a subset of each of its
+ * bigrams'), and of one width those with a non-ASCII character are. */
 static int
 cat_gram_score(const char *g, size_t chars)
 {
@@ -103,7 +103,7 @@ cat_gram_score(const char *g, size_t chars)
     for (; *g != '\0'; g++) {
         wide |= (unsigned char) *g >= 0x80;
     }
-    return (chars == 2 ? 2 : 0) + wide;
+    return 2 * (int) chars + wide;
 }
 
 /* Offsets of the characters of term[0..len) (at most CAT_SEARCH_TEXT_MAX). */
@@ -137,7 +137,7 @@ cat_term_best(const char *term, size_t len,
     char   g[CAT_GRAM_BYTES_MAX];
 
     nch = cat_term_chars(term, len, off, CAT_SEARCH_TEXT_MAX);
-    w = nch >= 2 ? 2 : 1;
+    w = nch < CAT_GRAM_CHARS_MAX ? nch : CAT_GRAM_CHARS_MAX;
     for (i = 0; nch > 0 && i + w <= nch; i++) {
         blen = off[i + w] - off[i];
         if (blen >= CAT_GRAM_BYTES_MAX) {

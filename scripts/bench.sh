@@ -50,6 +50,8 @@ BENCH_ROWS=(
     "catalog-category-miss /category   16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-search-miss   /search     16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-search-latin-miss /search-latin 16 scripts/bench/catalog.lua fcgi-pk"
+    "catalog-search-nohit  /search-nohit   16  scripts/bench/catalog.lua  fcgi-pk"
+    "catalog-search-latin-nohit /search-latin-nohit 16 scripts/bench/catalog.lua fcgi-pk"
     "library-first         /library-first  16  scripts/bench/catalog.lua  fcgi-pk"
     "library-deep          /library-deep   16  scripts/bench/catalog.lua  fcgi-pk"
     # Money (issue 8): buyers drawn from BENCH_SUBSCRIBERS (10,000) accounts; one hot buyer;
@@ -119,6 +121,7 @@ export BENCH_ITEMS=${BENCH_ITEMS:-1000}
 if [[ -n ${BENCH_ITEMS:-} && ${VASGW_CATALOG_FRAGMENT_CACHE:-1} != 0 ]] &&
     { selected catalog-list-miss || selected catalog-new-miss || selected catalog-category-miss ||
         selected catalog-search-miss || selected catalog-search-latin-miss ||
+        selected catalog-search-nohit || selected catalog-search-latin-nohit ||
         selected library-first || selected library-deep; }; then
     log "catalog fragments: listing every item six times"
     /usr/bin/python3 - <<'PY'

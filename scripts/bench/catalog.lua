@@ -6,6 +6,10 @@
 --   /search    one of the 100 generated Chinese words (each in ~1% of the items), random limit,
 --              half of them from a random cursor
 --   /search-latin  the same with one of 20 of the generated Latin words (each in 2% of the items)
+--   /search-nohit  a Chinese term no item has whose bigrams are two generated words (~1% each:
+--              "林琵琶" is "林琵" + "琵琶"; at 1,000,000 items one may match by chance)
+--   /search-latin-nohit  a misspelt Latin word no item has whose bigrams are common ("loon",
+--              "sumer"; "moutain", "wintar": every trigram is in some word too)
 --   BENCH_SEARCH_WORDS (comma-separated) replaces either list: one term's figures
 --              (scripts/bench/search_terms.sh)
 --   /library-first, /library-deep  GET /v1/library of "bench-heavy" (BENCH_ENTITLEMENTS, made by
@@ -18,10 +22,16 @@ local words = {"琵琶", "二胡", "光明", "春兰", "花月", "月空", "江�
 local latin = {"love", "night", "dance", "rain", "summer", "blue", "dream", "river", "moon",
                "star", "melody", "rhythm", "harmony", "sunrise", "forest", "mountain", "valley",
                "island", "bridge", "tower"}
+local nohit = {"林琵琶", "桥二胡", "月桥二", "筝桥二", "花月桥", "夏月空", "云光明", "小云光",
+               "鸟云夏", "黄云明", "春兰乐", "春南明", "蝴南浪", "水歌乐", "青歌乐", "河春声",
+               "月蝶河", "蝶河龙", "莉月桥", "彩莉月"}
+local latin_nohit = {"loon", "sumer", "witer", "wino", "utorm", "unow", "sung", "stoum",
+                     "sterm", "onow", "nght", "moutain", "wintar", "inght", "fluto", "ligha",
+                     "olute", "itorm", "arin", "mountan"}
 if os.getenv("BENCH_SEARCH_WORDS") then
     words = {}
     for w in os.getenv("BENCH_SEARCH_WORDS"):gmatch("[^,]+") do words[#words + 1] = w end
-    latin = words
+    latin, nohit, latin_nohit = words, words, words
 end
 local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -102,7 +112,9 @@ function request()
         end
         return wrk.format("GET", url, {["Authorization"] = "Bearer " .. token})
     else
-        local list = p == "/search-latin" and latin or words
+        local lists = {["/search-latin"] = latin, ["/search-nohit"] = nohit,
+                       ["/search-latin-nohit"] = latin_nohit}
+        local list = lists[p] or words
         url = "/v1/catalog/items?q=" .. urlencode(list[math.random(1, #list)])
               .. "&limit=" .. math.random(10, 30)
         if math.random(0, 1) == 1 then url = url .. "&cursor=" .. cursor(0) end

@@ -18,8 +18,8 @@
 # item_grams' secondary keys, inserts the items, creates the trigger again exactly as it was
 # (its statement, sql_mode and character set, read from information_schema), writes the grams of
 # every item inserted meanwhile (ids above the largest id before the load, whoever inserted them)
-# in one INSERT IGNORE ... SELECT in primary-key order, by the trigger's own rule (every 1- and
-# 2-character substring without a blank, with the item's popularity and price), then adds the
+# in one INSERT IGNORE ... SELECT in primary-key order, by the trigger's own rule (every 1-, 2- and
+# 3-character substring without a blank, with the item's popularity and price), then adds the
 # keys back as they were (one sorted build each). Same rows as the trigger writes
 # (tests/integration/test_catalog_scale.py compares them). The exit trap puts back a trigger or
 # key that is missing if the script dies half-way. For bench and test stacks only: nothing else
@@ -137,7 +137,7 @@ SET SESSION sql_mode = @mode, SESSION character_set_client = @cs,
 -- (search_text is at most 512 characters: the trigger's seq_1_to_512), in primary-key order.
 INSERT IGNORE INTO item_grams (gram, item_id, popularity, price)
 SELECT SUBSTRING(i.search_text, s.seq, n.seq) AS g, i.id, i.popularity, i.price
-FROM items i JOIN seq_1_to_512 s ON s.seq <= CHAR_LENGTH(i.search_text) JOIN seq_1_to_2 n
+FROM items i JOIN seq_1_to_512 s ON s.seq <= CHAR_LENGTH(i.search_text) JOIN seq_1_to_3 n
 WHERE i.id > @before AND i.id <= @after
   AND s.seq + n.seq - 1 <= CHAR_LENGTH(i.search_text)
   AND LOCATE(' ', SUBSTRING(i.search_text, s.seq, n.seq)) = 0

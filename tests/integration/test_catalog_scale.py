@@ -188,6 +188,23 @@ def test_search_single_characters_and_no_match(scale_items):
     assert p["items"] == [] and reads <= 20
 
 
+@pytest.mark.parametrize("term", ["loon", "林琵琶", "moon 琵琶乐"])
+def test_no_match_with_common_bigrams_reads_almost_nothing(scale_items, term):
+    """A word with no match whose bigrams are all common: "loon" ("lo",
+    "oo" and "on" are in 2-8% of the items), "林琵琶" ("林琵" and "琵琶" are
+    two of the generator's words, ~1% each, never adjacent). With bigrams
+    only, the walk read the rarest bigram's postings to the end (~2 reads
+    each, ~60-120 here, 20,000-40,000 at 1,000,000 items); its trigrams
+    ("loo", "林琵琶": in no item) end it at once (migration 027). Catches a
+    search that falls back to bigrams or walks another word's gram ("moon":
+    2%) instead of the rarest."""
+    for t in term.split():
+        assert like_ids(t, "id") == [] or t == "moon"
+    p, reads = page("--q", term)
+    assert p["items"] == [] and p["next_cursor"] is None
+    assert reads <= 20, reads
+
+
 def test_grams_follow_the_title(scale_items):
     """The item_grams triggers: a changed search_text is searchable at once
     and the old text is not (catches an index maintained only on insert)."""
@@ -208,9 +225,9 @@ def test_grams_follow_the_title(scale_items):
 
 
 def trigger_grams(text, pop, price, iid):
-    """The rows items_grams_ins writes for one item (migrations 012/021):
-    every 1- and 2-character substring without a blank."""
-    return {(text[k:k + n], iid, pop, price) for n in (1, 2)
+    """The rows items_grams_ins writes for one item (migrations 012/021/027):
+    every 1-, 2- and 3-character substring without a blank."""
+    return {(text[k:k + n], iid, pop, price) for n in (1, 2, 3)
             for k in range(len(text) - n + 1) if " " not in text[k:k + n]}
 
 

@@ -95,6 +95,40 @@ test_search_like(void **state)
     assert_string_equal(out, "%50\\%\\_a\\\\%");
 }
 
+/* A term of three or more characters looks up its trigrams (migration
+ * 027), a shorter one is its own gram; terms take turns, CJK grams first.
+ * Catches a search that falls back to bigrams ("loon": "lo", "oo", "on" are
+ * common, "loo" is not) or a gram cut mid-character. */
+static void
+test_search_grams(void **state)
+{
+    char   g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
+    size_t n;
+
+    (void) state;
+    n = cat_search_grams("loon", g);
+    assert_int_equal(n, 2);
+    assert_string_equal(g[0], "loo");
+    assert_string_equal(g[1], "oon");
+    n = cat_search_grams("moon song", g);
+    assert_int_equal(n, 4);
+    assert_string_equal(g[0], "moo");
+    assert_string_equal(g[1], "son");
+    assert_string_equal(g[2], "oon");
+    assert_string_equal(g[3], "ong");
+    assert_int_equal(cat_search_grams("lo", g), 1);
+    assert_string_equal(g[0], "lo");
+    assert_int_equal(cat_search_grams("\xe7\x90\xb5\xe7\x90\xb6", g), 1);
+    assert_string_equal(g[0], "\xe7\x90\xb5\xe7\x90\xb6"); /* one word */
+    /* "ab琵琶乐": every trigram has a CJK character but "ab" alone; in
+     * turn, the first of them first */
+    n = cat_search_grams("ab\xe7\x90\xb5\xe7\x90\xb6\xe4\xb9\x90", g);
+    assert_int_equal(n, 3);
+    assert_string_equal(g[0], "ab\xe7\x90\xb5");
+    assert_string_equal(g[1], "b\xe7\x90\xb5\xe7\x90\xb6");
+    assert_int_equal(cat_search_grams("", g), 0);
+}
+
 /* The fragment cache answers only for the (id, version, generation) it
  * holds; a colliding id replaces the slot; oversized bodies are not kept. */
 static void
@@ -139,6 +173,7 @@ main(void)
         cmocka_unit_test(test_cursor),
         cmocka_unit_test(test_search_normalize),
         cmocka_unit_test(test_search_like),
+        cmocka_unit_test(test_search_grams),
         cmocka_unit_test(test_frag_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
