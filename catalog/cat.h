@@ -41,6 +41,8 @@
 #define CAT_CURSOR_MAX         128 /* encoded cursor */
 #define CAT_CHART_SIZE         20
 #define CAT_SEARCH_GRAMS_MAX   4 /* index grams a search looks up */
+/* Grams a search chooses those from (by their estimated postings). */
+#define CAT_SEARCH_CANDIDATES_MAX 8
 /* Rows a search page may examine per row of the page while it walks one
  * gram's postings in sort order, before it reads all the matches of the
  * rarest gram instead (cat_browse.c). */
@@ -213,14 +215,17 @@ void cat_search_like(const char *term, size_t len, char *out);
 
 /*
  * The index grams (item_grams: 1- to 3-character substrings) a search for
- * the normalised text norm looks up: up to CAT_SEARCH_GRAMS_MAX, one per
- * term first. A term of three or more characters looks up its trigrams, a
- * shorter one is its own gram; grams with CJK characters first.
+ * the normalised text norm may look up: up to CAT_SEARCH_CANDIDATES_MAX,
+ * the terms in turn, one gram of each per round. A term of three or more
+ * characters has its trigrams, a shorter one is its own gram; of a term's
+ * grams those with CJK characters first. The search looks up the rarest
+ * CAT_SEARCH_GRAMS_MAX of them (or the first ones).
  * Every item matching all terms has all of them; LIKE then checks the few
  * candidates. Returns how many were written (0 for an empty norm).
  */
-size_t cat_search_grams(const char *norm,
-                        char grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX]);
+size_t
+cat_search_grams(const char *norm,
+                 char grams[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX]);
 
 /* Bumps the catalog generation inside the caller's transaction. */
 int cat_generation_bump(struct gw_db *db);

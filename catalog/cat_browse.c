@@ -109,12 +109,15 @@
 /* InnoDB's estimate of each gram's postings (two B-tree dives each, no
  * row read), for the grams not in the per-process cache (cat_gramstat.c):
  * EXPLAIN's row of table gK has gram K's estimate; a NULL gram is an
- * impossible WHERE (no table). Arguments: grams 1 to 4. */
+ * impossible WHERE (no table). Arguments: grams 1 to 8
+ * (CAT_SEARCH_CANDIDATES_MAX). */
 #define CAT_GRAM_EST(g)                                                       \
     "SELECT 1 FROM item_grams " g CAT_GRAM_NOSORT " WHERE " g ".gram = %s"
 #define CAT_GRAMS_EXPLAIN                                                     \
     "EXPLAIN " CAT_GRAM_EST("g1") " UNION ALL " CAT_GRAM_EST("g2")            \
-    " UNION ALL " CAT_GRAM_EST("g3") " UNION ALL " CAT_GRAM_EST("g4")
+    " UNION ALL " CAT_GRAM_EST("g3") " UNION ALL " CAT_GRAM_EST("g4")         \
+    " UNION ALL " CAT_GRAM_EST("g5") " UNION ALL " CAT_GRAM_EST("g6")         \
+    " UNION ALL " CAT_GRAM_EST("g7") " UNION ALL " CAT_GRAM_EST("g8")
 
 /* Search in sort order (migration 021): one gram's postings carry the
  * sort keys, so the page walks them from the cursor in the page's order
@@ -323,10 +326,10 @@ cat_search_dense(const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
  */
 static int
 cat_search_estimates(struct gw_db *db, struct gw_arena *a,
-                     const char *g[CAT_SEARCH_GRAMS_MAX], size_t n,
-                     int64_t est[CAT_SEARCH_GRAMS_MAX])
+                     const char *g[CAT_SEARCH_CANDIDATES_MAX], size_t n,
+                     int64_t est[CAT_SEARCH_CANDIDATES_MAX])
 {
-    const char *need[CAT_SEARCH_GRAMS_MAX] = {NULL};
+    const char *need[CAT_SEARCH_CANDIDATES_MAX] = {NULL};
     MYSQL_RES  *res;
     MYSQL_ROW   row;
     size_t      k, missing = 0;
@@ -343,14 +346,14 @@ cat_search_estimates(struct gw_db *db, struct gw_arena *a,
         return GW_OK;
     }
     rc = gw_db_query(db, a, &res, CAT_GRAMS_EXPLAIN, need[0], need[1], need[2],
-                     need[3]);
+                     need[3], need[4], need[5], need[6], need[7]);
     if (rc != GW_OK) {
         return rc;
     }
     /* id, select_type, table, type, possible_keys, key, key_len, ref, rows */
     while (mysql_num_fields(res) >= 9 && (row = mysql_fetch_row(res)) != NULL) {
         if (row[2] == NULL || row[2][0] != 'g' || row[2][1] < '1'
-            || row[2][1] > '4' || row[2][2] != '\0' || row[8] == NULL) {
+            || row[2][1] > '8' || row[2][2] != '\0' || row[8] == NULL) {
             continue;
         }
         k = (size_t) (row[2][1] - '1');
@@ -363,15 +366,18 @@ cat_search_estimates(struct gw_db *db, struct gw_arena *a,
 }
 
 /*
- * Orders the grams g[0..n) by their estimated postings, rarest first: the
- * first is walked, the others are probed in this order. *rows: the first
- * one's estimate (INT64_MAX when unknown).
+ * Orders the candidate grams g[0..n) by their estimated postings, rarest
+ * first: the first is walked, the next CAT_SEARCH_GRAMS_MAX - 1 are probed
+ * in this order ("mountan": "tan" is in no item, its other four trigrams
+ * in every "mountain"). *rows: the first one's estimate (INT64_MAX when
+ * unknown).
  */
 static int
 cat_search_order(struct gw_db *db, struct gw_arena *a,
-                 const char *g[CAT_SEARCH_GRAMS_MAX], size_t n, int64_t *rows)
+                 const char *g[CAT_SEARCH_CANDIDATES_MAX], size_t n,
+                 int64_t *rows)
 {
-    int64_t     est[CAT_SEARCH_GRAMS_MAX], e;
+    int64_t     est[CAT_SEARCH_CANDIDATES_MAX], e;
     const char *t;
     size_t      i, j;
     int         rc;
@@ -380,7 +386,7 @@ cat_search_order(struct gw_db *db, struct gw_arena *a,
     if (rc != GW_OK) {
         return rc;
     }
-    for (i = 1; i < n; i++) { /* insertion sort: stable, n <= 4 */
+    for (i = 1; i < n; i++) { /* insertion sort: stable, n <= 8 */
         for (j = i; j > 0 && est[j] < est[j - 1]; j--) {
             e = est[j], est[j] = est[j - 1], est[j - 1] = e;
             t = g[j], g[j] = g[j - 1], g[j - 1] = t;
@@ -396,8 +402,8 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                 const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
                 MYSQL_RES **res)
 {
-    char        g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
-    const char *gp[CAT_SEARCH_GRAMS_MAX];
+    char        g[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX];
+    const char *gp[CAT_SEARCH_CANDIDATES_MAX];
     size_t      n = cat_search_grams(norm, g), k;
     long long   bound = (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1);
     int64_t     est = 0;
@@ -406,7 +412,7 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
     if (n == 0) {
         return GW_EINVAL; /* a term has a gram: cannot happen */
     }
-    for (k = 0; k < CAT_SEARCH_GRAMS_MAX; k++) {
+    for (k = 0; k < CAT_SEARCH_CANDIDATES_MAX; k++) {
         gp[k] = k < n ? g[k] : NULL;
     }
     if (!cat_search_dense(t, norm, n)) {
@@ -420,6 +426,9 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         if (est > 0 && est < CAT_SEARCH_WALK_EST_MAX) {
             bound += (long long) est * CAT_SEARCH_WALK_PER_POSTING;
         }
+    }
+    for (k = CAT_SEARCH_GRAMS_MAX; k < CAT_SEARCH_CANDIDATES_MAX; k++) {
+        gp[k] = NULL; /* the statements look up the first four */
     }
     /* The arguments both statements share, in their order. */
 #define CAT_SEARCH_ARGS                                                        \

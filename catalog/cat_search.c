@@ -129,8 +129,8 @@ cat_term_chars(const char *term, size_t len, size_t *off, size_t cap)
 /* The unused gram of term with the best score, or 0 when none is left. */
 static int
 cat_term_best(const char *term, size_t len,
-              char grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX], size_t n,
-              char *out)
+              char   grams[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX],
+              size_t n, char *out)
 {
     size_t off[CAT_SEARCH_TEXT_MAX + 1], nch, i, j, w, blen;
     int    best = -1, sc;
@@ -161,7 +161,7 @@ cat_term_best(const char *term, size_t len,
 
 size_t
 cat_search_grams(const char *norm,
-                 char        grams[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX])
+                 char grams[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX])
 {
     const char *t[CAT_QUERY_TERMS_MAX];
     size_t      tl[CAT_QUERY_TERMS_MAX], nt = 0, n = 0, k, len;
@@ -178,9 +178,9 @@ cat_search_grams(const char *norm,
         p += len + (sp != NULL);
     }
     /* Round robin over the terms: each term's rarest-looking gram first. */
-    while (n < CAT_SEARCH_GRAMS_MAX && progress) {
+    while (n < CAT_SEARCH_CANDIDATES_MAX && progress) {
         progress = 0;
-        for (k = 0; k < nt && n < CAT_SEARCH_GRAMS_MAX; k++) {
+        for (k = 0; k < nt && n < CAT_SEARCH_CANDIDATES_MAX; k++) {
             if (cat_term_best(t[k], tl[k], grams, n, grams[n])) {
                 n++;
                 progress = 1;

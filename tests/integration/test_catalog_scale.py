@@ -188,7 +188,7 @@ def test_search_single_characters_and_no_match(scale_items):
     assert p["items"] == [] and reads <= 20
 
 
-@pytest.mark.parametrize("term", ["loon", "林琵琶", "moon 琵琶乐"])
+@pytest.mark.parametrize("term", ["loon", "林琵琶", "moon 琵琶乐", "mountan"])
 def test_no_match_with_common_bigrams_reads_almost_nothing(scale_items, term):
     """A word with no match whose bigrams are all common: "loon" ("lo",
     "oo" and "on" are in 2-8% of the items), "林琵琶" ("林琵" and "琵琶" are
@@ -197,7 +197,9 @@ def test_no_match_with_common_bigrams_reads_almost_nothing(scale_items, term):
     each, ~60-120 here, 20,000-40,000 at 1,000,000 items); its trigrams
     ("loo", "林琵琶": in no item) end it at once (migration 027). Catches a
     search that falls back to bigrams or walks another word's gram ("moon":
-    2%) instead of the rarest."""
+    2%) instead of the rarest, or looks up only a word's first four
+    trigrams ("mountan": "mou", "oun", "unt", "nta" are in every
+    "mountain"; "tan", the fifth, in no item)."""
     for t in term.split():
         assert like_ids(t, "id") == [] or t == "moon"
     p, reads = page("--q", term)

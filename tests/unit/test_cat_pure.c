@@ -102,7 +102,7 @@ test_search_like(void **state)
 static void
 test_search_grams(void **state)
 {
-    char   g[CAT_SEARCH_GRAMS_MAX][CAT_GRAM_BYTES_MAX];
+    char   g[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX];
     size_t n;
 
     (void) state;
@@ -116,6 +116,13 @@ test_search_grams(void **state)
     assert_string_equal(g[1], "son");
     assert_string_equal(g[2], "oon");
     assert_string_equal(g[3], "ong");
+    /* every trigram is a candidate: "tan" is the one no item has */
+    n = cat_search_grams("mountan", g);
+    assert_int_equal(n, 5);
+    assert_string_equal(g[4], "tan");
+    n = cat_search_grams("abcdefghijkl", g);
+    assert_int_equal(n, CAT_SEARCH_CANDIDATES_MAX);
+    assert_string_equal(g[7], "hij");
     assert_int_equal(cat_search_grams("lo", g), 1);
     assert_string_equal(g[0], "lo");
     assert_int_equal(cat_search_grams("\xe7\x90\xb5\xe7\x90\xb6", g), 1);
