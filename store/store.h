@@ -35,6 +35,9 @@
 #define STORE_PAGE_MAX     100 /* library and purchases pages */
 #define STORE_EXPIRES_MAX  32
 #define STORE_META_POLL_MS 250 /* other hosts see a revocation within */
+/* store_meta rows the entitlement epoch is spread over (migration 018):
+ * concurrent full refunds bump different rows instead of queueing on one. */
+#define STORE_EPOCH_BUCKETS 64
 
 /* Who acts, on which connection: one per request or command. */
 struct store_ctx {

@@ -13,9 +13,10 @@ int store_refuse(struct store_ctx *ctx, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The entitlement epoch to key cached download targets with (-1: do not
- * cache), and its bump inside the caller's transaction (a revocation). */
+ * cache), and its bump inside the caller's transaction (a revocation;
+ * the bucket is picked by key, e.g. the purchase id). */
 int64_t store_epoch_get(struct gw_db *db, struct gw_arena *a);
-int     store_epoch_bump(struct gw_db *db) GW_MUST_CHECK;
+int     store_epoch_bump(struct gw_db *db, int64_t key) GW_MUST_CHECK;
 
 /* After a commit that bumped the epoch: this host sees it at once. */
 void store_epoch_refresh(struct gw_db *db, struct gw_arena *a);

@@ -4,8 +4,11 @@ a fixed number of requests (not a wall-clock run), and the MariaDB server's
 CPU (utime + stime of mariadbd from /proc/PID/stat), statements (Questions)
 and commands divided by that number.
 
-  money_cost.py purchase|topup|gift [N] [CONCURRENCY]
-  money_cost.py log purchase|topup   the general log of one request
+  money_cost.py purchase|topup|gift|refund [N] [CONCURRENCY]
+  money_cost.py log purchase|topup|gift|refund   the general log of one request
+
+refund: full refunds of purchases made before (run the purchase kind
+first: it needs N + warm-up refundable purchases).
 
 Needs the bench stack's env (run/bench/stack.env) and its fixtures
 (scripts/bench/setup.sh: buyers, tokens, the bench pass). Every request must
@@ -59,7 +62,11 @@ def ticks():
 
 
 STATUS = ("Questions", "Com_stmt_execute", "Com_stmt_prepare", "Com_commit",
-          "Com_call_procedure", "Com_insert", "Com_update", "Com_select")
+          "Com_call_procedure", "Com_insert", "Com_update", "Com_select",
+          "Handler_write", "Handler_update", "Handler_delete",
+          "Handler_read_key", "Handler_read_next", "Handler_read_rnd_next",
+          "Innodb_row_lock_waits",
+          "Innodb_row_lock_time")
 
 
 def status(c):
@@ -83,8 +90,23 @@ class Client:
         return r.status, data
 
 
+REFUNDABLE = []
+
+
+def refundable(n):
+    """Purchases still refundable, newest first (the refund kind takes
+    each once: warm-up and the measured run share this list)."""
+    with db().cursor() as cur:
+        cur.execute("SELECT id FROM purchases WHERE charge_txn_id IS NOT NULL"
+                    " AND refunded = 0 ORDER BY id DESC LIMIT %s", (n,))
+        REFUNDABLE.extend(r[0] for r in cur.fetchall())
+
+
 def make_request(kind, env, tag, i):
     toks = env["tokens"]
+    if kind == "refund":
+        return ("/v1/admin/purchases/%d/refunds" % REFUNDABLE.pop(),
+                ENV["VAS_ADMIN_KEY"], {"reason": "cost"})
     if kind == "purchase":
         return ("/v1/purchases", random.choice(toks),
                 {"item_id": int(env["PASS"])})
@@ -130,8 +152,13 @@ def run(kind, n, conc):
             fails.append((st, data[:200]))
 
     c = db()
-    # warm-up: every vasgw thread (2 workers x 64) prepares its statements
     warm = int(ENV.get("COST_WARMUP", "1500"))
+    if kind == "refund":
+        refundable(n + warm)
+        if len(REFUNDABLE) < n + warm:
+            sys.exit("refund: only %d refundable purchases, want %d"
+                     % (len(REFUNDABLE), n + warm))
+    # warm-up: every vasgw thread (2 workers x 64) prepares its statements
     with cf.ThreadPoolExecutor(conc) as ex:
         list(ex.map(one, range(-warm, 0)))
     drained(c)
@@ -157,6 +184,8 @@ def general_log(kind):
     c = db(root=True)
     cl = Client()
     tag = "%x" % random.getrandbits(40)
+    if kind == "refund":
+        refundable(4)
     for i in range(3):  # warm: statements prepared
         path, tok, body = make_request(kind, env, tag, i)
         cl.post(path, tok, body, "log-%s-%d" % (tag, i))
