@@ -65,14 +65,12 @@
     "SELECT " CAT_IDS_COLS " FROM items i FORCE INDEX (" ix ")"               \
     " WHERE i.kind = %s AND i.status = 'active' AND " keyset                  \
     "ORDER BY " order " LIMIT %lld"
-/* categories.slug is unique: c is a constant row, so the order of
- * items' (category_id, status, key, id) index is the page's order. A kind
- * that is not the category's matches nothing (and reads nothing). */
+/* The category's id (cat_category_find: no join with categories), so the
+ * order of items' (category_id, status, key, id) index is the page's
+ * order. */
 #define CAT_IDS_CATEGORY(ix, keyset, order)                                   \
-    "SELECT " CAT_IDS_COLS " FROM categories c"                               \
-    " JOIN items i FORCE INDEX (" ix ")"                                      \
-    " ON i.category_id = c.id WHERE c.slug = %s"                              \
-    " AND (%s IS NULL OR c.kind = %s) AND i.status = 'active' AND " keyset    \
+    "SELECT " CAT_IDS_COLS " FROM items i FORCE INDEX (" ix ")"               \
+    " WHERE i.category_id = %lld AND i.status = 'active' AND " keyset         \
     "ORDER BY " order " LIMIT %lld"
 /* Search: up to four grams, each a primary-key range of item_grams; the
  * optimizer drives from the smallest (a NULL gram is no join at all: its
@@ -448,10 +446,32 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
 #undef CAT_SEARCH_ARGS
 }
 
-/* The page's rows of the id query (limit + 1 at most). */
+/* A category's page: none (*res NULL) when the slug is no category or
+ * the kind is not the category's (nothing is read for it). */
+static int
+cat_page_category(struct gw_db *db, struct gw_arena *a,
+                  const struct cat_query *q, int64_t gen, MYSQL_RES **res)
+{
+    const char *const *sql = cat_page_sql[CAT_FILTER_CATEGORY];
+    char               kind[CAT_CATEGORY_KIND_MAX];
+    long long          key = (long long) q->after_key;
+    int64_t            cid;
+    int rc = cat_category_find(db, a, q->category, gen, &cid, kind);
+
+    *res = NULL;
+    if (rc != GW_OK || cid == 0
+        || (q->kind != NULL && strcmp(q->kind, kind) != 0)) {
+        return rc;
+    }
+    return gw_db_query(db, a, res, sql[q->sort], (long long) cid, q->has_cursor,
+                       key, key, (long long) q->after_id,
+                       (long long) q->limit + 1);
+}
+
+/* The page's rows of the id query (limit + 1 at most; *res NULL: none). */
 static int
 cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
-             MYSQL_RES **res)
+             int64_t gen, MYSQL_RES **res)
 {
     const char *t[CAT_QUERY_TERMS_MAX], *const *sql;
     char      norm[CAT_QUERY_BYTES_MAX * 3 + 1] = "";
@@ -465,9 +485,7 @@ cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         return cat_page_search(db, a, q, t, norm, res);
     }
     if (q->category != NULL) {
-        sql = cat_page_sql[CAT_FILTER_CATEGORY];
-        return gw_db_query(db, a, res, sql[q->sort], q->category, q->kind,
-                           q->kind, q->has_cursor, key, key, id, lim);
+        return cat_page_category(db, a, q, gen, res);
     }
     if (q->kind != NULL) {
         sql = cat_page_sql[CAT_FILTER_KIND];
@@ -684,7 +702,7 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
     struct cat_page pg = {0};
     size_t          cap = (size_t) q->limit;
     int64_t        *ids, *versions;
-    int             rc = cat_page_ids(db, a, q, &res), more = 0;
+    int             rc = cat_page_ids(db, a, q, gen, &res), more = 0;
 
     if (rc != GW_OK) {
         return rc;
@@ -698,7 +716,7 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
         || versions == NULL) {
         return GW_ERROR;
     }
-    while ((row = mysql_fetch_row(res)) != NULL) {
+    while (res != NULL && (row = mysql_fetch_row(res)) != NULL) {
         if (pg.n == cap) {
             more = 1; /* the limit + 1st row: there is a next page */
             break;

@@ -45,4 +45,16 @@ void cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it);
 int  cat_gramstat_get(const char *gram, int64_t *est);
 void cat_gramstat_put(const char *gram, int64_t est);
 
+/* Room for a category's kind ("ringtone", "game") and its NUL. */
+#define CAT_CATEGORY_KIND_MAX 16
+
+/*
+ * The id and kind of the category slug (*id = 0, kind "": none), as of
+ * catalog generation gen: remembered by the process per generation
+ * (gen > 0), else one unique-key SELECT (cat_category.c). Thread-safe.
+ */
+int cat_category_find(struct gw_db *db, struct gw_arena *a, const char *slug,
+                      int64_t gen, int64_t *id,
+                      char kind[CAT_CATEGORY_KIND_MAX]);
+
 #endif /* CAT_INTERNAL_H */

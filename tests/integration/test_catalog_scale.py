@@ -280,6 +280,37 @@ def test_http_list_matches_vasctl_page(scale_items):
         i["id"] for i in p["items"]]
 
 
+def test_category_added_by_a_feed_lists_at_once():
+    """Each worker remembers a category's (id, kind) per catalog generation
+    (catalog/cat_category.c). A slug asked for before any feed has it (an
+    empty page, in both workers) must not be remembered as missing: once a
+    feed adds it (a generation bump) its items list at once, and a kind
+    that is not the category's still matches nothing. Catches a negative
+    entry, or one not held to the generation."""
+    from store_helpers import import_feed, make_feed
+    from conftest import wait_until
+    feed, tag = make_feed(n_items=2, games=[("pass", 7)])
+    slug = "t-" + tag
+    for n in range(1, 9):  # new reply-cache keys (limit): every worker asks
+        r = http("GET", "/v1/catalog/items?category=%s&limit=%d" % (slug, n))
+        assert r.status == 200 and r.json()["items"] == []
+    import_feed(feed)
+    want = {i["sku"] for i in feed["items"] if i["category"] == slug}
+
+    def listed(n):
+        r = http("GET", "/v1/catalog/items?category=%s&limit=%d" % (slug, n))
+        return {i["sku"] for i in r.json()["items"]}
+    wait_until(lambda: listed(20) == want, timeout=5)
+    for n in range(10, 18):
+        assert listed(n) == want, n
+        r = http("GET", "/v1/catalog/items?category=%s&kind=game&limit=%d"
+                 % (slug, n))
+        assert r.status == 200 and r.json()["items"] == []
+        r = http("GET", "/v1/catalog/items?category=%s-g&kind=game&limit=%d"
+                 % (slug, n))
+        assert [i["category"] for i in r.json()["items"]] == [slug + "-g"]
+
+
 def test_popularity_is_folded_incrementally(scale_items):
     """The janitor adds new purchases to items.popularity from the mark it
     keeps in catalog_jobs: a recount from zero (what a failed refresh used
