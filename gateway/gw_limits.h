@@ -44,6 +44,7 @@
 #define GW_LOG_PATH_MAX       512   /* log file path kept for SIGUSR1 reopen */
 #define GW_RL_BACKOFF_MS      1000  /* Redis down: limiter skipped for */
 #define GW_RL_LEASE_SLOTS     4096  /* rate-limit leases a worker keeps */
+#define GW_RL_LEASE_WAYS      8     /* slots a bucket key may take (a set) */
 #define GW_RL_LEASE_SHARE     8     /* leases: burst / (SHARE x workers) */
 #define GW_RL_REFILL_QUEUE    64    /* lease top-ups waiting for the refill */
 #define GW_ADMIN_KEY_CACHE_MS 5000  /* revoked admin keys die within */

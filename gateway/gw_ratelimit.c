@@ -12,6 +12,7 @@
 #include "gw_log.h"
 #include "gw_ratelimit.h"
 #include "gw_request.h"
+#include "gw_rltable.h"
 #include "gw_router.h"
 #include "gw_status.h"
 #include "gw_thread.h"
@@ -88,17 +89,9 @@ gw_ratelimit_class(const struct gw_route *rt)
         : GW_RL_WRITE;
 }
 
-/* A worker's lease on one bucket (slot of gw_rl_leases). */
-struct gw_rl_lease {
-    uint64_t hash;          /* of the bucket key; 0 = free */
-    int64_t  tokens;        /* leased, not spent yet */
-    int64_t  leased_ms;     /* when Redis granted them */
-    int64_t  blocked_until; /* Redis refused: 429 locally until then */
-    int      renewing;      /* a thread of this worker is asking Redis */
-};
-
-static struct gw_rl_lease gw_rl_leases[GW_RL_LEASE_SLOTS];
-static pthread_mutex_t    gw_rl_mu = PTHREAD_MUTEX_INITIALIZER;
+/* This worker's leases (gw_rltable.h); gw_rl_mu guards them. */
+static struct gw_rltable gw_rl_table;
+static pthread_mutex_t   gw_rl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct gw_rl_bucket {
     char     key[GW_REQUEST_ID_MAX + GW_USER_ID_MAX + 32];
@@ -157,19 +150,6 @@ gw_rl_hash(const char *s)
     return h != 0 ? h : 1;
 }
 
-/* The slot of hash h, taken over when another key had it. Locked. */
-static struct gw_rl_lease *
-gw_rl_slot(uint64_t h)
-{
-    struct gw_rl_lease *l = &gw_rl_leases[h % GW_RL_LEASE_SLOTS];
-
-    if (l->hash != h) {
-        memset(l, 0, sizeof(*l)); /* the other key's lease is dropped */
-        l->hash = h;
-    }
-    return l;
-}
-
 /*
  * What one bucket needs (locked). A lease with tokens pays for this
  * request; once that leaves half a lease or less, a top-up of the lease is
@@ -178,15 +158,20 @@ gw_rl_slot(uint64_t h)
  * rest goes back in that top-up. Without it (sync) the top-up travels with
  * this request, and a stale lease is renewed by it.
  * A spent lease is renewed by the request; while another top-up is under
- * way, single tokens.
+ * way, single tokens. No lease (l NULL: its table set is busy): a single
+ * token.
  */
 static void
 gw_rl_plan(struct gw_rl_lease *l, struct gw_rl_bucket *b, int64_t now,
            int64_t lease_ms, int64_t size, int async)
 {
-    int stale = now - l->leased_ms >= lease_ms;
+    int stale;
 
     b->remote = 1, b->lease = 0, b->topup = 0, b->want = 1, b->back = 0;
+    if (l == NULL) {
+        return;
+    }
+    stale = now - l->leased_ms >= lease_ms;
     if (l->tokens > 0 && (async || !stale)) {
         l->tokens--;
         b->remote = 0;
@@ -235,25 +220,26 @@ static int64_t
 gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now,
             const struct gw_config *cfg)
 {
-    struct gw_rl_lease *l;
+    struct gw_rl_lease *l[2] = {NULL, NULL};
     int64_t             wait = 0, size;
     int                 i, async, wake = 0;
 
     pthread_mutex_lock(&gw_rl_mu);
     for (i = 0; i < n; i++) {
-        l = gw_rl_slot(b[i].hash);
-        if (l->blocked_until > now && l->blocked_until - now > wait) {
-            wait = l->blocked_until - now;
+        /* the request's buckets never evict each other's lease */
+        l[i] =
+            gw_rltable_get(&gw_rl_table, b[i].hash, i > 0 ? l[0] : NULL, now);
+        if (l[i] != NULL && l[i]->blocked_until - now > wait) {
+            wait = l[i]->blocked_until - now;
         }
     }
     async = gw_rl_refill.on;
     for (i = 0; i < n && wait == 0; i++) {
-        l = gw_rl_slot(b[i].hash);
         size = gw_ratelimit_lease_size(b[i].burst, cfg->server.workers,
                                        cfg->ratelimit.lease_max);
-        gw_rl_plan(l, &b[i], now, cfg->ratelimit.lease_ms, size, async);
-        if (async && b[i].topup) {
-            gw_rl_refill_put(l, &b[i]);
+        gw_rl_plan(l[i], &b[i], now, cfg->ratelimit.lease_ms, size, async);
+        if (async && b[i].topup && l[i] != NULL) { /* a top-up has a lease */
+            gw_rl_refill_put(l[i], &b[i]);
             wake = 1;
         }
     }
@@ -273,9 +259,9 @@ gw_rl_settle(struct gw_rl_bucket *b, int n, int ok, int64_t now)
 
     pthread_mutex_lock(&gw_rl_mu);
     for (i = 0; i < n; i++) {
-        l = &gw_rl_leases[b[i].hash % GW_RL_LEASE_SLOTS];
-        if (!b[i].remote || l->hash != b[i].hash) {
-            continue; /* local, or the slot went to another key */
+        l = gw_rltable_find(&gw_rl_table, b[i].hash);
+        if (!b[i].remote || l == NULL) {
+            continue; /* local, or no lease (a renewing one is kept) */
         }
         if (b[i].lease) {
             l->renewing = 0;

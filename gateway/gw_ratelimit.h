@@ -33,9 +33,11 @@
  * Without the refill thread (it failed to start) top-ups travel with the
  * request that noticed them. A refused bucket is remembered by the worker
  * until Redis' Retry-After has passed: a throttled key stays throttled
- * without a round trip. Leases live in a per-process table of
- * GW_RL_LEASE_SLOTS (hash of the key); a key that evicts another drops the
- * other's unspent lease (fewer admitted, never more).
+ * without a round trip. Leases live in a per-process table
+ * (gw_rltable.h: sets of GW_RL_LEASE_WAYS slots by hash of the key); the
+ * two buckets of one request never evict each other, and a key whose
+ * lease is evicted (by GW_RL_LEASE_WAYS keys of its set, all used after
+ * it) loses its unspent tokens: fewer admitted, never more.
  *
  * Round trips: the EVALSHA calls of one Lua script (one per bucket that
  * needs Redis, so each key keeps its own {hash tag} for Redis Cluster) are

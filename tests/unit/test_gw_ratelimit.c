@@ -1,7 +1,8 @@
 /*
- * test_gw_ratelimit.c — route classes of the rate limiter and the log's
- * MSISDN mask (pure parts; the buckets themselves are tested against the
- * real Redis in tests/integration/test_hardening_ratelimit.py).
+ * test_gw_ratelimit.c — route classes of the rate limiter, its lease
+ * table and the log's MSISDN mask (pure parts; the buckets themselves are
+ * tested against the real Redis in
+ * tests/integration/test_hardening_ratelimit.py).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include "gw_log.h"
 #include "gw_ratelimit.h"
+#include "gw_rltable.h"
 #include "gw_router.h"
 
 /* Explicit classes win; else Idempotency-Key → money, GET → read, other
@@ -112,12 +114,96 @@ test_mask(void **state)
     }
 }
 
+/* The k-th hash of set 3 of the lease table (hashes 0 mod sets share it). */
+#define SETS       (GW_RL_LEASE_SLOTS / GW_RL_LEASE_WAYS)
+#define IN_SET3(k) ((uint64_t) (3 + (uint64_t) (k) *SETS))
+static struct gw_rltable table;
+
+/* A request's caller and address buckets that share a set keep both
+ * leases across requests (the fresh-clone CI failure: one slot per hash,
+ * each bucket evicted the other's lease on every request and 16 of 128
+ * were admitted). A table that evicts on a shared set fails here. */
+static void
+test_table_shared_set(void **state)
+{
+    struct gw_rl_lease *u, *a;
+    int                 req;
+
+    (void) state;
+    memset(&table, 0, sizeof(table));
+    for (req = 0; req < 5; req++) {
+        u = gw_rltable_get(&table, IN_SET3(1), NULL, 100 + req);
+        a = gw_rltable_get(&table, IN_SET3(2), u, 100 + req);
+        assert_non_null(u);
+        assert_non_null(a);
+        assert_ptr_not_equal(u, a);
+        if (req == 0) {
+            assert_int_equal(u->tokens, 0); /* new: zeroed */
+            u->tokens = 8, a->tokens = 8;
+        }
+        assert_int_equal(u->tokens, 8 - req);
+        assert_int_equal(a->tokens, 8 - req);
+        u->tokens--, a->tokens--;
+    }
+    assert_ptr_equal(gw_rltable_find(&table, IN_SET3(1)), u);
+    assert_null(gw_rltable_find(&table, IN_SET3(9)));
+    /* another set is untouched */
+    assert_null(gw_rltable_find(&table, 4));
+}
+
+/* A full set: a new key takes the least recently used slot (its lease is
+ * dropped, find() no longer sees it), never a renewing one (a Redis grant
+ * for it is on the way) nor the kept one; with every slot renewing or
+ * kept the new key gets no lease (NULL) and nothing is evicted. */
+static void
+test_table_eviction(void **state)
+{
+    struct gw_rl_lease *l, *keep;
+    int                 k;
+
+    (void) state;
+    memset(&table, 0, sizeof(table));
+    for (k = 0; k < GW_RL_LEASE_WAYS; k++) {
+        l = gw_rltable_get(&table, IN_SET3(k), NULL, 1000 + k);
+        l->tokens = 5;
+    }
+    gw_rltable_get(&table, IN_SET3(0), NULL, 2000); /* 1 is now the LRU */
+    l = gw_rltable_get(&table, IN_SET3(100), NULL, 2001);
+    assert_non_null(l);
+    assert_int_equal(l->hash, IN_SET3(100));
+    assert_int_equal(l->tokens, 0);
+    assert_null(gw_rltable_find(&table, IN_SET3(1)));
+    assert_non_null(gw_rltable_find(&table, IN_SET3(0)));
+
+    /* the LRU (2) is renewing, the next (3) is kept: 4 goes */
+    gw_rltable_find(&table, IN_SET3(2))->renewing = 1;
+    keep = gw_rltable_find(&table, IN_SET3(3));
+    l = gw_rltable_get(&table, IN_SET3(101), keep, 2002);
+    assert_non_null(l);
+    assert_non_null(gw_rltable_find(&table, IN_SET3(2)));
+    assert_ptr_equal(gw_rltable_find(&table, IN_SET3(3)), keep);
+    assert_int_equal(keep->tokens, 5);
+    assert_null(gw_rltable_find(&table, IN_SET3(4)));
+
+    /* every slot renewing but the kept one: no lease, no eviction */
+    for (k = 0; k < GW_RL_LEASE_WAYS; k++) {
+        table.slot[3 * GW_RL_LEASE_WAYS + k].renewing = 1;
+    }
+    keep->renewing = 0;
+    assert_null(gw_rltable_get(&table, IN_SET3(102), keep, 2003));
+    assert_ptr_equal(gw_rltable_find(&table, IN_SET3(3)), keep);
+    /* a key already in the set is still found, renewing or not */
+    assert_non_null(gw_rltable_get(&table, IN_SET3(2), keep, 2004));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),
         cmocka_unit_test(test_lease_size),
+        cmocka_unit_test(test_table_shared_set),
+        cmocka_unit_test(test_table_eviction),
         cmocka_unit_test(test_mask),
     };
 
