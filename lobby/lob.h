@@ -7,16 +7,16 @@
  * lobby id as a hash tag, so a transition is atomic and the design runs
  * unchanged on Redis Cluster:
  *
- *   vas:lobby:{<id>}        hash: id, game, name, owner, state, visibility,
- *                           max/min players, created/active ms, start
- *                           attempt, match; c:<member> -> the member's
- *                           claim token
- *   vas:lobby:{<id>}:m      zset member -> join sequence (oldest first)
- *   vas:lobby:{<id>}:j      hash member -> joined ms
+ *   vas:lobby:{<id>}        hash: id, game_id, game_title, name, owner,
+ *                           st (the state), visibility, max, min,
+ *                           created/active ms, attempt, seq, match…;
+ *                           m:<member> -> "<seq> <joined ms> <ready>
+ *                           <claim token>" (seq: join order, so the
+ *                           longest-waiting is the lowest); i:<invitee>
  *   vas:lobby:{<id>}:s      zset member -> last seen ms (presence)
- *   vas:lobby:{<id>}:r      set of ready members
- *   vas:lobby:{<id>}:i      set of invitees
  *   vas:lobby:{<id>}:f      set of fenced claim tokens (never seated here)
+ * (The first layout spread members, join times, ready flags and
+ * invitees over four more keys; lob_script.c says why it changed.)
  *
  * Two things live in OTHER slots and are kept beside the lobby script
  * (never inside it), in a fixed order with compensation:
@@ -30,9 +30,11 @@
  *   …:info / …:exp          with the rendered lobby and its expiry; a hint
  *                           that the lobby scripts are the authority for.
  *
- * Presence: every request of a member refreshes it (ZADD :s) and every key's
- * TTL; each script first evicts members silent for idle_ms (the scripts
+ * Presence: every request of a member refreshes it (ZADD :s) and the keys'
+ * TTLs; each script first evicts members silent for idle_ms (the scripts
  * do it, no janitor), so an idle lobby simply expires with its keys.
+ * A transition's script and an HGETALL of the hash run in one MULTI/EXEC:
+ * the script decides and writes, Redis renders (lob_script.c).
  *
  * Scripts are loaded once (SCRIPT LOAD, their SHA1 computed at init), run
  * with EVALSHA and re-loaded when Redis answers NOSCRIPT (after a restart
@@ -72,6 +74,7 @@
 
 struct lob_member {
     const char *user_id;
+    int64_t     seq; /* join order */
     int64_t     joined_ms;
     int         ready;
 };

@@ -27,12 +27,13 @@ enum lob_script_id {
     LOB_S_COUNT
 };
 
-#define LOB_LOBBY_KEYS 7  /* keys of one lobby, in the scripts' order */
+#define LOB_LOBBY_KEYS 3  /* keys of one lobby, in the scripts' order */
 #define LOB_TOKEN_LEN  16 /* hex of a claim's token */
 /* A claim's value: "<lobby id>.<token>" and its NUL. */
 #define LOB_CLAIM_MAX  (LOB_ID_LEN + 1 + LOB_TOKEN_LEN + 1)
 #define LOB_INDEX_KEYS 3
-#define LOB_ARGS_MAX   (8 + LOB_INVITES_MAX)
+#define LOB_HEAD_ARGS  5 /* now, idle, closed ttl, user, eviction bound */
+#define LOB_ARGS_MAX   (LOB_HEAD_ARGS + 8 + LOB_INVITES_MAX)
 #define LOB_KEY_MAX    (32 + GW_USER_ID_MAX + LOB_ID_LEN)
 
 /* The text and SHA1 (hex) of a script. */
@@ -49,6 +50,17 @@ int lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
              int nkeys, const char *const *keys, int nargs,
              const char *const *args, const char *refresh_key,
              int64_t refresh_ms, redisReply **reply);
+
+/*
+ * lob_eval of a lobby transition that also reads the lobby: EVALSHA and
+ * HGETALL render in one MULTI/EXEC, so *hash is the state the script left
+ * (freed at a's reset too).
+ */
+int lob_eval_render(struct gw_redis *r, struct gw_arena *a,
+                    enum lob_script_id s, int nkeys, const char *const *keys,
+                    int nargs, const char *const *args, const char *render,
+                    const char *refresh_key, int64_t refresh_ms,
+                    redisReply **reply, redisReply **hash);
 
 /*
  * Appends EVALSHA of script s to r's pipeline (r connected); its reply is

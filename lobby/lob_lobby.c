@@ -29,6 +29,7 @@
  * for longer than lobby_idle_s is not fenced any more.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gw_log.h"
@@ -104,11 +105,17 @@ lob_str(const redisReply *e)
     return e != NULL && e->type == REDIS_REPLY_STRING ? e->str : NULL;
 }
 
-static void
-lob_parse_meta(const redisReply *m, struct lob_lobby *l)
-{
-    const redisReply *const *f = (const redisReply *const *) m->element;
+/* The hash's field names of LOB_M_* (the second layout's: lob_script.c). */
+static const char *const lob_meta_names[LOB_M_FIELDS] = {
+    "id",      "game_id",    "game_title", "name",
+    "owner",   "st",         "visibility", "max",
+    "min",     "created_ms", "active_ms",  "started_ms",
+    "attempt", "match_id",   "host",       "port",
+};
 
+static void
+lob_parse_meta(const redisReply *const *f, struct lob_lobby *l)
+{
     l->id = lob_str(f[LOB_M_ID]);
     l->game_id = lob_i64(f[LOB_M_GAME]);
     l->game_title = lob_str(f[LOB_M_TITLE]);
@@ -125,6 +132,68 @@ lob_parse_meta(const redisReply *m, struct lob_lobby *l)
     l->match_id = lob_str(f[LOB_M_MATCH]);
     l->host = lob_str(f[LOB_M_HOST]);
     l->port = lob_i64(f[LOB_M_PORT]);
+}
+
+/* A member's field "m:<user>" = "<seq> <joined ms> <ready> <token>". */
+static int
+lob_parse_member(const redisReply *f, const redisReply *v, struct lob_member *m)
+{
+    char *end;
+
+    if (v->type != REDIS_REPLY_STRING || f->len < 3) {
+        return -1;
+    }
+    m->user_id = f->str + 2;
+    m->seq = strtoll(v->str, &end, 10);
+    if (*end != ' ') {
+        return -1;
+    }
+    m->joined_ms = strtoll(end + 1, &end, 10);
+    if (*end != ' ') {
+        return -1;
+    }
+    m->ready = end[1] == '1';
+    return 0;
+}
+
+static int
+lob_member_cmp(const void *x, const void *y)
+{
+    const struct lob_member *a = x, *b = y;
+
+    return (a->seq > b->seq) - (a->seq < b->seq); /* oldest first */
+}
+
+/* The lobby from its hash (HGETALL: field, value, …). */
+static void
+lob_parse_hash(const redisReply *h, struct lob_lobby *l)
+{
+    const redisReply *meta[LOB_M_FIELDS] = {NULL};
+    size_t            i;
+    int               k;
+
+    for (i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i], *v = h->element[i + 1];
+
+        if (f->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+        if (f->len > 2 && f->str[0] == 'm' && f->str[1] == ':') {
+            if (l->nmembers < LOB_PLAYERS_MAX
+                && lob_parse_member(f, v, &l->members[l->nmembers]) == 0) {
+                l->nmembers++;
+            }
+            continue;
+        }
+        for (k = 0; k < LOB_M_FIELDS; k++) {
+            if (strcmp(f->str, lob_meta_names[k]) == 0) {
+                meta[k] = v;
+                break;
+            }
+        }
+    }
+    lob_parse_meta(meta, l);
+    qsort(l->members, l->nmembers, sizeof(l->members[0]), lob_member_cmp);
 }
 
 static void
@@ -153,38 +222,32 @@ lob_parse_events(const redisReply *evs, struct lob_result *out)
     }
 }
 
-/* Parses a lobby script's answer; returns the status it maps to. */
+/*
+ * Parses a lobby script's answer {status, events, extra} and the lobby
+ * (hash: the HGETALL after it; not read for a lobby the user may not
+ * see). Returns the status it maps to.
+ */
 static int
-lob_parse(const redisReply *rep, struct lob_result *out)
+lob_parse(const redisReply *rep, const redisReply *hash, struct lob_result *out)
 {
-    const redisReply *mem, *extra;
+    const redisReply *extra;
     const char       *status;
     size_t            i;
 
     memset(out, 0, sizeof(*out));
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3
         || (status = lob_str(rep->element[0])) == NULL
         || rep->element[1]->type != REDIS_REPLY_ARRAY
-        || rep->element[2]->type != REDIS_REPLY_ARRAY
-        || rep->element[3]->type != REDIS_REPLY_ARRAY
-        || rep->element[4]->type != REDIS_REPLY_ARRAY) {
+        || rep->element[2]->type != REDIS_REPLY_ARRAY) {
         return GW_ERROR;
     }
     out->status = status;
     lob_parse_events(rep->element[1], out);
-    if (rep->element[2]->elements == LOB_M_FIELDS) {
-        lob_parse_meta(rep->element[2], &out->lobby);
+    if (hash != NULL && hash->type == REDIS_REPLY_ARRAY
+        && strcmp(status, "not_found") != 0) {
+        lob_parse_hash(hash, &out->lobby);
     }
-    mem = rep->element[3];
-    for (i = 0; i + 2 < mem->elements && out->lobby.nmembers < LOB_PLAYERS_MAX;
-         i += 3) {
-        struct lob_member *m = &out->lobby.members[out->lobby.nmembers++];
-
-        m->user_id = lob_str(mem->element[i]);
-        m->joined_ms = lob_i64(mem->element[i + 1]);
-        m->ready = lob_i64(mem->element[i + 2]) == 1;
-    }
-    extra = rep->element[4];
+    extra = rep->element[2];
     if (extra->elements >= 2) {
         out->lobby.index_due = lob_i64(extra->element[0]) == 1;
         if (lob_i64(extra->element[1]) > 0) {
@@ -205,29 +268,32 @@ lob_parse(const redisReply *rep, struct lob_result *out)
 
 /*
  * What every script on lobby id starts with: its keys (kp points into
- * keys) and ARGV = now, idle, closed ttl (ms, as text in num), user.
+ * keys) and the LOB_HEAD_ARGS of ARGV = now, idle, closed ttl (ms, as
+ * text in num), user, "(<now - idle>" (members seen before it are idle).
  */
 static void
 lob_script_head(const struct gw_config *cfg, const char *id, const char *user,
                 char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX],
-                const char *kp[LOB_LOBBY_KEYS], char num[3][24],
+                const char *kp[LOB_LOBBY_KEYS], char num[4][24],
                 const char **argv)
 {
-    int i;
+    int64_t now = gw_now_ms(), idle = cfg->janitor.lobby_idle_s * 1000;
+    int     i;
 
     lob_keys_lobby(id, keys);
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
         kp[i] = keys[i];
     }
-    snprintf(num[0], sizeof(num[0]), "%lld", (long long) gw_now_ms());
-    snprintf(num[1], sizeof(num[1]), "%lld",
-             (long long) cfg->janitor.lobby_idle_s * 1000);
+    snprintf(num[0], sizeof(num[0]), "%lld", (long long) now);
+    snprintf(num[1], sizeof(num[1]), "%lld", (long long) idle);
     snprintf(num[2], sizeof(num[2]), "%lld",
              (long long) cfg->lobby.closed_ttl_s * 1000);
+    snprintf(num[3], sizeof(num[3]), "(%lld", (long long) (now - idle));
     argv[0] = num[0];
     argv[1] = num[1];
     argv[2] = num[2];
     argv[3] = user;
+    argv[4] = num[3];
 }
 
 /* Runs a lobby script: ARGV = now, idle, closed ttl, user, args… */
@@ -237,26 +303,26 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         const char *const *args, int nargs, int refresh, struct lob_result *out)
 {
     char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], ukey[LOB_KEY_MAX];
-    char        num[3][24];
+    char        num[4][24];
     const char *kp[LOB_LOBBY_KEYS], *argv[LOB_ARGS_MAX];
-    redisReply *rep;
+    redisReply *rep, *hash;
     int         i, rc;
 
-    if (nargs + 4 > LOB_ARGS_MAX) {
+    if (nargs + LOB_HEAD_ARGS > LOB_ARGS_MAX) {
         return GW_EINVAL;
     }
     lob_script_head(cfg, id, user, keys, kp, num, argv);
     for (i = 0; i < nargs; i++) {
-        argv[4 + i] = args[i];
+        argv[LOB_HEAD_ARGS + i] = args[i];
     }
     lob_key_user(user, ukey);
-    rc =
-        lob_eval(r, a, s, LOB_LOBBY_KEYS, kp, nargs + 4, argv,
-                 refresh ? ukey : NULL, cfg->janitor.lobby_idle_s * 1000, &rep);
+    rc = lob_eval_render(r, a, s, LOB_LOBBY_KEYS, kp, nargs + LOB_HEAD_ARGS,
+                         argv, keys[0], refresh ? ukey : NULL,
+                         cfg->janitor.lobby_idle_s * 1000, &rep, &hash);
     if (rc != GW_OK) {
         return rc;
     }
-    rc = lob_parse(rep, out);
+    rc = lob_parse(rep, hash, out);
     if (rc == GW_OK && out->lobby.id == NULL) {
         rc = GW_ENOTFOUND;
     }
@@ -291,15 +357,15 @@ static int
 lob_fence(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
           const char *user, const char *other, const char *token, int *live)
 {
-    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], num[3][24];
-    const char *kp[LOB_LOBBY_KEYS], *argv[5];
+    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], num[4][24];
+    const char *kp[LOB_LOBBY_KEYS], *argv[LOB_HEAD_ARGS + 1];
     redisReply *rep;
     int         rc;
 
     lob_script_head(cfg, other, user, keys, kp, num, argv);
-    argv[4] = token;
-    rc =
-        lob_eval(r, a, LOB_S_FENCE, LOB_LOBBY_KEYS, kp, 5, argv, NULL, 0, &rep);
+    argv[LOB_HEAD_ARGS] = token;
+    rc = lob_eval(r, a, LOB_S_FENCE, LOB_LOBBY_KEYS, kp, LOB_HEAD_ARGS + 1,
+                  argv, NULL, 0, &rep);
     if (rc == GW_OK && rep->type != REDIS_REPLY_INTEGER) {
         rc = GW_ERROR;
     }

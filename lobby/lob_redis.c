@@ -24,8 +24,7 @@ lob_key_user(const char *user, char *out)
 void
 lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
 {
-    static const char *const sfx[LOB_LOBBY_KEYS] = {"",   ":m", ":j", ":s",
-                                                    ":r", ":i", ":f"};
+    static const char *const sfx[LOB_LOBBY_KEYS] = {"", ":s", ":f"};
     int                      i;
 
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
@@ -71,43 +70,102 @@ lob_load(struct gw_redis *r, enum lob_script_id s)
     return rc;
 }
 
-/* EVALSHA and, when asked, the PEXPIRE in one round trip. */
-static int
-lob_send(struct gw_redis *r, struct gw_arena *a, int argc, const char **argv,
-         const size_t *lens, const char *refresh_key, int64_t refresh_ms,
-         redisReply **reply)
+/* Reads one reply of the pipeline into *rep (NULL when the connection
+ * broke); keeps the first failure in *rc. */
+static void
+lob_read(struct gw_redis *r, redisReply **rep, int *rc)
 {
-    redisReply *rep = NULL, *rep2 = NULL;
-    char        ms[24];
-    int         rc;
+    int got;
 
-    if (refresh_key == NULL) {
-        return gw_redis_cmdv(r, a, reply, argc, argv, lens);
+    if (*rc == GW_EUNAVAIL) {
+        *rep = NULL;
+        return;
     }
-    rc = gw_redis_connect(r);
+    got = gw_redis_pipeline_get(r, rep);
+    if (got == GW_EUNAVAIL || (got == GW_ERROR && *rc == GW_OK)) {
+        *rc = got;
+    }
+}
+
+/*
+ * One round trip: the EVALSHA — with render, inside MULTI and followed by
+ * HGETALL render, EXEC — then, when asked, the PEXPIRE of refresh_key (in
+ * another slot, so after the EXEC). *reply is the script's answer and
+ * *hash the HGETALL's (the state the script left); both live until a's
+ * reset. GW_ERROR when Redis refused the script (*reply is its error).
+ */
+static int
+lob_send_once(struct gw_redis *r, struct gw_arena *a, int argc,
+              const char **argv, const size_t *lens, const char *render,
+              const char *refresh_key, int64_t refresh_ms, redisReply **reply,
+              redisReply **hash)
+{
+    redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL}, *exec;
+    char        ms[24];
+    int         rc = gw_redis_connect(r), n = 0, i;
+
     if (rc != GW_OK) {
         return rc;
     }
     snprintf(ms, sizeof(ms), "%lld", (long long) refresh_ms);
-    if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK
-        || redisAppendCommand(r->ctx, "PEXPIRE %s %s", refresh_key, ms)
-            != REDIS_OK) {
+    if ((render != NULL && redisAppendCommand(r->ctx, "MULTI") != REDIS_OK)
+        || redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK
+        || (render != NULL
+            && (redisAppendCommand(r->ctx, "HGETALL %s", render) != REDIS_OK
+                || redisAppendCommand(r->ctx, "EXEC") != REDIS_OK))
+        || (refresh_key != NULL
+            && redisAppendCommand(r->ctx, "PEXPIRE %s %s", refresh_key, ms)
+                != REDIS_OK)) {
         return GW_ERROR;
     }
-    rc = gw_redis_pipeline_get(r, &rep);
-    if (rc != GW_EUNAVAIL) {
-        if (gw_redis_pipeline_get(r, &rep2) == GW_EUNAVAIL) {
-            rc = GW_EUNAVAIL;
+    n = (render != NULL ? 4 : 1) + (refresh_key != NULL);
+    for (i = 0; i < n; i++) {
+        lob_read(r, &rep[i], &rc);
+    }
+    exec = rep[render != NULL ? 3 : 0];
+    for (i = 0; i < n; i++) {
+        if (rep[i] != NULL && rep[i] != exec) {
+            freeReplyObject(rep[i]);
         }
     }
-    if (rep2 != NULL) {
-        freeReplyObject(rep2);
-    }
-    if (rep != NULL && gw_arena_cleanup_add(a, freeReplyObject, rep) != 0) {
-        freeReplyObject(rep);
+    if (exec != NULL && gw_arena_cleanup_add(a, freeReplyObject, exec) != 0) {
+        freeReplyObject(exec);
         return GW_ERROR;
     }
-    *reply = rc == GW_EUNAVAIL ? NULL : rep;
+    if (rc == GW_EUNAVAIL || exec == NULL) {
+        return GW_EUNAVAIL;
+    }
+    if (render == NULL) {
+        *reply = exec;
+        return exec->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
+    }
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
+        *reply = exec; /* EXECABORT, or a broken reply */
+        return GW_ERROR;
+    }
+    *reply = exec->element[0];
+    *hash = exec->element[1];
+    return (*reply)->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
+}
+
+/* lob_send_once, once more on a fresh connection when the thread's
+ * predated a Redis restart (the script never reached the new server). */
+static int
+lob_send(struct gw_redis *r, struct gw_arena *a, int argc, const char **argv,
+         const size_t *lens, const char *render, const char *refresh_key,
+         int64_t refresh_ms, redisReply **reply, redisReply **hash)
+{
+    int rc = GW_EUNAVAIL, attempt, stale;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        *reply = *hash = NULL;
+        stale = r->ctx != NULL;
+        rc = lob_send_once(r, a, argc, argv, lens, render, refresh_key,
+                           refresh_ms, reply, hash);
+        if (rc != GW_EUNAVAIL || !stale) {
+            break;
+        }
+    }
     return rc;
 }
 
@@ -154,9 +212,11 @@ lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
 }
 
 int
-lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
-         int nkeys, const char *const *keys, int nargs, const char *const *args,
-         const char *refresh_key, int64_t refresh_ms, redisReply **reply)
+lob_eval_render(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
+                int nkeys, const char *const *keys, int nargs,
+                const char *const *args, const char *render,
+                const char *refresh_key, int64_t refresh_ms, redisReply **reply,
+                redisReply **hash)
 {
     const char *argv[LOB_ARGV_MAX];
     size_t      lens[LOB_ARGV_MAX];
@@ -168,7 +228,8 @@ lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
         return GW_EINVAL;
     }
     for (attempt = 0; attempt < 2; attempt++) {
-        rc = lob_send(r, a, argc, argv, lens, refresh_key, refresh_ms, reply);
+        rc = lob_send(r, a, argc, argv, lens, render, refresh_key, refresh_ms,
+                      reply, hash);
         if (rc != GW_ERROR || !lob_is_noscript(*reply) || attempt > 0) {
             break;
         }
@@ -182,4 +243,15 @@ lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
                      (*reply)->str ? (*reply)->str : "?");
     }
     return rc;
+}
+
+int
+lob_eval(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
+         int nkeys, const char *const *keys, int nargs, const char *const *args,
+         const char *refresh_key, int64_t refresh_ms, redisReply **reply)
+{
+    redisReply *hash;
+
+    return lob_eval_render(r, a, s, nkeys, keys, nargs, args, NULL, refresh_key,
+                           refresh_ms, reply, &hash);
 }

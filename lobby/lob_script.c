@@ -1,19 +1,42 @@
 /*
  * lob_script.c — the Lua scripts, one per lobby transition.
  *
- * Every lobby script gets the seven keys of one lobby (lob.h) and ARGV =
- * now_ms, idle_ms, closed_ttl_ms, user, then its own arguments, and
- * answers {status, events, meta, members, extra}:
+ * Every lobby script gets the three keys of one lobby (lob.h) and ARGV =
+ * now_ms, idle_ms, closed_ttl_ms, user, "(<now_ms - idle_ms>" (the
+ * eviction bound), then its own arguments, and answers {status, events,
+ * extra}:
  *   status   "ok" or a refusal ("not_found", "full", "closed", …)
  *   events   {{kind, user, other}…} of what happened (joined, left,
  *            owner, invited, closed), for the notifications
- *   meta     HMGET of LOB_META_FIELDS (lob_lobby.c parses it)
- *   members  flat {user, joined_ms, ready(0/1)…}, oldest first
- *   extra    {index_due, attempt}
+ *   extra    {index_due, attempt, the removed member's claim token}
+ * The lobby itself is not rendered by the script: the caller reads the
+ * hash with HGETALL right after it, inside one MULTI/EXEC (lob_redis.c),
+ * so the reply is the state the transition left, and Redis sends the
+ * fields as they are instead of converting each into Lua and back.
  * Each script first evicts members silent for idle_ms (only while open)
- * and, when it touched a member, refreshes every key's TTL LAST (a key
+ * and, when it touched a member, refreshes the keys' TTLs LAST (a key
  * created after a PEXPIRE would never expire). Scripts never read the
  * clock: now comes from the caller, so replicas replay them exactly.
+ *
+ * What a script costs (Redis 7.0, instructions, measured with callgrind
+ * on redis-server: scripts/bench/lobby_cost.sh has the per-request CPU):
+ * an EVALSHA is ~13k plus ~1k per key and argument, each call from Lua
+ * ~2.5k plus ~1k per argument and per reply element, each closure the
+ * script creates ~1.4k, each number turned into text ~2k. So the scripts
+ * read what they decide on with one HMGET, write with few calls, create
+ * the helpers they need only on the rare paths (eviction, a departing
+ * owner, closing), and let Redis format the reply.
+ *
+ * Layout (the second; lob.h): the hash holds the lobby's fields, each
+ * member as "m:<user>" = "<seq> <joined ms> <ready 0|1> <claim token>"
+ * (seq: join order, the longest-waiting member has the lowest) and each
+ * invitee as "i:<user>"; presence is the zset ":s" (member -> last seen)
+ * so that eviction is one range query; fenced claim tokens the set ":f".
+ * The state is the field "st" (the first layout, seven keys, called it
+ * "state"): scripts of that layout, still running for a moment during a
+ * binary upgrade, see these lobbies as closed and leave them alone, and
+ * these scripts answer lobbies of the first layout as not found (they
+ * expire within lobby_idle_s).
  */
 #include <string.h>
 
@@ -22,240 +45,253 @@
 #include "gw_util.h"
 #include "lob_internal.h"
 
+/*
+ * Common to the lobby scripts. The helpers for the rare paths are created
+ * by rare() only when one is needed (a closure costs as much as a call).
+ */
 #define LOB_PRELUDE                                                            \
-    "local KM, KMEM, KJ, KS, KR, KI, KF = KEYS[1], KEYS[2], KEYS[3],"          \
-    " KEYS[4], KEYS[5], KEYS[6], KEYS[7]\n"                                    \
-    "local now, idle, closed_ttl, user = tonumber(ARGV[1]),"                   \
-    " tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]\n"                         \
-    "local ev, extra = {}, {0, 0, ''}\n"                                       \
-    "local F = {'id','game_id','game_title','name','owner','state',"           \
-    "'visibility','max','min','created_ms','active_ms','started_ms',"          \
-    "'attempt','match_id','host','port'}\n"                                    \
-    "local function meta(f) return redis.call('HGET', KM, f) end\n"            \
-    "local function exists() return redis.call('EXISTS', KM) == 1 end\n"       \
-    "local function alive() local s = meta('state')"                           \
-    " return s and s ~= 'closed' end\n"                                        \
-    "local function is_member(u)"                                              \
-    " return redis.call('ZSCORE', KMEM, u) ~= false end\n"                     \
-    "local function touch()\n"                                                 \
-    "  redis.call('HSET', KM, 'active_ms', now)\n"                             \
-    "  for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], idle) end\n"             \
-    "end\n"                                                                    \
-    "local function present() redis.call('ZADD', KS, now, user) end\n"         \
-    "local function idx(force)\n"                                              \
-    "  if force or now - tonumber(meta('idx_ms') or 0) > idle / 2 then\n"      \
-    "    redis.call('HSET', KM, 'idx_ms', now) extra[1] = 1 end\n"             \
-    "end\n"                                                                    \
-    "local function close_lobby()\n"                                           \
-    "  redis.call('DEL', KMEM, KJ, KS, KR, KI, KF)\n"                          \
-    "  redis.call('HSET', KM, 'state', 'closed', 'owner', '')\n"               \
-    "  redis.call('PEXPIRE', KM, closed_ttl)\n"                                \
-    "  ev[#ev + 1] = {'closed', '', ''} extra[1] = 1\n"                        \
-    "end\n"                                                                    \
-    "local function remove_member(u, why, fence)\n"                            \
-    "  redis.call('ZREM', KMEM, u) redis.call('HDEL', KJ, u)\n"                \
-    "  if fence then\n"                                                        \
-    "    local t = redis.call('HGET', KM, 'c:' .. u)\n"                        \
-    "    if t then redis.call('SADD', KF, t)"                                  \
-    " redis.call('PEXPIRE', KF, idle) extra[3] = t end\n"                      \
-    "  end\n"                                                                  \
-    "  redis.call('HDEL', KM, 'c:' .. u)\n"                                    \
-    "  redis.call('ZREM', KS, u) redis.call('SREM', KR, u)\n"                  \
-    "  ev[#ev + 1] = {'left', u, why} extra[1] = 1\n"                          \
-    "  if redis.call('ZCARD', KMEM) == 0 then close_lobby() return end\n"      \
-    "  if meta('owner') == u then\n"                                           \
-    "    local nxt = redis.call('ZRANGE', KMEM, 0, 0)[1]\n"                    \
-    "    redis.call('HSET', KM, 'owner', nxt)\n"                               \
-    "    ev[#ev + 1] = {'owner', nxt, u}\n"                                    \
-    "  end\n"                                                                  \
-    "end\n"                                                                    \
-    "local function evict()\n"                                                 \
-    "  if meta('state') ~= 'open' then return end\n"                           \
-    "  local gone = redis.call('ZRANGEBYSCORE', KS, '-inf',"                   \
-    " '(' .. (now - idle))\n"                                                  \
-    "  for _, u in ipairs(gone) do\n"                                          \
-    "    if meta('state') ~= 'open' then return end\n"                         \
-    "    remove_member(u, 'idle', false)\n"                                    \
-    "  end\n"                                                                  \
-    "end\n"                                                                    \
-    "local function visible()\n"                                               \
-    "  if is_member(user) or meta('visibility') == 'public' then"              \
-    " return true end\n"                                                       \
-    "  return redis.call('SISMEMBER', KI, user) == 1\n"                        \
-    "end\n"                                                                    \
-    "local function render(status)\n"                                          \
-    "  local m = redis.call('HMGET', KM, unpack(F))\n"                         \
-    "  local mem, j, r = {}, {}, {}\n"                                         \
-    "  if m[6] and m[6] ~= 'closed' then\n"                                    \
-    "    local jl = redis.call('HGETALL', KJ)\n"                               \
-    "    for i = 1, #jl, 2 do j[jl[i]] = jl[i + 1] end\n"                      \
-    "    for _, u in ipairs(redis.call('SMEMBERS', KR)) do r[u] = 1 end\n"     \
-    "    for _, u in ipairs(redis.call('ZRANGE', KMEM, 0, -1)) do\n"           \
-    "      mem[#mem + 1] = u\n"                                                \
-    "      mem[#mem + 1] = j[u] or '0'\n"                                      \
-    "      mem[#mem + 1] = r[u] or 0\n"                                        \
+    "local KM, KS, KF = KEYS[1], KEYS[2], KEYS[3]\n"                           \
+    "local now, idle, user = ARGV[1], ARGV[2], ARGV[4]\n"                      \
+    "local ev, extra, owner, R = {}, {0, 0, ''}, nil, nil\n"                   \
+    "local function rare()\n"                                                  \
+    "  if R then return R end\n"                                               \
+    "  R = {}\n"                                                               \
+    "  function R.close()\n"                                                   \
+    "    local d = {}\n"                                                       \
+    "    for _, f in ipairs(redis.call('HKEYS', KM)) do\n"                     \
+    "      local p = string.sub(f, 1, 2)\n"                                    \
+    "      if p == 'm:' or p == 'i:' then d[#d + 1] = f end\n"                 \
     "    end\n"                                                                \
+    "    if #d > 0 then redis.call('HDEL', KM, unpack(d)) end\n"               \
+    "    redis.call('DEL', KS, KF)\n"                                          \
+    "    redis.call('HSET', KM, 'st', 'closed', 'owner', '')\n"                \
+    "    redis.call('PEXPIRE', KM, ARGV[3])\n"                                 \
+    "    ev[#ev + 1] = {'closed', '', ''} extra[1] = 1\n"                      \
     "  end\n"                                                                  \
-    "  return {status, ev, m, mem, extra}\n"                                   \
+    "  function R.oldest()\n"                                                  \
+    "    local h, best, bs = redis.call('HGETALL', KM), nil, nil\n"            \
+    "    for i = 1, #h, 2 do\n"                                                \
+    "      if string.sub(h[i], 1, 2) == 'm:' then\n"                           \
+    "        local s = tonumber(string.match(h[i + 1], '^%d+'))\n"             \
+    "        if not bs or s < bs then best, bs = string.sub(h[i], 3), s end\n" \
+    "      end\n"                                                              \
+    "    end\n"                                                                \
+    "    return best\n"                                                        \
+    "  end\n"                                                                  \
+    "  function R.ninvited()\n"                                                \
+    "    local n = 0\n"                                                        \
+    "    for _, f in ipairs(redis.call('HKEYS', KM)) do\n"                     \
+    "      if string.sub(f, 1, 2) == 'i:' then n = n + 1 end end\n"            \
+    "    return n\n"                                                           \
+    "  end\n"                                                                  \
+    "  return R\n"                                                             \
+    "end\n" /* Removes member u (rec: its record); true when that closed the   \
+               lobby */                                                        \
+    "local function remove_member(u, why, fence, rec)\n"                       \
+    "  if fence then\n"                                                        \
+    "    local t = string.match(rec, '^%d+ %d+ %d (.*)$')\n"                   \
+    "    redis.call('SADD', KF, t) redis.call('PEXPIRE', KF, idle)"            \
+    " extra[3] = t\n"                                                          \
+    "  end\n"                                                                  \
+    "  redis.call('HDEL', KM, 'm:' .. u) redis.call('ZREM', KS, u)\n"          \
+    "  ev[#ev + 1] = {'left', u, why} extra[1] = 1\n"                          \
+    "  if redis.call('ZCARD', KS) == 0 then rare().close() return true end\n"  \
+    "  if owner == u then\n"                                                   \
+    "    owner = rare().oldest()\n"                                            \
+    "    redis.call('HSET', KM, 'owner', owner)\n"                             \
+    "    ev[#ev + 1] = {'owner', owner, u}\n"                                  \
+    "  end\n"                                                                  \
+    "  return false\n"                                                         \
     "end\n"                                                                    \
-    "local function hidden_as(st) return {st, ev, {}, {}, extra} end\n"        \
-    "local function hidden() return hidden_as('not_found') end\n"              \
-    "local function fenced(t)"                                                 \
-    " return redis.call('SISMEMBER', KF, t) == 1 end\n"
+    "local function touch(...)\n"                                              \
+    "  redis.call('HSET', KM, 'active_ms', now, ...)\n"                        \
+    "  redis.call('PEXPIRE', KM, idle) redis.call('PEXPIRE', KS, idle)\n"      \
+    "end\n"                                                                    \
+    "local function present() redis.call('ZADD', KS, now, user) end\n"
 
-/* ARGV[5..12]: id, game_id, title, name, visibility, max, min, claim token */
+/*
+ * The start of a transition on an existing lobby: h = HMGET of the common
+ * fields (st, visibility, owner, the user's record, the user's invitation)
+ * and the script's own (h[6]…); members silent for idle are evicted first
+ * (h read again after); a lobby the user may not see answers not_found.
+ */
+#define LOB_GUARD(own)                                                         \
+    "local F = {'st', 'visibility', 'owner', 'm:' .. user, 'i:' .. user" own   \
+    "}\n"                                                                      \
+    "local h = redis.call('HMGET', KM, unpack(F))\n"                           \
+    "if not h[1] then return {'not_found', ev, extra} end\n"                   \
+    "owner = h[3]\n"                                                           \
+    "if h[1] == 'open' then\n"                                                 \
+    "  local gone = redis.call('ZRANGEBYSCORE', KS, '-inf', ARGV[5])\n"        \
+    "  for _, u in ipairs(gone) do\n"                                          \
+    "    if remove_member(u, 'idle', false) then break end end\n"              \
+    "  if #gone > 0 then h = redis.call('HMGET', KM, unpack(F))"               \
+    " owner = h[3] end\n"                                                      \
+    "end\n"                                                                    \
+    "if not (h[4] or h[2] == 'public' or h[5]) then"                           \
+    " return {'not_found', ev, extra} end\n"
+
+#define LOB_MEMBER_GUARD(own)                                                  \
+    LOB_GUARD(own)                                                             \
+    "if not h[4] then return {'not_member', ev, extra} end\n"
+
+/* ARGV[6..13]: id, game_id, title, name, visibility, max, min, claim token */
 #define LOB_CREATE                                                             \
-    "if exists() then return render('exists') end\n"                           \
-    "if fenced(ARGV[12]) then return hidden_as('fenced') end\n"                \
-    "redis.call('HSET', KM, 'id', ARGV[5], 'game_id', ARGV[6],"                \
-    " 'game_title', ARGV[7], 'name', ARGV[8], 'owner', user, 'state',"         \
-    " 'open', 'visibility', ARGV[9], 'max', ARGV[10], 'min', ARGV[11],"        \
-    " 'created_ms', now, 'attempt', 0, 'seq', 1, 'idx_ms', now,"               \
-    " 'c:' .. user, ARGV[12])\n"                                               \
-    "redis.call('ZADD', KMEM, 1, user) redis.call('HSET', KJ, user, now)\n"    \
+    "if redis.call('EXISTS', KM) == 1 then return {'exists', ev, extra} end\n" \
+    "if redis.call('SISMEMBER', KF, ARGV[13]) == 1 then"                       \
+    " return {'fenced', ev, extra} end\n"                                      \
+    "redis.call('HSET', KM, 'id', ARGV[6], 'game_id', ARGV[7], 'game_title',"  \
+    " ARGV[8], 'name', ARGV[9], 'owner', user, 'st', 'open', 'visibility',"    \
+    " ARGV[10], 'max', ARGV[11], 'min', ARGV[12], 'created_ms', now,"          \
+    " 'attempt', 0, 'seq', 1, 'idx_ms', now,"                                  \
+    " 'm:' .. user, '1 ' .. now .. ' 0 ' .. ARGV[13])\n"                       \
     "present() extra[1] = 1 touch()\n"                                         \
-    "return render('ok')\n"
+    "return {'ok', ev, extra}\n"
 
+/* h[6]: when the listing entry was last refreshed */
 #define LOB_GET                                                                \
-    "if not exists() then return hidden() end\n"                               \
-    "evict()\n"                                                                \
-    "if not visible() then return hidden() end\n"                              \
-    "if alive() and is_member(user) then present() idx(false) touch() end\n"   \
-    "return render('ok')\n"
+    LOB_GUARD(", 'idx_ms'")                                                    \
+    "if h[1] ~= 'closed' and h[4] then\n"                                      \
+    "  present()\n"                                                            \
+    "  if tonumber(now) - tonumber(h[6] or 0) > tonumber(idle) / 2 then\n"     \
+    "    extra[1] = 1 touch('idx_ms', now) else touch() end\n"                 \
+    "end\n"                                                                    \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: the claim token (a fenced one never takes a seat) */
+/* ARGV[6]: the claim token (a fenced one never takes a seat) */
 #define LOB_JOIN                                                               \
-    "if not exists() then return hidden() end\n"                               \
-    "evict()\n"                                                                \
-    "if not visible() then return hidden() end\n"                              \
-    "if meta('state') ~= 'open' then return render('closed') end\n"            \
-    "if is_member(user) then present() touch() return render('member') end\n"  \
-    "if redis.call('ZCARD', KMEM) >= tonumber(meta('max')) then"               \
-    " return render('full') end\n"                                             \
-    "if fenced(ARGV[5]) then return render('fenced') end\n"                    \
+    LOB_GUARD(", 'max'")                                                       \
+    "if h[1] ~= 'open' then return {'closed', ev, extra} end\n"                \
+    "if h[4] then present() touch() return {'member', ev, extra} end\n"        \
+    "if redis.call('ZCARD', KS) >= tonumber(h[6]) then"                        \
+    " return {'full', ev, extra} end\n"                                        \
+    "if redis.call('SISMEMBER', KF, ARGV[6]) == 1 then"                        \
+    " return {'fenced', ev, extra} end\n"                                      \
     "local seq = redis.call('HINCRBY', KM, 'seq', 1)\n"                        \
-    "redis.call('ZADD', KMEM, seq, user) redis.call('HSET', KJ, user, now)\n"  \
-    "redis.call('HSET', KM, 'c:' .. user, ARGV[5])\n"                          \
-    "redis.call('SREM', KI, user) present()\n"                                 \
-    "ev[#ev + 1] = {'joined', user, ''}\n"                                     \
-    "idx(true) touch()\n"                                                      \
-    "return render('ok')\n"
-
-/* Member guard shared by the member-only transitions. */
-#define LOB_MEMBER_GUARD                                                       \
-    "if not exists() then return hidden() end\n"                               \
-    "evict()\n"                                                                \
-    "if not visible() then return hidden() end\n"                              \
-    "if not is_member(user) then return render('not_member') end\n"
+    "if h[5] then redis.call('HDEL', KM, 'i:' .. user) end\n"                  \
+    "present()\n"                                                              \
+    "ev[#ev + 1] = {'joined', user, ''} extra[1] = 1\n"                        \
+    "touch('m:' .. user, seq .. ' ' .. now .. ' 0 ' .. ARGV[6],"               \
+    " 'idx_ms', now)\n"                                                        \
+    "return {'ok', ev, extra}\n"
 
 /* Leaving is idempotent: a visible lobby the user is not in answers "gone"
  * (a retried leave whose first answer was lost must not fail). */
 #define LOB_LEAVE                                                              \
-    "if not exists() then return hidden() end\n"                               \
-    "evict()\n"                                                                \
-    "if not visible() then return hidden() end\n"                              \
-    "if not is_member(user) then return render('gone') end\n"                  \
-    "if meta('state') == 'starting' then present() touch()"                    \
-    " return render('starting') end\n"                                         \
-    "remove_member(user, 'left', true)\n"                                      \
-    "if alive() then touch() end\n"                                            \
-    "return render('ok')\n"
+    LOB_GUARD("")                                                              \
+    "if not h[4] then return {'gone', ev, extra} end\n"                        \
+    "if h[1] == 'starting' then present() touch()"                             \
+    " return {'starting', ev, extra} end\n"                                    \
+    "if not remove_member(user, 'left', true, h[4]) then touch() end\n"        \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: '1' ready, '0' not */
+/* ARGV[6]: '1' ready, '0' not */
 #define LOB_READY                                                              \
-    LOB_MEMBER_GUARD                                                           \
-    "local st = meta('state')\n"                                               \
-    "if st == 'starting' then return render('starting') end\n"                 \
-    "if st ~= 'open' then return render('closed') end\n"                       \
-    "if ARGV[5] == '1' then redis.call('SADD', KR, user)"                      \
-    " else redis.call('SREM', KR, user) end\n"                                 \
-    "present() idx(true) touch()\n"                                            \
-    "return render('ok')\n"
+    LOB_MEMBER_GUARD("")                                                       \
+    "if h[1] == 'starting' then return {'starting', ev, extra} end\n"          \
+    "if h[1] ~= 'open' then return {'closed', ev, extra} end\n"                \
+    "local rec = string.gsub(h[4], '^(%d+ %d+) %d',"                           \
+    " '%1 ' .. (ARGV[6] == '1' and '1' or '0'))\n"                             \
+    "present() extra[1] = 1\n"                                                 \
+    "touch('m:' .. user, rec, 'idx_ms', now)\n"                                \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: max invitees; ARGV[6..]: user ids */
+/* ARGV[6]: max invitees; ARGV[7..]: user ids */
 #define LOB_INVITE                                                             \
-    LOB_MEMBER_GUARD                                                           \
-    "if meta('state') ~= 'open' then return render('closed') end\n"            \
-    "for i = 6, #ARGV do\n"                                                    \
+    LOB_MEMBER_GUARD("")                                                       \
+    "if h[1] ~= 'open' then return {'closed', ev, extra} end\n"                \
+    "local n = nil\n"                                                          \
+    "for i = 7, #ARGV do\n"                                                    \
     "  local u = ARGV[i]\n"                                                    \
-    "  if not is_member(u) then\n"                                             \
-    "    if redis.call('SISMEMBER', KI, u) == 0 and"                           \
-    " redis.call('SCARD', KI) >= tonumber(ARGV[5]) then"                       \
-    " return render('too_many') end\n"                                         \
-    "    redis.call('SADD', KI, u) ev[#ev + 1] = {'invited', u, user}\n"       \
+    "  if redis.call('HEXISTS', KM, 'm:' .. u) == 0 then\n"                    \
+    "    if redis.call('HEXISTS', KM, 'i:' .. u) == 0 then\n"                  \
+    "      n = n or rare().ninvited()\n"                                       \
+    "      if n >= tonumber(ARGV[6]) then"                                     \
+    " return {'too_many', ev, extra} end\n"                                    \
+    "      n = n + 1 redis.call('HSET', KM, 'i:' .. u, '1')\n"                 \
+    "    end\n"                                                                \
+    "    ev[#ev + 1] = {'invited', u, user}\n"                                 \
     "  end\n"                                                                  \
     "end\n"                                                                    \
     "present() touch()\n"                                                      \
-    "return render('ok')\n"
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: the member to kick */
+/* ARGV[6]: the member to kick */
 #define LOB_KICK                                                               \
-    LOB_MEMBER_GUARD                                                           \
-    "if meta('owner') ~= user then return render('not_owner') end\n"           \
-    "local st = meta('state')\n"                                               \
-    "if st == 'starting' then return render('starting') end\n"                 \
-    "if st ~= 'open' then return render('closed') end\n"                       \
-    "if ARGV[5] == user then return render('self') end\n"                      \
-    "if not is_member(ARGV[5]) then return render('no_target') end\n"          \
-    "remove_member(ARGV[5], 'kicked', true) present() touch()\n"               \
-    "return render('ok')\n"
+    LOB_MEMBER_GUARD("")                                                       \
+    "if owner ~= user then return {'not_owner', ev, extra} end\n"              \
+    "if h[1] == 'starting' then return {'starting', ev, extra} end\n"          \
+    "if h[1] ~= 'open' then return {'closed', ev, extra} end\n"                \
+    "if ARGV[6] == user then return {'self', ev, extra} end\n"                 \
+    "local rec = redis.call('HGET', KM, 'm:' .. ARGV[6])\n"                    \
+    "if not rec then return {'no_target', ev, extra} end\n"                    \
+    "remove_member(ARGV[6], 'kicked', true, rec) present() touch()\n"          \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: how long the start may take (ms) before another may begin */
+/* ARGV[6]: how long the start may take (ms) before another may begin;
+ * h[6..7]: min players, the running attempt's deadline */
 #define LOB_START_BEGIN                                                        \
-    "if not exists() then return hidden() end\n"                               \
-    "evict()\n"                                                                \
-    "if not visible() then return hidden() end\n"                              \
-    "local st = meta('state')\n"                                               \
+    LOB_GUARD(", 'min', 'starting_until'")                                     \
+    "local st = h[1]\n"                                                        \
     "if st == 'started' then\n"                                                \
-    "  if is_member(user) then present() touch() end\n"                        \
-    "  return render('started') end\n"                                         \
-    "if meta('owner') ~= user then return render('not_owner') end\n"           \
-    "if st == 'starting' and tonumber(meta('starting_until') or 0) > now"      \
-    " then return render('starting') end\n"                                    \
-    "if st ~= 'open' and st ~= 'starting' then return render('closed') end\n"  \
-    "local n = redis.call('ZCARD', KMEM)\n"                                    \
-    "if n < tonumber(meta('min')) then return render('too_few') end\n"         \
-    "if redis.call('SCARD', KR) < n then return render('not_ready') end\n"     \
+    "  if h[4] then present() touch() end\n"                                   \
+    "  return {'started', ev, extra} end\n"                                    \
+    "if owner ~= user then return {'not_owner', ev, extra} end\n"              \
+    "if st == 'starting' and tonumber(h[7] or 0) > tonumber(now) then"         \
+    " return {'starting', ev, extra} end\n"                                    \
+    "if st ~= 'open' and st ~= 'starting' then"                                \
+    " return {'closed', ev, extra} end\n"                                      \
+    "if redis.call('ZCARD', KS) < tonumber(h[6]) then"                         \
+    " return {'too_few', ev, extra} end\n"                                     \
+    "local all = redis.call('HGETALL', KM)\n"                                  \
+    "for i = 1, #all, 2 do\n"                                                  \
+    "  if string.sub(all[i], 1, 2) == 'm:'"                                    \
+    " and not string.match(all[i + 1], '^%d+ %d+ 1') then"                     \
+    " return {'not_ready', ev, extra} end\n"                                   \
+    "end\n"                                                                    \
     "extra[2] = redis.call('HINCRBY', KM, 'attempt', 1)\n"                     \
-    "redis.call('HSET', KM, 'state', 'starting', 'starting_until',"            \
-    " now + tonumber(ARGV[5]))\n"                                              \
-    "present() idx(true) touch()\n"                                            \
-    "return render('ok')\n"
+    "present() extra[1] = 1\n"                                                 \
+    "touch('st', 'starting', 'starting_until',"                                \
+    " tonumber(now) + tonumber(ARGV[6]), 'idx_ms', now)\n"                     \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5..9]: attempt, match id, host, port, started ms */
+/* ARGV[6..10]: attempt, match id, host, port, started ms */
 #define LOB_START_FINISH                                                       \
-    "if not exists() then return hidden() end\n"                               \
-    "if meta('state') ~= 'starting' or meta('attempt') ~= ARGV[5] then"        \
-    " return render('stale') end\n"                                            \
-    "redis.call('HSET', KM, 'state', 'started', 'match_id', ARGV[6], 'host',"  \
-    " ARGV[7], 'port', ARGV[8], 'started_ms', ARGV[9])\n"                      \
+    "local h = redis.call('HMGET', KM, 'st', 'attempt')\n"                     \
+    "if not h[1] then return {'not_found', ev, extra} end\n"                   \
+    "if h[1] ~= 'starting' or h[2] ~= ARGV[6] then"                            \
+    " return {'stale', ev, extra} end\n"                                       \
     "redis.call('HDEL', KM, 'starting_until')\n"                               \
-    "extra[1] = 1 touch()\n"                                                   \
-    "return render('ok')\n"
+    "extra[1] = 1\n"                                                           \
+    "touch('st', 'started', 'match_id', ARGV[7], 'host', ARGV[8], 'port',"     \
+    " ARGV[9], 'started_ms', ARGV[10])\n"                                      \
+    "return {'ok', ev, extra}\n"
 
-/* ARGV[5]: attempt */
+/* ARGV[6]: attempt */
 #define LOB_START_ABORT                                                        \
-    "if not exists() then return hidden() end\n"                               \
-    "if meta('state') ~= 'starting' or meta('attempt') ~= ARGV[5] then"        \
-    " return render('stale') end\n"                                            \
-    "redis.call('HSET', KM, 'state', 'open')\n"                                \
+    "local h = redis.call('HMGET', KM, 'st', 'attempt')\n"                     \
+    "if not h[1] then return {'not_found', ev, extra} end\n"                   \
+    "if h[1] ~= 'starting' or h[2] ~= ARGV[6] then"                            \
+    " return {'stale', ev, extra} end\n"                                       \
     "redis.call('HDEL', KM, 'starting_until')\n"                               \
-    "extra[1] = 1 touch()\n"                                                   \
-    "return render('ok')\n"
+    "extra[1] = 1 touch('st', 'open')\n"                                       \
+    "return {'ok', ev, extra}\n"
 
 /*
- * ARGV[5]: the token of the user's claim on this lobby, found by a request
+ * ARGV[6]: the token of the user's claim on this lobby, found by a request
  * that wants the claim for another lobby. 1 when the user is a member of
  * this lobby while it is open or starting (the claim is live). Else 0, and
  * the token is fenced first: a join or create still in flight with it
  * (claimed, script not yet run) can never take a seat here, so moving the
  * claim away is safe. A started or closed lobby seats nobody again.
+ * (KEYS and ARGV as the other lobby scripts, without their prelude.)
  */
 #define LOB_FENCE                                                              \
-    "local st = meta('state')\n"                                               \
-    "if st == 'closed' or st == 'started' then return 0 end\n"                 \
-    "if st and is_member(user) then return 1 end\n"                            \
-    "redis.call('SADD', KF, ARGV[5]) redis.call('PEXPIRE', KF, idle)\n"        \
+    "local v = redis.call('HMGET', KEYS[1], 'st', 'm:' .. ARGV[4])\n"          \
+    "if v[1] == 'closed' or v[1] == 'started' then return 0 end\n"             \
+    "if v[1] and v[2] then return 1 end\n"                                     \
+    "redis.call('SADD', KEYS[3], ARGV[6])"                                     \
+    " redis.call('PEXPIRE', KEYS[3], ARGV[2])\n"                               \
     "return 0\n"
 
 /*
@@ -350,7 +386,7 @@ static const char *const lob_scripts[LOB_S_COUNT] = {
     [LOB_S_START_BEGIN] = LOB_PRELUDE  LOB_START_BEGIN,
     [LOB_S_START_FINISH] = LOB_PRELUDE LOB_START_FINISH,
     [LOB_S_START_ABORT] = LOB_PRELUDE  LOB_START_ABORT,
-    [LOB_S_FENCE] = LOB_PRELUDE        LOB_FENCE,
+    [LOB_S_FENCE] = LOB_FENCE,
     [LOB_S_IDX_PUT] = LOB_IDX_PUT,
     [LOB_S_IDX_LIST] = LOB_IDX_LIST,
     [LOB_S_USER_CAS] = LOB_USER_CAS,
