@@ -698,9 +698,16 @@ cat_feed_apply_cats(struct cat_feed *f, struct gw_db *db,
     return GW_OK;
 }
 
+/*
+ * The provider's row. *changed = 1 when an existing row took new values
+ * (ON DUPLICATE KEY UPDATE answers 2 affected rows only then): its share
+ * and name live in every host's cached items, so the caller bumps the
+ * catalog generation (a purchase must never split by a replaced share).
+ */
 static int
 cat_feed_apply_provider(struct cat_feed *f, struct gw_db *db,
-                        const struct cat_feed_provider *p, int64_t *pid)
+                        const struct cat_feed_provider *p, int64_t *pid,
+                        int *changed)
 {
     MYSQL_ROW row;
     int       rc;
@@ -713,6 +720,7 @@ cat_feed_apply_provider(struct cat_feed *f, struct gw_db *db,
                     " revenue_share_bp = VALUES(revenue_share_bp),"
                     " webhook_url = VALUES(webhook_url)",
                     p->code, p->name, (long long) p->share_bp, p->webhook_url);
+    *changed = rc == GW_OK && db->affected == 2;
     if (rc == GW_OK) {
         rc = gw_db_row(db, f->a, &row,
                        "SELECT id FROM providers WHERE"
@@ -737,13 +745,13 @@ cat_feed_apply(struct cat_feed *f, struct gw_db *db,
     const char     *why = NULL;
     int64_t         pid, id;
     size_t          k;
-    int             rc, made = 0;
+    int             rc, made = 0, moved = 0;
 
     memset(counts, 0, 3 * sizeof(int));
     if ((rc = gw_db_begin(db)) != GW_OK) {
         return rc;
     }
-    rc = cat_feed_apply_provider(f, db, p, &pid);
+    rc = cat_feed_apply_provider(f, db, p, &pid, &moved);
     if (rc == GW_OK) {
         rc = cat_feed_apply_cats(f, db, cats, ncats, &made);
     }
@@ -759,7 +767,8 @@ cat_feed_apply(struct cat_feed *f, struct gw_db *db,
         }
     }
     if (rc == GW_OK
-        && (made > 0 || counts[CAT_CREATED] + counts[CAT_UPDATED] > 0)) {
+        && (moved || made > 0
+            || counts[CAT_CREATED] + counts[CAT_UPDATED] > 0)) {
         rc = cat_generation_bump(db);
     }
     if (rc != GW_OK) {

@@ -499,3 +499,36 @@ def test_refund_waits_on_no_shared_row(admin_key, subscriber, shop2):
     assert r.status == 201, r
     assert took < 3, took
     assert_audit()
+
+
+def test_a_provider_share_change_reaches_the_next_purchase(subscriber):
+    """Money (issue 8): a feed import that changes only the provider's
+    revenue share (no item changed) did not bump the catalog generation, so
+    the purchase path's cached item (per thread, by generation) kept the
+    old share and purchases kept splitting the money by it. Twelve buyers
+    warm every thread's cache before the import; the twelve after it must
+    all be split by the new share (CDR, and the audit over the ledger)."""
+    feed, tag = make_feed(1, price=1000)
+    import_feed(feed)
+    item = db_query("SELECT i.id FROM items i JOIN providers p ON"
+                    " p.id = i.provider_id WHERE p.code = %s",
+                    (f"p-{tag}",))[0][0]
+
+    def splits(n):
+        users = []
+        for _ in range(n):
+            s = subscriber(balance=10000)
+            r = buy(s, {"item_id": item})
+            assert r.status == 201, r
+            users.append(s["user"])
+        rows = db_query(
+            "SELECT provider_share, carrier_share FROM cdrs WHERE kind ="
+            " 'charge' AND im_user_id IN (%s)" % ",".join(["%s"] * n),
+            tuple(users))
+        return sorted({tuple(x) for x in rows})
+
+    assert splits(12) == [(700, 300)]
+    feed["provider"]["revenue_share_bp"] = 5000
+    import_feed(feed)
+    assert splits(12) == [(500, 500)]
+    assert_audit()
