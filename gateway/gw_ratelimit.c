@@ -101,6 +101,7 @@ struct gw_rl_bucket {
     int      remote;     /* needs the round trip */
     int      lease;      /* want is this worker's lease (renewing is ours) */
     int      topup;      /* ...topped up: this request took a leased token */
+    int      redo;       /* in the round trip under way (NOSCRIPT: again) */
     int64_t  got, wait;  /* the script's answer */
 };
 
@@ -229,8 +230,8 @@ gw_rl_local(struct gw_rl_bucket *b, int n, int64_t now,
         /* the request's buckets never evict each other's lease */
         l[i] =
             gw_rltable_get(&gw_rl_table, b[i].hash, i > 0 ? l[0] : NULL, now);
-        if (l[i] != NULL && l[i]->blocked_until - now > wait) {
-            wait = l[i]->blocked_until - now;
+        if (gw_rltable_wait(l[i], now) > wait) {
+            wait = gw_rltable_wait(l[i], now);
         }
     }
     async = gw_rl_refill.on;
@@ -280,7 +281,7 @@ gw_rl_settle(struct gw_rl_bucket *b, int n, int ok, int64_t now)
     pthread_mutex_unlock(&gw_rl_mu);
 }
 
-/* Sends EVALSHA (or EVAL when load) for the remote buckets, pipelined. */
+/* Sends EVALSHA (or EVAL when load) for the buckets to redo, pipelined. */
 static int
 gw_rl_send(struct gw_redis *rd, const struct gw_rl_bucket *b, int n, int load)
 {
@@ -290,7 +291,7 @@ gw_rl_send(struct gw_redis *rd, const struct gw_rl_bucket *b, int n, int load)
     int         i, k;
 
     for (i = 0; i < n; i++) {
-        if (!b[i].remote) {
+        if (!b[i].redo) {
             continue;
         }
         snprintf(rate, sizeof(rate), "%lld", (long long) b[i].per_min);
@@ -316,8 +317,10 @@ gw_rl_send(struct gw_redis *rd, const struct gw_rl_bucket *b, int n, int load)
 }
 
 /*
- * Reads the remote buckets' replies into got/wait. *noscript = 1 when
- * Redis did not know the script.
+ * Reads the replies of the buckets sent into got/wait. *noscript = 1 when
+ * Redis did not know the script; only those buckets keep redo (another
+ * connection may load the script between two calls of one pipeline: a
+ * call that ran must not run again, its tokens would be taken twice).
  */
 static int
 gw_rl_recv(struct gw_redis *rd, struct gw_rl_bucket *b, int n, int *noscript)
@@ -327,14 +330,15 @@ gw_rl_recv(struct gw_redis *rd, struct gw_rl_bucket *b, int n, int *noscript)
 
     *noscript = 0;
     for (i = 0; i < n; i++) {
-        if (!b[i].remote) {
+        if (!b[i].redo) {
             continue;
         }
         rc = gw_redis_pipeline_get(rd, &rep);
         if (rc == GW_EUNAVAIL) {
             return rc; /* the connection is gone: nothing left to read */
         }
-        if (rc == GW_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+        b[i].redo = rc == GW_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+        if (b[i].redo) {
             *noscript = 1;
         } else if (rc == GW_ERROR) {
             gw_log_error(rd->rid, "rate limit script: %s", rep->str);
@@ -352,13 +356,19 @@ gw_rl_recv(struct gw_redis *rd, struct gw_rl_bucket *b, int n, int *noscript)
     return *noscript && out == GW_OK ? GW_OK : out;
 }
 
-/* One round trip (two after a NOSCRIPT) for the remote buckets. */
+/*
+ * One round trip (two after a NOSCRIPT: EVAL for the buckets that had it)
+ * for the remote buckets.
+ */
 static int
 gw_rl_eval(struct gw_redis *rd, struct gw_rl_bucket *b, int n)
 {
-    int rc, noscript, load;
+    int i, rc, noscript, load;
 
     gw_rl_sha_init();
+    for (i = 0; i < n; i++) {
+        b[i].redo = b[i].remote;
+    }
     for (load = 0; load < 2; load++) {
         rc = gw_redis_connect(rd);
         if (rc == GW_OK) {

@@ -33,7 +33,8 @@
  * Without the refill thread (it failed to start) top-ups travel with the
  * request that noticed them. A refused bucket is remembered by the worker
  * until Redis' Retry-After has passed: a throttled key stays throttled
- * without a round trip. Leases live in a per-process table
+ * without a round trip (tokens the worker still holds of it are spent
+ * first: they left Redis already). Leases live in a per-process table
  * (gw_rltable.h: sets of GW_RL_LEASE_WAYS slots by hash of the key); the
  * two buckets of one request never evict each other, and a key whose
  * lease is evicted (by GW_RL_LEASE_WAYS keys of its set, all used after

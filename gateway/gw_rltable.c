@@ -57,3 +57,12 @@ gw_rltable_get(struct gw_rltable *t, uint64_t hash,
     }
     return l;
 }
+
+int64_t
+gw_rltable_wait(const struct gw_rl_lease *l, int64_t now_ms)
+{
+    if (l == NULL || l->tokens > 0 || l->blocked_until <= now_ms) {
+        return 0;
+    }
+    return l->blocked_until - now_ms;
+}

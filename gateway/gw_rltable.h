@@ -53,4 +53,12 @@ struct gw_rl_lease *gw_rltable_get(struct gw_rltable *t, uint64_t hash,
 /* The lease of hash, or NULL (never claimed, or evicted since). */
 struct gw_rl_lease *gw_rltable_find(struct gw_rltable *t, uint64_t hash);
 
+/*
+ * How long (ms) the worker still answers 429 for l's bucket from memory:
+ * until blocked_until, but 0 while it holds tokens of the bucket (they
+ * left Redis already: spending them never exceeds the bucket, and a
+ * grant that lands after a concurrent refusal is not stranded).
+ */
+int64_t gw_rltable_wait(const struct gw_rl_lease *l, int64_t now_ms);
+
 #endif /* GW_RLTABLE_H */

@@ -196,6 +196,30 @@ test_table_eviction(void **state)
     assert_non_null(gw_rltable_get(&table, IN_SET3(2), keep, 2004));
 }
 
+/* A remembered refusal answers 429 until blocked_until, except while the
+ * worker still holds tokens of the bucket (a lease granted just before a
+ * concurrent single-token refusal): those are spent first. A rule that
+ * strands them until the refusal's wait passes (fewer admitted than the
+ * bucket gave out) or that forgets the refusal early fails here. */
+static void
+test_table_wait(void **state)
+{
+    struct gw_rl_lease l;
+
+    (void) state;
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(gw_rltable_wait(NULL, 10), 0);
+    assert_int_equal(gw_rltable_wait(&l, 10), 0);
+    l.blocked_until = 1010;
+    assert_int_equal(gw_rltable_wait(&l, 10), 1000);
+    assert_int_equal(gw_rltable_wait(&l, 1009), 1);
+    assert_int_equal(gw_rltable_wait(&l, 1010), 0);
+    l.tokens = 3;
+    assert_int_equal(gw_rltable_wait(&l, 10), 0);
+    l.tokens = 0;
+    assert_int_equal(gw_rltable_wait(&l, 10), 1000);
+}
+
 int
 main(void)
 {
@@ -204,6 +228,7 @@ main(void)
         cmocka_unit_test(test_lease_size),
         cmocka_unit_test(test_table_shared_set),
         cmocka_unit_test(test_table_eviction),
+        cmocka_unit_test(test_table_wait),
         cmocka_unit_test(test_mask),
     };
 
