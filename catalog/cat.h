@@ -60,6 +60,12 @@
  * (it only picks the walked gram; a stale one costs reads, not matches). */
 #define CAT_GRAMSTAT_SLOTS  4096
 #define CAT_GRAMSTAT_TTL_MS 60000
+/* Per-process memory of searches without a match (cat_nomatch.c): slots,
+ * the longest key (normalised q, kind and category) kept, and how long one
+ * is trusted for its catalog generation. */
+#define CAT_NOMATCH_SLOTS   1024
+#define CAT_NOMATCH_KEY_MAX 256
+#define CAT_NOMATCH_TTL_MS  60000
 
 struct cat_asset {
     const char *format; /* "midi" | "amr" | "mp3" */
@@ -142,7 +148,8 @@ struct cat_frag_cache; /* cat_frag.h */
  * a. Item objects come from frags (may be NULL: no cache) when their
  * (id, version, gen) is cached; the others are read in one query, rendered
  * and stored there. Unknown filters simply match nothing. GW_EINVAL: q's
- * search text is not valid UTF-8.
+ * search text is not valid UTF-8. With frags, a search that matched no
+ * item at gen is remembered and answered without SQL until gen moves.
  */
 int cat_items_page_render(struct gw_db *db, struct gw_arena *a,
                           const struct cat_query *q,

@@ -394,21 +394,62 @@ cat_search_order(struct gw_db *db, struct gw_arena *a,
     return GW_OK;
 }
 
-/* A search page: the grams of the normalised q, then the terms' LIKEs. */
+/* Runs a search's id statements: the walk, then when its bound was hit
+ * before a full page the rarest-gram plan. */
+static int
+cat_search_run(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
+               const char *gp[CAT_SEARCH_CANDIDATES_MAX],
+               const char *t[CAT_QUERY_TERMS_MAX], long long bound,
+               MYSQL_RES **res)
+{
+    int rc;
+
+    /* The arguments both statements share, in their order. */
+#define CAT_SEARCH_ARGS                                                        \
+    gp[1], gp[2], gp[3], gp[0], gp[1], gp[2], gp[3], q->kind, q->kind,         \
+        q->category, q->category, t[0], t[0], t[1], t[1], t[2], t[2], t[3],    \
+        t[3], t[4], t[4], q->has_cursor, (long long) q->after_key,             \
+        (long long) q->after_key, (long long) q->after_id,                     \
+        (long long) q->limit + 1
+    rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS, bound);
+    /* A full page, or the whole walk (no bound hit): the page. */
+    if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
+        || mysql_warning_count(db->conn) == 0) {
+        return rc;
+    }
+    return gw_db_query(db, a, res, cat_page_sql[CAT_FILTER_SEARCH][q->sort],
+                       CAT_SEARCH_ARGS);
+#undef CAT_SEARCH_ARGS
+}
+
+/*
+ * A search page: the grams of the normalised q, then the terms' LIKEs.
+ * With nomatch_gen >= 0, a search already known to match nothing at that
+ * catalog generation answers *res = NULL (no rows) without a statement,
+ * and a first page without rows is remembered (cat_nomatch.c).
+ */
 static int
 cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                 const char *t[CAT_QUERY_TERMS_MAX], const char *norm,
-                MYSQL_RES **res)
+                int64_t nomatch_gen, MYSQL_RES **res)
 {
     char        g[CAT_SEARCH_CANDIDATES_MAX][CAT_GRAM_BYTES_MAX];
     const char *gp[CAT_SEARCH_CANDIDATES_MAX];
     size_t      n = cat_search_grams(norm, g), k;
     long long   bound = (long long) CAT_SEARCH_WALK_ROWS * (q->limit + 1);
     int64_t     est = 0;
-    int         rc;
+    int         rc, keyed;
+    char        key[CAT_NOMATCH_KEY_MAX];
 
     if (n == 0) {
         return GW_EINVAL; /* a term has a gram: cannot happen */
+    }
+    rc = snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", norm,
+                  q->kind ? q->kind : "", q->category ? q->category : "");
+    keyed = nomatch_gen >= 0 && rc > 0 && (size_t) rc < sizeof(key);
+    if (keyed && cat_nomatch_get(key, nomatch_gen)) {
+        *res = NULL;
+        return GW_OK;
     }
     for (k = 0; k < CAT_SEARCH_CANDIDATES_MAX; k++) {
         gp[k] = k < n ? g[k] : NULL;
@@ -428,22 +469,12 @@ cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
     for (k = CAT_SEARCH_GRAMS_MAX; k < CAT_SEARCH_CANDIDATES_MAX; k++) {
         gp[k] = NULL; /* the statements look up the first four */
     }
-    /* The arguments both statements share, in their order. */
-#define CAT_SEARCH_ARGS                                                        \
-    gp[1], gp[2], gp[3], gp[0], gp[1], gp[2], gp[3], q->kind, q->kind,         \
-        q->category, q->category, t[0], t[0], t[1], t[1], t[2], t[2], t[3],    \
-        t[3], t[4], t[4], q->has_cursor, (long long) q->after_key,             \
-        (long long) q->after_key, (long long) q->after_id,                     \
-        (long long) q->limit + 1
-    rc = gw_db_query(db, a, res, cat_walk_sql[q->sort], CAT_SEARCH_ARGS, bound);
-    /* A full page, or the whole walk (no bound hit): the page. */
-    if (rc != GW_OK || mysql_num_rows(*res) > (uint64_t) q->limit
-        || mysql_warning_count(db->conn) == 0) {
-        return rc;
+    rc = cat_search_run(db, a, q, gp, t, bound, res);
+    /* Either statement's rows are every match from the cursor on. */
+    if (rc == GW_OK && keyed && !q->has_cursor && mysql_num_rows(*res) == 0) {
+        cat_nomatch_put(key, nomatch_gen);
     }
-    return gw_db_query(db, a, res, cat_page_sql[CAT_FILTER_SEARCH][q->sort],
-                       CAT_SEARCH_ARGS);
-#undef CAT_SEARCH_ARGS
+    return rc;
 }
 
 /* A category's page: none (*res NULL) when the slug is no category or
@@ -468,7 +499,8 @@ cat_page_category(struct gw_db *db, struct gw_arena *a,
                        (long long) q->limit + 1);
 }
 
-/* The page's rows of the id query (limit + 1 at most; *res NULL: none). */
+/* The page's rows of the id query (limit + 1 at most; *res NULL: none,
+ * also for a search known to match nothing at gen, cat_page_search). */
 static int
 cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
              int64_t gen, MYSQL_RES **res)
@@ -482,7 +514,8 @@ cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
         return GW_EINVAL;
     }
     if (t[0] != NULL) {
-        return cat_page_search(db, a, q, t, norm, res);
+        /* A server's page (gen > 0) remembers searches without a match. */
+        return cat_page_search(db, a, q, t, norm, gen > 0 ? gen : -1, res);
     }
     if (q->category != NULL) {
         return cat_page_category(db, a, q, gen, res);

@@ -57,4 +57,13 @@ int cat_category_find(struct gw_db *db, struct gw_arena *a, const char *slug,
                       int64_t gen, int64_t *id,
                       char kind[CAT_CATEGORY_KIND_MAX]);
 
+/*
+ * Searches that matched no item, remembered per process (cat_nomatch.c):
+ * cat_nomatch_get gives 1 when key (the normalised q and its filters) was
+ * stored for generation gen within CAT_NOMATCH_TTL_MS; cat_nomatch_put
+ * stores it. gen < 0: neither does anything. Safe from any thread.
+ */
+int  cat_nomatch_get(const char *key, int64_t gen);
+void cat_nomatch_put(const char *key, int64_t gen);
+
 #endif /* CAT_INTERNAL_H */

@@ -1,4 +1,5 @@
 """Catalog browsing, search, cache invalidation, admin items, feed import."""
+import base64
 import json
 import secrets
 import urllib.parse
@@ -132,3 +133,39 @@ def test_import_rejects_atomically_and_is_idempotent():
         "0 created, 0 updated, 3 unchanged")
     feed["items"][0]["price"] = 999
     assert "1 updated" in import_feed(feed).stdout
+
+
+def test_a_search_without_match_is_forgotten_when_the_catalog_changes(
+        admin_key):
+    """Each worker remembers searches that matched no item for the catalog
+    generation (catalog/cat_nomatch.c) and answers them without SQL.
+    Catches that memory outliving a catalog change (an item added through
+    the admin API is found at once), being stored from an empty page after
+    a cursor (the term has matches), or ignoring the filters (no game
+    matches, the ringtones do). Several limits: several reply-cache keys,
+    so the workers' search code answers, not the reply cache."""
+    feed, tag = make_feed(2)
+    import_feed(feed)
+    word = f"qz{tag}zq"
+    for limit in (5, 6, 7, 8):
+        assert page(q=word, limit=limit)["items"] == []
+    pid = db_query("SELECT id FROM providers WHERE code = %s",
+                   (f"p-{tag}",))[0][0]
+    f = write_file(f"t-{tag}/late.mid", midi_bytes())
+    r = http("POST", "/v1/admin/items",
+             {"kind": "ringtone", "sku": f"L{tag.upper()}", "title":
+              f"Late {word}", "provider_id": pid, "category": f"t-{tag}",
+              "price": 50, "assets": [{"format": "midi", "path": f["path"]}]},
+             token=admin_key)
+    assert r.status == 201, r
+    for limit in (5, 6, 7, 8):
+        got = page(q=word, limit=limit)["items"]
+        assert [i["sku"] for i in got] == [f"L{tag.upper()}"], limit
+    term = f"tone {tag}"
+    past_end = base64.urlsafe_b64encode(b"v1.1.1.1").decode().rstrip("=")
+    for limit in (5, 6, 7, 8):
+        assert page(q=term, sort="new", limit=limit,
+                    cursor=past_end)["items"] == []
+        assert page(q=term, kind="game", limit=limit)["items"] == []
+    assert len(page(q=term, limit=9)["items"]) == 2
+    assert len(page(q=term, sort="new", limit=10)["items"]) == 2
