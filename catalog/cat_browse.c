@@ -390,7 +390,7 @@ cat_search_order(struct gw_db *db, struct gw_arena *a,
             t = g[j], g[j] = g[j - 1], g[j - 1] = t;
         }
     }
-    *rows = est[0];
+    *rows = n > 0 ? est[0] : INT64_MAX;
     return GW_OK;
 }
 
