@@ -13,10 +13,18 @@
 #include "svc_janitor.h"
 
 #define SVC_POPULARITY_EVERY_MS 2000 /* purchases folded into popularity */
-/* Purchase ids per popularity transaction: halved after a failure (a
- * timeout after a bulk load), doubled back after a success. */
-#define SVC_POPULARITY_BATCH_MAX 50000
-#define SVC_POPULARITY_BATCH_MIN 500
+/* Purchase ids per popularity transaction: halved after a failure or a
+ * transaction longer than SVC_POPULARITY_TXN_MS, doubled after one under a
+ * quarter of it. A batch may touch as many items as purchases, and each
+ * item's UPDATE rewrites its sort-index entries and its ~20 search
+ * postings' keys (migrations 021, 024, 027), random pages when the
+ * postings do not fit in the buffer pool: 50,000 purchases of distinct
+ * items at 1,000,000 items ran past the connection's 5 s read timeout, and
+ * the rollback held the watermark's row lock for minutes, so every retry
+ * failed too. */
+#define SVC_POPULARITY_BATCH_MAX 2000
+#define SVC_POPULARITY_BATCH_MIN 10
+#define SVC_POPULARITY_TXN_MS    1000
 #define SVC_POPULARITY_BUDGET_MS 1000 /* per tick, then holds again */
 #define SVC_IDEM_SWEEP_EVERY_S   60
 
@@ -24,9 +32,10 @@
 static void
 svc_janitor_popularity(struct gw_thread *t, int64_t *batch)
 {
-    int64_t start = gw_now_ms(), folded;
+    int64_t start = gw_now_ms(), folded, t0, took;
 
     do {
+        t0 = gw_now_ms();
         if (cat_popularity_refresh(&t->db, &t->arena, *batch, &folded)
             != GW_OK) {
             *batch = *batch / 2 > SVC_POPULARITY_BATCH_MIN
@@ -37,7 +46,12 @@ svc_janitor_popularity(struct gw_thread *t, int64_t *batch)
                         " same mark with a smaller batch");
             return;
         }
-        if (folded > 0) {
+        took = gw_now_ms() - t0;
+        if (folded > 0 && took > SVC_POPULARITY_TXN_MS) {
+            *batch = *batch / 2 > SVC_POPULARITY_BATCH_MIN
+                ? *batch / 2
+                : SVC_POPULARITY_BATCH_MIN;
+        } else if (folded > 0 && took < SVC_POPULARITY_TXN_MS / 4) {
             *batch = *batch * 2 < SVC_POPULARITY_BATCH_MAX
                 ? *batch * 2
                 : SVC_POPULARITY_BATCH_MAX;
@@ -52,7 +66,7 @@ svc_janitor_run(struct gw_thread *t)
 {
     struct bill_ctx ctx = {t->cfg, "janitor", "hold expired", NULL};
     int64_t         last_sweep = 0, last_popular = 0;
-    int64_t         batch = SVC_POPULARITY_BATCH_MAX;
+    int64_t         batch = SVC_POPULARITY_BATCH_MIN; /* grows while fast */
 
     while (!gw_role_stopping()) {
         if (bill_holds_expire(&t->db, &t->arena, &ctx, 100) < 0) {
