@@ -132,13 +132,8 @@ cat_cache_generation(struct gw_db *db, struct gw_arena *a)
 static struct cat_cache_slot *
 cat_cache_slot(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *key != '\0'; key++) {
-        h = (h ^ (unsigned char) *key) * 1099511628211ULL;
-    }
     pthread_once(&cat_slots_once, cat_slots_init);
-    return &cat_slots[h % CAT_CACHE_SLOTS];
+    return &cat_slots[gw_hash_str(key) % CAT_CACHE_SLOTS];
 }
 
 int

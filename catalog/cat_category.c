@@ -20,6 +20,7 @@
 
 #include "cat_internal.h"
 #include "gw_status.h"
+#include "gw_util.h"
 
 #define CAT_CATEGORY_SLOTS 256
 
@@ -36,12 +37,7 @@ static pthread_mutex_t          cat_categories_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cat_category_slot *
 cat_category_slot(const char *slug)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *slug != '\0'; slug++) {
-        h = (h ^ (unsigned char) *slug) * 1099511628211ULL;
-    }
-    return &cat_categories[h % CAT_CATEGORY_SLOTS];
+    return &cat_categories[gw_hash_str(slug) % CAT_CATEGORY_SLOTS];
 }
 
 /* 1 and the slot's (id, kind) when it holds slug for gen. */

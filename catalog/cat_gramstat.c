@@ -48,12 +48,7 @@ cat_gramstat_lock(size_t k)
 static size_t
 cat_gramstat_index(const char *gram)
 {
-    uint32_t h = 2166136261u;
-
-    for (; *gram != '\0'; gram++) {
-        h = (h ^ (unsigned char) *gram) * 16777619u;
-    }
-    return h % CAT_GRAMSTAT_SLOTS;
+    return gw_hash_str(gram) % CAT_GRAMSTAT_SLOTS;
 }
 
 int

@@ -42,11 +42,8 @@ cat_nomatch_init(void)
 static size_t
 cat_nomatch_index(const char *key, pthread_mutex_t **lock)
 {
-    uint32_t h = 2166136261u;
+    uint64_t h = gw_hash_str(key);
 
-    for (; *key != '\0'; key++) {
-        h = (h ^ (unsigned char) *key) * 16777619u;
-    }
     pthread_once(&cat_nomatch_once, cat_nomatch_init);
     *lock = &cat_nomatch_locks[h % CAT_NOMATCH_LOCKS];
     return h % CAT_NOMATCH_SLOTS;

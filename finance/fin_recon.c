@@ -422,12 +422,8 @@ fin_recon_item_add(struct fin_recon_load *l, const struct fin_recon_item *it)
 static uint64_t
 fin_recon_hash(const char *s, size_t n)
 {
-    uint64_t h = 14695981039346656037ULL;
-    size_t   i;
+    uint64_t h = gw_hash_bytes(s, n);
 
-    for (i = 0; i < n; i++) {
-        h = (h ^ (unsigned char) s[i]) * 1099511628211ULL;
-    }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;

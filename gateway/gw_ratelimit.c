@@ -143,11 +143,8 @@ gw_ratelimit_lease_size(int64_t burst, int64_t workers, int64_t lease_max)
 static uint64_t
 gw_rl_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = gw_hash_str(s);
 
-    while (*s != '\0') {
-        h = (h ^ (unsigned char) *s++) * 1099511628211ULL;
-    }
     return h != 0 ? h : 1;
 }
 

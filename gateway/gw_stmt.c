@@ -11,6 +11,7 @@
 #include "gw_log.h"
 #include "gw_status.h"
 #include "gw_stmt.h"
+#include "gw_util.h"
 
 struct gw_stmt_slot {
     char       *sql; /* owned copy: the key */
@@ -23,18 +24,6 @@ struct gw_stmt_slot {
 struct gw_stmt_cache {
     struct gw_stmt_slot slot[GW_STMT_CACHE_MAX];
 };
-
-static uint64_t
-gw_stmt_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    size_t   i;
-
-    for (i = 0; i < len; i++) {
-        h = (h ^ (unsigned char) s[i]) * 1099511628211ULL;
-    }
-    return h;
-}
 
 static void
 gw_stmt_slot_free(struct gw_stmt_slot *s)
@@ -88,7 +77,7 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
 {
     struct gw_stmt_slot *s, *victim = NULL;
     size_t               len = strlen(sql), i;
-    uint64_t             h = gw_stmt_hash(sql, len);
+    uint64_t             h = gw_hash_bytes(sql, len);
     my_bool              on = 1;
     int                  rc;
 

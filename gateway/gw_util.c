@@ -191,6 +191,33 @@ gw_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
     }
 }
 
+#define GW_FNV1A_BASIS 14695981039346656037ULL
+#define GW_FNV1A_PRIME 1099511628211ULL
+
+uint64_t
+gw_hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    uint64_t             h = GW_FNV1A_BASIS;
+    size_t               i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ c[i]) * GW_FNV1A_PRIME;
+    }
+    return h;
+}
+
+uint64_t
+gw_hash_str(const char *s)
+{
+    uint64_t h = GW_FNV1A_BASIS;
+
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char) *s) * GW_FNV1A_PRIME;
+    }
+    return h;
+}
+
 int
 gw_ct_equal(const void *a, const void *b, size_t n)
 {

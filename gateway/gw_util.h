@@ -32,6 +32,13 @@ void gw_sha256_hex(const void *data, size_t n, char out[65]);
 void gw_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
                     unsigned char mac[32]);
 
+/*
+ * FNV-1a (64-bit) of n bytes, or of a string: slots of in-process tables
+ * and caches. Not for anything an attacker must not predict.
+ */
+uint64_t gw_hash_bytes(const void *p, size_t n);
+uint64_t gw_hash_str(const char *s);
+
 /* Constant-time equality of two n-byte regions: 1 equal, 0 not. */
 int gw_ct_equal(const void *a, const void *b, size_t n);
 

@@ -243,7 +243,7 @@ RL_SLOTS = 4096
 
 
 def rl_hash(key):
-    h = 1469598103934665603
+    h = 14695981039346656037
     for c in key.encode():
         h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h or 1

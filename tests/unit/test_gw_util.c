@@ -413,11 +413,26 @@ test_time_format(void **state)
     assert_true(gw_mono_us() > 0);
 }
 
+/* FNV-1a 64 test vectors (the reference's): a wrong basis or prime, a
+ * sign-extended byte or a string hash that differs from the bytes hash. */
+static void
+test_hash_fnv1a(void **state)
+{
+    (void) state;
+    assert_true(gw_hash_str("") == 0xcbf29ce484222325ULL);
+    assert_true(gw_hash_str("a") == 0xaf63dc4c8601ec8cULL);
+    assert_true(gw_hash_str("foobar") == 0x85944171f73967e8ULL);
+    assert_true(gw_hash_bytes("foobar", 6) == gw_hash_str("foobar"));
+    assert_true(gw_hash_bytes("\xff", 1) == gw_hash_str("\xff"));
+    assert_true(gw_hash_bytes("\xff", 1) != gw_hash_str("\x7f"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_size_cap),
+        cmocka_unit_test(test_hash_fnv1a),
         cmocka_unit_test(test_b64url_round_trip),
         cmocka_unit_test(test_b64url_vectors),
         cmocka_unit_test(test_b64url_invalid),
