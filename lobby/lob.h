@@ -125,7 +125,8 @@ struct lob_result {
     const char *unclaim;
     const char *unclaim_value;
     const char *removed_token; /* the removed member's claim token */
-    int         after_index, after_unclaim; /* sent by lob_after_send */
+    int after_index;   /* replies of the listing put lob_after_send sent */
+    int after_unclaim; /* 1: lob_after_send sent the claim's release */
 };
 
 /* What lob_create needs about the game (the caller read the catalog). */

@@ -78,6 +78,18 @@ int lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
                    struct gw_buf *json, char keys[LOB_INDEX_KEYS][LOB_KEY_MAX],
                    char nums[4][24], const char **argv);
 
+/*
+ * Appends the listing put of lob_index_args (kp, argv) to r's pipeline
+ * (connected): the IDX_PUT script, which also sweeps expired entries,
+ * every LOB_INDEX_SWEEP_EVERY-th time per thread, else its writes as
+ * LOB_INDEX_PLAIN_CMDS plain commands. Returns how many replies to read
+ * (0: nothing appended).
+ */
+#define LOB_INDEX_SWEEP_EVERY 16
+#define LOB_INDEX_PLAIN_CMDS  6
+int lob_index_append(struct gw_redis *r, const char *const *kp,
+                     const char *const *argv);
+
 /* 1 when rep is Redis' NOSCRIPT error. */
 int lob_is_noscript(const redisReply *rep);
 

@@ -521,7 +521,9 @@ lob_join(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         if (rc != GW_OK) {
             return rc;
         }
-        rc = lob_run(r, a, cfg, LOB_S_JOIN, id, user, &token, 1, 1, out);
+        /* A claim taken just now has its whole TTL: refresh only one
+         * that was there before. */
+        rc = lob_run(r, a, cfg, LOB_S_JOIN, id, user, &token, 1, had, out);
         if (rc != GW_EIN_LOBBY) {
             break;
         }
@@ -709,8 +711,7 @@ lob_after_send(struct gw_redis *r, struct gw_arena *a,
         for (i = 0; i < LOB_INDEX_KEYS; i++) {
             kp[i] = keys[i];
         }
-        res->after_index =
-            lob_append(r, LOB_S_IDX_PUT, LOB_INDEX_KEYS, kp, 6, argv) == 0;
+        res->after_index = lob_index_append(r, kp, argv);
         n += res->after_index;
     }
     gw_buf_free(&json);
@@ -732,7 +733,7 @@ lob_after_recv(struct gw_redis *r, struct gw_arena *a,
     int         k, rc, redo[2] = {0, 0};
 
     for (k = 0; k < n; k++) {
-        int which = k == 0 && res->after_index ? 0 : 1;
+        int which = k < res->after_index ? 0 : 1; /* the listing comes first */
 
         rc = gw_redis_pipeline_get(r, &rep);
         if (rc == GW_EUNAVAIL) {
@@ -740,7 +741,7 @@ lob_after_recv(struct gw_redis *r, struct gw_arena *a,
                         res->lobby.id);
             return;
         }
-        redo[which] = rc == GW_ERROR && lob_is_noscript(rep);
+        redo[which] |= rc == GW_ERROR && lob_is_noscript(rep);
         if (rc == GW_ERROR && !redo[which]) {
             gw_log_warn(r->rid, "lobby %s: %s", res->lobby.id,
                         rep->str != NULL ? rep->str : "?");
