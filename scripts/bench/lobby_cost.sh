@@ -19,25 +19,8 @@ CONNS=${3:-16}
 ROOT=${VAS_ROOT:?}
 TCK=$(getconf CLK_TCK)
 
-workers() { # children of the master holding the listening socket (roles close it)
-    local m inode p kids
-    m=$(cat "$VAS_VASGW_PID_FILE")
-    inode=$(awk -v s="$VAS_VASGW_SOCKET" '$8 == s { print $7; exit }' /proc/net/unix)
-    read -ra kids <"/proc/$m/task/$m/children" || true # no newline at its end
-    for p in "${kids[@]}"; do
-        if find "/proc/$p/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .; then
-            echo "$p"
-        fi
-    done
-}
-
-ticks() {
-    local p t=0
-    for p in "$@"; do
-        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-    done
-    echo "$t"
-}
+# shellcheck source=scripts/bench/procs.sh
+. "$ROOT/scripts/bench/procs.sh"
 
 rcli() {
     redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" --user "$VAS_REDIS_USER" \

@@ -1,0 +1,26 @@
+# shellcheck shell=bash
+# Sourced by the bench's cost scripts (limiter_cost.sh, lobby_cost.sh): the stack's vasgw
+# workers and CPU ticks of processes. Needs the stack env (VAS_VASGW_PID_FILE,
+# VAS_VASGW_SOCKET) in the environment.
+
+# The worker pids: children of the master that hold the listening socket (roles close it).
+workers() {
+    local m inode p kids
+    m=$(cat "$VAS_VASGW_PID_FILE")
+    inode=$(awk -v s="$VAS_VASGW_SOCKET" '$8 == s { print $7; exit }' /proc/net/unix)
+    read -ra kids <"/proc/$m/task/$m/children" || true # no newline at its end
+    for p in "${kids[@]}"; do
+        if find "/proc/$p/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .; then
+            echo "$p"
+        fi
+    done
+}
+
+# utime + stime of the given pids, in clock ticks (getconf CLK_TCK per second).
+ticks() {
+    local p t=0
+    for p in "$@"; do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
