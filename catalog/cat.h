@@ -55,12 +55,12 @@
 #define CAT_SEARCH_WALK_EST_MAX     100000000
 #define CAT_GRAM_CHARS_MAX          3  /* item_grams: 1- to 3-character grams */
 #define CAT_GRAM_BYTES_MAX          13 /* three UTF-8 characters + NUL */
-/* Per-process cache of each gram's estimated postings (cat_gramstat.c),
+/* Per-process cache of each gram's estimated postings (cat_memo.c),
  * which orders a search's grams: slots, and how long an estimate is used
  * (it only picks the walked gram; a stale one costs reads, not matches). */
 #define CAT_GRAMSTAT_SLOTS  4096
 #define CAT_GRAMSTAT_TTL_MS 60000
-/* Per-process memory of searches without a match (cat_nomatch.c): slots,
+/* Per-process memory of searches without a match (cat_memo.c): slots,
  * the longest key (normalised q, kind and category) kept, and how long one
  * is trusted for its catalog generation. */
 #define CAT_NOMATCH_SLOTS   1024

@@ -105,7 +105,7 @@
     CAT_SEARCH_JOINS(" IGNORE INDEX FOR ORDER BY (" ix ")")                   \
     "AND " keyset "ORDER BY " order " LIMIT %lld"
 /* InnoDB's estimate of each gram's postings (two B-tree dives each, no
- * row read), for the grams not in the per-process cache (cat_gramstat.c):
+ * row read), for the grams not in the per-process cache (cat_memo.c):
  * EXPLAIN's row of table gK has gram K's estimate; a NULL gram is an
  * impossible WHERE (no table). Arguments: grams 1 to 8
  * (CAT_SEARCH_CANDIDATES_MAX). */
@@ -426,7 +426,7 @@ cat_search_run(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
  * A search page: the grams of the normalised q, then the terms' LIKEs.
  * With nomatch_gen >= 0, a search already known to match nothing at that
  * catalog generation answers *res = NULL (no rows) without a statement,
- * and a first page without rows is remembered (cat_nomatch.c).
+ * and a first page without rows is remembered (cat_memo.c).
  */
 static int
 cat_page_search(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,

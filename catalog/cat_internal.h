@@ -37,7 +37,7 @@ void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it);
 void cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it);
 
 /*
- * Search grams' estimated postings, cached per process (cat_gramstat.c):
+ * Search grams' estimated postings, cached per process (cat_memo.c):
  * cat_gramstat_get gives 1 and *est for gram's estimate stored within
  * CAT_GRAMSTAT_TTL_MS, else 0; cat_gramstat_put stores one (replacing the
  * slot's). Safe from any thread.
@@ -58,7 +58,7 @@ int cat_category_find(struct gw_db *db, struct gw_arena *a, const char *slug,
                       char kind[CAT_CATEGORY_KIND_MAX]);
 
 /*
- * Searches that matched no item, remembered per process (cat_nomatch.c):
+ * Searches that matched no item, remembered per process (cat_memo.c):
  * cat_nomatch_get gives 1 when key (the normalised q and its filters) was
  * stored for generation gen within CAT_NOMATCH_TTL_MS; cat_nomatch_put
  * stores it. gen < 0: neither does anything. Safe from any thread.
