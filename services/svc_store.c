@@ -240,6 +240,10 @@ svc_catalog_query(struct gw_request *r, struct cat_query *q)
             return GW_EINVAL;
         }
     }
+    if (q->q != NULL && !gw_utf8_valid(q->q, strlen(q->q))) {
+        gw_request_problem(r, "q is not valid UTF-8");
+        return GW_EINVAL;
+    }
     if ((q->q != NULL && strlen(q->q) > CAT_QUERY_BYTES_MAX)
         || (q->category != NULL && strlen(q->category) > CAT_SLUG_MAX)) {
         gw_request_problem(r, "q or category too long or malformed");

@@ -169,3 +169,15 @@ def test_a_search_without_match_is_forgotten_when_the_catalog_changes(
         assert page(q=term, kind="game", limit=limit)["items"] == []
     assert len(page(q=term, limit=9)["items"]) == 2
     assert len(page(q=term, sort="new", limit=10)["items"]) == 2
+
+
+def test_search_terms_that_are_not_utf8_are_refused_clearly():
+    """Hardening (issue 11): q with bytes that are not UTF-8 (a stray
+    0xFF, an overlong "/", a UTF-16 surrogate) answered 400 with the bare
+    "Invalid request" from deep in the search's term splitter; now the
+    problem says what is wrong, for every page and filter."""
+    for raw in ("%FF", "lo%C0%AFve", "%ED%A0%80ab"):
+        for extra in ("", "&kind=ringtone", "&sort=new&limit=5"):
+            p = assert_problem(http("GET", f"/v1/catalog/items?q={raw}{extra}"),
+                               400, "invalid_request")
+            assert "UTF-8" in p["detail"], p
