@@ -28,33 +28,39 @@
 #define SVC_POPULARITY_BUDGET_MS 1000 /* per tick, then holds again */
 #define SVC_IDEM_SWEEP_EVERY_S   60
 
+/* The next batch: half after a failure or a slow transaction, double after
+ * a fast one, within SVC_POPULARITY_BATCH_MIN..MAX. */
+static int64_t
+svc_popularity_batch(int64_t batch, int ok, int64_t took_ms)
+{
+    if (!ok || took_ms > SVC_POPULARITY_TXN_MS) {
+        batch /= 2;
+    } else if (took_ms < SVC_POPULARITY_TXN_MS / 4) {
+        batch *= 2;
+    }
+    return batch < SVC_POPULARITY_BATCH_MIN ? SVC_POPULARITY_BATCH_MIN
+        : batch > SVC_POPULARITY_BATCH_MAX  ? SVC_POPULARITY_BATCH_MAX
+                                            : batch;
+}
+
 /* Catches popularity up in bounded transactions for at most a budget. */
 static void
 svc_janitor_popularity(struct gw_thread *t, int64_t *batch)
 {
-    int64_t start = gw_now_ms(), folded, t0, took;
+    int64_t start = gw_now_ms(), folded, t0;
 
     do {
         t0 = gw_now_ms();
         if (cat_popularity_refresh(&t->db, &t->arena, *batch, &folded)
             != GW_OK) {
-            *batch = *batch / 2 > SVC_POPULARITY_BATCH_MIN
-                ? *batch / 2
-                : SVC_POPULARITY_BATCH_MIN;
+            *batch = svc_popularity_batch(*batch, 0, 0);
             gw_log_warn(NULL,
                         "popularity refresh failed; resuming at the"
                         " same mark with a smaller batch");
             return;
         }
-        took = gw_now_ms() - t0;
-        if (folded > 0 && took > SVC_POPULARITY_TXN_MS) {
-            *batch = *batch / 2 > SVC_POPULARITY_BATCH_MIN
-                ? *batch / 2
-                : SVC_POPULARITY_BATCH_MIN;
-        } else if (folded > 0 && took < SVC_POPULARITY_TXN_MS / 4) {
-            *batch = *batch * 2 < SVC_POPULARITY_BATCH_MAX
-                ? *batch * 2
-                : SVC_POPULARITY_BATCH_MAX;
+        if (folded > 0) {
+            *batch = svc_popularity_batch(*batch, 1, gw_now_ms() - t0);
         }
         gw_arena_reset(&t->arena);
     } while (folded > 0 && gw_now_ms() - start < SVC_POPULARITY_BUDGET_MS
