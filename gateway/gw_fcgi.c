@@ -160,23 +160,37 @@ gw_fcgi_put(void *out, const void *p, size_t n)
     return 0;
 }
 
+/*
+ * A reply whose body is known up front says how long it is: without a
+ * Content-Length nginx answers the client chunked and sends the last
+ * chunk ("0\r\n\r\n") in a writev(2) of its own after the body's — a
+ * second segment and a second wake-up of the client per request. Bodiless
+ * replies (X-Accel-Redirect, 204, 304) and streamed ones keep nginx's
+ * framing.
+ */
 static void
 gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
 {
     char head[GW_REPLY_HEADERS_MAX + 512];
+    char length[48] = "";
+    int  streamed = r->stream != NULL && r->status < 300;
     int  n;
 
+    if (!streamed && r->reply_len > 0) {
+        snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
+                 r->reply_len);
+    }
     n = snprintf(head, sizeof(head),
-                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s\r\n", r->status,
-                 gw_fcgi_reason(r->status), r->request_id,
+                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s%s\r\n",
+                 r->status, gw_fcgi_reason(r->status), r->request_id,
                  r->content_type ? "Content-Type: " : "",
                  r->content_type ? r->content_type : "",
-                 r->content_type ? "\r\n" : "", r->headers);
+                 r->content_type ? "\r\n" : "", length, r->headers);
     if (n < 0 || (size_t) n >= sizeof(head)) {
         n = snprintf(head, sizeof(head), "Status: 500 Server Error\r\n\r\n");
     }
     FCGX_PutStr(head, n, out);
-    if (r->stream != NULL && r->status < 300) {
+    if (streamed) {
         r->stream_write = gw_fcgi_put;
         r->stream_out = out;
         if (r->stream(r, r->stream_ctx) != GW_OK) {
