@@ -37,6 +37,7 @@
 #include "gw_config.h"
 #include "gw_assert.h"
 #include "gw_db.h"
+#include "gw_stmt.h"
 
 #define BILL_BUCKETS       64
 #define BILL_AMOUNT_MAX    100000000000LL /* 10^11 fen per movement */
@@ -162,6 +163,36 @@ int bill_charge_debit(struct gw_db *db, struct gw_arena *a,
 int bill_charge_post(struct gw_db *db, struct gw_arena *a,
                      const struct bill_ctx *ctx, const struct bill_charge *c,
                      int64_t account_id, struct bill_result *res) GW_MUST_CHECK;
+
+/*
+ * bill_charge_post for a caller that sends the post with its own writes
+ * in one prepared CALL of a stored procedure (the store's purchase,
+ * migrations/028): bill_charge_prepare computes the split, the legs and
+ * the counter-accounts (asserting the double entry) and fills p->param
+ * with vas_ledger_post's IN list (BILL_POST_NPARAMS parameters, in its
+ * order), which the caller's procedure passes on; bill_post_done reads
+ * the CALL's row (txn id, balance, plan, cap_daily, spent_day,
+ * cap_monthly, spent_month: vas_bill_post's columns) into res and queues
+ * the warnings the debit crossed. p's parameters point into p itself:
+ * keep it in place between the two calls.
+ */
+#define BILL_POST_NPARAMS 27
+
+struct bill_post {
+    struct gw_param param[BILL_POST_NPARAMS];
+    int64_t         subscriber_id, amount, provider_share, carrier_share;
+    int64_t         warn_amount; /* > 0: queue the warnings it crossed */
+    const char     *notify_user;
+    char            cdr_id[33];
+    char            day[16];
+};
+
+int bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
+                        const struct bill_ctx *ctx, const struct bill_charge *c,
+                        int64_t account_id, struct bill_post *p) GW_MUST_CHECK;
+int bill_post_done(struct gw_db *db, struct gw_arena *a,
+                   const struct bill_ctx *ctx, const struct bill_post *p,
+                   MYSQL_ROW row, struct bill_result *res) GW_MUST_CHECK;
 
 /*
  * Refunds amount (0 = all that is left) of the charge (or capture)

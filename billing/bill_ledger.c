@@ -18,36 +18,17 @@
 #include "gw_util.h"
 
 /*
- * Typed statements (gw_stmt.h), each prepared once per connection. The
- * subscriber's UPDATE (debit or credit) leaves what the warnings need in
- * session variables, and the ledger INSERT returns them with the new txn
- * id (RETURNING), so nothing the writer knows is read back.
+ * The ledger post is one prepared CALL (migrations/028_money_procs.sql):
+ * the ledger_txns row, the CDR, the postings and the counter-accounts in
+ * one round trip instead of four. Every value is computed here; the
+ * procedure only writes them. The subscriber's UPDATE (debit or credit)
+ * leaves what the warnings need in session variables, and the CALL's
+ * one row returns them with the new txn id, so nothing the writer knows
+ * is read back.
  */
-#define BILL_TXN_SQL                                                           \
-    "INSERT INTO ledger_txns (kind, subscriber_id, amount, currency,"          \
-    " provider_id, provider_share, carrier_share, bucket, corrects_txn_id,"    \
-    " hold_id, reference, actor, reason, created_at) VALUES (?, ?, ?, ?, ?,"   \
-    " ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3)) RETURNING id, @vas_bal,"       \
-    " @vas_plan, COALESCE(@vas_cd, -1), @vas_sd, COALESCE(@vas_cm, -1),"       \
-    " @vas_sm"
-
-#define BILL_CDR_SQL                                                           \
-    "INSERT INTO cdrs (cdr_id, kind, txn_id, subscriber_id, msisdn,"           \
-    " im_user_id, purchase_id, lobby_start_id, item_id, sku, provider_id,"     \
-    " amount, currency, provider_share, carrier_share, business_day,"          \
-    " reference, created_at) SELECT ?, ?, ?, s.id, s.msisdn, s.im_user_id,"    \
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3) FROM subscribers s"    \
-    " WHERE s.id = ?"
-
-#define BILL_POSTINGS2_SQL                                                     \
-    "INSERT INTO postings (txn_id, account_id, amount, created_at) VALUES"     \
-    " (?, ?, ?, UTC_TIMESTAMP(3)), (?, ?, ?, UTC_TIMESTAMP(3))"
-#define BILL_POSTINGS3_SQL BILL_POSTINGS2_SQL ", (?, ?, ?, UTC_TIMESTAMP(3))"
-
-/* Counter-accounts last: their row locks are held the shortest time. */
-#define BILL_COUNTERS_SQL                                                      \
-    "UPDATE accounts SET balance = balance + CASE id WHEN ? THEN ? WHEN ?"     \
-    " THEN ? ELSE ? END, updated_at = UTC_TIMESTAMP(3) WHERE id IN (?, ?, ?)"
+#define BILL_POST_CALL_SQL                                                     \
+    "CALL vas_bill_post(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?," \
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 /*
  * Account ids of the bucketed counter-accounts never change once created,
@@ -138,8 +119,8 @@ bill_bucket_id(struct gw_db *db, struct gw_arena *a, const char *kind,
 }
 
 static int bill_warnings(struct gw_db *db, struct gw_arena *a,
-                         const struct bill_ctx *ctx, const struct bill_legs *l,
-                         MYSQL_ROW row, int64_t amount);
+                         const struct bill_ctx *ctx, const struct bill_post *p,
+                         MYSQL_ROW row);
 
 /* The counter-accounts' bucket of legs l: the subscriber's, or for a
  * refund the charge's (BILL_BUCKETS grew from 16 to 64: a refund takes
@@ -173,73 +154,120 @@ bill_legs_ids(struct gw_db *db, struct gw_arena *a, const char *currency,
     return rc;
 }
 
-/* The CDR of a charge, capture or refund (cdrs.txn_id is unique). */
-static int
-bill_cdr_add(struct gw_db *db, const struct bill_ctx *ctx,
-             const struct bill_legs *l, int64_t txn_id, char *cdr_id)
+/* The CDR's kind (charges +, refunds -). */
+static const char *
+bill_cdr_kind(const struct bill_legs *l)
 {
-    int64_t     csign = l->sign < 0 ? 1 : -1; /* CDR: charges +, refunds - */
-    const char *kind = l->sign > 0        ? "refund"
+    return l->sign > 0                    ? "refund"
         : strcmp(l->kind, "capture") == 0 ? "capture"
                                           : "charge";
-    char        day[16];
-
-    gw_outbox_id_new(cdr_id);
-    bill_business_day(ctx->cfg, day);
-    return gw_stmt_exec(
-        db, BILL_CDR_SQL,
-        GW_ARGS(GW_STR(cdr_id), GW_STR(kind), GW_I64(txn_id),
-                l->purchase_id ? GW_I64(l->purchase_id) : GW_NULL,
-                l->lobby_start_id ? GW_I64(l->lobby_start_id) : GW_NULL,
-                l->item_id ? GW_I64(l->item_id) : GW_NULL, GW_STR(l->sku),
-                GW_I64(l->provider_id), GW_I64(csign * l->amount),
-                GW_STR(ctx->cfg->billing.currency),
-                GW_I64(csign * l->provider_share),
-                GW_I64(csign * l->carrier_share), GW_STR(day),
-                GW_STR(l->reference), GW_I64(l->subscriber_id)));
 }
 
-/* The postings (2 or 3 rows, constant: no table read, no lock taken) and
- * the counter-accounts' balances. */
-static int
-bill_postings_add(struct gw_db *db, const struct bill_ctx *ctx,
-                  const struct bill_legs *l, int64_t txn, const int64_t ids[3],
-                  int64_t pa, int64_t ca, int64_t fa)
+/* vas_ledger_post's IN list (BILL_POST_NPARAMS, in its order) into p. */
+static void
+bill_post_params(struct bill_post *p, const struct bill_ctx *ctx,
+                 const struct bill_legs *l, const int64_t ids[3], int64_t pa,
+                 int64_t ca, int64_t fa)
 {
-    int64_t sub_amt = l->sign * l->amount;
-    int64_t leg1_id = fa != 0 ? ids[2] : pa != 0 ? ids[0] : ids[1];
-    int64_t leg1 = fa != 0 ? fa : pa != 0 ? pa : ca;
-    int     want = (pa != 0) + (ca != 0) + (fa != 0), rc;
+    struct gw_param *q = p->param;
+    int64_t          sub_amt = l->sign * l->amount;
+    int64_t          acct1 = fa != 0 ? ids[2] : pa != 0 ? ids[0] : ids[1];
+    int64_t          leg1 = fa != 0 ? fa : pa != 0 ? pa : ca;
+    int              three = pa != 0 && ca != 0;
 
+    *q++ = GW_STR(l->kind);
+    *q++ = GW_I64(l->subscriber_id);
+    *q++ = GW_I64(l->amount);
+    *q++ = GW_STR(ctx->cfg->billing.currency);
+    *q++ = GW_I64(l->provider_id);
+    *q++ = GW_I64(l->provider_share);
+    *q++ = GW_I64(l->carrier_share);
+    *q++ = GW_I64(bill_legs_bucket(l));
+    *q++ = l->corrects_txn_id ? GW_I64(l->corrects_txn_id) : GW_NULL;
+    *q++ = l->hold_id ? GW_I64(l->hold_id) : GW_NULL;
+    *q++ = GW_STR(l->reference);
+    *q++ = GW_STR(ctx->actor);
+    *q++ = GW_STR(ctx->reason);
+    /* The CDR (none for top-ups): charges +, refunds -. */
+    *q++ = l->funding ? GW_NULL : GW_STR(p->cdr_id);
+    *q++ = GW_STR(bill_cdr_kind(l));
+    *q++ = GW_I64(l->sign < 0 ? 1 : -1);
+    *q++ = l->purchase_id ? GW_I64(l->purchase_id) : GW_NULL;
+    *q++ = l->lobby_start_id ? GW_I64(l->lobby_start_id) : GW_NULL;
+    *q++ = l->item_id ? GW_I64(l->item_id) : GW_NULL;
+    *q++ = GW_STR(l->sku);
+    *q++ = GW_STR(p->day);
+    /* The postings: the subscriber's leg and one or two counter legs. */
+    *q++ = GW_I64(l->account_id);
+    *q++ = GW_I64(sub_amt);
+    *q++ = GW_I64(acct1);
+    *q++ = GW_I64(leg1);
+    *q++ = GW_I64(three ? ids[1] : 0);
+    *q++ = GW_I64(three ? ca : 0);
+    gw_assert(q - p->param == BILL_POST_NPARAMS);
+}
+
+/*
+ * Everything of legs l's post but the round trip: the counter-accounts
+ * (this thread's cache; read once), the CDR id, the business day and the
+ * parameters, with the invariants asserted.
+ */
+static int
+bill_post_prepare(struct gw_db *db, struct gw_arena *a,
+                  const struct bill_ctx *ctx, const struct bill_legs *l,
+                  int64_t warn_amount, struct bill_post *p)
+{
+    /* Counter-accounts move opposite to the subscriber: the provider's and
+     * carrier's revenue (charges, refunds) or funding (top-ups), all in
+     * the subscriber's bucket, so no row is shared by every movement. */
+    int64_t pa = l->funding ? 0 : -l->sign * l->provider_share;
+    int64_t ca = l->funding ? 0 : -l->sign * l->carrier_share;
+    int64_t fa = l->funding ? -l->sign * l->amount : 0;
+    int64_t ids[3];
+    int     rc, want = (pa != 0) + (ca != 0) + (fa != 0);
+
+    memset(p, 0, sizeof(*p));
+    /* The revenue split is exact: provider + carrier = amount. */
+    gw_assert(l->funding || l->provider_share + l->carrier_share == l->amount);
+    gw_assert(l->amount > 0 && l->provider_share >= 0 && l->carrier_share >= 0);
     /* Double entry: the legs of one transaction sum to zero. */
-    gw_assert(sub_amt + pa + ca + fa == 0);
+    gw_assert(l->sign * l->amount + pa + ca + fa == 0);
     gw_assert(want >= 1 && want <= 2);
-    if (pa != 0 && ca != 0) {
-        rc = gw_stmt_exec(db, BILL_POSTINGS3_SQL,
-                          GW_ARGS(GW_I64(txn), GW_I64(l->account_id),
-                                  GW_I64(sub_amt), GW_I64(txn), GW_I64(ids[0]),
-                                  GW_I64(pa), GW_I64(txn), GW_I64(ids[1]),
-                                  GW_I64(ca)));
-    } else {
-        rc = gw_stmt_exec(db, BILL_POSTINGS2_SQL,
-                          GW_ARGS(GW_I64(txn), GW_I64(l->account_id),
-                                  GW_I64(sub_amt), GW_I64(txn), GW_I64(leg1_id),
-                                  GW_I64(leg1)));
+    rc = bill_legs_ids(db, a, ctx->cfg->billing.currency, l, pa, ca, fa, ids);
+    if (rc != GW_OK) {
+        return rc;
     }
-    if (rc == GW_OK) {
-        rc = gw_stmt_exec(db, BILL_COUNTERS_SQL,
-                          GW_ARGS(GW_I64(ids[0]), GW_I64(pa), GW_I64(ids[1]),
-                                  GW_I64(ca), GW_I64(fa), GW_I64(ids[0]),
-                                  GW_I64(ids[1]), GW_I64(ids[2])));
+    if (!l->funding) {
+        gw_outbox_id_new(p->cdr_id);
     }
-    if (rc == GW_OK && db->affected != want) {
-        gw_log_error(ctx->rid,
-                     "ledger accounts missing (subscriber %lld,"
-                     " provider %lld)",
-                     (long long) l->subscriber_id, (long long) l->provider_id);
+    bill_business_day(ctx->cfg, p->day);
+    p->subscriber_id = l->subscriber_id;
+    p->notify_user = l->notify_user;
+    p->amount = l->amount;
+    p->provider_share = l->provider_share;
+    p->carrier_share = l->carrier_share;
+    p->warn_amount = warn_amount;
+    bill_post_params(p, ctx, l, ids, pa, ca, fa);
+    return GW_OK;
+}
+
+int
+bill_post_done(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
+               const struct bill_post *p, MYSQL_ROW row,
+               struct bill_result *res)
+{
+    if (row == NULL || row[0] == NULL) {
+        gw_log_error(ctx->rid, "ledger post returned no row");
         return GW_ERROR;
     }
-    return rc;
+    res->txn_id = gw_db_col_i64(row, 0);
+    res->balance_after = gw_db_col_i64(row, 1);
+    res->amount = p->amount;
+    res->provider_share = p->provider_share;
+    res->carrier_share = p->carrier_share;
+    memcpy(res->cdr_id, p->cdr_id, sizeof(res->cdr_id));
+    gw_assert(res->txn_id > 0);
+    return p->warn_amount > 0 ? bill_warnings(db, a, ctx, p, row) : GW_OK;
 }
 
 int
@@ -247,53 +275,16 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
                const struct bill_legs *l, int64_t warn_amount,
                struct bill_result *res)
 {
-    /* Counter-accounts move opposite to the subscriber: the provider's and
-     * carrier's revenue (charges, refunds) or funding (top-ups), all in
-     * the subscriber's bucket, so no row is shared by every movement. */
-    int64_t   pa = l->funding ? 0 : -l->sign * l->provider_share;
-    int64_t   ca = l->funding ? 0 : -l->sign * l->carrier_share;
-    int64_t   fa = l->funding ? -l->sign * l->amount : 0;
-    int64_t   ids[3], txn;
-    MYSQL_ROW row;
-    int       rc;
+    struct bill_post p;
+    MYSQL_ROW        row;
+    int              rc;
 
-    /* The revenue split is exact: provider + carrier = amount. */
-    gw_assert(l->funding || l->provider_share + l->carrier_share == l->amount);
-    gw_assert(l->amount > 0 && l->provider_share >= 0 && l->carrier_share >= 0);
-    rc = bill_legs_ids(db, a, ctx->cfg->billing.currency, l, pa, ca, fa, ids);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    rc = gw_stmt_row(
-        db, a, &row, BILL_TXN_SQL,
-        GW_ARGS(GW_STR(l->kind), GW_I64(l->subscriber_id), GW_I64(l->amount),
-                GW_STR(ctx->cfg->billing.currency), GW_I64(l->provider_id),
-                GW_I64(l->provider_share), GW_I64(l->carrier_share),
-                GW_I64(bill_legs_bucket(l)),
-                l->corrects_txn_id ? GW_I64(l->corrects_txn_id) : GW_NULL,
-                l->hold_id ? GW_I64(l->hold_id) : GW_NULL, GW_STR(l->reference),
-                GW_STR(ctx->actor), GW_STR(ctx->reason)));
-    if (rc != GW_OK || row == NULL) {
-        return rc != GW_OK ? rc : GW_ERROR;
-    }
-    txn = gw_db_col_i64(row, 0);
-    res->cdr_id[0] = '\0';
-    if (!l->funding) {
-        rc = bill_cdr_add(db, ctx, l, txn, res->cdr_id);
-    }
+    rc = bill_post_prepare(db, a, ctx, l, warn_amount, &p);
     if (rc == GW_OK) {
-        rc = bill_postings_add(db, ctx, l, txn, ids, pa, ca, fa);
+        rc = gw_stmt_row(db, a, &row, BILL_POST_CALL_SQL, p.param,
+                         BILL_POST_NPARAMS);
     }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    res->txn_id = txn;
-    res->balance_after = gw_db_col_i64(row, 1);
-    res->amount = l->amount;
-    res->provider_share = l->provider_share;
-    res->carrier_share = l->carrier_share;
-    return warn_amount > 0 ? bill_warnings(db, a, ctx, l, row, warn_amount)
-                           : GW_OK;
+    return rc != GW_OK ? rc : bill_post_done(db, a, ctx, &p, row, res);
 }
 
 /*
@@ -359,32 +350,33 @@ bill_cap_warning(struct gw_db *db, struct gw_arena *a, const char *user,
 
 /* Whom to warn: the charge's notify_user, else the subscriber. */
 static int
-bill_warn_user(struct gw_db *db, struct gw_arena *a, const struct bill_legs *l,
+bill_warn_user(struct gw_db *db, struct gw_arena *a, const struct bill_post *p,
                const char **user)
 {
     MYSQL_ROW row;
     int       rc;
 
-    if (l->notify_user != NULL) {
-        *user = l->notify_user;
+    if (p->notify_user != NULL) {
+        *user = p->notify_user;
         return GW_OK;
     }
     rc = gw_stmt_row(db, a, &row,
                      "SELECT im_user_id FROM subscribers WHERE id = ?",
-                     GW_ARGS(GW_I64(l->subscriber_id)));
+                     GW_ARGS(GW_I64(p->subscriber_id)));
     *user = rc == GW_OK && row != NULL ? row[0] : NULL;
     return rc != GW_OK ? rc : *user != NULL ? GW_OK : GW_ENOTFOUND;
 }
 
 /*
- * Cap (80%) and low-balance warnings this debit crossed; row is the
- * RETURNING row of BILL_TXN_SQL: id, balance, plan, cap_daily, spent_day,
- * cap_monthly, spent_month (as the debit left them).
+ * Cap (80%) and low-balance warnings this debit (of p->warn_amount)
+ * crossed; row is the post's row: id, balance, plan, cap_daily,
+ * spent_day, cap_monthly, spent_month (as the debit left them).
  */
 static int
 bill_warnings(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-              const struct bill_legs *l, MYSQL_ROW row, int64_t amount)
+              const struct bill_post *p, MYSQL_ROW row)
 {
+    int64_t     amount = p->warn_amount;
     int64_t     low = ctx->cfg->billing.low_balance_minor;
     int64_t     bal = gw_db_col_i64(row, 1);
     int64_t     cd = gw_db_col_i64(row, 3), sd = gw_db_col_i64(row, 4);
@@ -403,7 +395,7 @@ bill_warnings(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
         && !(prepaid && bal < low && bal + amount >= low)) {
         return GW_OK;
     }
-    rc = bill_warn_user(db, a, l, &user);
+    rc = bill_warn_user(db, a, p, &user);
     if (rc == GW_OK) {
         rc = bill_cap_warning(db, a, user, "daily", cd, sd, amount, cur);
     }
@@ -446,7 +438,7 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
  * The debit (or hold) and every limit in one statement. Assignments in a
  * single-table UPDATE run left to right: each spent counter is computed
  * before its key is moved to the current period. The session variables
- * carry what the warnings need to BILL_TXN_SQL's RETURNING.
+ * carry what the warnings need to the ledger post's row.
  */
 #define BILL_DEBIT_SQL                                                         \
     "UPDATE accounts SET spent_day = (@vas_sd := IF(spent_day_key = ?,"        \
@@ -527,28 +519,48 @@ bill_charge_debit(struct gw_db *db, struct gw_arena *a,
                       NULL, NULL);
 }
 
+/* A charge's legs: the subscriber pays, the revenue split exactly. */
+static void
+bill_charge_legs(const struct bill_charge *c, int64_t account_id,
+                 struct bill_legs *legs)
+{
+    memset(legs, 0, sizeof(*legs));
+    legs->account_id = account_id;
+    legs->kind = "charge";
+    legs->subscriber_id = c->subscriber_id;
+    legs->amount = c->amount;
+    legs->sign = -1;
+    legs->provider_id = c->provider_id;
+    legs->reference = c->reference;
+    legs->item_id = c->item_id;
+    legs->sku = c->sku;
+    legs->purchase_id = c->purchase_id;
+    legs->notify_user = c->notify_user;
+    bill_split(c->amount, c->provider_id, c->share_bp, &legs->provider_share,
+               &legs->carrier_share);
+}
+
 int
 bill_charge_post(struct gw_db *db, struct gw_arena *a,
                  const struct bill_ctx *ctx, const struct bill_charge *c,
                  int64_t account_id, struct bill_result *res)
 {
-    struct bill_legs legs = {0};
+    struct bill_legs legs;
 
     memset(res, 0, sizeof(*res));
-    legs.account_id = account_id;
-    legs.kind = "charge";
-    legs.subscriber_id = c->subscriber_id;
-    legs.amount = c->amount;
-    legs.sign = -1;
-    legs.provider_id = c->provider_id;
-    legs.reference = c->reference;
-    legs.item_id = c->item_id;
-    legs.sku = c->sku;
-    legs.purchase_id = c->purchase_id;
-    legs.notify_user = c->notify_user;
-    bill_split(c->amount, c->provider_id, c->share_bp, &legs.provider_share,
-               &legs.carrier_share);
+    bill_charge_legs(c, account_id, &legs);
     return bill_legs_post(db, a, ctx, &legs, c->amount, res);
+}
+
+int
+bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
+                    const struct bill_ctx *ctx, const struct bill_charge *c,
+                    int64_t account_id, struct bill_post *p)
+{
+    struct bill_legs legs;
+
+    bill_charge_legs(c, account_id, &legs);
+    return bill_post_prepare(db, a, ctx, &legs, c->amount, p);
 }
 
 int

@@ -1,15 +1,25 @@
 /*
  * gw_migrate.c — read the folder, diff against schema_migrations, apply.
  *
- * Files are split into statements on ";" at the end of a line (outside
- * quotes is enough for DDL we write ourselves; no procedures). MariaDB DDL
- * is not transactional, so files are written to be re-runnable (IF NOT
- * EXISTS) and a failure leaves the version unrecorded.
+ * Files are split into statements on the delimiter at the end of a line
+ * (outside quotes is enough for DDL we write ourselves). The delimiter is
+ * ";" until a line "DELIMITER //" changes it, as in the mariadb client, so
+ * a procedure body with ";" inside is one statement:
+ *
+ *     DELIMITER //
+ *     DROP PROCEDURE IF EXISTS p //
+ *     CREATE PROCEDURE p() BEGIN ...; ...; END //
+ *     DELIMITER ;
+ *
+ * MariaDB DDL is not transactional, so files are written to be re-runnable
+ * (IF NOT EXISTS; DROP PROCEDURE IF EXISTS + CREATE) and a failure leaves
+ * the version unrecorded.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gw_db.h"
 #include "gw_migrate.h"
@@ -70,51 +80,109 @@ gw_migrate_read(const char *dir, const char *name, size_t *len)
     return buf;
 }
 
-/* Executes each statement of sql; reports the failing one. */
+#define GW_MIGRATE_DELIM_MAX 8
+
+/* Is the chunk only blank lines and "--" comments? */
+static int
+gw_migrate_blank(const char *p)
+{
+    while (*p != '\0') {
+        if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+            p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            p = strchr(p, '\n');
+            if (p == NULL) {
+                return 1;
+            }
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Is [start, line) blank (a DELIMITER line must begin a statement)? */
+static int
+gw_migrate_blank_before(char *start, char *line)
+{
+    char saved = *line;
+    int  blank;
+
+    *line = '\0';
+    blank = gw_migrate_blank(start);
+    *line = saved;
+    return blank;
+}
+
+/* Sends one statement (a non-blank chunk); reports it when it fails. */
+static int
+gw_migrate_send(struct gw_db *db, const char *name, char *p, int *stmt,
+                FILE *out)
+{
+    MYSQL_RES *res;
+
+    if (gw_migrate_blank(p)) {
+        return GW_OK;
+    }
+    (*stmt)++;
+    if (mysql_real_query(db->conn, p, strlen(p)) != 0) {
+        fprintf(out, "migration %s failed at statement %d: %s\n", name, *stmt,
+                mysql_error(db->conn));
+        return GW_ERROR;
+    }
+    res = mysql_store_result(db->conn);
+    if (res != NULL) {
+        mysql_free_result(res);
+    }
+    return GW_OK;
+}
+
+/* "DELIMITER x" (the whole line): the new delimiter into delim. */
+static int
+gw_migrate_delimiter(const char *line, size_t len, char *delim)
+{
+    size_t n;
+
+    if (len < 11 || strncasecmp(line, "DELIMITER ", 10) != 0) {
+        return 0;
+    }
+    line += 10;
+    len -= 10;
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\r')) {
+        len--;
+    }
+    n = len < GW_MIGRATE_DELIM_MAX ? len : GW_MIGRATE_DELIM_MAX;
+    memcpy(delim, line, n);
+    delim[n] = '\0';
+    return n > 0;
+}
+
+/* Executes each statement of sql, line by line; reports the failing one. */
 static int
 gw_migrate_apply(struct gw_db *db, const char *name, char *sql, FILE *out)
 {
-    char *p = sql, *end;
-    int   stmt = 0, rc;
+    char   delim[GW_MIGRATE_DELIM_MAX + 1] = ";";
+    char  *start = sql, *line = sql, *nl;
+    size_t len, dl;
+    int    stmt = 0, rc = GW_OK;
 
-    while (*p) {
-        end = strstr(p, ";\n");
-        if (end == NULL) {
-            end = p + strlen(p);
-        } else {
-            *end = '\0';
-            end += 2;
+    while (rc == GW_OK && *line != '\0') {
+        nl = strchr(line, '\n');
+        len = nl != NULL ? (size_t) (nl - line) : strlen(line);
+        dl = strlen(delim);
+        if (gw_migrate_blank_before(start, line)
+            && gw_migrate_delimiter(line, len, delim)) {
+            start = nl != NULL ? nl + 1 : line + len; /* not sent */
+        } else if (len >= dl && memcmp(line + len - dl, delim, dl) == 0) {
+            line[len - dl] = '\0'; /* the statement ends here */
+            rc = gw_migrate_send(db, name, start, &stmt, out);
+            start = nl != NULL ? nl + 1 : line + len;
         }
-        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
-            p++;
-        }
-        /* Skip comment-only chunks. */
-        char *q = p;
-        while (*q == '-' && q[1] == '-') {
-            q = strchr(q, '\n');
-            if (q == NULL) {
-                q = p + strlen(p);
-                break;
-            }
-            while (*q == '\n' || *q == ' ') {
-                q++;
-            }
-        }
-        if (*q != '\0' && *q != ';') {
-            stmt++;
-            if (mysql_real_query(db->conn, p, strlen(p)) != 0) {
-                fprintf(out, "migration %s failed at statement %d: %s\n", name,
-                        stmt, mysql_error(db->conn));
-                return GW_ERROR;
-            }
-            MYSQL_RES *res = mysql_store_result(db->conn);
-            if (res != NULL) {
-                mysql_free_result(res);
-            }
-        }
-        p = end;
+        line = nl != NULL ? nl + 1 : line + len;
     }
-    rc = GW_OK;
+    if (rc == GW_OK) {
+        rc = gw_migrate_send(db, name, start, &stmt, out);
+    }
     return rc;
 }
 

@@ -187,6 +187,30 @@ gw_stmt_run(struct gw_db *db, const char *sql, const struct gw_param *p,
     return rc;
 }
 
+/*
+ * A CALL answers with its result sets and then the CALL's own status:
+ * read them all, or the connection is out of sync for the next command.
+ */
+static int
+gw_stmt_drain(struct gw_db *db, MYSQL_STMT *st, const char *sql)
+{
+    int more;
+
+    while (db->conn != NULL && mysql_stmt_more_results(st)) {
+        more = mysql_stmt_next_result(st);
+        if (more > 0) {
+            return gw_stmt_error(db, st, sql);
+        }
+        if (more < 0) {
+            break;
+        }
+        if (mysql_stmt_field_count(st) > 0) {
+            mysql_stmt_free_result(st);
+        }
+    }
+    return GW_OK;
+}
+
 int
 gw_stmt_exec(struct gw_db *db, const char *sql, const struct gw_param *p,
              size_t n)
@@ -202,7 +226,7 @@ gw_stmt_exec(struct gw_db *db, const char *sql, const struct gw_param *p,
     if (mysql_stmt_field_count(st) > 0) {
         mysql_stmt_free_result(st); /* rows nobody asked for */
     }
-    return GW_OK;
+    return gw_stmt_drain(db, st, sql);
 }
 
 /* Binds every column as a string buffer sized from the stored result. */
@@ -321,6 +345,8 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
     }
     if (db->conn != NULL) {
         mysql_stmt_free_result(st);
+        f = gw_stmt_drain(db, st, sql);
+        rc = rc == GW_OK ? f : rc;
     }
     return rc;
 }

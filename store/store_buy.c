@@ -288,9 +288,8 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
     return gw_json_print(ctx->a, o);
 }
 
-/* The outbox rows and the provider's webhook: before the charge is
- * posted, so the counter-accounts' row locks (shared by concurrent
- * purchases of a bucket) are taken as late as possible. */
+/* A free purchase's outbox rows and the provider's webhook (a paid one
+ * writes the same rows in store_buy_charge's CALL). */
 static int
 store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
 {
@@ -312,30 +311,76 @@ store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
 }
 
 /*
- * The charge's id and the balance it left on the purchase. One
- * primary-key UPDATE of one table whose changed columns are in no index:
- * the entitlement's latest purchase is its highest purchase id (the
- * entitlement's row lock orders its purchases), and the purchase of a
- * charge is found through its CDR.
+ * A paid purchase after its row, in one prepared CALL
+ * (migrations/028_money_procs.sql): the outbox rows and the provider's
+ * webhook event (as store_buy_notify writes them), the charge's ledger
+ * post (billing prepares its parameters), and the charge's id and the
+ * balance it left on the purchase: one primary-key UPDATE of one table
+ * whose changed columns are in no index (the entitlement's latest
+ * purchase is its highest purchase id, and the purchase of a charge is
+ * found through its CDR). The notifications come before the post, so the
+ * counter-accounts' row locks (shared by concurrent purchases of a
+ * bucket) are taken as late as possible.
  */
+#define STORE_CHARGE_NPARAMS 7
+#define STORE_CHARGE_SQL                                                       \
+    "CALL vas_purchase_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?," \
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
 static int
-store_buy_charged(struct store_ctx *ctx, const struct store_buy *b)
+store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
+                 const struct bill_ctx *bc, const struct bill_charge *c,
+                 int64_t account_id)
 {
-    return gw_stmt_exec(ctx->db,
-                        "UPDATE purchases SET charge_txn_id = ?,"
-                        " balance_after = ? WHERE id = ?",
-                        GW_ARGS(GW_I64(b->charge_txn_id),
-                                GW_I64(b->balance_after),
-                                GW_I64(b->purchase_id)));
+    struct gw_param    prm[STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS];
+    struct bill_post   post;
+    struct bill_result res;
+    MYSQL_ROW          row;
+    char               buyer_id[GW_NOTIF_ID_LEN + 1];
+    char               rcpt_id[GW_NOTIF_ID_LEN + 1];
+    char               event_id[GW_NOTIF_ID_LEN + 1];
+    char              *payload = store_buy_payload(ctx, b);
+    int                rc;
+
+    if (payload == NULL) {
+        return GW_ERROR;
+    }
+    rc = bill_charge_prepare(ctx->db, ctx->a, bc, c, account_id, &post);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_outbox_id_new(buyer_id);
+    gw_outbox_id_new(rcpt_id);
+    gw_outbox_id_new(event_id);
+    prm[0] = GW_I64(b->purchase_id);
+    prm[1] = GW_STR(b->buyer);
+    prm[2] = GW_STR(buyer_id);
+    prm[3] = GW_STR(b->recipient);
+    prm[4] = b->gift ? GW_STR(rcpt_id) : GW_NULL;
+    prm[5] = GW_STR(event_id);
+    prm[6] = GW_STR(payload);
+    memcpy(prm + STORE_CHARGE_NPARAMS, post.param, sizeof(post.param));
+    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_CHARGE_SQL, prm,
+                     STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS);
+    if (rc == GW_OK) {
+        memset(&res, 0, sizeof(res));
+        rc = bill_post_done(ctx->db, ctx->a, bc, &post, row, &res);
+    }
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_assert(res.amount == b->item.price);
+    b->charge_txn_id = res.txn_id;
+    b->balance_after = res.balance_after;
+    return GW_OK;
 }
 
 int
 store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
 {
     struct bill_charge c;
-    struct bill_result res;
     struct bill_ctx    bc;
-    int64_t            account_id = 0, start_ms, end_ms;
+    int64_t            account_id = 0, start_ms = 0, end_ms = 0;
     char               ref[48];
     int                rc, paid = b->item.price > 0;
 
@@ -363,19 +408,12 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
     if (rc == GW_OK) {
         rc = store_buy_row(ctx, b, start_ms, end_ms);
     }
-    if (rc == GW_OK) {
-        rc = store_buy_notify(ctx, b);
-    }
-    if (rc != GW_OK || !paid) {
-        return rc; /* a free purchase's row is complete as inserted */
-    }
-    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
-    rc = bill_charge_post(ctx->db, ctx->a, &bc, &c, account_id, &res);
     if (rc != GW_OK) {
         return rc;
     }
-    gw_assert(res.amount == b->item.price);
-    b->charge_txn_id = res.txn_id;
-    b->balance_after = res.balance_after;
-    return store_buy_charged(ctx, b);
+    if (!paid) {
+        return store_buy_notify(ctx, b); /* the row is complete as inserted */
+    }
+    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+    return store_buy_charge(ctx, b, &bc, &c, account_id);
 }

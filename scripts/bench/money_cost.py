@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Load-independent cost of one money operation on the bench stack (issue 8):
-a fixed number of requests (not a wall-clock run), and the MariaDB server's
-CPU (utime + stime of mariadbd from /proc/PID/stat), statements (Questions)
-and commands divided by that number.
+a fixed number of requests (not a wall-clock run), and the CPU (utime +
+stime from /proc/PID/stat) of mariadbd, of vasgw's FastCGI workers, of its
+other processes (relay, janitor), of nginx and of redis-server, the round
+trips to MariaDB (Questions: client statements, not those run inside a
+stored procedure), the statements run (Queries: those too) and commands,
+divided by that number.
 
   money_cost.py purchase|topup|gift|refund [N] [CONCURRENCY]
   money_cost.py log purchase|topup|gift|refund   the general log of one request
@@ -53,15 +56,64 @@ def bench_env():
     return out
 
 
-def ticks():
-    with open(ENV["VAS_MYSQL_PID_FILE"]) as f:
-        pid = f.read().strip()
-    with open("/proc/%s/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+def pid_ticks(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
     return int(fields[11]) + int(fields[12])
 
 
-STATUS = ("Questions", "Com_stmt_execute", "Com_stmt_prepare", "Com_commit",
+def pidfile(name):
+    with open(ENV[name]) as f:
+        return f.read().strip()
+
+
+def children(pid):
+    with open("/proc/%s/task/%s/children" % (pid, pid)) as f:
+        return f.read().split()
+
+
+def vasgw_procs():
+    """(workers, roles): the master's children that hold the FastCGI
+    listening socket, and the others (relay, janitor: they close it), as
+    scripts/bench/procs.sh finds them."""
+    sock = ENV["VAS_VASGW_SOCKET"]
+    inode = None
+    with open("/proc/net/unix") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 8 and parts[7] == sock:
+                inode = parts[6]
+                break
+    workers, roles = [], []
+    for p in children(pidfile("VAS_VASGW_PID_FILE")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % p)
+            has = any(os.readlink("/proc/%s/fd/%s" % (p, fd)) ==
+                      "socket:[%s]" % inode for fd in fds)
+        except OSError:
+            has = False
+        (workers if has else roles).append(p)
+    return workers, roles
+
+
+def procs():
+    """Process groups whose CPU is counted, by name."""
+    workers, roles = vasgw_procs()
+    ngx = pidfile("VAS_NGINX_PID_FILE")
+    return {"mariadbd": [pidfile("VAS_MYSQL_PID_FILE")],
+            "vasgw workers": workers, "vasgw roles": roles,
+            "nginx": [ngx] + children(ngx),
+            "redis": [pidfile("VAS_REDIS_PID_FILE")]}
+
+
+def ticks(groups):
+    return {k: sum(pid_ticks(p) for p in v) for k, v in groups.items()}
+
+
+STATUS = ("Questions", "Queries", "Com_stmt_execute", "Com_stmt_prepare", "Com_commit",
           "Com_call_procedure", "Com_insert", "Com_update", "Com_select",
           "Handler_write", "Handler_update", "Handler_delete",
           "Handler_read_key", "Handler_read_next", "Handler_read_rnd_next",
@@ -162,18 +214,23 @@ def run(kind, n, conc):
     with cf.ThreadPoolExecutor(conc) as ex:
         list(ex.map(one, range(-warm, 0)))
     drained(c)
-    s0, t0, w0 = status(c), ticks(), time.time()
+    groups = procs()
+    s0, t0, w0 = status(c), ticks(groups), time.time()
     with cf.ThreadPoolExecutor(conc) as ex:
         list(ex.map(one, range(n)))
     w1 = time.time()
     drained(c)
-    t1, s1 = ticks(), status(c)
+    t1, s1 = ticks(groups), status(c)
     per = {k: (s1[k] - s0[k]) / n for k in STATUS}
     per["Questions"] = (s1["Questions"] - s0["Questions"] - 1) / n
+    per["Queries"] = (s1["Queries"] - s0["Queries"] - 1) / n
     print("%s: %d requests, %d threads, %.1f s wall, %d not 201" %
           (kind, n, conc, w1 - w0, len(fails)))
-    print("  mariadbd CPU %.3f ms/op (requests and the relay/webhook work they"
-          " queued)" % ((t1 - t0) / TCK * 1000 / n))
+    cpu = {k: (t1[k] - t0[k]) / TCK * 1000 / n for k in t0}
+    print("  CPU ms/op (requests and the relay/webhook work they queued): " +
+          ", ".join("%s %.3f" % (k, v) for k, v in cpu.items()) +
+          "; mariadbd + vasgw workers %.3f; all %.3f" %
+          (cpu["mariadbd"] + cpu["vasgw workers"], sum(cpu.values())))
     print("  " + ", ".join("%s %.2f" % (k, v) for k, v in per.items()))
     for f in fails[:5]:
         print("  failed:", f)

@@ -1,0 +1,166 @@
+"""Money writes as stored procedures (migrations/028_money_procs.sql, issue 8
+speed): a purchase's statements on the wire, and the procedures' own checks.
+
+Each test names the bug it catches."""
+import os
+import secrets
+import time
+
+import pymysql
+import pytest
+
+from conftest import (ENV, audit_clean, db_connect, db_query, http)
+from store_helpers import import_feed, make_feed
+from test_store import balance, buy
+
+
+@pytest.fixture(scope="module")
+def tune():
+    feed, tag = make_feed(2, price=300)
+    import_feed(feed)
+    rows = db_query("SELECT i.id FROM items i JOIN providers p ON"
+                    " p.id = i.provider_id WHERE p.code = %s ORDER BY i.id",
+                    (f"p-{tag}",))
+    return [r[0] for r in rows]
+
+
+def root():
+    """The stack's root over its unix socket (the OS user that made it), to
+    switch the general log."""
+    return pymysql.connect(unix_socket=ENV["VAS_MYSQL_SOCKET"], user="root",
+                           autocommit=True)
+
+
+def logged(fn):
+    """Runs fn() with MariaDB's general log on; returns its rows
+    (thread_id, command_type, argument) in order."""
+    c = root()
+    try:
+        with c.cursor() as cur:
+            cur.execute("SET GLOBAL log_output = 'TABLE'")
+            cur.execute("TRUNCATE mysql.general_log")
+            cur.execute("SET GLOBAL general_log = 1")
+        try:
+            fn()
+        finally:
+            with c.cursor() as cur:
+                cur.execute("SET GLOBAL general_log = 0")
+        with c.cursor() as cur:
+            cur.execute("SELECT thread_id, command_type, argument FROM"
+                        " mysql.general_log WHERE thread_id <> CONNECTION_ID()"
+                        " ORDER BY event_time")
+            rows = cur.fetchall()
+            cur.execute("TRUNCATE mysql.general_log")
+    finally:
+        c.close()
+    return [(t, k, a.decode() if isinstance(a, bytes) else a)
+            for t, k, a in rows]
+
+
+def transaction_of(rows, marker):
+    """The commands of the transaction (START … COMMIT) on the connection
+    that sent a statement containing marker."""
+    tid = next(t for t, _, a in rows if marker in a)
+    mine = [(k, a) for t, k, a in rows if t == tid]
+    at = max(i for i, (_, a) in enumerate(mine) if marker in a)
+    start = max(i for i, (_, a) in enumerate(mine[:at])
+                if a.startswith("START TRANSACTION"))
+    end = next(i for i, (_, a) in enumerate(mine) if i > at and
+               a.startswith("COMMIT"))
+    return [a for k, a in mine[start:end + 1]
+            if k in ("Query", "Execute")
+            # cache fills, not per request: the host's catalog generation
+            # poll (CAT_GEN_POLL_MS), the first read of an item on this
+            # host and of a provider's counter-accounts on this thread
+            and not a.startswith("SELECT generation FROM catalog_meta")
+            and not a.startswith("SELECT bucket, id FROM accounts")
+            and not (a.startswith("SELECT i.id, i.kind")
+                     and "FROM items i" in a)]
+
+
+def test_purchase_posts_in_one_call(subscriber, tune):
+    """Bug: the charge's writes (outbox row, webhook event, ledger txn, CDR,
+    postings, counter-accounts, the purchase's charge id) went back to one
+    round trip each: 15 client statements per purchase instead of 9."""
+    s = subscriber(balance=10000)
+    r = {}
+    rows = logged(lambda: r.setdefault("r", buy(s, {"item_id": tune[0]})))
+    assert r["r"].status == 201, r["r"]
+    txn = transaction_of(rows, "CALL vas_purchase_charge")
+    assert len(txn) <= 9, "\n".join(txn)
+    for table in ("ledger_txns", "cdrs", "postings", "outbox "):
+        assert not any(table in a and not a.startswith("CALL") for a in txn), \
+            "\n".join(txn)
+    pid = r["r"].json()["id"]
+    got = db_query("SELECT p.charge_txn_id, p.balance_after, t.amount,"
+                   " c.purchase_id, c.amount FROM purchases p JOIN ledger_txns"
+                   " t ON t.id = p.charge_txn_id JOIN cdrs c ON c.txn_id = t.id"
+                   " WHERE p.id = %s", (pid,))
+    assert got and got[0][1] == 9700 and got[0][2] == 300, got
+    assert got[0][3] == pid and got[0][4] == 300, got
+    assert r["r"].json()["balance_after"] == 9700 == balance(s)
+    assert db_query("SELECT COUNT(*) FROM outbox WHERE user_id = %s AND type ="
+                    " 'purchase.completed'", (s["user"],))[0][0] == 1
+    ok, out = audit_clean()
+    assert ok, out
+
+
+def test_topup_posts_in_one_call(admin_key, subscriber):
+    """Bug: a top-up's ledger txn, postings and funding counter went back
+    to three round trips instead of one CALL."""
+    s = subscriber(balance=0)
+    r = {}
+    rows = logged(lambda: r.setdefault("r", http(
+        "POST", f"/v1/admin/subscribers/{s['msisdn']}/topups",
+        {"amount": 700, "reference": "proc-" + secrets.token_hex(4)},
+        token=admin_key, headers={"Idempotency-Key": secrets.token_hex(8)})))
+    assert r["r"].status == 201, r["r"]
+    txn = transaction_of(rows, "CALL vas_bill_post")
+    assert len(txn) <= 8, "\n".join(txn)
+    assert balance(s) == 700
+
+
+def _post_args(acct1, leg1, acct2=0, leg2=0, sub_amount=-100):
+    """vas_bill_post's arguments for a 100-fen charge of subscriber 1 with
+    the given legs (nothing of it need exist: the checks come first)."""
+    return ["charge", 1, 100, "CNY", 0, 0, 100, 1, None, None, "proc-test",
+            "test", "test", None, "charge", 1, None, None, None, None,
+            "2026-01-01", 1, sub_amount, acct1, leg1, acct2, leg2]
+
+
+def test_ledger_post_refuses_unbalanced_legs():
+    """Bug: the procedure wrote whatever legs it was given; legs that do not
+    sum to zero (a caller's bug) must fail before anything is written."""
+    before = db_query("SELECT COUNT(*) FROM ledger_txns")[0][0]
+    c = db_connect()
+    try:
+        with c.cursor() as cur, pytest.raises(pymysql.MySQLError) as e:
+            cur.execute("CALL vas_bill_post(%s)" % ", ".join(["%s"] * 27),
+                        _post_args(1, 60, 2, 30))
+        assert "legs do not balance" in str(e.value)
+    finally:
+        c.close()
+    assert db_query("SELECT COUNT(*) FROM ledger_txns")[0][0] == before
+
+
+def test_ledger_post_refuses_missing_counter_account():
+    """Bug: an UPDATE of counter-accounts that matched no row went
+    unnoticed: the postings would name an account whose balance never
+    moved (the audit's balance = SUM(postings) then fails)."""
+    c = db_connect()
+    c.autocommit(False)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT COALESCE(MAX(id), 0) + 1000 FROM accounts")
+            missing = cur.fetchone()[0]
+            cur.execute("SELECT COUNT(*) FROM ledger_txns")
+            before = cur.fetchone()[0]
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("CALL vas_bill_post(%s)"
+                            % ", ".join(["%s"] * 27),
+                            _post_args(missing, 100))
+            assert "ledger accounts missing" in str(e.value)
+        c.rollback()
+    finally:
+        c.close()
+    assert db_query("SELECT COUNT(*) FROM ledger_txns")[0][0] == before
