@@ -270,6 +270,49 @@ def test_bulk_load_writes_the_triggers_grams(scale_items):
         db_query("DELETE FROM items WHERE sku = 'SC-after-load'")
 
 
+def migration_statements(name):
+    """The statements of a migration file, split as gw_migrate.c does (on
+    ";" at the end of a line), comments dropped."""
+    text = (ROOT / "migrations" / name).read_text()
+    lines = [ln for ln in text.splitlines() if not ln.startswith("--")]
+    return [st.strip() for st in re.split(r";\s*$", "\n".join(lines),
+                                         flags=re.M) if st.strip()]
+
+
+def test_gram_repair_restores_items_written_during_a_trigger_swap(
+        scale_items):
+    """Migration 031: an item written between 027's DROP TRIGGER and CREATE
+    TRIGGER has no 1-/2-character postings (only the trigram backfill's),
+    one updated in that window none at all. Catches a repair that misses
+    either, writes grams other than the trigger's (or stale sort keys), or
+    touches items that were never in a window."""
+    rows = db_query(
+        "SELECT i.id, i.search_text, i.popularity, i.price FROM items i"
+        " JOIN providers p ON p.id = i.provider_id WHERE p.code = 'scale'"
+        " ORDER BY i.id LIMIT 2")
+    (a, ta, pa, ca), (b, tb, pb, cb) = rows
+    db_query("DELETE FROM item_grams WHERE item_id = %s"
+             " AND CHAR_LENGTH(gram) < 3", (a,))  # inserted in the window
+    db_query("DELETE FROM item_grams WHERE item_id = %s", (b,))  # updated
+    before = db_query("SELECT COUNT(*) FROM item_grams")[0][0]
+    removed = len([g for g in trigger_grams(ta, pa, ca, a)
+                   if len(g[0]) < 3]) + len(trigger_grams(tb, pb, cb, b))
+    assert removed > 0
+    for st in migration_statements("031_gram_repair.sql"):
+        db_query(st)
+    for iid, text, pop, price in ((a, ta, pa, ca), (b, tb, pb, cb)):
+        got = set(db_query("SELECT gram, item_id, popularity, price FROM"
+                           " item_grams WHERE item_id = %s", (iid,)))
+        assert got == trigger_grams(text, pop, price, iid), iid
+    # Only those two items changed; a second run finds nothing to repair.
+    assert db_query("SELECT COUNT(*) FROM item_grams")[0][0] == (
+        before + removed)
+    for st in migration_statements("031_gram_repair.sql"):
+        db_query(st)
+    assert db_query("SELECT COUNT(*) FROM item_grams")[0][0] == (
+        before + removed)
+
+
 def test_http_list_matches_vasctl_page(scale_items):
     """The API serves the same page (same code path)."""
     r = http("GET", "/v1/catalog/items?category=scale-rt-2&sort=price_desc"
