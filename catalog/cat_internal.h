@@ -51,7 +51,7 @@ void cat_gramstat_put(const char *gram, int64_t est);
 /*
  * The id and kind of the category slug (*id = 0, kind "": none), as of
  * catalog generation gen: remembered by the process per generation
- * (gen > 0), else one unique-key SELECT (cat_category.c). Thread-safe.
+ * (gen > 0), else one unique-key SELECT (cat_memo.c). Thread-safe.
  */
 int cat_category_find(struct gw_db *db, struct gw_arena *a, const char *slug,
                       int64_t gen, int64_t *id,
