@@ -167,7 +167,8 @@ int bill_charge_post(struct gw_db *db, struct gw_arena *a,
 /*
  * bill_charge_post for a caller that sends the post with its own writes
  * in one prepared CALL of a stored procedure (the store's purchase,
- * migrations/028): bill_charge_prepare computes the split, the legs and
+ * migrations/028, 029): bill_charge_prepare checks the charge (GW_EINVAL)
+ * and computes the spend counters' keys, the split, the legs and
  * the counter-accounts (asserting the double entry) and fills p->param
  * with vas_ledger_post's IN list (BILL_POST_NPARAMS parameters, in its
  * order), which the caller's procedure passes on; bill_post_done reads
@@ -185,6 +186,7 @@ struct bill_post {
     const char     *notify_user;
     char            cdr_id[33];
     char            day[16];
+    int             day_key, month_key; /* a charge's spend counters */
 };
 
 int bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
@@ -193,6 +195,15 @@ int bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
 int bill_post_done(struct gw_db *db, struct gw_arena *a,
                    const struct bill_ctx *ctx, const struct bill_post *p,
                    MYSQL_ROW row, struct bill_result *res) GW_MUST_CHECK;
+
+/*
+ * A caller's procedure that also makes the charge's conditional debit
+ * (BILL_DEBIT_SQL's statement, with p->day_key and p->month_key) and
+ * found it matched no row: why (GW_ESUSPENDED, GW_EFUNDS, GW_ECAP), or
+ * GW_ERETRY when the row changed in between. A locking read.
+ */
+int bill_charge_refused(struct gw_db *db, struct gw_arena *a,
+                        const struct bill_post *p) GW_MUST_CHECK;
 
 /*
  * Refunds amount (0 = all that is left) of the charge (or capture)

@@ -558,9 +558,26 @@ bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
                     int64_t account_id, struct bill_post *p)
 {
     struct bill_legs legs;
+    int              rc;
 
+    if (!bill_amount_ok(c->amount) || c->share_bp < 0
+        || c->share_bp > BILL_SHARE_BP_MAX) {
+        return GW_EINVAL;
+    }
     bill_charge_legs(c, account_id, &legs);
-    return bill_post_prepare(db, a, ctx, &legs, c->amount, p);
+    rc = bill_post_prepare(db, a, ctx, &legs, c->amount, p);
+    if (rc == GW_OK) {
+        bill_day_keys(ctx->cfg, gw_now_s(), &p->day_key, &p->month_key);
+    }
+    return rc;
+}
+
+int
+bill_charge_refused(struct gw_db *db, struct gw_arena *a,
+                    const struct bill_post *p)
+{
+    return bill_debit_refused(db, a, p->subscriber_id, p->amount, p->day_key,
+                              p->month_key);
 }
 
 int

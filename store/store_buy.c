@@ -267,16 +267,19 @@ store_buy_charge_init(struct store_ctx *ctx, const struct store_buy *b,
     bc->rid = ctx->rid;
 }
 
-/* Common payload of the notifications and the webhook. */
+/* Common payload of the notifications and the webhook; without ids, all
+ * but purchase_id and entitlement_id (vas_purchase puts them first). */
 static char *
-store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
+store_buy_payload(struct store_ctx *ctx, const struct store_buy *b, int ids)
 {
     cJSON *o = gw_json_own(ctx->a, cJSON_CreateObject());
 
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "purchase_id", (double) b->purchase_id);
+    if (ids) {
+        cJSON_AddNumberToObject(o, "purchase_id", (double) b->purchase_id);
+    }
     cJSON_AddNumberToObject(o, "item_id", (double) b->item.id);
     cJSON_AddStringToObject(o, "sku", b->item.sku);
     cJSON_AddStringToObject(o, "title", b->item.title);
@@ -284,7 +287,10 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
     cJSON_AddStringToObject(o, "currency", b->item.currency);
     cJSON_AddStringToObject(o, "buyer", b->buyer);
     cJSON_AddStringToObject(o, "recipient", b->recipient);
-    cJSON_AddNumberToObject(o, "entitlement_id", (double) b->entitlement_id);
+    if (ids) {
+        cJSON_AddNumberToObject(o, "entitlement_id",
+                                (double) b->entitlement_id);
+    }
     return gw_json_print(ctx->a, o);
 }
 
@@ -293,7 +299,7 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b)
 static int
 store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
 {
-    char *p = store_buy_payload(ctx, b);
+    char *p = store_buy_payload(ctx, b, 1);
     int   rc;
 
     if (p == NULL) {
@@ -339,7 +345,7 @@ store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
     char               buyer_id[GW_NOTIF_ID_LEN + 1];
     char               rcpt_id[GW_NOTIF_ID_LEN + 1];
     char               event_id[GW_NOTIF_ID_LEN + 1];
-    char              *payload = store_buy_payload(ctx, b);
+    char              *payload = store_buy_payload(ctx, b, 1);
     int                rc;
 
     if (payload == NULL) {
@@ -375,6 +381,114 @@ store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
     return GW_OK;
 }
 
+/*
+ * A paid purchase for oneself in one prepared CALL
+ * (migrations/029_purchase_proc.sql): the entitlement, the debit, the row
+ * and vas_purchase_charge's writes, in the order store_buy_apply's
+ * statements take for it. The row's first column says which step
+ * refused: 1 owned, 2 the debit (billing says why), 3 the catalog moved.
+ */
+#define STORE_OWN_NPARAMS 12
+#define STORE_OWN_SQL                                                          \
+    "CALL vas_purchase(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"  \
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+static void
+store_buy_own_params(const struct store_buy *b, const struct bill_post *post,
+                     const char *payload, const char *notif_id,
+                     const char *event_id, const char *now,
+                     struct gw_param *prm)
+{
+    prm[0] = GW_STR(b->buyer);
+    prm[1] = GW_STR(b->pass ? "pass" : "permanent");
+    prm[2] = GW_STR(now);
+    prm[3] = GW_I64(b->pass);
+    prm[4] = GW_I64(b->pass ? b->item.pass_days : 0);
+    prm[5] = GW_I64(post->day_key);
+    prm[6] = GW_I64(post->month_key);
+    prm[7] = GW_STR(b->format);
+    prm[8] = GW_I64(b->cat_gen);
+    prm[9] = GW_STR(notif_id);
+    prm[10] = GW_STR(event_id);
+    prm[11] = GW_STR(payload + 1); /* without its '{': after the ids */
+    memcpy(prm + STORE_OWN_NPARAMS, post->param, sizeof(post->param));
+}
+
+/* What vas_purchase's row says: done, or which step refused. */
+static int
+store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
+                  const struct bill_ctx *bc, const struct bill_post *post,
+                  MYSQL_ROW row)
+{
+    struct bill_result res;
+    int64_t            days = b->pass ? b->item.pass_days : 0, end_ms;
+    int                rc;
+
+    if (row == NULL || row[0] == NULL) {
+        return GW_ERROR;
+    }
+    b->entitlement_id = gw_db_col_i64(row, 2);
+    switch (gw_db_col_i64(row, 0)) {
+    case 0:
+        break;
+    case 1:
+        return store_refuse(ctx, GW_EOWNED, "you already own this item");
+    case 2:
+        return bill_charge_refused(ctx->db, ctx->a, post);
+    case 3:
+        b->cat_stale = 1; /* the retry reads the generation and the item */
+        return GW_ERETRY;
+    default:
+        return GW_ERROR;
+    }
+    b->purchase_id = gw_db_col_i64(row, 1);
+    end_ms = b->pass ? gw_db_col_i64(row, 3) : b->now_ms;
+    gw_assert(!b->pass || end_ms - days * STORE_DAY_MS >= b->now_ms);
+    if (b->pass) {
+        store_time_rfc3339(end_ms, b->expires_at);
+    }
+    memset(&res, 0, sizeof(res));
+    rc = bill_post_done(ctx->db, ctx->a, bc, post, row + 4, &res);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_assert(res.amount == b->item.price);
+    b->charge_txn_id = res.txn_id;
+    b->balance_after = res.balance_after;
+    return GW_OK;
+}
+
+static int
+store_buy_own(struct store_ctx *ctx, struct store_buy *b,
+              const struct bill_ctx *bc, struct bill_charge *c)
+{
+    struct gw_param  prm[STORE_OWN_NPARAMS + BILL_POST_NPARAMS];
+    struct bill_post post;
+    MYSQL_ROW        row;
+    char             notif_id[GW_NOTIF_ID_LEN + 1];
+    char             event_id[GW_NOTIF_ID_LEN + 1], now[32];
+    char            *payload = store_buy_payload(ctx, b, 0);
+    int              rc;
+
+    if (payload == NULL || payload[0] != '{') {
+        return GW_ERROR;
+    }
+    /* vas_purchase makes the reference and the CDR's purchase id. */
+    c->reference = NULL;
+    c->purchase_id = 0;
+    rc = bill_charge_prepare(ctx->db, ctx->a, bc, c, b->sub.account_id, &post);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_outbox_id_new(notif_id);
+    gw_outbox_id_new(event_id);
+    store_time_sql(b->now_ms, now);
+    store_buy_own_params(b, &post, payload, notif_id, event_id, now, prm);
+    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_OWN_SQL, prm,
+                     STORE_OWN_NPARAMS + BILL_POST_NPARAMS);
+    return rc != GW_OK ? rc : store_buy_own_row(ctx, b, bc, &post, row);
+}
+
 int
 store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
 {
@@ -390,6 +504,9 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
     b->expires_at[0] = '\0';
     b->charge_txn_id = 0;
     store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+    if (paid && !b->gift) {
+        return store_buy_own(ctx, b, &bc, &c);
+    }
     if (b->gift) {
         rc = paid ? bill_charge_debit(ctx->db, ctx->a, &bc, &c, &account_id)
                   : GW_OK;

@@ -2,7 +2,7 @@
 speed): a purchase's statements on the wire, and the procedures' own checks.
 
 Each test names the bug it catches."""
-import os
+import json
 import secrets
 import time
 
@@ -78,31 +78,60 @@ def transaction_of(rows, marker):
                      and "FROM items i" in a)]
 
 
-def test_purchase_posts_in_one_call(subscriber, tune):
-    """Bug: the charge's writes (outbox row, webhook event, ledger txn, CDR,
-    postings, counter-accounts, the purchase's charge id) went back to one
-    round trip each: 15 client statements per purchase instead of 9."""
+def test_purchase_is_one_call(subscriber, tune):
+    """Bug: a paid purchase's writes (entitlement, debit, row, outbox row,
+    webhook event, ledger txn, CDR, postings, counter-accounts, the charge
+    id) went back to one round trip each: 15 client statements per purchase
+    (9 with only the charge's writes in vas_purchase_charge) instead of 6:
+    START, the Idempotency-Key's claim, the buyer's row, the CALL, the
+    reply's record, COMMIT."""
     s = subscriber(balance=10000)
     r = {}
     rows = logged(lambda: r.setdefault("r", buy(s, {"item_id": tune[0]})))
     assert r["r"].status == 201, r["r"]
-    txn = transaction_of(rows, "CALL vas_purchase_charge")
-    assert len(txn) <= 9, "\n".join(txn)
-    for table in ("ledger_txns", "cdrs", "postings", "outbox "):
+    txn = transaction_of(rows, "CALL vas_purchase(")
+    assert len(txn) <= 6, "\n".join(txn)
+    for table in ("entitlements", "UPDATE accounts", "INTO purchases",
+                  "ledger_txns", "cdrs", "postings", "outbox "):
         assert not any(table in a and not a.startswith("CALL") for a in txn), \
             "\n".join(txn)
-    pid = r["r"].json()["id"]
+    body = r["r"].json()
+    pid = body["id"]
     got = db_query("SELECT p.charge_txn_id, p.balance_after, t.amount,"
-                   " c.purchase_id, c.amount FROM purchases p JOIN ledger_txns"
-                   " t ON t.id = p.charge_txn_id JOIN cdrs c ON c.txn_id = t.id"
+                   " c.purchase_id, c.amount, t.reference, p.entitlement_id"
+                   " FROM purchases p JOIN ledger_txns t ON t.id ="
+                   " p.charge_txn_id JOIN cdrs c ON c.txn_id = t.id"
                    " WHERE p.id = %s", (pid,))
     assert got and got[0][1] == 9700 and got[0][2] == 300, got
     assert got[0][3] == pid and got[0][4] == 300, got
-    assert r["r"].json()["balance_after"] == 9700 == balance(s)
-    assert db_query("SELECT COUNT(*) FROM outbox WHERE user_id = %s AND type ="
-                    " 'purchase.completed'", (s["user"],))[0][0] == 1
+    assert got[0][5] == "purchase:%d" % pid, got
+    assert got[0][6] == body["entitlement_id"], got
+    assert body["balance_after"] == 9700 == balance(s)
+    out = db_query("SELECT payload FROM outbox WHERE user_id = %s AND type ="
+                   " 'purchase.completed'", (s["user"],))
+    assert len(out) == 1
+    payload = json.loads(out[0][0])
+    assert payload["purchase_id"] == pid, payload
+    assert payload["entitlement_id"] == body["entitlement_id"], payload
+    assert payload["item_id"] == tune[0] and payload["amount"] == 300
     ok, out = audit_clean()
     assert ok, out
+
+
+def test_gift_posts_in_one_call(subscriber, tune):
+    """Bug: a gift's charge writes (two outbox rows, webhook event, ledger
+    txn, CDR, postings, counter-accounts, the charge id) went back to one
+    round trip each instead of vas_purchase_charge's one CALL."""
+    a, b = subscriber(balance=10000), subscriber(balance=0)
+    r = {}
+    rows = logged(lambda: r.setdefault("r", buy(
+        a, {"item_id": tune[1], "gift_to": b["user"]})))
+    assert r["r"].status == 201, r["r"]
+    txn = transaction_of(rows, "CALL vas_purchase_charge")
+    assert len(txn) <= 10, "\n".join(txn)
+    assert balance(a) == 10000 - r["r"].json()["amount"]
+    assert db_query("SELECT COUNT(*) FROM outbox WHERE user_id = %s AND type ="
+                    " 'gift.received'", (b["user"],))[0][0] == 1
 
 
 def test_topup_posts_in_one_call(admin_key, subscriber):
