@@ -9,7 +9,9 @@
 # Usage: set -a; . run/test/stack.env; set +a
 #        scripts/bench/lobby_cost.sh [path] [seconds] [connections]
 # path /joinleave (default) or /list; the setup is scripts/bench/lobby_setup.py's (cached in
-# the stack's lobby-bench.env).
+# the stack's lobby-bench.env, made afresh by each run: idle lobbies expire). /floor-redis
+# measures the floor row the same way (its vas-floor process in the vasgw column; the stack's
+# nginx must route it, as the bench stack's does).
 set -euo pipefail
 
 WHAT=${1:-/joinleave}
@@ -42,18 +44,28 @@ nginx_pids() {
 }
 
 export VAS_ROOT=$ROOT
-mapfile -t pids < <(workers)
+rm -f "$VAS_STACK_DIR/lobby-bench.env"
+if [[ $WHAT == /floor-redis ]]; then
+    pids=("$(cat "$VAS_STACK_DIR/floor.pid")")
+    SCRIPT=()
+else
+    mapfile -t pids < <(workers)
+    SCRIPT=(-s "$ROOT/scripts/bench/lobby.lua")
+fi
 mapfile -t ngx < <(nginx_pids)
 rd=$(cat "$VAS_REDIS_PID_FILE")
-wrk -t2 -c"$CONNS" -d1s -s "$ROOT/scripts/bench/lobby.lua" "$VAS_BASE_URL$WHAT" >/dev/null 2>&1 || true
+wrk -t2 -c"$CONNS" -d1s "${SCRIPT[@]}" "$VAS_BASE_URL$WHAT" >/dev/null 2>&1 || true
 out=$(mktemp) c0=$(mktemp) c1=$(mktemp)
 redis_counts >"$c0"
 t0=$(ticks "${pids[@]}") n0=$(ticks "${ngx[@]}") d0=$(ticks "$rd")
-wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$ROOT/scripts/bench/lobby.lua" "$VAS_BASE_URL$WHAT" >"$out" 2>&1
+wrk -t2 -c"$CONNS" -d"${SECS}s" "${SCRIPT[@]}" "$VAS_BASE_URL$WHAT" >"$out" 2>&1
 t1=$(ticks "${pids[@]}") n1=$(ticks "${ngx[@]}") d1=$(ticks "$rd")
 redis_counts >"$c1"
 reqs=$(awk '/requests in/ { print $1 }' "$out")
 errs=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } END { print n + 0 }' "$out")
+if ((errs > 0)); then
+    echo "lobby cost: $errs of $reqs requests failed: the figures below are not the row's" >&2
+fi
 echo "lobby cost: $WHAT, $CONNS connections, ${SECS}s, $reqs requests ($errs non-2xx);" \
     "$(uptime | sed 's/.*load/load/')"
 awk -v n="$reqs" -v t=$((t1 - t0)) -v tn=$((n1 - n0)) -v td=$((d1 - d0)) -v k="$TCK" \

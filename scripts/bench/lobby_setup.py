@@ -9,7 +9,10 @@ lobby JOIN<t * per + u // 7> (8 seats: an owner and 7 joiners), so one
 thread's users never share a lobby with another thread's, and a user's
 leave is sent LOBBY_USERS requests after its join (more than the
 connections a thread keeps in flight: the join has been answered).
-listing: LIST_LOBBIES open public lobbies of a second game."""
+listing: LIST_LOBBIES open public lobbies of a second game.
+User ids carry the run's tag (RUN): a cost run on a kept stack
+(scripts/bench/lobby_cost.sh) sets up afresh beside the lobbies of the
+runs before it, whose members are still in them."""
 import base64
 import fcntl
 import hashlib
@@ -25,6 +28,7 @@ import urllib.request
 THREADS, USERS, SEATS, LIST_LOBBIES = 8, 128, 7, 40
 ENV = os.environ
 OUT = os.path.join(ENV["VAS_STACK_DIR"], "lobby-bench.env")
+RUN = f"{int(time.time() * 1000) % (1 << 32):x}"
 
 
 def b64(raw):
@@ -80,13 +84,13 @@ def main():
                  f"START_GAME={start_game}", f"USERS={USERS}", f"SEATS={SEATS}"]
         per = -(-USERS // SEATS)
         for i in range(THREADS * per):
-            owner = f"bench-lobby-owner-{i}"
+            owner = f"bench-lobby-owner-{RUN}-{i}"
             lines.append(f"JOIN{i}=" + call("POST", "/v1/lobbies", token(owner),
                                              {"game_id": join_game, "max_players": 8})["id"])
         for i in range(THREADS * USERS):
-            lines.append(f"TOKEN{i}=" + token(f"bench-lobby-user-{i}"))
+            lines.append(f"TOKEN{i}=" + token(f"bench-lobby-user-{RUN}-{i}"))
         for i in range(LIST_LOBBIES):
-            call("POST", "/v1/lobbies", token(f"bench-list-owner-{i}"), {"game_id": list_game})
+            call("POST", "/v1/lobbies", token(f"bench-list-owner-{RUN}-{i}"), {"game_id": list_game})
         lines.append("LIST_TOKEN=" + token("bench-lister"))
         text = "\n".join(lines) + "\n"
         with open(OUT + ".tmp", "w") as f:
