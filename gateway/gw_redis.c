@@ -123,31 +123,66 @@ gw_redis_finish(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
 }
 
 int
-gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
-             const char *fmt, ...)
+gw_redis_retry(struct gw_redis *r, gw_redis_once_fn once, void *arg)
 {
-    va_list ap, ap2;
-    void   *rep;
-    int     rc = GW_EUNAVAIL, attempt, stale;
+    int rc = GW_EUNAVAIL, attempt, stale;
 
-    va_start(ap, fmt);
-    *reply = NULL;
     for (attempt = 0; attempt < 2; attempt++) {
         stale = r->ctx != NULL;
         rc = gw_redis_connect(r);
         if (rc != GW_OK) {
             break;
         }
-        va_copy(ap2, ap);
-        rep = redisvCommand(r->ctx, fmt, ap2);
-        va_end(ap2);
-        rc = gw_redis_finish(r, a, reply, rep);
+        rc = once(r, arg);
         /* A connection made before a Redis restart fails once: re-send on
          * a fresh one (see the header on which commands may be). */
         if (rc != GW_EUNAVAIL || !stale) {
             break;
         }
     }
+    return rc;
+}
+
+/* One command: a format and its arguments, or an argv vector. */
+struct gw_redis_one {
+    struct gw_arena *a;
+    redisReply     **reply;
+    const char      *fmt;
+    va_list         *ap;
+    int              argc;
+    const char     **argv;
+    const size_t    *argvlen;
+};
+
+static int
+gw_redis_one_send(struct gw_redis *r, void *arg)
+{
+    struct gw_redis_one *c = arg;
+    va_list              ap;
+    void                *rep;
+
+    if (c->fmt != NULL) {
+        va_copy(ap, *c->ap);
+        rep = redisvCommand(r->ctx, c->fmt, ap);
+        va_end(ap);
+    } else {
+        rep = redisCommandArgv(r->ctx, c->argc, c->argv, c->argvlen);
+    }
+    return gw_redis_finish(r, c->a, c->reply, rep);
+}
+
+int
+gw_redis_cmd(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
+             const char *fmt, ...)
+{
+    struct gw_redis_one c = {a, reply, fmt, NULL, 0, NULL, NULL};
+    va_list             ap;
+    int                 rc;
+
+    *reply = NULL;
+    va_start(ap, fmt);
+    c.ap = &ap;
+    rc = gw_redis_retry(r, gw_redis_one_send, &c);
     va_end(ap);
     return rc;
 }
@@ -156,22 +191,10 @@ int
 gw_redis_cmdv(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
               int argc, const char **argv, const size_t *argvlen)
 {
-    int rc = GW_EUNAVAIL, attempt, stale;
+    struct gw_redis_one c = {a, reply, NULL, NULL, argc, argv, argvlen};
 
     *reply = NULL;
-    for (attempt = 0; attempt < 2; attempt++) {
-        stale = r->ctx != NULL;
-        rc = gw_redis_connect(r);
-        if (rc != GW_OK) {
-            return rc;
-        }
-        rc = gw_redis_finish(r, a, reply,
-                             redisCommandArgv(r->ctx, argc, argv, argvlen));
-        if (rc != GW_EUNAVAIL || !stale) {
-            break;
-        }
-    }
-    return rc;
+    return gw_redis_retry(r, gw_redis_one_send, &c);
 }
 
 int

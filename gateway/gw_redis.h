@@ -32,6 +32,17 @@ void gw_redis_fini(struct gw_redis *r);
 int gw_redis_connect(struct gw_redis *r);
 
 /*
+ * The one retry rule of a thread's connection: runs once(r, arg) — which
+ * sends on r->ctx and reads its replies — after gw_redis_connect, and when
+ * it failed with GW_EUNAVAIL on a connection made before this call (one
+ * that predates a Redis restart), once more on a fresh connection. For
+ * commands and pipelines that are safe to repeat (see gw_redis_cmd);
+ * gw_redis_cmd and gw_redis_cmdv are this with one command.
+ */
+typedef int (*gw_redis_once_fn)(struct gw_redis *r, void *arg);
+int gw_redis_retry(struct gw_redis *r, gw_redis_once_fn once, void *arg);
+
+/*
  * Runs one command (hiredis format: %s, %b, %lld…). *reply is freed at the
  * arena's reset when a is given, else by the caller (freeReplyObject).
  * A Redis error reply ("-ERR …") is GW_ERROR with *reply set.

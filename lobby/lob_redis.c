@@ -87,86 +87,74 @@ lob_read(struct gw_redis *r, redisReply **rep, int *rc)
     }
 }
 
+/* One transition's call: what lob_send_once sends and where it answers. */
+struct lob_call {
+    struct gw_arena *a;
+    int              argc;
+    const char     **argv;
+    const size_t    *lens;
+    const char      *render, *refresh_key;
+    int64_t          refresh_ms;
+    redisReply     **reply, **hash;
+};
+
 /*
- * One round trip: the EVALSHA — with render, inside MULTI and followed by
- * HGETALL render, EXEC — then, when asked, the PEXPIRE of refresh_key (in
- * another slot, so after the EXEC). *reply is the script's answer and
- * *hash the HGETALL's (the state the script left); both live until a's
- * reset. GW_ERROR when Redis refused the script (*reply is its error).
+ * One round trip (r connected): the EVALSHA — with render, inside MULTI
+ * and followed by HGETALL render, EXEC — then, when asked, the PEXPIRE of
+ * refresh_key (in another slot, so after the EXEC). *reply is the
+ * script's answer and *hash the HGETALL's (the state the script left);
+ * both live until a's reset. GW_ERROR when Redis refused the script
+ * (*reply is its error).
  */
 static int
-lob_send_once(struct gw_redis *r, struct gw_arena *a, int argc,
-              const char **argv, const size_t *lens, const char *render,
-              const char *refresh_key, int64_t refresh_ms, redisReply **reply,
-              redisReply **hash)
+lob_send_once(struct gw_redis *r, void *arg)
 {
-    redisReply *rep[5] = {NULL, NULL, NULL, NULL, NULL}, *exec;
-    char        ms[24];
-    int         rc = gw_redis_connect(r), n = 0, i;
+    struct lob_call *c = arg;
+    redisReply      *rep[5] = {NULL, NULL, NULL, NULL, NULL}, *exec;
+    char             ms[24];
+    int              rc = GW_OK, n, i;
 
-    if (rc != GW_OK) {
-        return rc;
-    }
-    snprintf(ms, sizeof(ms), "%lld", (long long) refresh_ms);
-    if ((render != NULL && redisAppendCommand(r->ctx, "MULTI") != REDIS_OK)
-        || redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK
-        || (render != NULL
-            && (redisAppendCommand(r->ctx, "HGETALL %s", render) != REDIS_OK
+    *c->reply = *c->hash = NULL;
+    snprintf(ms, sizeof(ms), "%lld", (long long) c->refresh_ms);
+    if ((c->render != NULL && redisAppendCommand(r->ctx, "MULTI") != REDIS_OK)
+        || redisAppendCommandArgv(r->ctx, c->argc, c->argv, c->lens) != REDIS_OK
+        || (c->render != NULL
+            && (redisAppendCommand(r->ctx, "HGETALL %s", c->render) != REDIS_OK
                 || redisAppendCommand(r->ctx, "EXEC") != REDIS_OK))
-        || (refresh_key != NULL
-            && redisAppendCommand(r->ctx, "PEXPIRE %s %s", refresh_key, ms)
+        || (c->refresh_key != NULL
+            && redisAppendCommand(r->ctx, "PEXPIRE %s %s", c->refresh_key, ms)
                 != REDIS_OK)) {
         return GW_ERROR;
     }
-    n = (render != NULL ? 4 : 1) + (refresh_key != NULL);
+    n = (c->render != NULL ? 4 : 1) + (c->refresh_key != NULL);
     for (i = 0; i < n; i++) {
         lob_read(r, &rep[i], &rc);
     }
-    exec = rep[render != NULL ? 3 : 0];
+    exec = rep[c->render != NULL ? 3 : 0];
     for (i = 0; i < n; i++) {
         if (rep[i] != NULL && rep[i] != exec) {
             freeReplyObject(rep[i]);
         }
     }
-    if (exec != NULL && gw_arena_cleanup_add(a, freeReplyObject, exec) != 0) {
+    if (exec != NULL
+        && gw_arena_cleanup_add(c->a, freeReplyObject, exec) != 0) {
         freeReplyObject(exec);
         return GW_ERROR;
     }
     if (rc == GW_EUNAVAIL || exec == NULL) {
         return GW_EUNAVAIL;
     }
-    if (render == NULL) {
-        *reply = exec;
+    if (c->render == NULL) {
+        *c->reply = exec;
         return exec->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
     }
     if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
-        *reply = exec; /* EXECABORT, or a broken reply */
+        *c->reply = exec; /* EXECABORT, or a broken reply */
         return GW_ERROR;
     }
-    *reply = exec->element[0];
-    *hash = exec->element[1];
-    return (*reply)->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
-}
-
-/* lob_send_once, once more on a fresh connection when the thread's
- * predated a Redis restart (the script never reached the new server). */
-static int
-lob_send(struct gw_redis *r, struct gw_arena *a, int argc, const char **argv,
-         const size_t *lens, const char *render, const char *refresh_key,
-         int64_t refresh_ms, redisReply **reply, redisReply **hash)
-{
-    int rc = GW_EUNAVAIL, attempt, stale;
-
-    for (attempt = 0; attempt < 2; attempt++) {
-        *reply = *hash = NULL;
-        stale = r->ctx != NULL;
-        rc = lob_send_once(r, a, argc, argv, lens, render, refresh_key,
-                           refresh_ms, reply, hash);
-        if (rc != GW_EUNAVAIL || !stale) {
-            break;
-        }
-    }
-    return rc;
+    *c->reply = exec->element[0];
+    *c->hash = exec->element[1];
+    return (*c->reply)->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
 }
 
 /* EVALSHA argv of script s; returns argc or -1. */
@@ -218,18 +206,23 @@ lob_eval_render(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
                 const char *refresh_key, int64_t refresh_ms, redisReply **reply,
                 redisReply **hash)
 {
-    const char *argv[LOB_ARGV_MAX];
-    size_t      lens[LOB_ARGV_MAX];
-    char        nk[16];
-    int         argc, rc, attempt;
+    const char     *argv[LOB_ARGV_MAX];
+    size_t          lens[LOB_ARGV_MAX];
+    char            nk[16];
+    struct lob_call call;
+    int             argc, rc, attempt;
 
     argc = lob_argv(s, nkeys, keys, nargs, args, nk, argv, lens);
     if (argc < 0) {
         return GW_EINVAL;
     }
+    *reply = *hash = NULL; /* also when no connection could be made */
+    call.a = a, call.argc = argc, call.argv = argv, call.lens = lens;
+    call.render = render, call.refresh_key = refresh_key;
+    call.refresh_ms = refresh_ms, call.reply = reply, call.hash = hash;
     for (attempt = 0; attempt < 2; attempt++) {
-        rc = lob_send(r, a, argc, argv, lens, render, refresh_key, refresh_ms,
-                      reply, hash);
+        /* once more on a fresh connection after a Redis restart */
+        rc = gw_redis_retry(r, lob_send_once, &call);
         if (rc != GW_ERROR || !lob_is_noscript(*reply) || attempt > 0) {
             break;
         }

@@ -14,7 +14,7 @@ from gw_helpers import restart_vasgw, worker_pids, wait_until
 from lobby_helpers import (PRICE, Catalog, FakeAllocator, User, account,
                            create, full_lobby, get, inbox, join, leave,
                            redis_keys, start)
-from test_notify_helpers import redis_up, stack_part
+from test_notify_helpers import Redis, redis_up, stack_part
 
 IDLE_S = 2
 SHORT = {"VASGW_JANITOR_LOBBY_IDLE_S": str(IDLE_S),
@@ -185,3 +185,47 @@ def test_redis_down_lobbies_503_purchases_work(cat):
         stack_part("start-part", "redis")
     assert wait_until(redis_up, 10)
     assert create(User(), cat.game).status == 201
+
+
+def test_redis_restart_and_script_flush_are_invisible(cat):
+    """Catches: a transition answering 500 after SCRIPT FLUSH (NOSCRIPT:
+    the script is loaded again and re-run once, lob_eval_render), and
+    lobby reads answering 503 after Redis restarted under warm threads.
+    (The threads' connections are mostly re-made before a lobby call
+    meets them — the limiter or the refill thread finds them closed
+    first — so this does not force gw_redis_retry's re-send.)"""
+    def many(n, fn):
+        out = [None] * n
+
+        def run(i):
+            out[i] = fn(i)
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return out
+
+    owners = [User() for _ in range(32)]
+    lids = [r.json()["id"] for r in many(32, lambda i: create(
+        owners[i], cat.game))]
+    for _ in range(3):  # many threads of both workers hold a connection
+        assert all(r.status == 200 for r in many(32, lambda i: get(
+            owners[i], lids[i])))
+    stack_part("stop-part", "redis")
+    try:
+        assert not redis_up()
+    finally:
+        stack_part("start-part", "redis")
+    assert wait_until(redis_up, 10)
+    # Redis kept nothing (no persistence in the stacks): 404, never 503.
+    got = many(32, lambda i: get(owners[i], lids[i]))
+    assert [r.status for r in got] == [404] * 32, [r.status for r in got]
+    with Redis() as r:
+        assert r.cmd("SCRIPT", "FLUSH") in ("OK", b"OK")
+    a, b = User(), User()
+    lid = create(a, cat.game).json()["id"]
+    r = join(b, lid)
+    assert r.status == 200, r
+    assert len(r.json()["members"]) == 2
+    assert leave(b, lid).status == 204
