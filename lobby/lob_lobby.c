@@ -8,8 +8,9 @@
  *
  * Why this order is Cluster-safe: a script may only touch keys of one
  * slot, so "one open lobby per user" cannot be checked inside the lobby's
- * script. The user's key is claimed FIRST (SET NX, TTL = lobby_idle_s,
- * refreshed with every request of the member) with the value
+ * script. The user's key is claimed FIRST (SET NX GET: taken, or the
+ * claim already there, in one command; TTL = lobby_idle_s, refreshed
+ * with every request of the member) with the value
  * "<lobby>.<token>", a fresh random token per claim; the lobby script then
  * takes a seat only under that token, and records it with the member.
  *
@@ -422,16 +423,13 @@ lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     snprintf(ttl, sizeof(ttl), "%lld",
              (long long) cfg->janitor.lobby_idle_s * 1000);
     for (tries = 0; *token != NULL && tries < LOB_USER_CLAIM_TRIES; tries++) {
-        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX PX %s", key, want, ttl);
-        if (rc != GW_OK || rep->type == REDIS_REPLY_STATUS) {
-            return rc;
-        }
-        rc = gw_redis_cmd(r, a, &rep, "GET %s", key);
-        if (rc != GW_OK) {
+        /* One round trip: set when free (nil), else the claim there. */
+        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX GET PX %s", key, want, ttl);
+        if (rc != GW_OK || rep->type == REDIS_REPLY_NIL) {
             return rc;
         }
         if (rep->type != REDIS_REPLY_STRING) {
-            continue; /* expired meanwhile */
+            return GW_ERROR;
         }
         argv[0] = gw_arena_strdup(a, rep->str);
         if (argv[0] == NULL
