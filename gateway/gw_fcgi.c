@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -160,6 +161,99 @@ gw_fcgi_put(void *out, const void *p, size_t n)
     return 0;
 }
 
+int
+gw_fcgi_records(int request_id, const char *head, size_t head_len,
+                const char *body, size_t body_len, unsigned char *hdr,
+                size_t hdr_max, struct iovec *iov, int iov_max)
+{
+    size_t total = head_len + body_len, off = 0, end, from, chunk, nrec = 0;
+    int    n = 0;
+
+    while (off < total) {
+        unsigned char *h = hdr + 8 * nrec;
+
+        chunk =
+            total - off < GW_FCGI_RECORD_MAX ? total - off : GW_FCGI_RECORD_MAX;
+        if (nrec == hdr_max || n + 3 > iov_max) {
+            return 0;
+        }
+        nrec++;
+        h[0] = 1; /* FCGI_VERSION_1 */
+        h[1] = 6; /* FCGI_STDOUT */
+        h[2] = (unsigned char) ((request_id >> 8) & 0xff);
+        h[3] = (unsigned char) (request_id & 0xff);
+        h[4] = (unsigned char) (chunk >> 8);
+        h[5] = (unsigned char) (chunk & 0xff);
+        h[6] = 0; /* no padding */
+        h[7] = 0;
+        iov[n++] = (struct iovec){h, 8};
+        end = off + chunk;
+        if (off < head_len) {
+            from = end < head_len ? end : head_len;
+            iov[n++] = (struct iovec){(void *) (head + off), from - off};
+        }
+        if (end > head_len) {
+            from = off > head_len ? off : head_len;
+            iov[n++] =
+                (struct iovec){(void *) (body + (from - head_len)), end - from};
+        }
+        off = end;
+    }
+    return n;
+}
+
+/* writev(2) of all of iov, across partial writes and EINTR. 0 or -1. */
+static int
+gw_fcgi_writev_all(int fd, struct iovec *iov, int n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = writev(fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        while (n > 0 && (size_t) w >= iov->iov_len) {
+            w -= (ssize_t) iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *) iov->iov_base + w;
+            iov->iov_len -= (size_t) w;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A reply longer than libfcgi's buffer, framed here and written with one
+ * writev(2) on the request's connection; libfcgi then adds only the
+ * end-of-stream and end-of-request records (FCGX_Finish_r). Nothing may
+ * be in req->out's buffer yet. 1 when sent, 0 when the caller must use
+ * the stream (too long to frame here), -1 on a write error.
+ */
+static int
+gw_fcgi_write_direct(FCGX_Request *req, const char *head, size_t head_len,
+                     const char *body, size_t body_len)
+{
+    unsigned char hdr[GW_FCGI_RECORDS_MAX * 8];
+    struct iovec  iov[GW_FCGI_RECORDS_MAX * 3];
+    int           n;
+
+    n = gw_fcgi_records(req->requestId, head, head_len, body, body_len, hdr,
+                        GW_FCGI_RECORDS_MAX, iov, GW_FCGI_RECORDS_MAX * 3);
+    if (n == 0) {
+        return 0;
+    }
+    /* ipcFd is below libfcgi's "don't use" line, like keepConnection
+     * (gw_fcgi_serve): the one place we write past the stream. */
+    return gw_fcgi_writev_all(req->ipcFd, iov, n) == 0 ? 1 : -1;
+}
+
 /*
  * A reply whose body is known up front says how long it is: without a
  * Content-Length nginx answers the client chunked and sends the last
@@ -169,12 +263,13 @@ gw_fcgi_put(void *out, const void *p, size_t n)
  * framing.
  */
 static void
-gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
+gw_fcgi_write(struct gw_request *r, FCGX_Request *req)
 {
-    char head[GW_REPLY_HEADERS_MAX + 512];
-    char length[48] = "";
-    int  streamed = r->stream != NULL && r->status < 300;
-    int  n;
+    FCGX_Stream *out = req->out;
+    char         head[GW_REPLY_HEADERS_MAX + 512];
+    char         length[48] = "";
+    int          streamed = r->stream != NULL && r->status < 300;
+    int          n;
 
     if (!streamed && r->reply_len > 0) {
         snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
@@ -188,6 +283,17 @@ gw_fcgi_write(struct gw_request *r, FCGX_Stream *out)
                  r->content_type ? "\r\n" : "", length, r->headers);
     if (n < 0 || (size_t) n >= sizeof(head)) {
         n = snprintf(head, sizeof(head), "Status: 500 Server Error\r\n\r\n");
+    }
+    if (!streamed && (size_t) n + r->reply_len > GW_FCGI_BUFFER_CONTENT) {
+        int rc = gw_fcgi_write_direct(req, head, (size_t) n, r->reply_body,
+                                      r->reply_len);
+        if (rc != 0) {
+            if (rc < 0) {
+                gw_log_error(r->request_id, "reply write failed: %s",
+                             strerror(errno));
+            }
+            return;
+        }
     }
     FCGX_PutStr(head, n, out);
     if (streamed) {
@@ -222,7 +328,7 @@ gw_fcgi_handle(FCGX_Request *req, struct gw_thread *t)
         gw_fcgi_drain(req->in);
         gw_http_fail(&r, rc);
     }
-    gw_fcgi_write(&r, req->out);
+    gw_fcgi_write(&r, req);
     gw_http_finish(&r);
 }
 

@@ -22,6 +22,29 @@ int gw_fcgi_init(void);
 
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+/*
+ * libfcgi's stdout buffer holds 8192 bytes: 8 of record header and
+ * GW_FCGI_BUFFER_CONTENT of content, written out with write(2) each time
+ * it fills. A reply that fits is one write (with the end-of-request
+ * records); a longer one is framed by gw_fcgi_records and sent with one
+ * writev(2) (36 KB page: 5 writes -> 2).
+ */
+#define GW_FCGI_BUFFER_CONTENT 8184
+#define GW_FCGI_RECORD_MAX     65528 /* content per record, a multiple of 8 */
+#define GW_FCGI_RECORDS_MAX    64 /* 4 MB; longer replies go through libfcgi */
+
+/*
+ * Frames head then body as FCGI_STDOUT records of request_id: each
+ * record's 8-byte header is written into hdr (room for hdr_max records)
+ * and iov gets header, head part, body part per record. The number of
+ * iovecs, or 0 when hdr_max records or iov_max iovecs are too few. Pure.
+ */
+int gw_fcgi_records(int request_id, const char *head, size_t head_len,
+                    const char *body, size_t body_len, unsigned char *hdr,
+                    size_t hdr_max, struct iovec *iov, int iov_max);
 
 /* A serving thread's state, read by the draining main thread. */
 enum gw_fcgi_state { GW_FCGI_IDLE, GW_FCGI_BUSY, GW_FCGI_EXITED };

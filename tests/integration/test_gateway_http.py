@@ -172,10 +172,10 @@ def test_replies_carry_their_length():
     headers or the FastCGI framing (the client would wait for bytes that
     never come, or see a truncated body), or if a bodiless 304 or a HEAD
     gets a body."""
-    import http.client
+    import http.client as hc
     from urllib.parse import urlsplit
     u = urlsplit(ENV["VAS_BASE_URL"])
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    c = hc.HTTPConnection(u.hostname, u.port, timeout=10)
     try:
         for path in ("/healthz", "/v1/catalog/items?limit=3",
                      "/v1/no-such-route"):
@@ -198,6 +198,39 @@ def test_replies_carry_their_length():
         c.request("GET", "/healthz")  # the connection is still in sync
         r = c.getresponse()
         assert r.status == 200 and json.loads(r.read())
+    finally:
+        c.close()
+
+
+def test_long_replies_arrive_whole_on_a_kept_connection():
+    """A reply longer than libfcgi's 8 KB buffer goes out as FastCGI
+    records framed by vasgw in one writev (gw_fcgi_records), then libfcgi's
+    end records. Fails if a byte is lost or repeated at a record boundary
+    (the JSON breaks or the length differs), if the end records are missing
+    or doubled (nginx waits, 502s, or the next request on the kept
+    connections reads garbage), or if a HEAD gets the body."""
+    import http.client as hc
+    from urllib.parse import urlsplit
+    from store_helpers import import_feed, make_feed
+    path = "/v1/catalog/items?limit=100&sort=new"
+    if len(http("GET", path).body) <= 8192:
+        import_feed(make_feed(n_items=60))
+    u = urlsplit(ENV["VAS_BASE_URL"])
+    c = hc.HTTPConnection(u.hostname, u.port, timeout=10)
+    try:
+        for _ in range(20):  # over both workers' kept connections
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200 and len(body) > 8192
+            assert int(r.getheader("Content-Length")) == len(body)
+            assert len(json.loads(body)["items"]) > 20
+            c.request("HEAD", path)
+            r = c.getresponse()
+            assert r.status == 200 and r.read() == b""
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            assert r.status == 200 and json.loads(r.read())
     finally:
         c.close()
 
