@@ -173,7 +173,7 @@ int bill_charge_post(struct gw_db *db, struct gw_arena *a,
  * with vas_ledger_post's IN list (BILL_POST_NPARAMS parameters, in its
  * order), which the caller's procedure passes on; bill_post_done reads
  * the CALL's row (txn id, balance, plan, cap_daily, spent_day,
- * cap_monthly, spent_month: vas_bill_post's columns) into res and queues
+ * cap_monthly, spent_month: vas_purchase_charge's columns) into res and queues
  * the warnings the debit crossed. p's parameters point into p itself:
  * keep it in place between the two calls.
  */

@@ -158,7 +158,7 @@ def test_topup_posts_with_statements(admin_key, subscriber):
 
 
 def _post_args(acct1, leg1, acct2=0, leg2=0, sub_amount=-100):
-    """vas_bill_post's arguments for a 100-fen charge of subscriber 1 with
+    """vas_ledger_post's IN arguments for a 100-fen charge of subscriber 1 with
     the given legs (nothing of it need exist: the checks come first)."""
     return ["charge", 1, 100, "CNY", 0, 0, 100, 1, None, None, "proc-test",
             "test", "test", None, "charge", 1, None, None, None, None,
@@ -172,8 +172,8 @@ def test_ledger_post_refuses_unbalanced_legs():
     c = db_connect()
     try:
         with c.cursor() as cur, pytest.raises(pymysql.MySQLError) as e:
-            cur.execute("CALL vas_bill_post(%s)" % ", ".join(["%s"] * 27),
-                        _post_args(1, 60, 2, 30))
+            cur.execute("CALL vas_ledger_post(%s, @txn)"
+                        % ", ".join(["%s"] * 27), _post_args(1, 60, 2, 30))
         assert "legs do not balance" in str(e.value)
     finally:
         c.close()
@@ -193,7 +193,7 @@ def test_ledger_post_refuses_missing_counter_account():
             cur.execute("SELECT COUNT(*) FROM ledger_txns")
             before = cur.fetchone()[0]
             with pytest.raises(pymysql.MySQLError) as e:
-                cur.execute("CALL vas_bill_post(%s)"
+                cur.execute("CALL vas_ledger_post(%s, @txn)"
                             % ", ".join(["%s"] * 27),
                             _post_args(missing, 100))
             assert "ledger accounts missing" in str(e.value)
