@@ -316,6 +316,27 @@ store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
     return rc;
 }
 
+/* The charge's ledger post as the procedure's row says it went (its
+ * columns from row on): the warnings it crossed, its id and the balance. */
+static int
+store_buy_posted(struct store_ctx *ctx, struct store_buy *b,
+                 const struct bill_ctx *bc, const struct bill_post *post,
+                 MYSQL_ROW row)
+{
+    struct bill_result res;
+    int                rc;
+
+    memset(&res, 0, sizeof(res));
+    rc = bill_post_done(ctx->db, ctx->a, bc, post, row, &res);
+    if (rc != GW_OK) {
+        return rc;
+    }
+    gw_assert(res.amount == b->item.price);
+    b->charge_txn_id = res.txn_id;
+    b->balance_after = res.balance_after;
+    return GW_OK;
+}
+
 /*
  * A paid purchase after its row, in one prepared CALL
  * (migrations/028_money_procs.sql): the outbox rows and the provider's
@@ -338,15 +359,14 @@ store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
                  const struct bill_ctx *bc, const struct bill_charge *c,
                  int64_t account_id)
 {
-    struct gw_param    prm[STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS];
-    struct bill_post   post;
-    struct bill_result res;
-    MYSQL_ROW          row;
-    char               buyer_id[GW_NOTIF_ID_LEN + 1];
-    char               rcpt_id[GW_NOTIF_ID_LEN + 1];
-    char               event_id[GW_NOTIF_ID_LEN + 1];
-    char              *payload = store_buy_payload(ctx, b, 1);
-    int                rc;
+    struct gw_param  prm[STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS];
+    struct bill_post post;
+    MYSQL_ROW        row;
+    char             buyer_id[GW_NOTIF_ID_LEN + 1];
+    char             rcpt_id[GW_NOTIF_ID_LEN + 1];
+    char             event_id[GW_NOTIF_ID_LEN + 1];
+    char            *payload = store_buy_payload(ctx, b, 1);
+    int              rc;
 
     if (payload == NULL) {
         return GW_ERROR;
@@ -368,17 +388,7 @@ store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
     memcpy(prm + STORE_CHARGE_NPARAMS, post.param, sizeof(post.param));
     rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_CHARGE_SQL, prm,
                      STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS);
-    if (rc == GW_OK) {
-        memset(&res, 0, sizeof(res));
-        rc = bill_post_done(ctx->db, ctx->a, bc, &post, row, &res);
-    }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    gw_assert(res.amount == b->item.price);
-    b->charge_txn_id = res.txn_id;
-    b->balance_after = res.balance_after;
-    return GW_OK;
+    return rc == GW_OK ? store_buy_posted(ctx, b, bc, &post, row) : rc;
 }
 
 /*
@@ -420,9 +430,7 @@ store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
                   const struct bill_ctx *bc, const struct bill_post *post,
                   MYSQL_ROW row)
 {
-    struct bill_result res;
-    int64_t            days = b->pass ? b->item.pass_days : 0, end_ms;
-    int                rc;
+    int64_t days = b->pass ? b->item.pass_days : 0, end_ms;
 
     if (row == NULL || row[0] == NULL) {
         return GW_ERROR;
@@ -447,15 +455,7 @@ store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
     if (b->pass) {
         store_time_rfc3339(end_ms, b->expires_at);
     }
-    memset(&res, 0, sizeof(res));
-    rc = bill_post_done(ctx->db, ctx->a, bc, post, row + 4, &res);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    gw_assert(res.amount == b->item.price);
-    b->charge_txn_id = res.txn_id;
-    b->balance_after = res.balance_after;
-    return GW_OK;
+    return store_buy_posted(ctx, b, bc, post, row + 4);
 }
 
 static int
