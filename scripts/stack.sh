@@ -14,7 +14,9 @@
 # can run at once. Data survives stop/start; `rm -rf run/NAME` resets a stack.
 # Overrides (mainly for sanitizer builds): VASGW_BIN, VASCTL_BIN, FLOOR_BIN, FLOOR_THREADS,
 # STACK_START_TIMEOUT (seconds each part gets to answer, default 30), VAS_PORT_OFFSET (added to
-# the nginx and Redis ports, so several checkouts on one machine run their stacks at once).
+# the nginx and Redis ports, so several checkouts on one machine run their stacks at once),
+# VAS_MYSQL_BUFFER_POOL (MariaDB's innodb_buffer_pool_size, default 256M; make bench sizes it
+# for BENCH_ITEMS of 500,000 and more).
 # FLOOR_THREADS defaults to
 # vasgw's FastCGI threads in run/NAME/vasgw.ini ([server] workers x threads), for a fair floor.
 set -euo pipefail
@@ -197,7 +199,7 @@ mysql_start() {
     local pid
     render_template "$VAS_ROOT/etc/mariadb.cnf.in" "$MYSQL_CNF" \
         DATADIR="$MYSQL_DATA" SOCKET="$MYSQL_SOCK" PIDFILE="$MYSQL_PID" \
-        ERRLOG="$MYSQL_LOG" TMPDIR="$MYSQL_DIR/tmp"
+        ERRLOG="$MYSQL_LOG" TMPDIR="$MYSQL_DIR/tmp" BUFFER_POOL="${VAS_MYSQL_BUFFER_POOL:-256M}"
     if pid=$(pid_of "$MYSQL_PID"); then
         log "mysql already running (pid $pid)"
     else
