@@ -146,26 +146,18 @@ struct bill_result {
     int     full_refund; /* refunds: the charge is now fully refunded */
 };
 
-/* Debits atomically with every limit checked in the same statement. */
-int bill_charge_apply(struct gw_db *db, struct gw_arena *a,
-                      const struct bill_ctx *ctx, const struct bill_charge *c,
-                      struct bill_result *res) GW_MUST_CHECK;
-
 /*
- * bill_charge_apply in two steps, for a caller that must know the buyer
- * can pay before it looks at anything else (gifts): the conditional debit
- * (GW_EFUNDS, GW_ECAP, GW_ESUSPENDED; *account_id set), then the ledger
- * transaction, postings, CDR and warnings.
+ * A charge's conditional debit, every limit checked in the same statement
+ * (GW_EFUNDS, GW_ECAP, GW_ESUSPENDED; *account_id set), for a caller that
+ * must know the buyer can pay before it looks at anything else (gifts);
+ * its ledger post then goes with the caller's writes (below).
  */
 int bill_charge_debit(struct gw_db *db, struct gw_arena *a,
                       const struct bill_ctx *ctx, const struct bill_charge *c,
                       int64_t *account_id) GW_MUST_CHECK;
-int bill_charge_post(struct gw_db *db, struct gw_arena *a,
-                     const struct bill_ctx *ctx, const struct bill_charge *c,
-                     int64_t account_id, struct bill_result *res) GW_MUST_CHECK;
 
 /*
- * bill_charge_post for a caller that sends the post with its own writes
+ * A charge's ledger post, sent by the caller with its own writes
  * in one prepared CALL of a stored procedure (the store's purchase,
  * migrations/028, 029): bill_charge_prepare checks the charge (GW_EINVAL)
  * and computes the spend counters' keys, the split, the legs and

@@ -66,7 +66,12 @@ enum {
     BILL_P_CSHARE = 6,
     BILL_P_REFERENCE = 10,
     BILL_P_CDR_ID = 13,
+    BILL_P_CDR_KIND = 14,
     BILL_P_CDR_SIGN = 15,
+    BILL_P_PURCHASE = 16,
+    BILL_P_LOBBY_START = 17,
+    BILL_P_ITEM = 18,
+    BILL_P_SKU = 19,
     BILL_P_DAY = 20,
     BILL_P_ACCOUNT = 21
 };
@@ -320,8 +325,9 @@ bill_post_cdr(struct gw_db *db, const struct bill_post *p, int64_t txn)
 
     return gw_stmt_exec(
         db, BILL_CDR_SQL,
-        GW_ARGS(q[BILL_P_CDR_ID], q[BILL_P_CDR_ID + 1], GW_I64(txn), q[16],
-                q[17], q[18], q[19], q[BILL_P_PROVIDER],
+        GW_ARGS(q[BILL_P_CDR_ID], q[BILL_P_CDR_KIND], GW_I64(txn),
+                q[BILL_P_PURCHASE], q[BILL_P_LOBBY_START], q[BILL_P_ITEM],
+                q[BILL_P_SKU], q[BILL_P_PROVIDER],
                 GW_I64(sign * q[BILL_P_AMOUNT].i), q[BILL_P_CURRENCY],
                 GW_I64(sign * q[BILL_P_PSHARE].i),
                 GW_I64(sign * q[BILL_P_CSHARE].i), q[BILL_P_DAY],
@@ -606,13 +612,20 @@ bill_credit(struct gw_db *db, int64_t subscriber_id, int64_t amount,
     return GW_OK;
 }
 
+/* A charge's amount and revenue share are in range. */
+static int
+bill_charge_ok(const struct bill_charge *c)
+{
+    return bill_amount_ok(c->amount) && c->share_bp >= 0
+        && c->share_bp <= BILL_SHARE_BP_MAX;
+}
+
 int
 bill_charge_debit(struct gw_db *db, struct gw_arena *a,
                   const struct bill_ctx *ctx, const struct bill_charge *c,
                   int64_t *account_id)
 {
-    if (!bill_amount_ok(c->amount) || c->share_bp < 0
-        || c->share_bp > BILL_SHARE_BP_MAX) {
+    if (!bill_charge_ok(c)) {
         return GW_EINVAL;
     }
     return bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0, account_id,
@@ -641,18 +654,6 @@ bill_charge_legs(const struct bill_charge *c, int64_t account_id,
 }
 
 int
-bill_charge_post(struct gw_db *db, struct gw_arena *a,
-                 const struct bill_ctx *ctx, const struct bill_charge *c,
-                 int64_t account_id, struct bill_result *res)
-{
-    struct bill_legs legs;
-
-    memset(res, 0, sizeof(*res));
-    bill_charge_legs(c, account_id, &legs);
-    return bill_legs_post(db, a, ctx, &legs, c->amount, res);
-}
-
-int
 bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
                     const struct bill_ctx *ctx, const struct bill_charge *c,
                     int64_t account_id, struct bill_post *p)
@@ -660,8 +661,7 @@ bill_charge_prepare(struct gw_db *db, struct gw_arena *a,
     struct bill_legs legs;
     int              rc;
 
-    if (!bill_amount_ok(c->amount) || c->share_bp < 0
-        || c->share_bp > BILL_SHARE_BP_MAX) {
+    if (!bill_charge_ok(c)) {
         return GW_EINVAL;
     }
     bill_charge_legs(c, account_id, &legs);
@@ -678,19 +678,6 @@ bill_charge_refused(struct gw_db *db, struct gw_arena *a,
 {
     return bill_debit_refused(db, a, p->subscriber_id, p->amount, p->day_key,
                               p->month_key);
-}
-
-int
-bill_charge_apply(struct gw_db *db, struct gw_arena *a,
-                  const struct bill_ctx *ctx, const struct bill_charge *c,
-                  struct bill_result *res)
-{
-    int64_t account_id;
-    int     rc;
-
-    memset(res, 0, sizeof(*res));
-    rc = bill_charge_debit(db, a, ctx, c, &account_id);
-    return rc != GW_OK ? rc : bill_charge_post(db, a, ctx, c, account_id, res);
 }
 
 /* The first top-up with this reference of this subscriber, as a conflict. */
