@@ -30,6 +30,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 BODY_MAX = 64 * 1024
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: the kernel drops the SYNs of a burst of more
+    # concurrent connects than that, and the gateway's connect waits out its 1 s timeout.
+    request_queue_size = 128
+
+
 class FakeAllocator:
     def __init__(self, port=0, game_host="127.0.0.1", base_port=7000):
         self.mode = "ok"
@@ -103,7 +109,7 @@ class FakeAllocator:
                         "port": fake.base_port + len(fake.requests) % 1000,
                     })
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/allocate"
