@@ -147,26 +147,16 @@ struct bill_result {
 };
 
 /*
- * A charge's conditional debit, every limit checked in the same statement
- * (GW_EFUNDS, GW_ECAP, GW_ESUSPENDED; *account_id set), for a caller that
- * must know the buyer can pay before it looks at anything else (gifts);
- * its ledger post then goes with the caller's writes (below).
- */
-int bill_charge_debit(struct gw_db *db, struct gw_arena *a,
-                      const struct bill_ctx *ctx, const struct bill_charge *c,
-                      int64_t *account_id) GW_MUST_CHECK;
-
-/*
  * A charge's ledger post, sent by the caller with its own writes
  * in one prepared CALL of a stored procedure (the store's purchase,
- * migrations/028, 029): bill_charge_prepare checks the charge (GW_EINVAL)
+ * migrations/028, 032): bill_charge_prepare checks the charge (GW_EINVAL)
  * and computes the spend counters' keys, the split, the legs and
  * the counter-accounts (asserting the double entry) and fills p->param
  * with vas_ledger_post's IN list (BILL_POST_NPARAMS parameters, in its
  * order), which the caller's procedure passes on; bill_post_done reads
  * the CALL's row (txn id, balance, plan, cap_daily, spent_day,
- * cap_monthly, spent_month: vas_purchase_charge's columns) into res and queues
- * the warnings the debit crossed. p's parameters point into p itself:
+ * cap_monthly, spent_month: vas_buy's columns from the fifth on) into res and
+ * queues the warnings the debit crossed. p's parameters point into p itself:
  * keep it in place between the two calls.
  */
 #define BILL_POST_NPARAMS 27
@@ -190,9 +180,10 @@ int bill_post_done(struct gw_db *db, struct gw_arena *a,
 
 /*
  * A caller's procedure that also makes the charge's conditional debit
- * (BILL_DEBIT_SQL's statement, with p->day_key and p->month_key) and
- * found it matched no row: why (GW_ESUSPENDED, GW_EFUNDS, GW_ECAP), or
- * GW_ERETRY when the row changed in between. A locking read.
+ * (CALL vas_debit, migrations/032: the one place every money limit is
+ * written, with p->day_key and p->month_key) and found it matched no row: why
+ * (GW_ESUSPENDED, GW_EFUNDS, GW_ECAP), or GW_ERETRY when the row changed in
+ * between. A locking read.
  */
 int bill_charge_refused(struct gw_db *db, struct gw_arena *a,
                         const struct bill_post *p) GW_MUST_CHECK;

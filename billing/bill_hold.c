@@ -13,42 +13,45 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
+/*
+ * The held debit (every limit: vas_debit, the one place they are written)
+ * and the hold's row, which remembers the periods its cap room was taken
+ * from, so a release gives it back to the same day and month: one
+ * prepared CALL (migrations/032_one_debit.sql). Its row: 0 and the hold's
+ * id, or 2 when the debit matched no row.
+ */
+#define BILL_HOLD_SQL "CALL vas_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
 int
 bill_hold_reserve(struct gw_db *db, struct gw_arena *a,
                   const struct bill_ctx *ctx, const struct bill_hold *h,
                   int64_t *hold_id)
 {
-    int64_t account_id;
-    int     day, month, rc;
+    MYSQL_ROW row;
+    int       day, month, rc;
 
     if (h->amount <= 0 || h->amount > BILL_AMOUNT_MAX || h->share_bp < 0
         || h->share_bp > BILL_SHARE_BP_MAX) {
         return GW_EINVAL;
     }
-    /* The hold remembers the period its cap room was taken from, so a
-     * release gives it back to the same day and month. */
-    rc = bill_debit(db, a, ctx, h->subscriber_id, h->amount, 1, &account_id,
-                    &day, &month);
-    if (rc != GW_OK) {
-        return rc;
+    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
+    rc = gw_stmt_row(db, a, &row, BILL_HOLD_SQL,
+                     GW_ARGS(GW_I64(h->subscriber_id), GW_I64(h->amount),
+                             GW_I64(day), GW_I64(month), GW_I64(h->provider_id),
+                             GW_I64(h->share_bp), GW_I64(h->item_id),
+                             GW_STR(h->sku), GW_STR(h->reference),
+                             GW_STR(ctx->actor), GW_STR(ctx->reason),
+                             GW_I64(ctx->cfg->billing.hold_ttl_s)));
+    if (rc != GW_OK || row == NULL || row[0] == NULL) {
+        return rc != GW_OK ? rc : GW_ERROR;
     }
-    rc = gw_db_exec(db,
-                    "INSERT INTO holds (subscriber_id, account_id, amount,"
-                    " state, provider_id, share_bp, item_id, sku, day_key,"
-                    " month_key, reference, actor, reason, expires_at,"
-                    " created_at) VALUES (%lld, %lld, %lld, 'pending', %lld,"
-                    " %lld, NULLIF(%lld, 0), %s, %d, %d, %s, %s, %s,"
-                    " UTC_TIMESTAMP(3) + INTERVAL %lld SECOND,"
-                    " UTC_TIMESTAMP(3))",
-                    (long long) h->subscriber_id, (long long) account_id,
-                    (long long) h->amount, (long long) h->provider_id,
-                    (long long) h->share_bp, (long long) h->item_id, h->sku,
-                    day, month, h->reference, ctx->actor, ctx->reason,
-                    (long long) ctx->cfg->billing.hold_ttl_s);
-    if (rc == GW_OK) {
-        *hold_id = db->insert_id;
+    if (gw_db_col_i64(row, 0) != 0) {
+        return bill_debit_refused(db, a, h->subscriber_id, h->amount, day,
+                                  month);
     }
-    return rc;
+    *hold_id = gw_db_col_i64(row, 1);
+    gw_assert(*hold_id > 0);
+    return GW_OK;
 }
 
 struct bill_hold_row {

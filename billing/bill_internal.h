@@ -49,17 +49,6 @@ int bill_legs_post(struct gw_db *db, struct gw_arena *a,
 void bill_business_day(const struct gw_config *cfg, char *out);
 
 /*
- * The conditional debit: takes amount from the subscriber's balance (or,
- * with hold, adds it to "held") and to the spent counters, in one UPDATE
- * whose WHERE holds every limit (status, balance/credit limit, caps).
- * Refused: GW_ESUSPENDED, GW_EFUNDS or GW_ECAP. Sets *account_id and,
- * when not NULL, the business day/month keys the spend was counted on.
- */
-int bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-               int64_t subscriber_id, int64_t amount, int hold,
-               int64_t *account_id, int *day_key, int *month_key) GW_MUST_CHECK;
-
-/*
  * Credits (amount > 0) or debits the subscriber's account without limits
  * (top-ups, refunds, captures' settlement are done by their callers) and
  * remembers the new balance for bill_legs_post. Sets *account_id;
@@ -68,7 +57,8 @@ int bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
 int bill_credit(struct gw_db *db, int64_t subscriber_id, int64_t amount,
                 int64_t *account_id) GW_MUST_CHECK;
 
-/* Maps a failed conditional debit to the reason (suspended, funds, cap). */
+/* Maps a debit that matched no row (vas_debit, migrations/032) to the
+ * reason (suspended, funds, cap), or GW_ERETRY. */
 int bill_debit_refused(struct gw_db *db, struct gw_arena *a,
                        int64_t subscriber_id, int64_t amount, int day,
                        int month);

@@ -540,56 +540,6 @@ bill_split(int64_t amount, int64_t provider_id, int64_t share_bp,
               && *provider + *carrier == amount);
 }
 
-/*
- * The debit (or hold) and every limit in one statement. Assignments in a
- * single-table UPDATE run left to right: each spent counter is computed
- * before its key is moved to the current period. The session variables
- * carry what the warnings need to the ledger post's row.
- */
-#define BILL_DEBIT_SQL                                                         \
-    "UPDATE accounts SET spent_day = (@vas_sd := IF(spent_day_key = ?,"        \
-    " spent_day, 0) + ?), spent_day_key = ?, spent_month = (@vas_sm :="        \
-    " IF(spent_month_key = ?, spent_month, 0) + ?), spent_month_key = ?,"      \
-    " balance = (@vas_bal := balance - ?), held = held + ?,"                   \
-    " plan = (@vas_plan := plan), cap_daily = (@vas_cd := cap_daily),"         \
-    " cap_monthly = (@vas_cm := cap_monthly),"                                 \
-    " updated_at = UTC_TIMESTAMP(3), id = LAST_INSERT_ID(id)"                  \
-    " WHERE kind = 'subscriber' AND owner_id = ? AND bucket = 0 AND"           \
-    " status = 'active' AND balance - held - ? >= -credit_limit"               \
-    " AND (cap_daily IS NULL OR IF(spent_day_key = ?, spent_day, 0) + ?"       \
-    " <= cap_daily) AND (cap_monthly IS NULL OR IF(spent_month_key = ?,"       \
-    " spent_month, 0) + ? <= cap_monthly)"
-
-int
-bill_debit(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
-           int64_t subscriber_id, int64_t amount, int hold, int64_t *account_id,
-           int *day_key, int *month_key)
-{
-    int day, month, rc;
-
-    gw_assert(amount > 0);
-    bill_day_keys(ctx->cfg, gw_now_s(), &day, &month);
-    if (day_key != NULL) {
-        *day_key = day;
-        *month_key = month;
-    }
-    rc = gw_stmt_exec(db, BILL_DEBIT_SQL,
-                      GW_ARGS(GW_I64(day), GW_I64(amount), GW_I64(day),
-                              GW_I64(month), GW_I64(amount), GW_I64(month),
-                              GW_I64(hold ? 0 : amount),
-                              GW_I64(hold ? amount : 0), GW_I64(subscriber_id),
-                              GW_I64(amount), GW_I64(day), GW_I64(amount),
-                              GW_I64(month), GW_I64(amount)));
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (db->affected != 1) {
-        return bill_debit_refused(db, a, subscriber_id, amount, day, month);
-    }
-    *account_id = db->insert_id; /* SET id = LAST_INSERT_ID(id) */
-    return GW_OK;
-}
-
 int
 bill_credit(struct gw_db *db, int64_t subscriber_id, int64_t amount,
             int64_t *account_id)
@@ -618,18 +568,6 @@ bill_charge_ok(const struct bill_charge *c)
 {
     return bill_amount_ok(c->amount) && c->share_bp >= 0
         && c->share_bp <= BILL_SHARE_BP_MAX;
-}
-
-int
-bill_charge_debit(struct gw_db *db, struct gw_arena *a,
-                  const struct bill_ctx *ctx, const struct bill_charge *c,
-                  int64_t *account_id)
-{
-    if (!bill_charge_ok(c)) {
-        return GW_EINVAL;
-    }
-    return bill_debit(db, a, ctx, c->subscriber_id, c->amount, 0, account_id,
-                      NULL, NULL);
 }
 
 /* A charge's legs: the subscriber pays, the revenue split exactly. */

@@ -295,7 +295,7 @@ store_buy_payload(struct store_ctx *ctx, const struct store_buy *b, int ids)
 }
 
 /* A free purchase's outbox rows and the provider's webhook (a paid one
- * writes the same rows in store_buy_charge's CALL). */
+ * writes the same rows in vas_buy). */
 static int
 store_buy_notify(struct store_ctx *ctx, struct store_buy *b)
 {
@@ -338,97 +338,50 @@ store_buy_posted(struct store_ctx *ctx, struct store_buy *b,
 }
 
 /*
- * A paid purchase after its row, in one prepared CALL
- * (migrations/028_money_procs.sql): the outbox rows and the provider's
- * webhook event (as store_buy_notify writes them), the charge's ledger
- * post (billing prepares its parameters), and the charge's id and the
- * balance it left on the purchase: one primary-key UPDATE of one table
- * whose changed columns are in no index (the entitlement's latest
- * purchase is its highest purchase id, and the purchase of a charge is
- * found through its CDR). The notifications come before the post, so the
- * counter-accounts' row locks (shared by concurrent purchases of a
- * bucket) are taken as late as possible.
+ * A paid purchase, for oneself or a gift, in one prepared CALL
+ * (migrations/032_one_debit.sql, vas_buy): the debit (vas_debit, where
+ * every money limit is written, once), for a gift the recipient, the
+ * entitlement, the row, the outbox rows (the buyer's; the recipient's for
+ * a gift), the provider's webhook event and the charge's ledger post
+ * (billing prepares its parameters). A gift debits before it looks at the
+ * recipient; a purchase for oneself takes the entitlement's row lock
+ * first (see the top of this file). The row's first column says which
+ * step refused: 1 owned, 2 the debit (billing says why), 3 the catalog
+ * moved, 4 no such recipient, 5 the recipient's account is not active.
  */
-#define STORE_CHARGE_NPARAMS 7
-#define STORE_CHARGE_SQL                                                       \
-    "CALL vas_purchase_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?," \
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-static int
-store_buy_charge(struct store_ctx *ctx, struct store_buy *b,
-                 const struct bill_ctx *bc, const struct bill_charge *c,
-                 int64_t account_id)
-{
-    struct gw_param  prm[STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS];
-    struct bill_post post;
-    MYSQL_ROW        row;
-    char             buyer_id[GW_NOTIF_ID_LEN + 1];
-    char             rcpt_id[GW_NOTIF_ID_LEN + 1];
-    char             event_id[GW_NOTIF_ID_LEN + 1];
-    char            *payload = store_buy_payload(ctx, b, 1);
-    int              rc;
-
-    if (payload == NULL) {
-        return GW_ERROR;
-    }
-    rc = bill_charge_prepare(ctx->db, ctx->a, bc, c, account_id, &post);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    gw_outbox_id_new(buyer_id);
-    gw_outbox_id_new(rcpt_id);
-    gw_outbox_id_new(event_id);
-    prm[0] = GW_I64(b->purchase_id);
-    prm[1] = GW_STR(b->buyer);
-    prm[2] = GW_STR(buyer_id);
-    prm[3] = GW_STR(b->recipient);
-    prm[4] = b->gift ? GW_STR(rcpt_id) : GW_NULL;
-    prm[5] = GW_STR(event_id);
-    prm[6] = GW_STR(payload);
-    memcpy(prm + STORE_CHARGE_NPARAMS, post.param, sizeof(post.param));
-    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_CHARGE_SQL, prm,
-                     STORE_CHARGE_NPARAMS + BILL_POST_NPARAMS);
-    return rc == GW_OK ? store_buy_posted(ctx, b, bc, &post, row) : rc;
-}
-
-/*
- * A paid purchase for oneself in one prepared CALL
- * (migrations/029_purchase_proc.sql): the entitlement, the debit, the row
- * and vas_purchase_charge's writes, in the order store_buy_apply's
- * statements take for it. The row's first column says which step
- * refused: 1 owned, 2 the debit (billing says why), 3 the catalog moved.
- */
-#define STORE_OWN_NPARAMS 12
-#define STORE_OWN_SQL                                                          \
-    "CALL vas_purchase(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"  \
+#define STORE_PAID_NPARAMS 14
+#define STORE_PAID_SQL                                                         \
+    "CALL vas_buy(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?," \
     " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static void
-store_buy_own_params(const struct store_buy *b, const struct bill_post *post,
-                     const char *payload, const char *notif_id,
-                     const char *event_id, const char *now,
-                     struct gw_param *prm)
+store_buy_paid_params(const struct store_buy *b, const struct bill_post *post,
+                      const char *payload, const char *notif_id,
+                      const char *rcpt_id, const char *event_id,
+                      const char *now, struct gw_param *prm)
 {
     prm[0] = GW_STR(b->buyer);
-    prm[1] = GW_STR(b->pass ? "pass" : "permanent");
-    prm[2] = GW_STR(now);
-    prm[3] = GW_I64(b->pass);
-    prm[4] = GW_I64(b->pass ? b->item.pass_days : 0);
-    prm[5] = GW_I64(post->day_key);
-    prm[6] = GW_I64(post->month_key);
-    prm[7] = GW_STR(b->format);
-    prm[8] = GW_I64(b->cat_gen);
-    prm[9] = GW_STR(notif_id);
-    prm[10] = GW_STR(event_id);
-    prm[11] = GW_STR(payload + 1); /* without its '{': after the ids */
-    memcpy(prm + STORE_OWN_NPARAMS, post->param, sizeof(post->param));
+    prm[1] = GW_STR(b->recipient);
+    prm[2] = GW_STR(b->pass ? "pass" : "permanent");
+    prm[3] = GW_STR(now);
+    prm[4] = GW_I64(b->pass);
+    prm[5] = GW_I64(b->pass ? b->item.pass_days : 0);
+    prm[6] = GW_I64(post->day_key);
+    prm[7] = GW_I64(post->month_key);
+    prm[8] = GW_STR(b->format);
+    prm[9] = GW_I64(b->cat_gen);
+    prm[10] = GW_STR(notif_id);
+    prm[11] = b->gift ? GW_STR(rcpt_id) : GW_NULL;
+    prm[12] = GW_STR(event_id);
+    prm[13] = GW_STR(payload + 1); /* without its '{': after the ids */
+    memcpy(prm + STORE_PAID_NPARAMS, post->param, sizeof(post->param));
 }
 
-/* What vas_purchase's row says: done, or which step refused. */
+/* What vas_buy's row says: done, or which step refused. */
 static int
-store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
-                  const struct bill_ctx *bc, const struct bill_post *post,
-                  MYSQL_ROW row)
+store_buy_paid_row(struct store_ctx *ctx, struct store_buy *b,
+                   const struct bill_ctx *bc, const struct bill_post *post,
+                   MYSQL_ROW row)
 {
     int64_t days = b->pass ? b->item.pass_days : 0, end_ms;
 
@@ -440,12 +393,19 @@ store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
     case 0:
         break;
     case 1:
-        return store_refuse(ctx, GW_EOWNED, "you already own this item");
+        return store_refuse(ctx, GW_EOWNED, "%s already own%s this item",
+                            b->gift ? "the recipient" : "you",
+                            b->gift ? "s" : "");
     case 2:
         return bill_charge_refused(ctx->db, ctx->a, post);
     case 3:
         b->cat_stale = 1; /* the retry reads the generation and the item */
         return GW_ERETRY;
+    case 4:
+        return store_refuse(ctx, GW_ENOTFOUND, "unknown gift recipient");
+    case 5:
+        return store_refuse(ctx, GW_ESUSPENDED,
+                            "the recipient's phone account is suspended");
     default:
         return GW_ERROR;
     }
@@ -459,13 +419,14 @@ store_buy_own_row(struct store_ctx *ctx, struct store_buy *b,
 }
 
 static int
-store_buy_own(struct store_ctx *ctx, struct store_buy *b,
-              const struct bill_ctx *bc, struct bill_charge *c)
+store_buy_paid(struct store_ctx *ctx, struct store_buy *b,
+               const struct bill_ctx *bc, struct bill_charge *c)
 {
-    struct gw_param  prm[STORE_OWN_NPARAMS + BILL_POST_NPARAMS];
+    struct gw_param  prm[STORE_PAID_NPARAMS + BILL_POST_NPARAMS];
     struct bill_post post;
     MYSQL_ROW        row;
     char             notif_id[GW_NOTIF_ID_LEN + 1];
+    char             rcpt_id[GW_NOTIF_ID_LEN + 1];
     char             event_id[GW_NOTIF_ID_LEN + 1], now[32];
     char            *payload = store_buy_payload(ctx, b, 0);
     int              rc;
@@ -473,7 +434,7 @@ store_buy_own(struct store_ctx *ctx, struct store_buy *b,
     if (payload == NULL || payload[0] != '{') {
         return GW_ERROR;
     }
-    /* vas_purchase makes the reference and the CDR's purchase id. */
+    /* vas_buy makes the reference and the CDR's purchase id. */
     c->reference = NULL;
     c->purchase_id = 0;
     rc = bill_charge_prepare(ctx->db, ctx->a, bc, c, b->sub.account_id, &post);
@@ -481,12 +442,14 @@ store_buy_own(struct store_ctx *ctx, struct store_buy *b,
         return rc;
     }
     gw_outbox_id_new(notif_id);
+    gw_outbox_id_new(rcpt_id);
     gw_outbox_id_new(event_id);
     store_time_sql(b->now_ms, now);
-    store_buy_own_params(b, &post, payload, notif_id, event_id, now, prm);
-    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_OWN_SQL, prm,
-                     STORE_OWN_NPARAMS + BILL_POST_NPARAMS);
-    return rc != GW_OK ? rc : store_buy_own_row(ctx, b, bc, &post, row);
+    store_buy_paid_params(b, &post, payload, notif_id, rcpt_id, event_id, now,
+                          prm);
+    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_PAID_SQL, prm,
+                     STORE_PAID_NPARAMS + BILL_POST_NPARAMS);
+    return rc != GW_OK ? rc : store_buy_paid_row(ctx, b, bc, &post, row);
 }
 
 int
@@ -494,43 +457,28 @@ store_buy_apply(struct store_ctx *ctx, struct store_buy *b)
 {
     struct bill_charge c;
     struct bill_ctx    bc;
-    int64_t            account_id = 0, start_ms = 0, end_ms = 0;
+    int64_t            start_ms = 0, end_ms = 0;
     char               ref[48];
-    int                rc, paid = b->item.price > 0;
+    int                rc = GW_OK;
 
     gw_assert(!b->cat_stale);
     gw_assert(b->recipient != NULL && b->item.price >= 0);
     b->now_ms = gw_now_ms();
     b->expires_at[0] = '\0';
     b->charge_txn_id = 0;
-    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
-    if (paid && !b->gift) {
-        return store_buy_own(ctx, b, &bc, &c);
+    if (b->item.price > 0) {
+        store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
+        return store_buy_paid(ctx, b, &bc, &c);
     }
+    /* Free: the row is complete as inserted, no money moves. */
     if (b->gift) {
-        rc = paid ? bill_charge_debit(ctx->db, ctx->a, &bc, &c, &account_id)
-                  : GW_OK;
-        if (rc == GW_OK) {
-            rc = store_buy_recipient(ctx, b);
-        }
-        if (rc == GW_OK) {
-            rc = store_buy_entitle(ctx, b, &start_ms, &end_ms);
-        }
-    } else {
+        rc = store_buy_recipient(ctx, b);
+    }
+    if (rc == GW_OK) {
         rc = store_buy_entitle(ctx, b, &start_ms, &end_ms);
-        if (rc == GW_OK && paid) {
-            rc = bill_charge_debit(ctx->db, ctx->a, &bc, &c, &account_id);
-        }
     }
     if (rc == GW_OK) {
         rc = store_buy_row(ctx, b, start_ms, end_ms);
     }
-    if (rc != GW_OK) {
-        return rc;
-    }
-    if (!paid) {
-        return store_buy_notify(ctx, b); /* the row is complete as inserted */
-    }
-    store_buy_charge_init(ctx, b, &c, &bc, ref, sizeof(ref));
-    return store_buy_charge(ctx, b, &bc, &c, account_id);
+    return rc != GW_OK ? rc : store_buy_notify(ctx, b);
 }

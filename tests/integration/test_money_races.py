@@ -49,9 +49,9 @@ def assert_audit():
     assert ok, out
 
 
-# Own purchases debit inside the purchase procedure (migrations/029) and
-# gifts with billing's BILL_DEBIT_SQL: the same limits written twice, so
-# every limit race runs through both.
+# Own purchases and gifts debit in different orders inside vas_buy (one
+# copy of the limits since migration 032: vas_debit), and until 032 with two
+# copies of the limits; every limit race runs through both.
 MODES = ["own", "gift"]
 
 
