@@ -26,9 +26,12 @@
  *                           token; undone by a compare-and-delete of
  *                           that value; moved only after the other lobby
  *                           fenced its token, lob_lobby.c)
- *   vas:lobbies:{g<game>}   zset id -> created ms, the public listing,
- *   …:info / …:exp          with the rendered lobby and its expiry; a hint
- *                           that the lobby scripts are the authority for.
+ *   vas:lobbies:{g<game>}:rows / :exps  the public listing: one row per
+ *                           listed lobby, "<created>.<id>.<expiry>.<JSON>"
+ *                           in a zset whose lexical order is the list's,
+ *                           and the rows' expiries (lob_internal.h); a
+ *                           hint that the lobby scripts are the authority
+ *                           for.
  *
  * Presence: every request of a member refreshes it (ZADD :s) and the keys'
  * TTLs; each script first evicts members silent for idle_ms (the scripts

@@ -20,8 +20,7 @@ enum lob_script_id {
     LOB_S_START_FINISH,
     LOB_S_START_ABORT,
     LOB_S_FENCE,
-    LOB_S_IDX_PUT,
-    LOB_S_IDX_LIST,
+    LOB_S_ROWS_SWEEP,
     LOB_S_USER_CAS,
     LOB_S_USER_DEL,
     LOB_S_COUNT
@@ -31,7 +30,7 @@ enum lob_script_id {
 #define LOB_TOKEN_LEN  16 /* hex of a claim's token */
 /* A claim's value: "<lobby id>.<token>" and its NUL. */
 #define LOB_CLAIM_MAX  (LOB_ID_LEN + 1 + LOB_TOKEN_LEN + 1)
-#define LOB_INDEX_KEYS 3
+#define LOB_INDEX_KEYS 2 /* the listing's rows and their expiries */
 #define LOB_HEAD_ARGS  5 /* now, idle, closed ttl, user, eviction bound */
 #define LOB_ARGS_MAX   (LOB_HEAD_ARGS + 8 + LOB_INVITES_MAX)
 #define LOB_KEY_MAX    (32 + GW_USER_ID_MAX + LOB_ID_LEN)
@@ -70,25 +69,52 @@ int lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
                const char *const *keys, int nargs, const char *const *args);
 
 /*
- * The listing put for l: keys into keys[], args into argv[6] (json holds
- * the rendered lobby). 1 when there is one to send, 0 when l is private
- * or not loaded, -1 out of memory.
+ * The listing (lob_list.c) of one game, in the game's slot:
+ *   vas:lobbies:{g<game>}:rows  zset, every score 0, member "<created ms,
+ *                               13 digits>.<id>.<expiry ms, 13 digits>.
+ *                               <lobby JSON>": lexical order is the list's
+ *                               order (created, then id), so a page is one
+ *                               ZREVRANGEBYLEX and no script;
+ *   vas:lobbies:{g<game>}:exps  zset "<created>.<id>" -> expiry ms, for
+ *                               the sweep of expired rows.
+ * LOB_ROW_KEY_LEN: "<created>.<id>"; LOB_ROW_HEAD: up to the JSON.
  */
-int lob_index_args(const struct gw_config *cfg, const struct lob_lobby *l,
-                   struct gw_buf *json, char keys[LOB_INDEX_KEYS][LOB_KEY_MAX],
-                   char nums[4][24], const char **argv);
+#define LOB_ROW_MS_DIGITS 13
+#define LOB_ROW_MS_MAX    9999999999999LL
+#define LOB_ROW_KEY_LEN   (LOB_ROW_MS_DIGITS + 1 + LOB_ID_LEN)
+#define LOB_ROW_HEAD      (LOB_ROW_KEY_LEN + 1 + LOB_ROW_MS_DIGITS + 1)
+
+/* One lobby's listing put, prepared by lob_row_args. */
+struct lob_row {
+    char          keys[LOB_INDEX_KEYS][LOB_KEY_MAX];
+    char          key[LOB_ROW_KEY_LEN + 1];  /* "<created>.<id>" */
+    char          lo[LOB_ROW_KEY_LEN + 3];   /* "[<key>." */
+    char          hi[LOB_ROW_KEY_LEN + 3];   /* "[<key>/" */
+    char          exp[24], ttl[24], now[24]; /* ms as text */
+    struct gw_buf member;                    /* the row; empty: unlisted */
+};
 
 /*
- * Appends the listing put of lob_index_args (kp, argv) to r's pipeline
- * (connected): the IDX_PUT script, which also sweeps expired entries,
- * every LOB_INDEX_SWEEP_EVERY-th time per thread, else its writes as
- * LOB_INDEX_PLAIN_CMDS plain commands. Returns how many replies to read
- * (0: nothing appended).
+ * Prepares the listing put for l (gw_buf_free(&row->member) after). 1 when
+ * there is one to send, 0 when l is private or not loaded, -1 out of
+ * memory.
  */
-#define LOB_INDEX_SWEEP_EVERY 16
-#define LOB_INDEX_PLAIN_CMDS  6
-int lob_index_append(struct gw_redis *r, const char *const *kp,
-                     const char *const *argv);
+int lob_row_args(const struct gw_config *cfg, const struct lob_lobby *l,
+                 struct lob_row *row);
+
+/*
+ * Appends the listing put of row to r's pipeline (connected): a listed
+ * lobby's row replaces its previous one in one MULTI/EXEC (no reader sees
+ * two rows of one lobby or none), an unlisted one's is removed; every
+ * LOB_ROWS_SWEEP_EVERY-th put of a thread also runs the sweep script.
+ * Returns how many replies to read (0: nothing appended); the sweep's, if
+ * any, is the last.
+ */
+#define LOB_ROWS_SWEEP_EVERY 16
+int lob_row_append(struct gw_redis *r, const struct lob_row *row);
+
+/* Appends the sweep script of the game's listing (keys: row->keys). */
+int lob_row_append_sweep(struct gw_redis *r, const struct lob_row *row);
 
 /* 1 when rep is Redis' NOSCRIPT error. */
 int lob_is_noscript(const redisReply *rep);

@@ -693,26 +693,23 @@ int
 lob_after_send(struct gw_redis *r, struct gw_arena *a,
                const struct gw_config *cfg, struct lob_result *res)
 {
-    char          keys[LOB_INDEX_KEYS][LOB_KEY_MAX], nums[4][24];
-    char          ukey[LOB_KEY_MAX];
-    const char   *kp[LOB_INDEX_KEYS], *argv[6];
-    struct gw_buf json = {0};
-    int           i, n = 0;
+    struct lob_row *row;
+    char            ukey[LOB_KEY_MAX];
+    const char     *kp[1], *argv[1];
+    int             n = 0;
 
-    (void) a;
     res->after_index = res->after_unclaim = 0;
     if (res->lobby.id == NULL) {
         return 0;
     }
-    if (res->lobby.index_due
-        && lob_index_args(cfg, &res->lobby, &json, keys, nums, argv) == 1) {
-        for (i = 0; i < LOB_INDEX_KEYS; i++) {
-            kp[i] = keys[i];
-        }
-        res->after_index = lob_index_append(r, kp, argv);
+    row = res->lobby.index_due ? gw_arena_alloc(a, sizeof(*row)) : NULL;
+    if (row != NULL && lob_row_args(cfg, &res->lobby, row) == 1) {
+        res->after_index = lob_row_append(r, row);
         n += res->after_index;
     }
-    gw_buf_free(&json);
+    if (row != NULL) {
+        gw_buf_free(&row->member);
+    }
     if (res->unclaim != NULL) {
         lob_key_user(res->unclaim, ukey);
         kp[0] = ukey;

@@ -35,7 +35,7 @@ lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
 void
 lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX])
 {
-    static const char *const sfx[LOB_INDEX_KEYS] = {"", ":info", ":exp"};
+    static const char *const sfx[LOB_INDEX_KEYS] = {":rows", ":exps"};
     int                      i;
 
     for (i = 0; i < LOB_INDEX_KEYS; i++) {

@@ -143,18 +143,18 @@
     "redis.call('HSET', KM, 'id', ARGV[6], 'game_id', ARGV[7], 'game_title',"  \
     " ARGV[8], 'name', ARGV[9], 'owner', user, 'st', 'open', 'visibility',"    \
     " ARGV[10], 'max', ARGV[11], 'min', ARGV[12], 'created_ms', now,"          \
-    " 'attempt', 0, 'seq', 1, 'idx_ms', now,"                                  \
+    " 'attempt', 0, 'seq', 1, 'row_ms', now,"                                  \
     " 'm:' .. user, '1 ' .. now .. ' 0 ' .. ARGV[13])\n"                       \
     "present() extra[1] = 1 touch()\n"                                         \
     "return {'ok', ev, extra}\n"
 
 /* h[6]: when the listing entry was last refreshed */
 #define LOB_GET                                                                \
-    LOB_GUARD(", 'idx_ms'")                                                    \
+    LOB_GUARD(", 'row_ms'")                                                    \
     "if h[1] ~= 'closed' and h[4] then\n"                                      \
     "  present()\n"                                                            \
     "  if tonumber(now) - tonumber(h[6] or 0) > tonumber(idle) / 2 then\n"     \
-    "    extra[1] = 1 touch('idx_ms', now) else touch() end\n"                 \
+    "    extra[1] = 1 touch('row_ms', now) else touch() end\n"                 \
     "end\n"                                                                    \
     "return {'ok', ev, extra}\n"
 
@@ -172,7 +172,7 @@
     "present()\n"                                                              \
     "ev[#ev + 1] = {'joined', user, ''} extra[1] = 1\n"                        \
     "touch('m:' .. user, seq .. ' ' .. now .. ' 0 ' .. ARGV[6],"               \
-    " 'idx_ms', now)\n"                                                        \
+    " 'row_ms', now)\n"                                                        \
     "return {'ok', ev, extra}\n"
 
 /* Leaving is idempotent: a visible lobby the user is not in answers "gone"
@@ -193,7 +193,7 @@
     "local rec = string.gsub(h[4], '^(%d+ %d+) %d',"                           \
     " '%1 ' .. (ARGV[6] == '1' and '1' or '0'))\n"                             \
     "present() extra[1] = 1\n"                                                 \
-    "touch('m:' .. user, rec, 'idx_ms', now)\n"                                \
+    "touch('m:' .. user, rec, 'row_ms', now)\n"                                \
     "return {'ok', ev, extra}\n"
 
 /* ARGV[6]: max invitees; ARGV[7..]: user ids */
@@ -252,7 +252,7 @@
     "extra[2] = redis.call('HINCRBY', KM, 'attempt', 1)\n"                     \
     "present() extra[1] = 1\n"                                                 \
     "touch('st', 'starting', 'starting_until',"                                \
-    " tonumber(now) + tonumber(ARGV[6]), 'idx_ms', now)\n"                     \
+    " tonumber(now) + tonumber(ARGV[6]), 'row_ms', now)\n"                     \
     "return {'ok', ev, extra}\n"
 
 /* ARGV[6..10]: attempt, match id, host, port, started ms */
@@ -295,70 +295,19 @@
     "return 0\n"
 
 /*
- * The listing of one game (keys: idx zset id -> created ms, info hash
- * id -> lobby JSON, exp zset id -> expiry ms; all in the game's slot).
- * ARGV: now, id, created_ms, exp_ms, json ('' = remove), ttl_ms. Drops up
- * to 16 expired entries on the way, so nothing outlives its lobby.
+ * The sweep of one game's listing (KEYS: rows, exps; lob_internal.h),
+ * ARGV: now. Drops up to 16 rows whose expiry passed (the expiry of a row
+ * and its row are written in one MULTI/EXEC, so the expiry named is the
+ * row's), so nothing outlives its lobby; only short strings enter Lua.
  */
-#define LOB_IDX_PUT                                                            \
-    "local now = tonumber(ARGV[1])\n"                                          \
-    "local function drop(x) redis.call('ZREM', KEYS[1], x)"                    \
-    " redis.call('HDEL', KEYS[2], x) redis.call('ZREM', KEYS[3], x) end\n"     \
-    "if ARGV[5] == '' then drop(ARGV[2]) else\n"                               \
-    "  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])\n"                        \
-    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[5])\n"                        \
-    "  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2]) end\n"                    \
-    "for _, x in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now,"     \
-    " 'LIMIT', 0, 16)) do drop(x) end\n"                                       \
-    "for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end\n"            \
+#define LOB_ROWS_SWEEP                                                         \
+    "for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf',"          \
+    " ARGV[1], 'LIMIT', 0, 16)) do\n"                                          \
+    "  redis.call('ZREMRANGEBYLEX', KEYS[1], '[' .. k .. '.', '[' .. k .. "    \
+    "'/')"                                                                     \
+    "\n  redis.call('ZREM', KEYS[2], k)\n"                                     \
+    "end\n"                                                                    \
     "return 1\n"
-
-/*
- * ARGV: now, max score ('+inf' or the cursor's), cursor id ('' = none),
- * limit, scan. Answers {items, last score, last id, more}. Reads the index
- * limit + 1 entries at a time (one ZREVRANGEBYSCORE, ZMSCORE and HMGET
- * each, not two calls per entry nor `scan` entries up front) until the
- * page is full or `scan` entries were looked at; expired entries are
- * dropped at the end (dropping them on the way would shift the offsets).
- */
-#define LOB_IDX_LIST                                                           \
-    "local now, lim, scan = tonumber(ARGV[1]), tonumber(ARGV[4]),"             \
-    " tonumber(ARGV[5])\n"                                                     \
-    "local out, ls, li, more, off, dead, ended = {}, '', '', 0, 0, {}, "       \
-    "false\n"                                                                  \
-    "while more == 0 and off < scan do\n"                                      \
-    "  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], '-inf',"   \
-    " 'WITHSCORES', 'LIMIT', off, lim + 1)\n"                                  \
-    "  off = off + #ids / 2\n"                                                 \
-    "  ended = #ids < 2 * (lim + 1)\n"                                         \
-    "  local chunk, sc = {}, {}\n"                                             \
-    "  for i = 1, #ids, 2 do\n"                                                \
-    "    local id, s = ids[i], ids[i + 1]\n"                                   \
-    "    if not (ARGV[3] ~= '' and s == ARGV[2] and id >= ARGV[3]) then\n"     \
-    "      chunk[#chunk + 1] = id sc[#chunk] = s end\n"                        \
-    "  end\n"                                                                  \
-    "  if #chunk > 0 then\n"                                                   \
-    "    local exps = redis.call('ZMSCORE', KEYS[3], unpack(chunk))\n"         \
-    "    local infos = redis.call('HMGET', KEYS[2], unpack(chunk))\n"          \
-    "    for k = 1, #chunk do\n"                                               \
-    "      local id, exp, info = chunk[k], exps[k], infos[k]\n"                \
-    "      if (not exp) or tonumber(exp) <= now or not info then\n"            \
-    "        dead[#dead + 1] = id\n"                                           \
-    "      else\n"                                                             \
-    "        if #out >= lim then more = 1 break end\n"                         \
-    "        out[#out + 1] = info\n"                                           \
-    "      end\n"                                                              \
-    "      ls, li = sc[k], id\n"                                               \
-    "    end\n"                                                                \
-    "  end\n"                                                                  \
-    "  if ended then break end\n"                                              \
-    "end\n"                                                                    \
-    "if more == 0 and not ended then more = 1 end\n"                           \
-    "for _, id in ipairs(dead) do\n"                                           \
-    "  redis.call('ZREM', KEYS[1], id) redis.call('HDEL', KEYS[2], id)\n"      \
-    "  redis.call('ZREM', KEYS[3], id)\n"                                      \
-    "end\n"                                                                    \
-    "return {out, ls, li, more}\n"
 
 /* The user's claim on one open lobby (key vas:lobbyuser:{user}). */
 #define LOB_USER_CAS                                                           \
@@ -387,8 +336,7 @@ static const char *const lob_scripts[LOB_S_COUNT] = {
     [LOB_S_START_FINISH] = LOB_PRELUDE LOB_START_FINISH,
     [LOB_S_START_ABORT] = LOB_PRELUDE  LOB_START_ABORT,
     [LOB_S_FENCE] = LOB_FENCE,
-    [LOB_S_IDX_PUT] = LOB_IDX_PUT,
-    [LOB_S_IDX_LIST] = LOB_IDX_LIST,
+    [LOB_S_ROWS_SWEEP] = LOB_ROWS_SWEEP,
     [LOB_S_USER_CAS] = LOB_USER_CAS,
     [LOB_S_USER_DEL] = LOB_USER_DEL,
 };

@@ -102,6 +102,22 @@ def test_idle_lobby_expires_and_leaves_no_keys(cat):
                 token=a.token).json()["items"] == []
 
 
+def test_expired_lobby_leaves_a_live_listing(cat):
+    """Catches: a listing showing a lobby whose expiry passed while the
+    game's listing lives on (a newer lobby keeps its keys), and its row
+    kept after a listing passed it."""
+    game = Catalog(FakeAllocator()).game
+    a, b = User(), User()
+    create(a, game)
+    time.sleep(IDLE_S - 0.7)
+    new = create(b, game).json()["id"]
+    time.sleep(1.0)  # the first one expired, the second has 1.3 s left
+    r = http("GET", f"/v1/lobbies?game_id={game}", token=b.token)
+    assert [x["id"] for x in r.json()["items"]] == [new], r.json()
+    with Redis() as rd:
+        assert rd.cmd("ZCARD", "vas:lobbies:{g%d}:rows" % game) == 1
+
+
 def test_closed_and_started_lobbies_leave_no_keys(cat):
     """Catches: the closed tombstone or a started lobby never expiring."""
     game = Catalog(FakeAllocator()).game
