@@ -84,19 +84,34 @@ def vasgw_procs():
     with open("/proc/net/unix") as f:
         for line in f:
             parts = line.split()
-            if len(parts) >= 8 and parts[7] == sock:
+            # the listening socket (flags __SO_ACCEPTCON): the connections
+            # nginx made to it carry its path too, each held by one worker
+            if len(parts) >= 8 and parts[7] == sock and \
+                    parts[3] == "00010000":
                 inode = parts[6]
                 break
     workers, roles = [], []
     for p in children(pidfile("VAS_VASGW_PID_FILE")):
-        try:
-            fds = os.listdir("/proc/%s/fd" % p)
-            has = any(os.readlink("/proc/%s/fd/%s" % (p, fd)) ==
-                      "socket:[%s]" % inode for fd in fds)
-        except OSError:
-            has = False
-        (workers if has else roles).append(p)
+        (workers if holds(p, "socket:[%s]" % inode) else roles).append(p)
     return workers, roles
+
+
+def holds(pid, target):
+    """pid has an fd open on target. Each fd is read on its own: a worker
+    closes fds (its MariaDB and nginx connections) all the time, and one
+    closed between listing and reading must not make the whole process
+    look like a role."""
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def procs():

@@ -7,7 +7,11 @@
 workers() {
     local m inode p kids
     m=$(cat "$VAS_VASGW_PID_FILE")
-    inode=$(awk -v s="$VAS_VASGW_SOCKET" '$8 == s { print $7; exit }' /proc/net/unix)
+    # The listening socket (flags __SO_ACCEPTCON): nginx's connections to it carry its path
+    # too, each held by one worker, and the first line was often one of them, so a worker
+    # was counted as a role.
+    inode=$(awk -v s="$VAS_VASGW_SOCKET" '$8 == s && $4 == "00010000" { print $7; exit }' \
+        /proc/net/unix)
     read -ra kids <"/proc/$m/task/$m/children" || true # no newline at its end
     for p in "${kids[@]}"; do
         if find "/proc/$p/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .; then
