@@ -403,14 +403,31 @@ vasgw_upgrade() {
     log "vasgw upgraded in place (pid $old -> $new, socket kept)"
 }
 
+# vasgw_env_of [PID]: the VASGW_<SECTION>_<KEY> configuration overrides (gateway/gw_config.c)
+# in this shell's environment, or in that of process PID, sorted; not the two variables an
+# upgrade hands its new master (gateway/gw_master.c).
+vasgw_env_of() {
+    if (($#)); then
+        tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null
+    else
+        env
+    fi | grep -E '^VASGW_[A-Z0-9]+_[A-Z0-9_]+=' | grep -Ev '^VASGW_(LISTEN_FD|UPGRADE_FROM)=' |
+        sort || true
+}
+
 # vasgw_restart: in place (binary upgrade) when the running master is this checkout's
 # $VASGW_BIN; otherwise (another binary, e.g. an ASan build, or not running) stop and start.
+# The new master of an upgrade inherits the old one's environment, not ours: when our
+# VASGW_* overrides differ from the running master's, stop and start, or they would be ignored.
 vasgw_restart() {
     local pid
     vasgw_ini_generate
     if pid=$(pid_of "$VASGW_PID") && vasgw_exe_is "$pid"; then
-        vasgw_upgrade "$pid"
-        return 0
+        if [[ $(vasgw_env_of) == "$(vasgw_env_of "$pid")" ]]; then
+            vasgw_upgrade "$pid"
+            return 0
+        fi
+        log "VASGW_* overrides differ from the running master's: stop and start, not an upgrade"
     fi
     vasgw_stop
     vasgw_start
