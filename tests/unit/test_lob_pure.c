@@ -10,6 +10,7 @@
 #include "gw_config.h"
 #include "gw_status.h"
 #include "lob.h"
+#include "lob_internal.h"
 
 static struct gw_config cfg;
 
@@ -107,6 +108,51 @@ test_ticket(void **state)
                      GW_EINVAL);
 }
 
+/*
+ * Catches: a listing row whose created or expiry ms are not padded to 13
+ * digits (lexical order is then not the list's order), a row not shaped
+ * "<created>.<id>.<expiry>.<lobby JSON>", a range that would remove
+ * another lobby's row, and rows for full or private lobbies.
+ */
+static void
+test_listing_row(void **state)
+{
+    static struct lob_lobby l;
+    struct lob_row          row;
+    const char             *id = "01a2323a33dadba11bada102f4f5a5d1";
+
+    (void) state;
+    memset(&l, 0, sizeof(l));
+    cfg.janitor.lobby_idle_s = 300;
+    l.id = id, l.game_id = 17, l.game_title = "G", l.name = "n";
+    l.owner = "u1", l.state = "open", l.visibility = "public";
+    l.max_players = 2, l.min_players = 2;
+    l.created_ms = 5, l.active_ms = 1796000000000LL;
+    l.nmembers = 1, l.members[0].user_id = "u1", l.members[0].joined_ms = 5;
+    assert_int_equal(lob_row_args(&cfg, &l, &row), 1);
+    assert_string_equal(row.keys[0], "vas:lobbies:{g17}:rows");
+    assert_string_equal(row.keys[1], "vas:lobbies:{g17}:exps");
+    assert_string_equal(row.key,
+                        "0000000000005.01a2323a33dadba11bada102f4f5a5d1");
+    assert_string_equal(row.lo,
+                        "[0000000000005.01a2323a33dadba11bada102f4f5a5d1.");
+    assert_string_equal(row.hi,
+                        "[0000000000005.01a2323a33dadba11bada102f4f5a5d1/");
+    assert_string_equal(row.exp, "1796000300000");
+    assert_int_equal(strncmp(row.member.data,
+                             "0000000000005.01a2323a33dadba11bada102f4f5a5d1."
+                             "1796000300000.{\"id\":\"01a2323a",
+                             LOB_ROW_HEAD + 15),
+                     0);
+    assert_int_equal(row.member.data[row.member.len - 1], '}');
+    gw_buf_free(&row.member);
+    l.nmembers = 2; /* full: its row is removed */
+    assert_int_equal(lob_row_args(&cfg, &l, &row), 1);
+    assert_int_equal(row.member.len, 0);
+    l.nmembers = 1, l.visibility = "private";
+    assert_int_equal(lob_row_args(&cfg, &l, &row), 0);
+}
+
 int
 main(void)
 {
@@ -114,6 +160,7 @@ main(void)
         cmocka_unit_test(test_id_valid),
         cmocka_unit_test(test_text_valid),
         cmocka_unit_test(test_ticket),
+        cmocka_unit_test(test_listing_row),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
