@@ -5,6 +5,7 @@ Each test names the bug it catches."""
 import json
 import secrets
 import time
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -209,3 +210,25 @@ def test_ledger_post_refuses_missing_counter_account():
     finally:
         c.close()
     assert db_query("SELECT COUNT(*) FROM ledger_txns")[0][0] == before
+
+
+def test_debit_limits_written_once():
+    """Bug: a debit's limits written in two places again (as BILL_DEBIT_SQL
+    in billing/ and its copy inside vas_purchase were until migration 032),
+    so a limit changed in one copy is enforced on some paths only. Every
+    stored procedure that debits with limits must do it by calling
+    vas_debit; the only conditional debit in the database is vas_debit's
+    (the C code has none: it only explains a refusal, bill_debit_refused)."""
+    rows = db_query("SELECT ROUTINE_NAME, ROUTINE_DEFINITION FROM"
+                    " information_schema.ROUTINES WHERE ROUTINE_SCHEMA ="
+                    " DATABASE() AND ROUTINE_TYPE = 'PROCEDURE'")
+    body = {n: (d.decode() if isinstance(d, bytes) else d) for n, d in rows}
+    limits = sorted(n for n, d in body.items() if ">= -credit_limit" in d)
+    assert limits == ["vas_debit"], limits
+    callers = sorted(n for n, d in body.items() if "CALL vas_debit(" in d)
+    assert callers == ["vas_buy", "vas_hold"], callers
+    src = Path(__file__).resolve().parents[2]
+    debits = [str(p) for d in ("billing", "store", "services", "ctl", "lobby")
+              for p in (src / d).glob("*.c")
+              if "UPDATE accounts SET spent_day" in p.read_text()]
+    assert debits == [], debits
