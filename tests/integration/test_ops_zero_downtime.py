@@ -104,3 +104,33 @@ def test_restart_part_keeps_the_socket():
     assert master_pid() != old and not alive(old)
     assert _listen_inode() == inode
     assert not fails, f"{len(fails)} failed /healthz probes"
+
+
+def test_restart_part_applies_changed_overrides():
+    """An upgrade's new master inherits the old one's environment, so
+    restart-part with VASGW_* overrides that differ from the running
+    master's stops and starts vasgw (the overrides take effect), and with
+    the same overrides upgrades in place. Fails if restart-part upgrades
+    regardless (the override is silently ignored)."""
+    from gw_helpers import stack
+    ensure_vasgw()
+
+    def environ():
+        with open(f"/proc/{master_pid()}/environ", "rb") as f:
+            return f.read().split(b"\0")
+
+    flag = b"VASGW_SERVER_MAX_REQUESTS=190000"
+    try:
+        r = stack("restart-part", "vasgw",
+                  env={"VASGW_SERVER_MAX_REQUESTS": "190000"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "stop and start" in r.stderr, r.stderr
+        assert flag in environ()
+        r = stack("restart-part", "vasgw",
+                  env={"VASGW_SERVER_MAX_REQUESTS": "190000"})
+        assert r.returncode == 0 and "upgraded in place" in r.stderr, r.stderr
+        assert flag in environ()
+    finally:
+        r = stack("restart-part", "vasgw")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert flag not in environ()
