@@ -7,7 +7,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from conftest import ENV, vasctl
+from conftest import ENV, db_query, vasctl
 
 CONTENT = Path(ENV.get("VAS_CONTENT_DIR", "run/test/content"))
 
@@ -60,3 +60,14 @@ def import_feed(feed, check=True):
         return vasctl("catalog", "import", path, check=check)
     finally:
         os.unlink(path)
+
+
+def feed_items(n_items, price):
+    """A private provider with n_items ringtones at price (make_feed +
+    import_feed): their item ids in id order, and the provider's id."""
+    feed, tag = make_feed(n_items, price=price)
+    import_feed(feed)
+    rows = db_query("SELECT i.id, p.id FROM items i JOIN providers p ON"
+                    " p.id = i.provider_id WHERE p.code = %s ORDER BY i.id",
+                    (f"p-{tag}",))
+    return [r[0] for r in rows], rows[0][1]

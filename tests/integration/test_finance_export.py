@@ -9,7 +9,7 @@ import pytest
 from conftest import ENV, assert_problem, db_query, http, vasctl
 from fin_helpers import (COLUMNS, add_cdrs, export_day, free_day, parse,
                          today)
-from store_helpers import import_feed, make_feed
+from store_helpers import feed_items
 
 
 def test_columns_and_formula_cells_are_neutralised(tmp_path):
@@ -99,11 +99,7 @@ def test_closed_day_never_changes(tmp_path):
 def test_today_is_provisional_and_stays_open(subscriber, tmp_path):
     # Catches: today closed by an export (later purchases would be lost
     # from the day), or a purchase missing from today's next export.
-    feed, tag = make_feed(2, price=120)
-    import_feed(feed)
-    items = [i for (i,) in db_query(
-        "SELECT i.id FROM items i JOIN providers p ON p.id = i.provider_id"
-        " WHERE p.code = %s ORDER BY i.id", (f"p-{tag}",))]
+    items, _ = feed_items(2, 120)
     s = subscriber(balance=1000)
 
     def buy(item):
@@ -202,10 +198,7 @@ def test_refund_after_close_lands_on_an_open_day(subscriber, admin_key,
                                                 tmp_path):
     # Catches: a correction booked on the charge's (closed) day, which would
     # change a file finance already sent to the carrier.
-    feed, tag = make_feed(1, price=500)
-    import_feed(feed)
-    item = db_query("SELECT i.id FROM items i JOIN providers p ON p.id ="
-                    " i.provider_id WHERE p.code = %s", (f"p-{tag}",))[0][0]
+    item = feed_items(1, 500)[0][0]
     s = subscriber(balance=1000)
     r = http("POST", "/v1/purchases", {"item_id": item}, token=s["token"],
              headers={"Idempotency-Key": secrets.token_hex(8)})

@@ -9,17 +9,12 @@ import pytest
 
 from conftest import (ENV, assert_problem, audit_clean, db_query, http,
                       vasctl, wait_until)
-from store_helpers import import_feed, make_feed
+from store_helpers import feed_items
 
 
 @pytest.fixture
 def shop():
-    feed, tag = make_feed(2, price=1000)
-    import_feed(feed)
-    rows = db_query("SELECT i.id, p.id FROM items i JOIN providers p ON"
-                    " p.id = i.provider_id WHERE p.code = %s ORDER BY i.id",
-                    (f"p-{tag}",))
-    return [r[0] for r in rows], rows[0][1]
+    return feed_items(2, 1000)
 
 
 def buy(sub, item):

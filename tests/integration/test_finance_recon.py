@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ENV, db_query, http, vasctl
 from fin_helpers import add_cdrs, free_day, today
-from store_helpers import import_feed, make_feed
+from store_helpers import feed_items
 
 HEADER = "cdr_id,msisdn,amount,currency,billed_at\r\n"
 
@@ -41,11 +41,7 @@ def classes(stdout):
 
 @pytest.fixture(scope="module")
 def ringtones():
-    feed, tag = make_feed(3, price=150)
-    import_feed(feed)
-    return [i for (i,) in db_query(
-        "SELECT i.id FROM items i JOIN providers p ON p.id = i.provider_id"
-        " WHERE p.code = %s ORDER BY i.id", (f"p-{tag}",))]
+    return feed_items(3, 150)[0]
 
 
 def buy_on(day, sub, item):

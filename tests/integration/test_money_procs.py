@@ -11,18 +11,13 @@ import pymysql
 import pytest
 
 from conftest import (ENV, audit_clean, db_connect, db_query, http)
-from store_helpers import import_feed, make_feed
+from store_helpers import feed_items
 from test_store import balance, buy
 
 
 @pytest.fixture(scope="module")
 def tune():
-    feed, tag = make_feed(2, price=300)
-    import_feed(feed)
-    rows = db_query("SELECT i.id FROM items i JOIN providers p ON"
-                    " p.id = i.provider_id WHERE p.code = %s ORDER BY i.id",
-                    (f"p-{tag}",))
-    return [r[0] for r in rows]
+    return feed_items(2, 300)[0]
 
 
 def root():
