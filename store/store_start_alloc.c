@@ -6,7 +6,14 @@
  * total timeouts, no redirects, http/https only, the answer capped; one
  * retry on any failure (the start id lets an allocator de-duplicate).
  * Never called inside a MariaDB transaction.
+ *
+ * Each serving thread keeps one curl handle (a pthread key frees it when
+ * the thread ends) and resets its options before every call, so the
+ * connection to an allocator is kept alive between starts instead of a
+ * TCP handshake per call; a kept connection the allocator has closed is
+ * detected by curl and replaced, and the one retry covers the rest.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -85,13 +92,53 @@ store_alloc_parse(const struct gw_buf *b, struct store_start *s)
     return rc;
 }
 
+static pthread_key_t  store_alloc_key;
+static pthread_once_t store_alloc_key_once = PTHREAD_ONCE_INIT;
+static int            store_alloc_key_rc = -1;
+
+static void
+store_alloc_handle_free(void *c)
+{
+    curl_easy_cleanup(c);
+}
+
+static void
+store_alloc_key_make(void)
+{
+    store_alloc_key_rc =
+        pthread_key_create(&store_alloc_key, store_alloc_handle_free);
+}
+
+/* This thread's handle, options reset; NULL when out of memory. */
+static CURL *
+store_alloc_handle(void)
+{
+    CURL *c;
+
+    if (pthread_once(&store_alloc_key_once, store_alloc_key_make) != 0
+        || store_alloc_key_rc != 0) {
+        return NULL;
+    }
+    c = pthread_getspecific(store_alloc_key);
+    if (c != NULL) {
+        curl_easy_reset(c);
+        return c;
+    }
+    c = curl_easy_init();
+    if (c != NULL && pthread_setspecific(store_alloc_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
+}
+
 static int
 store_alloc_once(const struct gw_config *cfg, const char *rid,
                  struct store_start *s, const char *body)
 {
     struct curl_slist *hdrs = NULL;
     struct gw_buf      reply = {0};
-    CURL              *c = curl_easy_init();
+    CURL              *c = store_alloc_handle();
     CURLcode           cc;
     long               status = 0;
     int                rc = GW_EBADGATEWAY;
@@ -125,8 +172,9 @@ store_alloc_once(const struct gw_config *cfg, const char *rid,
     } else if ((rc = store_alloc_parse(&reply, s)) != GW_OK) {
         gw_log_warn(rid, "allocator %s: not an allocation", s->allocator_url);
     }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL); /* hdrs is freed now */
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);  /* and reply */
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
     gw_buf_free(&reply);
     return rc;
 }

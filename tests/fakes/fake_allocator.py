@@ -12,7 +12,8 @@ every request and can misbehave on purpose, set in-process or over HTTP:
         fail_once  500 to the next request, then ok (the gateway retries once)
         stall      sleep stall_s seconds, then answer ok (a hung allocator)
         garbage    200 with a body that is not an allocation
-    GET  /requests   the recorded requests (JSON list)
+    GET  /requests   the recorded requests (JSON list; "peer" is the client's
+                     TCP port, so a test can count the connections used)
 
 Use it in-process (FakeAllocator().start(); .url; .requests; .mode; .stop())
 or from a shell (scripts/stack.sh runs one for make run's demo):
@@ -93,7 +94,8 @@ class FakeAllocator:
                     if mode == "fail_once":
                         fake.mode = "ok"
                     fake.requests.append({"body": body, "mode": mode,
-                                          "at": time.time()})
+                                          "at": time.time(),
+                                          "peer": self.client_address[1]})
                 if body is None or not body.get("lobby_id"):
                     self._reply(400, {"error": "bad request"})
                 elif mode in ("fail", "fail_once"):
