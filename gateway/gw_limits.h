@@ -72,4 +72,10 @@
 #define GW_UPGRADE_SETTLE_MS  300
 #define GW_UPGRADE_TIMEOUT_MS 30000
 
+/* gw_random_bytes: requests of up to GW_RANDOM_SMALL bytes are served from
+ * a per-thread block of GW_RANDOM_BLOCK bytes of RAND_bytes output (one
+ * RAND_bytes, and its getpid(2), per ~25 lobby notification ids). */
+#define GW_RANDOM_SMALL 32
+#define GW_RANDOM_BLOCK 512
+
 #endif /* GW_LIMITS_H */

@@ -229,14 +229,66 @@ gw_ct_equal(const void *a, const void *b, size_t n)
  * fork (a worker never repeats its master's or a sibling's bytes). It
  * replaced a getrandom(2) per call: ~3.6 system calls per lobby request
  * for notification ids and claim tokens, each one a VM exit here.
+ *
+ * Small requests (ids, tokens: up to GW_RANDOM_SMALL bytes) are served
+ * from a per-thread block of GW_RANDOM_BLOCK bytes of RAND_bytes output:
+ * OpenSSL 3.0's RAND_bytes calls getpid(2) on every call (its own fork
+ * check) and takes its DRBG's lock, ~3.8 system calls per lobby join or
+ * leave. The block is the same DRBG's output, each byte handed out once
+ * and wiped as it leaves; a fork (pthread_atfork) drops the block in the
+ * child, so a child never repeats its parent's bytes. Larger requests
+ * (keys) go to RAND_bytes directly.
  */
+struct gw_random_block {
+    unsigned      gen; /* gw_random_gen when filled */
+    size_t        avail;
+    unsigned char b[GW_RANDOM_BLOCK];
+};
+
+static __thread struct gw_random_block gw_random_tls;
+static unsigned                        gw_random_gen = 1;
+static pthread_once_t                  gw_random_once = PTHREAD_ONCE_INIT;
+
+/* In the child, whose only thread is the one that forked. */
+static void
+gw_random_forked(void)
+{
+    gw_random_gen++;
+    gw_random_tls.avail = 0;
+}
+
+static void
+gw_random_register(void)
+{
+    (void) pthread_atfork(NULL, NULL, gw_random_forked);
+}
+
 int
 gw_random_bytes(void *buf, size_t n)
 {
+    struct gw_random_block *t = &gw_random_tls;
+    unsigned char          *src;
+
     if (n > INT_MAX) {
         return -1;
     }
-    return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
+    if (n > GW_RANDOM_SMALL) {
+        return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
+    }
+    (void) pthread_once(&gw_random_once, gw_random_register);
+    if (t->gen != gw_random_gen || t->avail < n) {
+        t->avail = 0;
+        if (RAND_bytes(t->b, (int) sizeof(t->b)) != 1) {
+            return -1;
+        }
+        t->gen = gw_random_gen;
+        t->avail = sizeof(t->b);
+    }
+    src = t->b + sizeof(t->b) - t->avail;
+    memcpy(buf, src, n);
+    OPENSSL_cleanse(src, n);
+    t->avail -= n;
+    return 0;
 }
 
 int64_t

@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -427,6 +429,72 @@ test_hash_fnv1a(void **state)
     assert_true(gw_hash_bytes("\xff", 1) != gw_hash_str("\x7f"));
 }
 
+/*
+ * gw_random_bytes hands out a per-thread block of RAND_bytes output: every
+ * take is new bytes (no offset handed out twice, none zeroed before it is
+ * copied), across block refills and for odd sizes.
+ */
+static void
+test_random_distinct(void **state)
+{
+    enum { N = 400, LEN = 10 };
+    static unsigned char got[N][LEN];
+    unsigned char        zero[LEN] = {0}, big[64];
+    size_t               i, j;
+
+    (void) state;
+    for (i = 0; i < N; i++) {
+        assert_int_equal(gw_random_bytes(got[i], (i % 7) ? LEN : 3), 0);
+        if (i % 7) {
+            assert_memory_not_equal(got[i], zero, LEN);
+        }
+    }
+    for (i = 0; i < N; i++) {
+        for (j = i + 1; j < N; j++) {
+            if (i % 7 && j % 7) { /* the 3-byte takes may repeat */
+                assert_memory_not_equal(got[i], got[j], LEN);
+            }
+        }
+    }
+    assert_int_equal(gw_random_bytes(big, sizeof(big)), 0); /* direct */
+}
+
+/*
+ * A forked child must not repeat its parent's bytes: the parent's block is
+ * copied into the child, so without the fork handler both would hand out
+ * the same next bytes (a worker's notification ids and claim tokens equal
+ * to its siblings').
+ */
+static void
+test_random_fork(void **state)
+{
+    unsigned char mine[16], child[16];
+    int           fd[2], status;
+    pid_t         pid;
+
+    (void) state;
+    assert_int_equal(gw_random_bytes(mine, 4), 0); /* the block is filled */
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ssize_t w = -1;
+
+        if (gw_random_bytes(child, sizeof(child)) == 0) {
+            w = write(fd[1], child, sizeof(child));
+        }
+        _exit(w == (ssize_t) sizeof(child) ? 0 : 1);
+    }
+    close(fd[1]);
+    assert_int_equal(read(fd[0], child, sizeof(child)),
+                     (ssize_t) sizeof(child));
+    close(fd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(gw_random_bytes(mine, sizeof(mine)), 0);
+    assert_memory_not_equal(mine, child, sizeof(child));
+}
+
 int
 main(void)
 {
@@ -445,6 +513,8 @@ main(void)
         cmocka_unit_test(test_json_escape_bounded),
         cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_random_distinct),
+        cmocka_unit_test(test_random_fork),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
