@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <sds.h>
+
 #include "gw_log.h"
 #include "gw_redis.h"
 #include "gw_status.h"
@@ -213,6 +215,20 @@ gw_redis_pipeline_get(struct gw_redis *r, redisReply **reply)
     }
     *reply = rep;
     return ((redisReply *) rep)->type == REDIS_REPLY_ERROR ? GW_ERROR : GW_OK;
+}
+
+void
+gw_redis_reserve(struct gw_redis *r, size_t bytes)
+{
+    sds grown;
+
+    if (r->ctx == NULL || sdsavail(r->ctx->obuf) >= bytes) {
+        return;
+    }
+    grown = sdsMakeRoomFor(r->ctx->obuf, bytes);
+    if (grown != NULL) {
+        r->ctx->obuf = grown;
+    }
 }
 
 int

@@ -64,6 +64,16 @@ int gw_redis_cmdv(struct gw_redis *r, struct gw_arena *a, redisReply **reply,
  */
 int gw_redis_pipeline_get(struct gw_redis *r, redisReply **reply);
 
+/*
+ * Before appending a pipeline of about bytes bytes of commands (r
+ * connected): grows hiredis' output buffer once. hiredis frees that
+ * buffer after every complete write and doubles it while commands are
+ * appended (a realloc and copy of the whole pipeline each time, often
+ * growing the thread's malloc heap); a guess too small only costs those
+ * reallocs again. Never fails (without memory it leaves the buffer).
+ */
+void gw_redis_reserve(struct gw_redis *r, size_t bytes);
+
 /* PING. */
 int gw_redis_ping(struct gw_redis *r);
 

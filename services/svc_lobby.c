@@ -103,7 +103,9 @@ svc_lobby_refused(struct gw_request *r, int rc, const struct lob_result *res)
  * pipelined round trip (a join in a full lobby tells up to
  * LOB_PLAYERS_MAX - 1 members), not one round trip per member or step.
  */
-#define SVC_LOBBY_NOTES_MAX (LOB_PLAYERS_MAX * 4)
+#define SVC_LOBBY_NOTES_MAX   (LOB_PLAYERS_MAX * 4)
+#define SVC_LOBBY_ITEM_BYTES  800  /* an item's commands beside its payload */
+#define SVC_LOBBY_AFTER_BYTES 2048 /* the listing put, a claim's release */
 
 struct svc_lobby_note {
     const char *user, *type, *payload;
@@ -156,6 +158,22 @@ svc_lobby_append(struct gw_request *r, struct svc_lobby_notes *q)
 }
 
 /*
+ * About the bytes of that round trip: each item's payload travels twice
+ * (the stream entry and the inbox item) with ~800 bytes of ids, keys and
+ * framing; the listing put and a claim's release ~2 KB.
+ */
+static size_t
+svc_lobby_pipeline_bytes(const struct svc_lobby_notes *q)
+{
+    size_t i, n = SVC_LOBBY_AFTER_BYTES;
+
+    for (i = 0; i < q->n; i++) {
+        n += 2 * strlen(q->item[i].payload) + SVC_LOBBY_ITEM_BYTES;
+    }
+    return n;
+}
+
+/*
  * One round trip: the events, then the transition's other-slot work
  * (last: lob_after_recv may run a script again alone). What fails goes
  * again one by one.
@@ -170,6 +188,7 @@ svc_lobby_flush(struct gw_request *r, struct svc_lobby_notes *q,
 
     ok = gw_arena_calloc(r->arena, sizeof(int) * (q->n + 1));
     if (rc == GW_OK && ok != NULL) {
+        gw_redis_reserve(rd, svc_lobby_pipeline_bytes(q));
         sent = svc_lobby_append(r, q);
         nafter = lob_after_send(rd, r->arena, r->cfg, res);
     }
