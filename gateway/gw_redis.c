@@ -1,6 +1,7 @@
 /*
  * gw_redis.c — hiredis plumbing.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/time.h>
@@ -10,6 +11,9 @@
 #include "gw_log.h"
 #include "gw_redis.h"
 #include "gw_status.h"
+
+/* "$" or "*", 20 digits, CRLF. */
+#define GW_REDIS_RESP_HEAD_MAX 23
 
 void
 gw_redis_init(struct gw_redis *r, const struct gw_config *cfg)
@@ -229,6 +233,61 @@ gw_redis_reserve(struct gw_redis *r, size_t bytes)
     if (grown != NULL) {
         r->ctx->obuf = grown;
     }
+}
+
+/* Writes "<mark><n>\r\n" at p; returns its end. */
+static char *
+gw_redis_resp_head(char *p, char mark, size_t n)
+{
+    char   d[24];
+    size_t k = 0;
+
+    *p++ = mark;
+    do {
+        d[k++] = (char) ('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (k > 0) {
+        *p++ = d[--k];
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+int
+gw_redis_append_argv(redisContext *c, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    size_t total = GW_REDIS_RESP_HEAD_MAX, i;
+    sds    grown;
+    char  *p, *start;
+
+    if (argc < 0) {
+        return REDIS_ERR;
+    }
+    for (i = 0; i < (size_t) argc; i++) {
+        total += GW_REDIS_RESP_HEAD_MAX + argvlen[i] + 2;
+    }
+    if (total > INT_MAX) {
+        return REDIS_ERR; /* sdsIncrLen takes an int */
+    }
+    grown = sdsMakeRoomFor(c->obuf, total);
+    if (grown == NULL) {
+        return REDIS_ERR;
+    }
+    c->obuf = grown;
+    start = p = c->obuf + sdslen(c->obuf);
+    p = gw_redis_resp_head(p, '*', (size_t) argc);
+    for (i = 0; i < (size_t) argc; i++) {
+        p = gw_redis_resp_head(p, '$', argvlen[i]);
+        memcpy(p, argv[i], argvlen[i]);
+        p += argvlen[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    sdsIncrLen(c->obuf, (int) (p - start));
+    return REDIS_OK;
 }
 
 int

@@ -74,6 +74,15 @@ int gw_redis_pipeline_get(struct gw_redis *r, redisReply **reply);
  */
 void gw_redis_reserve(struct gw_redis *r, size_t bytes);
 
+/*
+ * redisAppendCommandArgv, writing the command's RESP text straight into
+ * the context's output buffer (hiredis formats each command into a new
+ * string, then copies and frees it). REDIS_OK, or REDIS_ERR without memory
+ * (the buffer keeps what was appended before). Same wire bytes.
+ */
+int gw_redis_append_argv(redisContext *c, int argc, const char **argv,
+                         const size_t *argvlen);
+
 /* PING. */
 int gw_redis_ping(struct gw_redis *r);
 

@@ -98,6 +98,20 @@ struct lob_call {
     redisReply     **reply, **hash;
 };
 
+/* Appends the command "name [a [b]]" (a, b: NULL when absent). */
+static int
+lob_word(struct gw_redis *r, const char *name, const char *a, const char *b)
+{
+    const char *argv[3] = {name, a, b};
+    size_t      lens[3];
+    int         argc = 1 + (a != NULL) + (a != NULL && b != NULL), i;
+
+    for (i = 0; i < argc; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    return gw_redis_append_argv(r->ctx, argc, argv, lens);
+}
+
 /*
  * One round trip (r connected): the EVALSHA — with render, inside MULTI
  * and followed by HGETALL render, EXEC — then, when asked, the PEXPIRE of
@@ -115,16 +129,18 @@ lob_send_once(struct gw_redis *r, void *arg)
     int              rc = GW_OK, n, i;
 
     *c->reply = *c->hash = NULL;
-    snprintf(ms, sizeof(ms), "%lld", (long long) c->refresh_ms);
-    if ((c->render != NULL && redisAppendCommand(r->ctx, "MULTI") != REDIS_OK)
-        || redisAppendCommandArgv(r->ctx, c->argc, c->argv, c->lens) != REDIS_OK
+    if ((c->render != NULL && lob_word(r, "MULTI", NULL, NULL) != REDIS_OK)
+        || gw_redis_append_argv(r->ctx, c->argc, c->argv, c->lens) != REDIS_OK
         || (c->render != NULL
-            && (redisAppendCommand(r->ctx, "HGETALL %s", c->render) != REDIS_OK
-                || redisAppendCommand(r->ctx, "EXEC") != REDIS_OK))
-        || (c->refresh_key != NULL
-            && redisAppendCommand(r->ctx, "PEXPIRE %s %s", c->refresh_key, ms)
-                != REDIS_OK)) {
+            && (lob_word(r, "HGETALL", c->render, NULL) != REDIS_OK
+                || lob_word(r, "EXEC", NULL, NULL) != REDIS_OK))) {
         return GW_ERROR;
+    }
+    if (c->refresh_key != NULL) {
+        snprintf(ms, sizeof(ms), "%lld", (long long) c->refresh_ms);
+        if (lob_word(r, "PEXPIRE", c->refresh_key, ms) != REDIS_OK) {
+            return GW_ERROR;
+        }
     }
     n = (c->render != NULL ? 4 : 1) + (c->refresh_key != NULL);
     for (i = 0; i < n; i++) {
@@ -193,7 +209,7 @@ lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
     int         argc = lob_argv(s, nkeys, keys, nargs, args, nk, argv, lens);
 
     if (argc < 0 || r->ctx == NULL
-        || redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK) {
+        || gw_redis_append_argv(r->ctx, argc, argv, lens) != REDIS_OK) {
         return -1;
     }
     return 0;

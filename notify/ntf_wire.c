@@ -211,19 +211,19 @@ ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
     }
     ex[0] = "EXPIRE", ex[2] = ttl;
     exlen[0] = 6, exlen[2] = strlen(ttl);
-    if (redisAppendCommandArgv(r->ctx, 16, xadd, xlen) != REDIS_OK
-        || redisAppendCommandArgv(r->ctx, 4, zadd, zlen) != REDIS_OK
-        || redisAppendCommandArgv(r->ctx, 4, trim, tlen) != REDIS_OK
-        || redisAppendCommandArgv(r->ctx, 8, lg, llen) != REDIS_OK) {
+    if (gw_redis_append_argv(r->ctx, 16, xadd, xlen) != REDIS_OK
+        || gw_redis_append_argv(r->ctx, 4, zadd, zlen) != REDIS_OK
+        || gw_redis_append_argv(r->ctx, 4, trim, tlen) != REDIS_OK
+        || gw_redis_append_argv(r->ctx, 8, lg, llen) != REDIS_OK) {
         return -1;
     }
     /* The TTL of both inbox keys starts again with each append. */
     ex[1] = key, exlen[1] = strlen(key);
-    if (redisAppendCommandArgv(r->ctx, 3, ex, exlen) != REDIS_OK) {
+    if (gw_redis_append_argv(r->ctx, 3, ex, exlen) != REDIS_OK) {
         return -1;
     }
     ex[1] = log, exlen[1] = strlen(log);
-    if (redisAppendCommandArgv(r->ctx, 3, ex, exlen) != REDIS_OK) {
+    if (gw_redis_append_argv(r->ctx, 3, ex, exlen) != REDIS_OK) {
         return -1;
     }
     return 0;
