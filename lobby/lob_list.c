@@ -205,8 +205,7 @@ lob_row_cmd(struct gw_redis *r, int argc, const char **argv)
     for (i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]); /* the JSON has no NUL (escaped) */
     }
-    return gw_redis_append_argv(r->ctx, argc, argv, lens) == REDIS_OK ? 1
-                                                                        : -9;
+    return gw_redis_append_argv(r->ctx, argc, argv, lens) == REDIS_OK ? 1 : -9;
 }
 
 /*
