@@ -18,6 +18,7 @@
 #include "gw_util.h"
 
 #define GW_SHA256_BLOCK 64 /* SHA-256 block bytes (HMAC key length) */
+#define GW_RFC3339_HEAD 19 /* "YYYY-MM-DDTHH:MM:SS" */
 
 static const char gw_b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -325,16 +326,50 @@ gw_time_rfc3339(int64_t t, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * The date and time of the second last formatted by this thread: a lobby
+ * request formats the same second a dozen times (each notification's
+ * created_at twice, each member's join time), gmtime_r and snprintf each.
+ */
+struct gw_time_memo {
+    int64_t sec; /* -1: none */
+    char    head[GW_RFC3339_HEAD + 1];
+};
+
+static __thread struct gw_time_memo gw_time_memo = {-1, ""};
+
 void
 gw_time_rfc3339_ms(int64_t t_ms, char *out, size_t cap)
 {
-    struct tm tm;
-    time_t    tt = (time_t) (t_ms / 1000);
+    struct gw_time_memo *m = &gw_time_memo;
+    struct tm            tm;
+    time_t               tt = (time_t) (t_ms / 1000);
+    int                  ms = (int) (t_ms % 1000), n;
 
+    if (t_ms >= 0 && cap > GW_RFC3339_HEAD + 5) {
+        if (m->sec != t_ms / 1000) {
+            gmtime_r(&tt, &tm);
+            n = snprintf(m->head, sizeof(m->head),
+                         "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec);
+            m->sec = n == GW_RFC3339_HEAD ? t_ms / 1000 : -1;
+        }
+        if (m->sec == t_ms / 1000) {
+            memcpy(out, m->head, GW_RFC3339_HEAD);
+            out += GW_RFC3339_HEAD;
+            *out++ = '.';
+            *out++ = (char) ('0' + ms / 100);
+            *out++ = (char) ('0' + ms / 10 % 10);
+            *out++ = (char) ('0' + ms % 10);
+            *out++ = 'Z';
+            *out = '\0';
+            return;
+        }
+    }
     gmtime_r(&tt, &tm);
     snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int) (t_ms % 1000));
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 int

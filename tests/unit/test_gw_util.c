@@ -411,6 +411,43 @@ test_time_format(void **state)
     assert_string_equal(out, "2026-11-28T10:00:00Z");
     gw_time_rfc3339_ms(1795860000007LL, out, sizeof(out));
     assert_string_equal(out, "2026-11-28T10:00:00.007Z");
+}
+
+/*
+ * The millisecond form remembers the last second it formatted: the same
+ * second with other milliseconds, the next second, a second seen before,
+ * and a buffer too short for the whole text (cut as snprintf cuts it).
+ */
+static void
+test_time_format_ms_memo(void **state)
+{
+    static const struct {
+        int64_t     ms;
+        const char *want;
+    } v[] = {
+        {1795860000007LL, "2026-11-28T10:00:00.007Z"},
+        {1795860000999LL, "2026-11-28T10:00:00.999Z"},
+        {1795860000120LL, "2026-11-28T10:00:00.120Z"},
+        {1795860001000LL, "2026-11-28T10:00:01.000Z"},
+        {1795860000450LL, "2026-11-28T10:00:00.450Z"},
+        {0, "1970-01-01T00:00:00.000Z"},
+        {59999, "1970-01-01T00:00:59.999Z"},
+        {1795946399999LL, "2026-11-29T09:59:59.999Z"},
+        {1795946400000LL, "2026-11-29T10:00:00.000Z"},
+    };
+    char   out[32];
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        memset(out, 'z', sizeof(out));
+        gw_time_rfc3339_ms(v[i].ms, out, sizeof(out));
+        assert_string_equal(out, v[i].want);
+    }
+    gw_time_rfc3339_ms(1795860000007LL, out, 12);
+    assert_string_equal(out, "2026-11-28T");
+    gw_time_rfc3339_ms(1795860000007LL, out, 25);
+    assert_string_equal(out, "2026-11-28T10:00:00.007Z");
     assert_true(gw_now_s() > 1700000000);
     assert_true(gw_mono_us() > 0);
 }
@@ -513,6 +550,7 @@ main(void)
         cmocka_unit_test(test_json_escape_bounded),
         cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_format_ms_memo),
         cmocka_unit_test(test_random_distinct),
         cmocka_unit_test(test_random_fork),
     };
