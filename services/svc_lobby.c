@@ -113,8 +113,8 @@ struct svc_lobby_note {
 };
 
 struct svc_lobby_notes {
-    struct svc_lobby_note item[SVC_LOBBY_NOTES_MAX];
-    size_t                n;
+    struct svc_lobby_note *item; /* cap of them, sized for the events */
+    size_t                 n, cap;
 };
 
 /* Queues payload (JSON text, printed once per event) for user. */
@@ -122,7 +122,7 @@ static void
 svc_lobby_send(struct gw_request *r, struct svc_lobby_notes *q,
                const char *user, const char *type, const char *payload)
 {
-    if (payload == NULL || q->n == SVC_LOBBY_NOTES_MAX) {
+    if (payload == NULL || q->n == q->cap) {
         gw_log_warn(r->request_id, "%s to %s not sent", type, user);
         return;
     }
@@ -273,15 +273,24 @@ svc_lobby_events(struct gw_request *r, struct lob_result *res)
 {
     const struct lob_lobby *l = &res->lobby;
     struct svc_lobby_notes *q;
-    size_t                  i;
+    size_t                  i, cap;
 
     if (l->id == NULL) {
         return;
     }
-    if ((q = gw_arena_calloc(r->arena, sizeof(*q))) == NULL) {
+    /* Each event tells every member and at most one more user. (A fixed
+     * array of SVC_LOBBY_NOTES_MAX was 12 KB zeroed per request, beyond
+     * the arena's first chunk.) */
+    cap = res->nevents * (l->nmembers + 1);
+    cap = cap > SVC_LOBBY_NOTES_MAX ? SVC_LOBBY_NOTES_MAX : cap;
+    q = gw_arena_alloc(r->arena, sizeof(*q));
+    if (q == NULL
+        || (q->item = gw_arena_alloc(r->arena, sizeof(*q->item) * (cap + 1)))
+            == NULL) {
         lob_after(&r->thr->redis, r->arena, r->cfg, res);
         return;
     }
+    q->n = 0, q->cap = cap;
     for (i = 0; i < res->nevents; i++) {
         const struct lob_event *e = &res->events[i];
         cJSON                  *o = svc_lobby_payload(r, l);
