@@ -36,14 +36,15 @@
  */
 #define STORE_LIBRARY_SQL                                                      \
     "SELECT STRAIGHT_JOIN e.id, e.status, COALESCE(e.expires_at <="            \
-    " UTC_TIMESTAMP(3), 0), DATE_FORMAT(e.granted_at,"                         \
-    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), DATE_FORMAT(e.expires_at,"                  \
-    " '%%Y-%%m-%%dT%%H:%%i:%%sZ'), e.kind, e.item_id, i.version,"              \
-    " (SELECT 1 FROM subscribers s WHERE s.im_user_id = %s)"                   \
-    " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                 \
-    " JOIN items i ON i.id = e.item_id"                                        \
-    " WHERE e.owner_user_id = %s AND e.id < %lld ORDER BY e.id DESC"           \
-    " LIMIT %lld"
+    " UTC_TIMESTAMP(3), 0), " STORE_TS("e.granted_at") ", " STORE_TS(          \
+        "e.expires_at") ", e.kind, e.item_id, i.version,"                      \
+                        " (SELECT 1 FROM subscribers s WHERE s.im_user_id = "  \
+                        "?)"                                                   \
+                        " FROM entitlements e FORCE INDEX "                    \
+                        "(ix_entitlements_owner)"                              \
+                        " JOIN items i ON i.id = e.item_id"                    \
+                        " WHERE e.owner_user_id = ? AND e.id < ? ORDER BY "    \
+                        "e.id DESC LIMIT ?"
 
 static int64_t
 store_after(int64_t after_id)
@@ -55,28 +56,14 @@ int
 store_library_page(struct store_ctx *ctx, const char *user, int64_t after_id,
                    int64_t limit, struct gw_rows *rows)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW  row;
-    int        rc;
-
     gw_assert(limit >= 1 && limit <= STORE_PAGE_MAX);
-    memset(rows, 0, sizeof(*rows));
-    rc = gw_db_query(ctx->db, ctx->a, &res, STORE_LIBRARY_SQL, user, user,
-                     (long long) store_after(after_id), (long long) limit + 1);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    rows->ncols = mysql_num_fields(res);
-    rows->row =
-        gw_arena_alloc(ctx->a, (size_t) (limit + 2) * sizeof(MYSQL_ROW));
-    if (rows->row == NULL) {
-        return GW_ERROR;
-    }
-    while (rows->n < (size_t) limit + 1
-           && (row = mysql_fetch_row(res)) != NULL) {
-        rows->row[rows->n++] = row;
-    }
-    return GW_OK;
+    /* Prepared (parsed once per connection): 0.145 -> 0.111 ms of
+     * mariadbd CPU per page (median of 6 serial runs each, 100,000
+     * entitlements). */
+    return gw_stmt_query(ctx->db, ctx->a, rows, STORE_LIBRARY_SQL,
+                         GW_ARGS(GW_STR(user), GW_STR(user),
+                                 GW_I64(store_after(after_id)),
+                                 GW_I64(limit + 1)));
 }
 
 int
