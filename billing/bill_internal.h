@@ -29,15 +29,17 @@ struct bill_legs {
     int64_t     lobby_start_id; /* for the CDR (captures), 0 if none */
     const char *notify_user;    /* warnings go to (NULL: the subscriber) */
     int         refund_bucket;  /* a refund: 1 + the charge's bucket */
+    int         topup;          /* a top-up: its reference row (GW_ECONFLICT) */
 };
 
 /* The revenue/funding bucket of a subscriber. */
 int bill_bucket(int64_t subscriber_id);
 
 /*
- * Writes the ledger transaction, moves the counter-accounts' balances,
- * appends the CDR (charges and refunds) and the postings, in one round
- * trip (the subscriber's balance was already moved by the caller's
+ * Writes the ledger transaction, the CDR (charges and refunds), a
+ * top-up's reference row (legs->topup; GW_ECONFLICT with the first top-up
+ * of that reference in res), the postings and, last, the counter-accounts'
+ * balances (the subscriber's balance was already moved by the caller's
  * conditional UPDATE). Fills res (txn id, balance after, CDR id, parts).
  * warn_amount > 0: queue the cap/low-balance warnings this debit crossed.
  */

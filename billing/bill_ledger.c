@@ -366,6 +366,50 @@ bill_post_legs(struct gw_db *db, const struct bill_ctx *ctx,
     return rc;
 }
 
+/* The first top-up with this reference of this subscriber, as a conflict. */
+static int
+bill_topup_conflict(struct gw_db *db, struct gw_arena *a, int64_t subscriber_id,
+                    const char *reference, struct bill_result *res)
+{
+    MYSQL_ROW row;
+    int       rc;
+
+    rc = gw_stmt_row(db, a, &row,
+                     "SELECT txn_id, amount FROM topup_references WHERE"
+                     " subscriber_id = ? AND reference = ?",
+                     GW_ARGS(GW_I64(subscriber_id), GW_STR(reference)));
+    if (rc == GW_OK && row != NULL) {
+        res->txn_id = gw_db_col_i64(row, 0);
+        res->amount = gw_db_col_i64(row, 1);
+    }
+    return rc != GW_OK ? rc : GW_ECONFLICT;
+}
+
+/*
+ * A top-up's reference row, unique per subscriber: concurrent top-ups with
+ * one reference queue on this key, the second finds the first. Written
+ * before the counter-accounts, so their row locks (shared by every
+ * subscriber of the bucket) are not held across this round trip too.
+ */
+static int
+bill_topup_reference(struct gw_db *db, struct gw_arena *a,
+                     const struct bill_legs *l, int64_t txn,
+                     struct bill_result *res)
+{
+    int rc;
+
+    rc = gw_stmt_exec(db,
+                      "INSERT INTO topup_references (subscriber_id,"
+                      " reference, txn_id, amount, created_at) VALUES (?, ?,"
+                      " ?, ?, UTC_TIMESTAMP(3))",
+                      GW_ARGS(GW_I64(l->subscriber_id), GW_STR(l->reference),
+                              GW_I64(txn), GW_I64(l->amount)));
+    if (rc == GW_EDUP) {
+        return bill_topup_conflict(db, a, l->subscriber_id, l->reference, res);
+    }
+    return rc;
+}
+
 int
 bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
                const struct bill_legs *l, int64_t warn_amount,
@@ -386,6 +430,9 @@ bill_legs_post(struct gw_db *db, struct gw_arena *a, const struct bill_ctx *ctx,
     txn = gw_db_col_i64(row, 0);
     if (!l->funding) {
         rc = bill_post_cdr(db, &p, txn);
+    }
+    if (rc == GW_OK && l->topup) {
+        rc = bill_topup_reference(db, a, l, txn, res);
     }
     if (rc == GW_OK) {
         rc = bill_post_legs(db, ctx, &p, txn);
@@ -618,25 +665,6 @@ bill_charge_refused(struct gw_db *db, struct gw_arena *a,
                               p->month_key);
 }
 
-/* The first top-up with this reference of this subscriber, as a conflict. */
-static int
-bill_topup_conflict(struct gw_db *db, struct gw_arena *a, int64_t subscriber_id,
-                    const char *reference, struct bill_result *res)
-{
-    MYSQL_ROW row;
-    int       rc;
-
-    rc = gw_stmt_row(db, a, &row,
-                     "SELECT txn_id, amount FROM topup_references WHERE"
-                     " subscriber_id = ? AND reference = ?",
-                     GW_ARGS(GW_I64(subscriber_id), GW_STR(reference)));
-    if (rc == GW_OK && row != NULL) {
-        res->txn_id = gw_db_col_i64(row, 0);
-        res->amount = gw_db_col_i64(row, 1);
-    }
-    return rc != GW_OK ? rc : GW_ECONFLICT;
-}
-
 int
 bill_topup_apply(struct gw_db *db, struct gw_arena *a,
                  const struct bill_ctx *ctx, int64_t subscriber_id,
@@ -659,22 +687,8 @@ bill_topup_apply(struct gw_db *db, struct gw_arena *a,
     legs.sign = 1;
     legs.funding = 1;
     legs.reference = reference;
-    rc = bill_legs_post(db, a, ctx, &legs, 0, res);
-    if (rc != GW_OK) {
-        return rc;
-    }
-    /* A reference is unique per subscriber: concurrent top-ups with one
-     * reference queue on this key, the second finds the first. */
-    rc = gw_stmt_exec(db,
-                      "INSERT INTO topup_references (subscriber_id,"
-                      " reference, txn_id, amount, created_at) VALUES (?, ?,"
-                      " ?, ?, UTC_TIMESTAMP(3))",
-                      GW_ARGS(GW_I64(subscriber_id), GW_STR(reference),
-                              GW_I64(res->txn_id), GW_I64(amount)));
-    if (rc == GW_EDUP) {
-        return bill_topup_conflict(db, a, subscriber_id, reference, res);
-    }
-    return rc;
+    legs.topup = 1; /* its reference row: bill_legs_post */
+    return bill_legs_post(db, a, ctx, &legs, 0, res);
 }
 
 /* The charge to refund, locked: concurrent refunds of it queue here. */

@@ -156,7 +156,11 @@ def test_topup_posts_with_statements(admin_key, subscriber):
     CALL (measured: the procedure call cost mariadbd more than the round
     trips it saved). Catches a post that loses one of its writes: the
     ledger row, the postings and the funding counter, 8 round trips in
-    all, and the audit clean."""
+    all, and the audit clean. And the order: the funding counter (a row
+    lock every subscriber of its bucket shares) is the last write, its
+    lock held across one round trip only (the reply's record with COMMIT);
+    the reference row came after it until migration 034, and concurrent
+    top-ups of a bucket queued behind two more round trips."""
     s = subscriber(balance=0)
     r = {}
     rows = logged(lambda: r.setdefault("r", http(
@@ -169,6 +173,8 @@ def test_topup_posts_with_statements(admin_key, subscriber):
     for stmt in ("INSERT INTO ledger_txns", "INSERT INTO postings",
                  "UPDATE accounts SET balance = balance + IF"):
         assert any(a.startswith(stmt) for a in txn), "\n".join(txn)
+    assert txn[-2].startswith("UPDATE accounts SET balance = balance + IF"), \
+        "\n".join(txn)
     assert txn[-1].startswith("CALL vas_idem_commit("), "\n".join(txn)
     assert balance(s) == 700
     ok, out = audit_clean()
