@@ -583,20 +583,6 @@ gw_db_commit(struct gw_db *db)
     return GW_OK;
 }
 
-int
-gw_db_commit_plain(const struct gw_db *db)
-{
-    return db->conn != NULL && db->in_txn && !db->begin_pending
-        && db->ndeferred == 0 && db->after_commit[0] == '\0';
-}
-
-void
-gw_db_txn_ended(struct gw_db *db)
-{
-    gw_db_txn_reset(db);
-    db->after_commit_ran = 0;
-}
-
 void
 gw_db_rollback(struct gw_db *db)
 {

@@ -108,17 +108,6 @@ int  gw_db_begin(struct gw_db *db);
 int  gw_db_commit(struct gw_db *db);
 void gw_db_rollback(struct gw_db *db);
 
-/*
- * Whether the open transaction may end with a procedure's own COMMIT (a
- * typed CALL, gw_idem_commit): START TRANSACTION went out and nothing waits
- * to travel with gw_db_commit's COMMIT (deferred writes, after_commit).
- */
-int gw_db_commit_plain(const struct gw_db *db);
-
-/* The open transaction ended in the server (a procedure's COMMIT ran, or
- * its outcome is unknown): forget it. */
-void gw_db_txn_ended(struct gw_db *db);
-
 /* Round trip to the server (used by /readyz). */
 int gw_db_ping(struct gw_db *db);
 

@@ -143,40 +143,6 @@ gw_idem_replay(struct gw_request *r, const char *req_hash, int status,
                         "status, body, created_at)"                            \
                         " VALUES (?, ?, ?, 0, '', UTC_TIMESTAMP(3))"
 
-/* START TRANSACTION and the claim in one round trip (034_idem_calls.sql). */
-#define GW_IDEM_CLAIM_CALL  "CALL vas_idem_claim(?, ?, ?, ?)"
-#define GW_IDEM_COMMIT_CALL "CALL vas_idem_commit(?, ?, ?, ?)"
-
-static int
-gw_idem_claim_send(struct gw_db *db, const struct gw_request *r,
-                   const char *hash)
-{
-    int attempt, rc = GW_ERROR;
-
-    if (!db->begin_pending || db->ndeferred > 0) {
-        return gw_stmt_exec(
-            db, GW_IDEM_CLAIM_SQL,
-            GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key), GW_STR(hash)));
-    }
-    for (attempt = 0; attempt < 2; attempt++) {
-        rc = gw_db_connect(db);
-        if (rc != GW_OK) {
-            return rc;
-        }
-        db->begin_pending = 0; /* the CALL starts the transaction */
-        rc = gw_stmt_exec(db, GW_IDEM_CLAIM_CALL,
-                          GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key),
-                                  GW_STR(hash), GW_I64(GW_IDEM_WAIT_S)));
-        if (rc != GW_EUNAVAIL) {
-            return rc;
-        }
-        /* The connection died before anything could commit: the first
-         * statement of a transaction is sent once more on a fresh one. */
-        db->in_txn = db->begin_pending = 1;
-    }
-    return rc;
-}
-
 int
 gw_idem_claim(struct gw_request *r)
 {
@@ -185,9 +151,10 @@ gw_idem_claim(struct gw_request *r)
     char          hash[65];
     int           rc;
 
-    r->idem_saved = 0; /* a new attempt: no reply yet */
     gw_idem_request_hash(r, hash);
-    rc = gw_idem_claim_send(db, r, hash);
+    rc = gw_stmt_exec(
+        db, GW_IDEM_CLAIM_SQL,
+        GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key), GW_STR(hash)));
     if (rc == GW_ERETRY && db->last_errno == ER_LOCK_WAIT_TIMEOUT) {
         return GW_EIDEM_BUSY; /* the first is still running */
     }
@@ -246,12 +213,16 @@ int
 gw_idem_save(struct gw_request *r, int status, const char *body)
 {
     char hash[65];
+    int  rc;
 
     if (r->idem_key != NULL && r->idem_txn) {
-        r->idem_saved = 1; /* written by gw_idem_commit */
-        r->idem_status = status;
-        r->idem_body = body;
-        return GW_OK;
+        rc = gw_stmt_exec(&r->thr->db,
+                          "UPDATE idempotency_keys SET status = ?, body = ?"
+                          " WHERE scope = ? AND idem_key = ?",
+                          GW_ARGS(GW_I64(status), GW_STR(body),
+                                  GW_STR(r->caller), GW_STR(r->idem_key)));
+        /* The claim is this transaction's own row: it must be there. */
+        return rc == GW_OK && r->thr->db.affected != 1 ? GW_ERROR : rc;
     }
     if (r->idem_key == NULL || !r->idem_locked) {
         return GW_OK;
@@ -259,58 +230,6 @@ gw_idem_save(struct gw_request *r, int status, const char *body)
     gw_idem_request_hash(r, hash);
     return gw_idem_record(&r->thr->db, r->caller, r->idem_key, hash, status,
                           body);
-}
-
-/* The recorded reply into the claimed row, as a statement of its own. */
-static int
-gw_idem_save_row(struct gw_request *r)
-{
-    struct gw_db *db = &r->thr->db;
-    int           rc;
-
-    rc = gw_stmt_exec(db,
-                      "UPDATE idempotency_keys SET status = ?, body = ?"
-                      " WHERE scope = ? AND idem_key = ?",
-                      GW_ARGS(GW_I64(r->idem_status), GW_STR(r->idem_body),
-                              GW_STR(r->caller), GW_STR(r->idem_key)));
-    /* The claim is this transaction's own row: it must be there. */
-    return rc == GW_OK && db->affected != 1 ? GW_ERROR : rc;
-}
-
-int
-gw_idem_commit(struct gw_request *r)
-{
-    struct gw_db *db = &r->thr->db;
-    int           rc;
-
-    if (!r->idem_saved) {
-        return gw_db_commit(db);
-    }
-    r->idem_saved = 0;
-    if (!gw_db_commit_plain(db)) {
-        rc = gw_idem_save_row(r);
-        if (rc != GW_OK) {
-            gw_db_rollback(db);
-            return rc;
-        }
-        return gw_db_commit(db);
-    }
-    rc = gw_stmt_exec(db, GW_IDEM_COMMIT_CALL,
-                      GW_ARGS(GW_STR(r->caller), GW_STR(r->idem_key),
-                              GW_I64(r->idem_status), GW_STR(r->idem_body)));
-    if (rc == GW_OK) {
-        gw_db_txn_ended(db);
-        return GW_OK;
-    }
-    if (rc == GW_EUNAVAIL) {
-        /* The server may or may not have committed: only a retry with the
-         * same idempotency key can tell. */
-        gw_log_error(db->rid, "COMMIT outcome unknown");
-        gw_db_txn_ended(db);
-        return GW_EOUTCOME;
-    }
-    gw_db_rollback(db); /* the procedure stopped before its COMMIT */
-    return rc;
 }
 
 void

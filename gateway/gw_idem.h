@@ -37,18 +37,9 @@
  * the first commits (duplicate key: its reply is replayed, or 422 for
  * another body) or rolls back or is killed (the insert goes through: it
  * runs). Still in flight after the wait: 409 idempotency_in_progress.
- * gw_idem_save then records the reply, and gw_idem_commit writes it into
- * the claimed row and commits. The claim dies with the transaction, so a
- * kill -9 or a lost connection never leaves a key locked, and nothing is
- * held between two statements outside it.
- *
- * Round trips (migrations/034_idem_calls.sql): when the claim is the
- * transaction's first statement it travels as CALL vas_idem_claim (START
- * TRANSACTION + the claim), and when nothing else waits for the COMMIT the
- * reply and the COMMIT travel as CALL vas_idem_commit: two round trips
- * instead of four, and the transaction's last row locks (the bucketed
- * counter-accounts) are released one client round trip after they are
- * taken instead of two.
+ * gw_idem_save then writes the reply into the claimed row. The claim dies
+ * with the transaction, so a kill -9 or a lost connection never leaves a
+ * key locked, and nothing is held between two statements outside it.
  */
 #ifndef GW_IDEM_H
 #define GW_IDEM_H
@@ -67,16 +58,8 @@
  */
 int gw_idem_begin(struct gw_request *r);
 
-/* Records the reply inside the caller's open transaction (TXKEY routes:
- * kept in r until gw_idem_commit; body must live as long as r's arena). */
+/* Records the reply inside the caller's open transaction. */
 int gw_idem_save(struct gw_request *r, int status, const char *body);
-
-/*
- * Ends r's open transaction: the reply gw_idem_save recorded, if any, into
- * the claimed row, and COMMIT (gw_db_commit's statuses: GW_EOUTCOME when the
- * outcome is unknown; any other failure rolls back).
- */
-int gw_idem_commit(struct gw_request *r) GW_MUST_CHECK;
 
 /*
  * TXKEY routes: claims r's key as the first statement of the open

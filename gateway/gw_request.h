@@ -60,11 +60,6 @@ struct gw_request {
     const char *idem_key;     /* Idempotency-Key or NULL */
     int         idem_locked;
     int         idem_txn; /* the key is claimed in the transaction */
-    /* TXKEY routes: the reply gw_idem_save recorded, written by
-     * gw_idem_commit with the COMMIT (idem_saved: there is one). */
-    int         idem_saved;
-    int         idem_status;
-    const char *idem_body;
 
     /* The reply. */
     int         status;

@@ -30,8 +30,7 @@ svc_tx_run(struct gw_request *r, svc_tx_body_pt body, void *arg)
             rc = body(r, arg);
         }
         if (rc == GW_OK) {
-            /* The reply gw_idem_save recorded travels with the COMMIT. */
-            rc = r->idem_txn ? gw_idem_commit(r) : gw_db_commit(db);
+            rc = gw_db_commit(db);
         } else {
             gw_db_rollback(db);
         }
