@@ -243,3 +243,19 @@ def test_pass_game_and_free_game(cat, admin, allocator):
     lid = full_lobby(x, [y], cat.free_game)
     assert start(x, lid).status == 200
     audit_ok()
+
+
+def test_allocator_connection_kept_between_starts(cat, admin, allocator):
+    """Catches: a new TCP connection to the allocator for every start (a
+    curl handle made and cleaned up per call). Each serving thread keeps
+    its handle; nginx keeps its FastCGI connections (fastcgi_keep_conn), so
+    sequential starts come back to a few threads and their connections."""
+    n = 12
+    for _ in range(n):
+        a, b = User(admin, balance=1000), User(admin, balance=1000)
+        r = start(a, full_lobby(a, [b], cat.game))
+        assert r.status == 200, r
+    peers = {q["peer"] for q in allocator.requests}
+    assert len(allocator.requests) == n
+    assert len(peers) <= n // 2, peers
+    audit_ok()
