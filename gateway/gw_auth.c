@@ -53,7 +53,9 @@ gw_auth_jwt_part(const char *s, size_t n)
     }
     buf[len] = '\0';
     cJSON *obj = cJSON_ParseWithLength((const char *) buf, (size_t) len);
-    if (obj != NULL && !cJSON_IsObject(obj)) {
+    /* RFC 7519 section 4: a claim named twice is refused (cJSON would
+     * answer the first, the issuer's library may have meant the last). */
+    if (obj != NULL && (!cJSON_IsObject(obj) || gw_json_dup_names(obj) != 0)) {
         cJSON_Delete(obj);
         return NULL;
     }

@@ -35,8 +35,17 @@ int gw_json_too_deep(const char *text, size_t len, int max);
 int gw_json_text_check(const char *text, size_t len, const char **why);
 
 /*
- * Parses len bytes of text as one JSON value (gw_json_text_check first). GW_OK,
- * or GW_EINVAL with a static reason in *why. The tree is freed at a's reset.
+ * 1 when an object anywhere in item names a member twice ({"a":1,"a":2}:
+ * cJSON answers the first, other parsers the last, so a proxy or log and
+ * the gateway could read two different requests; RFC 7519 section 4 makes
+ * JWT parsers refuse them), -1 when out of memory, else 0.
+ */
+int gw_json_dup_names(const cJSON *item);
+
+/*
+ * Parses len bytes of text as one JSON value (gw_json_text_check first;
+ * an object with a repeated member name is refused). GW_OK, or GW_EINVAL
+ * with a static reason in *why. The tree is freed at a's reset.
  */
 int gw_json_parse(struct gw_arena *a, const char *text, size_t len,
                   int depth_max, cJSON **out, const char **why);

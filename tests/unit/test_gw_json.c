@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,46 @@ test_parse_invalid(void **state)
     /* len is honoured: the valid prefix alone parses, the rest is not read. */
     assert_int_equal(parse(a, "{\"a\":1}GARBAGE", 7, &j, &why), GW_OK);
     assert_non_null(j);
+    gw_arena_reset(a);
+}
+
+/* A member named twice, at any depth and in objects small (pairwise) and
+ * large (sorted), is refused; the same name in sibling objects, in an
+ * array of objects or as a string value is not a repeat. */
+static void
+test_parse_dup_names(void **state)
+{
+    struct gw_arena *a = *state;
+    const char      *why;
+    cJSON           *j;
+    char             big[2048];
+    size_t           n = 0;
+    int              i;
+
+#define DUP(s) parse(a, s, strlen(s), &j, &why)
+    assert_int_equal(DUP("{\"a\":1,\"a\":2}"), GW_EINVAL);
+    assert_non_null(strstr(why, "twice"));
+    assert_int_equal(DUP("{\"a\":1,\"b\":{\"c\":1,\"c\":1}}"), GW_EINVAL);
+    assert_int_equal(DUP("[{\"a\":1},{\"b\":1,\"b\":null}]"), GW_EINVAL);
+    assert_int_equal(DUP("{\"\":1,\"\":1}"), GW_EINVAL);
+    assert_int_equal(DUP("{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}],"
+                         "\"c\":\"a\"}"),
+                     GW_OK);
+    /* Case and escapes: "A" is another name, "\u0061" is "a". */
+    assert_int_equal(DUP("{\"a\":1,\"A\":2}"), GW_OK);
+    assert_int_equal(DUP("{\"a\":1,\"\\u0061\":2}"), GW_EINVAL);
+#undef DUP
+    /* 40 members (sorted path): distinct pass, one repeat anywhere fails. */
+    n += (size_t) snprintf(big + n, sizeof(big) - n, "{");
+    for (i = 0; i < 40; i++) {
+        n += (size_t) snprintf(big + n, sizeof(big) - n, "%s\"m%d\":%d",
+                               i ? "," : "", i, i);
+    }
+    snprintf(big + n, sizeof(big) - n, "}");
+    assert_int_equal(parse(a, big, n + 1, &j, &why), GW_OK);
+    snprintf(big + n, sizeof(big) - n, ",\"m17\":0}");
+    assert_int_equal(parse(a, big, strlen(big), &j, &why), GW_EINVAL);
+    assert_int_equal(gw_json_dup_names(NULL), 0);
     gw_arena_reset(a);
 }
 
@@ -384,6 +425,7 @@ main(void)
         cmocka_unit_test(test_too_deep),
         cmocka_unit_test_setup_teardown(test_parse_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_valid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_dup_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_i64, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_str, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_bool, setup, teardown),

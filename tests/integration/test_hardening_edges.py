@@ -1,0 +1,106 @@
+"""Hardening, session 8: what hostile and ordinary users found (each test
+names the bug it was written against and failed on before its fix).
+
+The rule throughout: bad input is a clear problem+json answer and changes
+nothing (row counts, balances, Redis, the audit).
+"""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ENV, assert_problem, audit_clean, db_query, http
+from store_helpers import feed_items
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwt_raw(payload: bytes):
+    """An HS256 token over the payload bytes exactly as given."""
+    key = Path(ENV["VAS_TOKEN_SECRET_FILE"]).read_bytes()
+    head = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(payload)
+    sig = hmac.new(key, head.encode(), hashlib.sha256).digest()
+    return head + "." + b64url(sig)
+
+
+def money_state(msisdn):
+    """What a refused money request must leave as it was."""
+    acct = db_query("SELECT a.balance, a.held FROM accounts a JOIN"
+                    " subscribers s ON s.account_id = a.id WHERE s.msisdn"
+                    " = %s", (msisdn,))[0]
+    rows = db_query("SELECT (SELECT COUNT(*) FROM purchases),"
+                    " (SELECT COUNT(*) FROM ledger_txns),"
+                    " (SELECT COUNT(*) FROM idempotency_keys)")[0]
+    return acct, rows
+
+
+@pytest.fixture(scope="module")
+def shop():
+    items, _ = feed_items(2, 100)
+    return items
+
+
+# --- JSON: a member named twice -----------------------------------------------------------
+
+
+def test_duplicate_member_names_are_refused(subscriber, admin_key, shop):
+    """{"item_id": A, "item_id": B} bought A (cJSON answers the first
+    member); a proxy, a WAF or a log that reads the last saw B, and a
+    top-up's {"amount": 1, ..., "amount": 100000} was 1 to the gateway and
+    100000 to the audit trail. Now every object with a repeated member
+    name, at any depth and however many members, is a 400 that charges
+    nothing."""
+    sub = subscriber(balance=1000)
+    before = money_state(sub["msisdn"])
+    a, b = shop
+    junk = ",".join(f'"x{i}":{i}' for i in range(40))
+    cases = [
+        ("/v1/purchases", sub["token"],
+         f'{{"item_id":{a},"item_id":{b}}}'),
+        ("/v1/purchases", sub["token"],
+         f'{{"item_id":{a},{junk},"item_id":{a}}}'),       # > pairwise size
+        ("/v1/purchases", sub["token"],
+         f'{{"item_id":{a},"extra":{{"k":1,"k":2}}}}'),      # nested
+        (f"/v1/admin/subscribers/{sub['msisdn']}/topups", admin_key,
+         '{"amount":1,"reference":"dup-%s","amount":100000}'
+         % secrets.token_hex(4)),
+    ]
+    for path, token, body in cases:
+        r = http("POST", path, raw=body.encode(), token=token,
+                 headers={"Idempotency-Key": secrets.token_hex(8)})
+        p = assert_problem(r, 400, "invalid_request")
+        assert "twice" in p["detail"], p
+    r = http("PATCH", f"/v1/admin/subscribers/{sub['msisdn']}",
+             raw=b'{"caps":{"daily":100,"daily":0}}', token=admin_key)
+    assert_problem(r, 400, "invalid_request")
+    assert money_state(sub["msisdn"]) == before
+    # Many distinct members are fine (unknown fields are ignored).
+    r = http("POST", "/v1/purchases",
+             raw=f'{{"item_id":{a},{junk}}}'.encode(), token=sub["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
+    ok, out = audit_clean()
+    assert ok, out
+
+
+def test_jwt_with_a_claim_named_twice_is_refused(subscriber):
+    """A token {"sub": "<victim>", "sub": "<me>"} authenticated as the
+    victim (the first sub) where the issuer's library may have meant the
+    last; RFC 7519 section 4 says such a JWT is refused."""
+    victim, other = subscriber(), subscriber()
+    exp = int(time.time()) + 600
+    good = jwt_raw(json.dumps({"sub": victim["user"], "exp": exp}).encode())
+    assert http("GET", "/v1/me", token=good).status == 200
+    for payload in (
+            '{"sub":"%s","sub":"%s","exp":%d}' % (victim["user"],
+                                                   other["user"], exp),
+            '{"sub":"%s","exp":%d,"exp":%d}' % (victim["user"], exp, exp)):
+        r = http("GET", "/v1/me", token=jwt_raw(payload.encode()))
+        assert_problem(r, 401, "unauthorized")
