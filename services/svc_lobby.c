@@ -611,12 +611,14 @@ svc_lobby_ready(struct gw_request *r)
     return svc_lobby_done(r, rc, res, 200);
 }
 
-/* {"user_ids": [1..LOB_INVITES_MAX user ids]} */
+/* {"user_ids": [1..LOB_INVITES_MAX user ids]}; a user named twice is
+ * invited (and notified) once. */
 static int
 svc_lobby_invitees(struct gw_request *r, const char **ids, size_t *n)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r->json, "user_ids");
     const cJSON *it;
+    size_t       i;
 
     *n = 0;
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1
@@ -634,7 +636,14 @@ svc_lobby_invitees(struct gw_request *r, const char **ids, size_t *n)
             gw_request_problem(r, "'user_ids' holds an invalid user id");
             return GW_EINVAL;
         }
-        ids[(*n)++] = it->valuestring;
+        for (i = 0; i < *n; i++) {
+            if (strcmp(ids[i], it->valuestring) == 0) {
+                break; /* named before */
+            }
+        }
+        if (i == *n) {
+            ids[(*n)++] = it->valuestring;
+        }
     }
     return GW_OK;
 }

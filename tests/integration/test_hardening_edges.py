@@ -104,3 +104,31 @@ def test_jwt_with_a_claim_named_twice_is_refused(subscriber):
             '{"sub":"%s","exp":%d,"exp":%d}' % (victim["user"], exp, exp)):
         r = http("GET", "/v1/me", token=jwt_raw(payload.encode()))
         assert_problem(r, 401, "unauthorized")
+
+
+# --- lobbies ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def games():
+    from lobby_helpers import Catalog, FakeAllocator
+    fa = FakeAllocator().start()
+    yield Catalog(fa)
+    fa.stop()
+
+
+def test_invite_names_each_user_once(games):
+    """{"user_ids": [B, B, ... 16 times]} sent B sixteen lobby.invited
+    notifications from one request (a spam amplifier: 16 pushes per
+    call). A user named twice is invited, and told, once."""
+    from lobby_helpers import User, create, inbox_types
+    owner, b, c = User(), User(), User()
+    r = create(owner, games.game8)
+    assert r.status == 201, r
+    lid = r.json()["id"]
+    r = owner.call("POST", f"/v1/lobbies/{lid}/invite",
+                   {"user_ids": [b.user] * 15 + [c.user]})
+    assert r.status == 202, r
+    time.sleep(0.3)
+    assert inbox_types(b.user).count("lobby.invited") == 1
+    assert inbox_types(c.user).count("lobby.invited") == 1
