@@ -341,12 +341,9 @@ ctl_reconcile(struct ctl *c, int argc, char **argv)
         return 2;
     }
     ctl_fin_batch(c);
-    rc = fin_days_close(&c->t.db, &c->t.arena, c->cfg, day, day, "vasctl");
-    if (rc == GW_OK) {
-        rc = fin_recon_run(&c->t.db, &c->t.arena, c->cfg, file, day, "vasctl",
-                           isatty(STDERR_FILENO) ? ctl_recon_progress : NULL,
-                           NULL, &run, &why);
-    }
+    rc = fin_recon_run(&c->t.db, &c->t.arena, c->cfg, file, day, "vasctl",
+                       isatty(STDERR_FILENO) ? ctl_recon_progress : NULL, NULL,
+                       &run, &why);
     if (rc == GW_ECONFLICT) {
         why = "these inputs are being reconciled right now";
     }

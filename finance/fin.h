@@ -172,10 +172,11 @@ typedef void (*fin_progress_fn)(void *ctx, int64_t lines, int done);
 
 /*
  * Reconciles the carrier file at path against business day `day`:
- * streams it (libcsv), stores the run, fills run. The same file for the
- * same day is the same run (run->reused, nothing stored again). A file
- * that cannot be used at all (missing, wrong header, a record over
- * FIN_RECON_RECORD_MAX) is GW_EINVAL with *why, and nothing is stored;
+ * streams it (libcsv), closes the day (fin_days_close), stores the run,
+ * fills run. The same file for the same day is the same run (run->reused,
+ * nothing stored again). A file that cannot be used at all (missing, wrong
+ * header, a record over FIN_RECON_RECORD_MAX) is GW_EINVAL with *why, and
+ * nothing is stored, nor the day closed;
  * a bad line is counted as malformed with its line number and the run
  * goes on.
  */

@@ -42,6 +42,7 @@
 
 #define FIN_RECON_NFIELDS    5
 #define FIN_RECON_READ_BYTES (64 * 1024)
+#define FIN_RECON_NAME_BYTES 1024 /* file_name: VARCHAR(255), cut by LEFT() */
 
 const char *const fin_recon_class_names[FIN_RC_COUNT] = {
     "matched",        "amount_mismatch", "charged_not_billed",
@@ -860,6 +861,39 @@ fin_recon_row_fill(MYSQL_ROW row, struct fin_recon_run *run)
     " created_by"
 
 /*
+ * The file's name as stored (recon_runs.file_name, shown by the console):
+ * the last part of path, valid UTF-8 whatever bytes the file system gave
+ * (a Latin-1 name from a Windows share), each bad byte as U+FFFD.
+ */
+static void
+fin_recon_file_name(const char *path, char *out, size_t cap)
+{
+    static const char    bad[] = "\xef\xbf\xbd"; /* U+FFFD */
+    const char          *slash = strrchr(path, '/');
+    const unsigned char *p;
+    size_t               n, k, o = 0;
+
+    p = (const unsigned char *) (slash != NULL ? slash + 1 : path);
+    n = strlen((const char *) p);
+    while (n > 0) {
+        k = gw_utf8_seq_len(p, n);
+        if (o + (k > 0 ? k : sizeof(bad) - 1) >= cap) {
+            break;
+        }
+        if (k > 0) {
+            memcpy(out + o, p, k);
+            o += k;
+        } else {
+            memcpy(out + o, bad, sizeof(bad) - 1);
+            o += sizeof(bad) - 1;
+            k = 1;
+        }
+        p += k, n -= k;
+    }
+    out[o] = '\0';
+}
+
+/*
  * The run of these inputs: GW_OK with run->reused when it is done, else
  * a fresh 'loading' row (an interrupted earlier attempt is purged).
  */
@@ -868,9 +902,9 @@ fin_recon_begin(struct gw_db *db, struct gw_arena *a, const char *key,
                 const char *day, const char *path, const char *actor,
                 struct fin_recon_run *run)
 {
-    MYSQL_ROW   row;
-    const char *base = strrchr(path, '/');
-    int         rc;
+    MYSQL_ROW row;
+    char      base[FIN_RECON_NAME_BYTES];
+    int       rc;
 
     rc = gw_db_row(db, a, &row,
                    "SELECT " FIN_RECON_RUN_COLS " FROM recon_runs WHERE"
@@ -888,7 +922,7 @@ fin_recon_begin(struct gw_db *db, struct gw_arena *a, const char *key,
         && (rc = fin_recon_purge(db, gw_db_col_i64(row, 0), 1)) != GW_OK) {
         return rc;
     }
-    base = base ? base + 1 : path;
+    fin_recon_file_name(path, base, sizeof(base));
     rc = gw_db_exec(db,
                     "INSERT INTO recon_runs (run_key, day, file_name,"
                     " file_sha256, state, created_at, created_by) VALUES (%s,"
@@ -991,6 +1025,11 @@ fin_recon_run(struct gw_db *db, struct gw_arena *a, const struct gw_config *cfg,
     snprintf(buf, sizeof(buf), "v1:%s:%s", run->day, run->file_sha256);
     gw_sha256_hex(buf, strlen(buf), key);
     rc = gw_db_connect(db);
+    if (rc == GW_OK) {
+        /* Closed only now that the file is usable: a stored run stays
+         * true because a closed day's CDRs never change. */
+        rc = fin_days_close(db, a, cfg, day, day, actor);
+    }
     if (rc == GW_OK) {
         rc = fin_recon_begin(db, a, key, run->day, path, actor, run);
     }

@@ -132,3 +132,74 @@ def test_invite_names_each_user_once(games):
     time.sleep(0.3)
     assert inbox_types(b.user).count("lobby.invited") == 1
     assert inbox_types(c.user).count("lobby.invited") == 1
+
+
+# --- reconciliation ------------------------------------------------------------------------
+
+RECON_HEADER = b"cdr_id,msisdn,amount,currency,billed_at\r\n"
+
+
+def reconcile(path, day, tmp_path):
+    import os
+    import shlex
+    import subprocess
+    cmd = shlex.split(ENV["VASCTL"]) + [
+        "reconcile", "--carrier-file", os.fsdecode(path), "--date", day,
+        "--report", str(tmp_path / "report.csv")]
+    return subprocess.run(cmd, capture_output=True, timeout=120)
+
+
+def day_rows(day):
+    return (db_query("SELECT COUNT(*) FROM cdr_days WHERE day = %s",
+                     (day,))[0][0],
+            db_query("SELECT COUNT(*) FROM recon_runs WHERE day = %s",
+                     (day,))[0][0])
+
+
+def test_unusable_carrier_file_leaves_the_day_open(tmp_path):
+    """docs/reconciliation.md: an unusable file is "refused before anything
+    is stored (exit 2, nothing in the database)". vasctl closed the day
+    first, so a mistyped path, an empty file or a wrong header froze the
+    day (cdr_days row, closed_by vasctl) before being refused."""
+    from fin_helpers import add_cdrs, free_day
+    day = free_day()
+    cid = add_cdrs(day, [{"amount": 100}])[0]
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    header = tmp_path / "header.csv"
+    header.write_bytes(b"cdr_id;msisdn;amount;currency;billed_at\r\n")
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(RECON_HEADER + b'x,1,1,CNY,"' + b"y" * 5000 + b'"\r\n')
+    for path in (tmp_path / "missing.csv", empty, header, huge):
+        p = reconcile(path, day, tmp_path)
+        assert p.returncode == 2, (path, p.stderr)
+        assert day_rows(day) == (0, 0), path
+    good = tmp_path / "good.csv"
+    good.write_bytes(RECON_HEADER + f"{cid},8613800000000,100,CNY,t\r\n"
+                     .encode())
+    p = reconcile(good, day, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert day_rows(day) == (1, 1)
+
+
+def test_carrier_file_name_that_is_not_utf8(tmp_path):
+    """A carrier file named with a Latin-1 byte (b"billed-caf\\xe9.csv",
+    as a Windows share hands it over) failed after the day was closed:
+    MariaDB refused the name for recon_runs.file_name and vasctl said only
+    "Invalid request". The name is stored with U+FFFD for the bad byte."""
+    from fin_helpers import add_cdrs, free_day
+    day = free_day()
+    cid = add_cdrs(day, [{"amount": 100}])[0]
+    path = bytes(tmp_path) + b"/billed-caf\xe9.csv"
+    with open(path, "wb") as f:
+        f.write(RECON_HEADER + f"{cid},8613800000000,100,CNY,t\r\n"
+                .encode())
+    p = reconcile(path, day, tmp_path)
+    assert p.returncode == 0, p.stderr
+    name = db_query("SELECT file_name FROM recon_runs WHERE day = %s",
+                    (day,))[0][0]
+    assert name == "billed-caf\ufffd.csv"
+    r = http("GET", "/v1/admin/reconciliations?limit=5",
+             token=ENV["VAS_ADMIN_KEY"])
+    assert r.status == 200 and any(i["file_name"] == name
+                                   for i in r.json()["items"]), r
