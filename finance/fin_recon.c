@@ -67,6 +67,7 @@ struct fin_recon_parse {
     struct csv_parser    csv;
     struct fin_recon_rec rec;
     int64_t              line;    /* current physical line, 1-based */
+    int64_t              next;    /* where the next record starts */
     size_t               pending; /* bytes fed since the last record end */
     int                  in_record;
     int                  header_done;
@@ -134,6 +135,7 @@ fin_recon_cb_record(int c, void *data)
 
     (void) c;
     ps->pending = 0;
+    ps->next = ps->line + 1;
     if (!ps->in_record || ps->fatal) {
         ps->in_record = 0;
         return; /* an empty line */
@@ -197,7 +199,7 @@ fin_recon_read(const char *path, struct fin_recon_parse *ps, char sha[65])
     ssize_t       n;
     int           fd = open(path, O_RDONLY | O_CLOEXEC), first = 1;
 
-    ps->line = 1;
+    ps->line = ps->next = 1;
     if (fd < 0 || md == NULL || csv_init(&ps->csv, 0) != 0) {
         fin_recon_fatal(ps, "cannot read %s: %s", path, strerror(errno));
         goto done;
@@ -220,8 +222,18 @@ fin_recon_read(const char *path, struct fin_recon_parse *ps, char sha[65])
             p = nl + 1;
         }
     }
-    if (!ps->fatal) {
-        csv_fini(&ps->csv, fin_recon_cb_field, fin_recon_cb_record, ps);
+    /* A quote still open at the end swallowed every line after it,
+     * however short that tail (longer ones trip FIN_RECON_RECORD_MAX
+     * above). libcsv's csv_fini says so only in strict mode, which is set
+     * now: while parsing, a stray quote must stay one malformed line. */
+    if (!ps->fatal
+        && (csv_set_opts(&ps->csv, CSV_STRICT | CSV_STRICT_FINI) != 0
+            || csv_fini(&ps->csv, fin_recon_cb_field, fin_recon_cb_record, ps)
+                != 0)) {
+        fin_recon_fatal(ps,
+                        "line %lld: a quote that never closes (it runs to the"
+                        " end of the file)",
+                        (long long) (ps->in_record ? ps->rec.line : ps->next));
     }
     if (!ps->fatal && !ps->header_done) {
         fin_recon_fatal(ps, "%s is empty: no header line", path);

@@ -203,3 +203,33 @@ def test_carrier_file_name_that_is_not_utf8(tmp_path):
              token=ENV["VAS_ADMIN_KEY"])
     assert r.status == 200 and any(i["file_name"] == name
                                    for i in r.json()["items"]), r
+
+
+def test_unclosed_quote_at_end_of_file_is_refused(tmp_path):
+    """A quote opened and never closed swallows every line after it into
+    one field. Past 4,096 bytes that is refused as unusable, but a short
+    tail was taken in silently: the record with the quote read as billed
+    (its billed_at holding the lines below), the lines it swallowed
+    vanished (their CDRs reported charged_not_billed) and the run was
+    stored. An unclosed quote at the end of the file is now unusable
+    however short, with the line where its record starts."""
+    from fin_helpers import add_cdrs, free_day
+    day = free_day()
+    a, b, c = add_cdrs(day, [{"amount": 100}, {"amount": 7},
+                             {"amount": 9}])
+    f = tmp_path / "unclosed.csv"
+    f.write_bytes(RECON_HEADER
+                  + f"{a},8613800000000,100,CNY,t\r\n".encode()
+                  + f'{b},8613800000000,7,CNY,"t\r\n'.encode()
+                  + f"{c},8613800000000,9,CNY,t\r\n".encode())
+    p = reconcile(f, day, tmp_path)
+    assert p.returncode == 2, p
+    assert b"quote" in p.stderr and b"line 3" in p.stderr, p.stderr
+    assert day_rows(day) == (0, 0)
+    # A quoted field that does close, over two lines, is one record.
+    f.write_bytes(RECON_HEADER
+                  + f"{a},8613800000000,100,CNY,t\r\n".encode()
+                  + f'{b},8613800000000,7,CNY,"t\r\nlate"\r\n'.encode()
+                  + f"{c},8613800000000,9,CNY,t".encode())
+    p = reconcile(f, day, tmp_path)
+    assert p.returncode == 0, p
