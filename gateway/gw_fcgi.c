@@ -99,10 +99,14 @@ gw_fcgi_reason(int status)
         return "Gone";
     case 413:
         return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 422:
         return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
     case 502:
         return "Bad Gateway";
     case 503:

@@ -233,3 +233,23 @@ def test_unclosed_quote_at_end_of_file_is_refused(tmp_path):
                   + f"{c},8613800000000,9,CNY,t".encode())
     p = reconcile(f, day, tmp_path)
     assert p.returncode == 0, p
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+def test_status_lines_carry_their_reason_phrase(subscriber):
+    """A 415 went out as "HTTP/1.1 415 Client Error" (vasgw's reason table
+    had no 415, and nginx passes the FastCGI Status line on as it is)."""
+    import socket
+    sub = subscriber()
+    host, port = ENV["VAS_BASE_URL"].split("//")[1].split(":")
+    req = ("POST /v1/lobbies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           f"Authorization: Bearer {sub['token']}\r\n"
+           "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(req.encode())
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    assert out.split(b"\r\n", 1)[0] == b"HTTP/1.1 415 Unsupported Media Type"
