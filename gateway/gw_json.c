@@ -55,6 +55,49 @@ gw_json_is_nul_escape(const char *p, size_t n)
     return n >= 4 && p[0] == '0' && p[1] == '0' && p[2] == '0' && p[3] == '0';
 }
 
+/* The index after the digits that start at p[i]. */
+static size_t
+gw_json_digits(const char *p, size_t n, size_t i)
+{
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * The length of the number token at p when it keeps RFC 8259's grammar
+ * (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, followed by no other
+ * number character), else 0. cJSON hands the token to strtod, which also
+ * takes 041, 41. and 41.e0.
+ */
+static size_t
+gw_json_number_len(const char *p, size_t n)
+{
+    size_t i = p[0] == '-', d = i;
+
+    i = gw_json_digits(p, n, d);
+    if (i == d || (p[d] == '0' && i - d > 1)) {
+        return 0; /* no digits, or a leading zero */
+    }
+    if (i < n && p[i] == '.') {
+        d = i + 1;
+        if ((i = gw_json_digits(p, n, d)) == d) {
+            return 0;
+        }
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        d = i + 1 + (i + 1 < n && (p[i + 1] == '+' || p[i + 1] == '-'));
+        if ((i = gw_json_digits(p, n, d)) == d) {
+            return 0;
+        }
+    }
+    if (i < n && p[i] != '\0' && strchr("0123456789.eE+-", p[i]) != NULL) {
+        return 0;
+    }
+    return i;
+}
+
 int
 gw_json_text_check(const char *text, size_t len, const char **why)
 {
@@ -86,6 +129,14 @@ gw_json_text_check(const char *text, size_t len, const char **why)
             i++;
         } else if (c == '"') {
             in_str = !in_str;
+        } else if (!in_str && (c == '-' || (c >= '0' && c <= '9'))) {
+            k = gw_json_number_len(text + i, len - i);
+            if (k == 0) {
+                *why = "a number is not written as JSON allows (RFC 8259:"
+                       " no leading zeros, digits after '.' and 'e')";
+                return GW_EINVAL;
+            }
+            i += k - 1;
         }
     }
     return GW_OK;

@@ -253,3 +253,28 @@ def test_status_lines_carry_their_reason_phrase(subscriber):
         while chunk := s.recv(65536):
             out += chunk
     assert out.split(b"\r\n", 1)[0] == b"HTTP/1.1 415 Unsupported Media Type"
+
+
+def test_numbers_outside_the_json_grammar_are_refused(subscriber, shop):
+    """cJSON reads numbers with strtod, so 0<id> (a leading zero, octal to
+    some parsers), "<id>." and "<id>.e0" bought the item; none of them is
+    JSON (RFC 8259 section 6). They are 400 and charge nothing; exponents
+    with leading zeros and the valid forms stay accepted."""
+    sub = subscriber(balance=1000)
+    before = money_state(sub["msisdn"])
+    item = shop[1]
+    for num in (f"0{item}", f"00{item}", f"{item}.", f"{item}.e0",
+                f"{item}e", f"{item}.5.5", f"-0{item}", f"{item}e+-1"):
+        r = http("POST", "/v1/purchases",
+                 raw=f'{{"item_id":{num}}}'.encode(), token=sub["token"],
+                 headers={"Idempotency-Key": secrets.token_hex(8)})
+        assert_problem(r, 400, "invalid_request")
+    assert money_state(sub["msisdn"]) == before
+    r = http("POST", "/v1/lobbies", raw=b'{"game_id":0,"x":[0,-0,0.5,1E+02,'
+             b'1e-07,-1.0e0]}', token=sub["token"])
+    p = assert_problem(r, 400, "invalid_request")
+    assert "game_id" in p["detail"], p        # read, and refused by value
+    r = http("POST", "/v1/purchases",
+             raw=f'{{"item_id":{item}.0e00}}'.encode(), token=sub["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r

@@ -182,6 +182,45 @@ test_parse_dup_names(void **state)
     gw_arena_reset(a);
 }
 
+/* Numbers keep RFC 8259's grammar (strtod, which cJSON uses, takes more);
+ * digits inside strings are not numbers. */
+static void
+test_parse_number_grammar(void **state)
+{
+    static const char *const bad[] = {
+        "[01]",  "[-01]", "[00]",   "[1.]",        "[1.e5]",  "[-]",
+        "[1e]",  "[1e+]", "[.5]",   "[1.5.5]",     "[1e5e5]", "[1e+-5]",
+        "[--1]", "[+1]",  "[0x10]", "{\"a\":007}", "[1-2]",
+    };
+    static const char *const good[] = {
+        "[0]",
+        "[-0]",
+        "[10]",
+        "[0.5]",
+        "[-0.0]",
+        "[1e5]",
+        "[1E+05]",
+        "[1e-007]",
+        "[12.50e0]",
+        "[1,2,-3]",
+        "{\"01\":\"1.\",\"b\":[0,1]}",
+        "[ 1 , 2 ]",
+        "{\"a\":-9007199254740991}",
+    };
+    struct gw_arena *a = *state;
+    const char      *why;
+    cJSON           *j;
+    size_t           i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(a, bad[i], strlen(bad[i]), &j, &why), GW_EINVAL);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(parse(a, good[i], strlen(good[i]), &j, &why), GW_OK);
+    }
+    gw_arena_reset(a);
+}
+
 /* Valid bodies: whitespace around, nesting at the limit, UTF-8 strings;
  * the tree is owned by the arena (valgrind/ASan report a leak if not). */
 static void
@@ -426,6 +465,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_parse_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_dup_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_number_grammar, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_get_i64, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_str, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_bool, setup, teardown),
