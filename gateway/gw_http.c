@@ -289,6 +289,25 @@ gw_http_is_json(const struct gw_request *r)
     return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * 1 when the header behind param name came more than once: nginx 1.22
+ * passes each line of a repeated header as its own parameter, and the
+ * first (gw_request_param) need not be the one a client or cache keyed on.
+ */
+static int
+gw_http_param_repeated(const struct gw_request *r, const char *name)
+{
+    size_t n = strlen(name), seen = 0;
+    char **e;
+
+    for (e = r->envp; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=' && ++seen > 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int
 gw_http_body(struct gw_request *r)
 {
@@ -356,7 +375,12 @@ gw_http_run(struct gw_request *r)
                                "this request needs an Idempotency-Key"
                                " header");
         }
-        rc = gw_idem_begin(r);
+        if (gw_http_param_repeated(r, "HTTP_IDEMPOTENCY_KEY")) {
+            gw_request_problem(r, "send one Idempotency-Key header");
+            rc = GW_EINVAL;
+        } else {
+            rc = gw_idem_begin(r);
+        }
         if (rc == GW_IDEM_REPLAYED) {
             gw_idem_end(r);
             return;

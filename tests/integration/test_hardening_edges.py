@@ -278,3 +278,37 @@ def test_numbers_outside_the_json_grammar_are_refused(subscriber, shop):
              raw=f'{{"item_id":{item}.0e00}}'.encode(), token=sub["token"],
              headers={"Idempotency-Key": secrets.token_hex(8)})
     assert r.status == 201, r
+
+
+def raw_request(head: bytes, body: bytes = b""):
+    import socket
+    host, port = ENV["VAS_BASE_URL"].split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head + body)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_two_idempotency_keys_are_refused(subscriber, shop):
+    """A purchase with two Idempotency-Key lines ran under the first
+    (nginx 1.22 passes each line to FastCGI, vasgw read the first), while
+    a cache or client library keyed on the last believed another key
+    covered it. Two keys are a 400 that charges nothing."""
+    sub = subscriber(balance=1000)
+    before = money_state(sub["msisdn"])
+    body = f'{{"item_id":{shop[0]}}}'.encode()
+    for keys in ((b"A", b"B"), (b"A", b"A")):
+        k = secrets.token_hex(6).encode()
+        head = (b"POST /v1/purchases HTTP/1.1\r\nHost: x\r\n"
+                b"Connection: close\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + sub["token"].encode() + b"\r\n"
+                b"Content-Length: %d\r\n" % len(body)
+                + b"".join(b"Idempotency-Key: " + k + x + b"\r\n"
+                           for x in keys) + b"\r\n")
+        status, out = raw_request(head, body)
+        assert status == 400, out
+        assert b"Idempotency-Key" in out, out
+    assert money_state(sub["msisdn"]) == before
