@@ -144,16 +144,30 @@ cJSON *cat_item_json_new(const struct cat_item *item);
 struct cat_frag_cache; /* cat_frag.h */
 
 /*
+ * The catalog generation as a column of a statement that reads items: an
+ * uncorrelated subquery (one primary-key read per statement, no round
+ * trip), read in the statement's own snapshot, so the rows and the
+ * generation go together (a change and its bump commit together).
+ */
+#define CAT_GENERATION_COL "(SELECT generation FROM catalog_meta WHERE id = 1)"
+
+/*
  * One page of items as API.md's {"items":[...],"next_cursor":...} text, in
- * a. Item objects come from frags (may be NULL: no cache) when their
- * (id, version, gen) is cached; the others are read in one query, rendered
- * and stored there. Unknown filters simply match nothing. GW_EINVAL: q's
+ * a. *gen is the host's copy of the generation on entry (cat_cache.h): it
+ * keys the search no-match memo and the category look-up. The id query
+ * reads the generation itself (CAT_GENERATION_COL): item objects come
+ * from frags (may be NULL: no cache) when their (id, version, that
+ * generation) is cached, so a fragment made before a bump is never
+ * joined into a page read after it; the others are read in one query,
+ * rendered and stored there. On return *gen is the generation the page
+ * was read at (the host's copy is raised to it), or unchanged for
+ * an empty page. Unknown filters simply match nothing. GW_EINVAL: q's
  * search text is not valid UTF-8. With frags, a search that matched no
  * item at gen is remembered and answered without SQL until gen moves.
  */
 int cat_items_page_render(struct gw_db *db, struct gw_arena *a,
                           const struct cat_query *q,
-                          struct cat_frag_cache *frags, int64_t gen,
+                          struct cat_frag_cache *frags, int64_t *gen,
                           const char **body);
 
 /*
@@ -161,7 +175,12 @@ int cat_items_page_render(struct gw_db *db, struct gw_arena *a,
  * of versions[k], into frag[k] and len[k] (copied into a): from frags
  * (may be NULL) when (id, version, gen) is cached, the others read in one
  * query (each by primary key, its assets by their index), rendered and
- * stored there. An item not found (deleted meanwhile) leaves frag[k] NULL.
+ * stored there. gen must be the generation read with ids and versions
+ * (CAT_GENERATION_COL in the same statement), not the host's copy, which
+ * can be behind a bump the caller's rows reflect (the fragments cached
+ * before it would be served); the details query runs after that
+ * statement, so what it stores for gen is never older than gen. An item
+ * not found (deleted meanwhile) leaves frag[k] NULL.
  */
 int cat_items_fragments(struct gw_db *db, struct gw_arena *a,
                         struct cat_frag_cache *frags, int64_t gen, size_t n,

@@ -9,8 +9,11 @@
  * picks the page's (id, version, popularity, price) from an index whose
  * order IS the sort order (one per filter and sort, migrations 003 and
  * 012), so it reads `limit + 1` index entries from the cursor on and
- * those rows by primary key. Each item's JSON comes from the worker's
- * fragment cache when its (id, version, generation) is there (cat_frag.h);
+ * those rows by primary key, and the catalog generation in the same
+ * snapshot. Each item's JSON comes from the worker's fragment cache when
+ * its (id, version, that generation) is there (cat_frag.h): keyed by the
+ * host's polled copy instead, a fragment made before a bump was joined
+ * into pages read after it until the next poll (up to CAT_GEN_POLL_MS);
  * the others are read in one details query (the ids as a JSON array
  * through JSON_TABLE, each row by primary key, its assets by their index)
  * and rendered: no sort, no GROUP BY, and the only temporary table is
@@ -24,6 +27,7 @@
 #include <string.h>
 
 #include "cat.h"
+#include "cat_cache.h"
 #include "cat_frag.h"
 #include "cat_internal.h"
 #include "gw_status.h"
@@ -41,8 +45,11 @@
 #define CAT_ORDER_PDESC   "i.price DESC, i.id DESC"
 
 /* What the id query returns per row: the version validates a cached
- * fragment, popularity and price make the cursor. */
-#define CAT_IDS_COLS "i.id, i.version, i.popularity, i.price"
+ * fragment, popularity and price make the cursor; the generation (the
+ * same in every row) is the one the page is read at. */
+#define CAT_IDS_COLS                                                          \
+    "i.id, i.version, i.popularity, i.price, " CAT_GENERATION_COL
+#define CAT_IDS_GEN_COL 4
 
 /* The details of the ids (a JSON array) that are not cached: a row per
  * asset (an item without assets: one row of NULLs), no GROUP BY. */
@@ -599,7 +606,10 @@ cat_fill_row(MYSQL_ROW row, struct cat_fill *f)
     }
 }
 
-/* Renders item k (read from MariaDB) into its fragment and caches it. */
+/* Renders item k (read from MariaDB) into its fragment and caches it
+ * for gen: read after gen was, its details are never older than gen (a
+ * bump since only makes them newer, and unreachable by the pages read
+ * after that bump). */
 static int
 cat_fill_render(struct gw_arena *a, struct cat_frag_cache *frags, int64_t gen,
                 struct cat_fill *f, size_t k)
@@ -757,16 +767,23 @@ cat_page_body(struct gw_arena *a, const struct cat_query *q,
 int
 cat_items_page_render(struct gw_db *db, struct gw_arena *a,
                       const struct cat_query *q, struct cat_frag_cache *frags,
-                      int64_t gen, const char **body)
+                      int64_t *gen, const char **body)
 {
     struct gw_rows  rows;
     struct cat_page pg = {0};
     size_t          cap = (size_t) q->limit, k;
-    int64_t        *ids, *versions;
-    int             rc = cat_page_ids(db, a, q, gen, &rows);
+    int64_t        *ids, *versions, read_gen = -1;
+    int             rc = cat_page_ids(db, a, q, *gen, &rows);
 
     if (rc != GW_OK) {
         return rc;
+    }
+    if (rows.n > 0 && rows.row[0][CAT_IDS_GEN_COL] != NULL) {
+        /* The generation of the page's snapshot: the host's copy may be
+         * up to CAT_GEN_POLL_MS behind it; now every worker has it. */
+        read_gen = gw_db_col_i64(rows.row[0], CAT_IDS_GEN_COL);
+        cat_cache_advance(read_gen);
+        *gen = read_gen;
     }
     pg.rows = rows.row;
     pg.n = rows.n < cap ? rows.n : cap; /* the limit + 1st: a next page */
@@ -781,8 +798,8 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
         ids[k] = gw_db_col_i64(pg.rows[k], 0);
         versions[k] = gw_db_col_i64(pg.rows[k], 1);
     }
-    rc = cat_items_fragments(db, a, frags, gen, pg.n, ids, versions, pg.frag,
-                             pg.len);
+    rc = cat_items_fragments(db, a, frags, read_gen, pg.n, ids, versions,
+                             pg.frag, pg.len);
     return rc == GW_OK ? cat_page_body(a, q, &pg, rows.n > cap, body) : rc;
 }
 

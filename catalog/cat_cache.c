@@ -109,6 +109,14 @@ cat_cache_refresh(struct gw_db *db, struct gw_arena *a)
     }
 }
 
+void
+cat_cache_advance(int64_t gen)
+{
+    if (cat_gen_shm != NULL && gen > 0) {
+        cat_gen_store_max(gen);
+    }
+}
+
 int64_t
 cat_cache_generation(struct gw_db *db, struct gw_arena *a)
 {

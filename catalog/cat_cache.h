@@ -10,7 +10,11 @@
  *     after its commit, so every worker of the host sees it at once;
  *   - changes made elsewhere (vasctl import, other hosts) are picked up by
  *     a poll of catalog_meta at most every CAT_GEN_POLL_MS (one query per
- *     host per period, elected with a CAS).
+ *     host per period, elected with a CAS), or sooner by any statement
+ *     that reads the generation with its rows (cat_cache_advance).
+ * So a reply served from this cache is at most CAT_GEN_POLL_MS behind a
+ * change made elsewhere; a list page rendered from MariaDB is never
+ * behind (its id query reads the generation, cat_items_page_render).
  * Entries also expire after CAT_CACHE_TTL_MS so popularity moves.
  *
  * Thread-safety: all functions are safe from any thread (per-slot locks).
@@ -47,6 +51,10 @@ int64_t cat_cache_generation(struct gw_db *db, struct gw_arena *a);
 
 /* Re-reads the generation now (after committing a catalog change). */
 void cat_cache_refresh(struct gw_db *db, struct gw_arena *a);
+
+/* Raises the host's copy to gen, a generation a statement just read with
+ * its rows (CAT_GENERATION_COL); never lowers it. No SQL. */
+void cat_cache_advance(int64_t gen);
 
 /*
  * Looks key up for gen: 1 on a hit (body, len and etag copied into a),

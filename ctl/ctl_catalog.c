@@ -230,7 +230,10 @@ ctl_catalog_page(struct ctl *c, int argc, char **argv)
     if (rc == GW_OK) {
         /* No fragment cache: every item's details are read, as a
          * worker's first page does. */
-        rc = cat_items_page_render(&c->t.db, &c->t.arena, &q, NULL, 0, &page);
+        int64_t gen = 0;
+
+        rc =
+            cat_items_page_render(&c->t.db, &c->t.arena, &q, NULL, &gen, &page);
     }
     if (rc == GW_OK) {
         rc = ctl_rows_read(c, &r2);

@@ -18,8 +18,10 @@
 #include "svc_store.h"
 #include "svc_store_internal.h"
 
-/* Renders a reply body into r's arena for catalog generation gen. */
-typedef int (*svc_render_pt)(struct gw_request *r, void *arg, int64_t gen,
+/* Renders a reply body into r's arena for catalog generation *gen (the
+ * host's copy); a renderer that read the generation itself sets *gen to
+ * the one its body is of. */
+typedef int (*svc_render_pt)(struct gw_request *r, void *arg, int64_t *gen,
                              const char **body);
 
 /* Rendered item objects of this worker process (made before the fork,
@@ -187,7 +189,7 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
 
     found = cat_cache_lookup(key, gen, r->arena, &body, &len, &etag);
     if (found == CAT_CACHE_FILL || found == CAT_CACHE_MISS) {
-        rc = fn(r, arg, gen, &body);
+        rc = fn(r, arg, &gen, &body);
         if (rc != GW_OK) {
             if (found == CAT_CACHE_FILL) {
                 cat_cache_abandon(key); /* errors are never cached */
@@ -209,7 +211,7 @@ svc_catalog_cached(struct gw_request *r, const char *key, svc_render_pt fn,
 }
 
 static int
-svc_render_items(struct gw_request *r, void *arg, int64_t gen,
+svc_render_items(struct gw_request *r, void *arg, int64_t *gen,
                  const char **body)
 {
     return cat_items_page_render(&r->thr->db, r->arena, arg, svc_store_frags(r),
@@ -284,7 +286,8 @@ svc_catalog_items(struct gw_request *r)
 }
 
 static int
-svc_render_item(struct gw_request *r, void *arg, int64_t gen, const char **body)
+svc_render_item(struct gw_request *r, void *arg, int64_t *gen,
+                const char **body)
 {
     struct cat_item it;
     int             rc;
@@ -313,7 +316,7 @@ svc_catalog_item(struct gw_request *r)
 }
 
 static int
-svc_render_categories(struct gw_request *r, void *arg, int64_t gen,
+svc_render_categories(struct gw_request *r, void *arg, int64_t *gen,
                       const char **body)
 {
     cJSON *tree = NULL;
@@ -336,7 +339,7 @@ struct svc_chart_args {
 };
 
 static int
-svc_render_charts(struct gw_request *r, void *arg, int64_t gen,
+svc_render_charts(struct gw_request *r, void *arg, int64_t *gen,
                   const char **body)
 {
     struct svc_chart_args *c = arg;

@@ -198,16 +198,20 @@ svc_library_body(struct gw_request *r, const struct gw_rows *rows,
     size_t      *flen = gw_arena_alloc(r->arena, (n + 1) * sizeof(*flen));
     char         cursor[CAT_CURSOR_MAX + 1], *entry;
     int          rc, has_cursor;
+    int64_t      gen = -1; /* of the rows' snapshot, not the host's copy */
 
     if (ids == NULL || vers == NULL || frag == NULL || flen == NULL) {
         return GW_ERROR;
+    }
+    if (n > 0 && rows->row[0][STORE_LIBRARY_GEN_COL] != NULL) {
+        gen = gw_db_col_i64(rows->row[0], STORE_LIBRARY_GEN_COL);
+        cat_cache_advance(gen);
     }
     for (k = 0; k < n; k++) {
         ids[k] = gw_db_col_i64(rows->row[k], STORE_LIB_ITEM_COL);
         vers[k] = gw_db_col_i64(rows->row[k], STORE_LIBRARY_VERSION_COL);
     }
-    rc = cat_items_fragments(&r->thr->db, r->arena, svc_store_frags(r),
-                             cat_cache_generation(&r->thr->db, r->arena), n,
+    rc = cat_items_fragments(&r->thr->db, r->arena, svc_store_frags(r), gen, n,
                              ids, vers, frag, flen);
     if (rc != GW_OK) {
         return rc;

@@ -157,10 +157,12 @@ int store_purchases_page(struct store_ctx *ctx, const char *user,
 
 /* Library row columns: id, status, expired (0/1), granted_at,
  * expires_at, kind, then the item's id and version (the key of its
- * rendered object, cat_items_fragments). */
+ * rendered object, cat_items_fragments, with the catalog generation of
+ * STORE_LIBRARY_GEN_COL). */
 #define STORE_LIB_ITEM_COL        6
 #define STORE_LIBRARY_VERSION_COL 7
 #define STORE_LIBRARY_BOUND_COL   8 /* 1: the owner has a subscriber row */
+#define STORE_LIBRARY_GEN_COL     9 /* the same in every row */
 
 /* Purchase row columns (store_purchase_get too). */
 enum store_purchase_col {

@@ -27,12 +27,14 @@
  * row reads, whatever the history, no temporary table and no sort. The
  * item objects come from the catalog's fragments by (item, version)
  * (cat_items_fragments): only the items whose fragment is not cached are
- * read, in one more query. The last column says whether the owner is
+ * read, in one more query. The next column says whether the owner is
  * bound to a phone account (an uncorrelated unique-key lookup: MariaDB
  * runs it once per statement), so a non-empty page needs no separate caller
- * lookup. (Reading every item's columns, provider, category and assets subquery
- * here cost 0.44 ms of mariadbd CPU and 186 buffer-pool page reads per 20-item
- * page at 100,000 entitlements; this walk 0.22 ms and 122.)
+ * lookup; the last one is the catalog generation the versions were read
+ * at (the fragments' key, CAT_GENERATION_COL). (Reading every item's
+ * columns, provider, category and assets subquery here cost 0.44 ms of
+ * mariadbd CPU and 186 buffer-pool page reads per 20-item page at 100,000
+ * entitlements; this walk 0.22 ms and 122.)
  */
 /* clang-format off */
 #define STORE_LIBRARY_SQL                                                      \
@@ -40,7 +42,8 @@
     " COALESCE(e.expires_at <= UTC_TIMESTAMP(3), 0),"                          \
     " " STORE_TS("e.granted_at") ", " STORE_TS("e.expires_at") ","             \
     " e.kind, e.item_id, i.version,"                                           \
-    " (SELECT 1 FROM subscribers s WHERE s.im_user_id = ?)"                    \
+    " (SELECT 1 FROM subscribers s WHERE s.im_user_id = ?),"                   \
+    " " CAT_GENERATION_COL                                                     \
     " FROM entitlements e FORCE INDEX (ix_entitlements_owner)"                 \
     " JOIN items i ON i.id = e.item_id"                                        \
     " WHERE e.owner_user_id = ? AND e.id < ?"                                  \

@@ -431,6 +431,63 @@ def test_fragments_follow_version_and_generation(scale_items):
                  " WHERE id = 1")
 
 
+def rename_provider_and_bump(code, name):
+    """What a feed import does: the change and the generation bump in one
+    transaction, behind the gateway's back (no refresh of the host copy)."""
+    from conftest import db_connect
+    conn = db_connect()
+    try:
+        conn.begin()
+        with conn.cursor() as cur:
+            cur.execute("UPDATE providers SET name = %s WHERE code = %s",
+                        (name, code))
+            cur.execute("UPDATE catalog_meta SET generation = generation + 1"
+                        " WHERE id = 1")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_page_never_serves_fragments_older_than_its_generation(scale_items):
+    """A list page that is not in the reply cache is rendered at the
+    generation its own id query read, not at the host's copy (polled every
+    CAT_GEN_POLL_MS): a fragment made before a bump is never joined into a
+    page read after it. Here each round warms an item's fragment (the
+    first request polls the host copy), renames its provider with a bump
+    and asks at once, well within 250 ms of that poll, for new pages (new
+    reply-cache keys) holding it. Catches fragments looked up at the host
+    copy: the old name was served until the next poll (the flaky
+    test_page_equals_vasctl_page_with_cold_and_warm_fragments, which
+    compared a page with vasctl's right after the previous test's
+    restoring bump)."""
+    import time
+    from base64 import urlsafe_b64encode
+    iid, pname = db_query(
+        "SELECT i.id, p.name FROM items i JOIN providers p ON"
+        " p.id = i.provider_id WHERE p.code = 'scale' AND i.status ="
+        " 'active' ORDER BY i.id DESC LIMIT 1 OFFSET 40")[0]
+    cur = urlsafe_b64encode(b"v1.1.%d.%d" % (iid + 1, iid + 1)).decode()
+    path = "/v1/catalog/items?sort=new&cursor=%s&limit=" % cur.rstrip("=")
+    stale = []
+    try:
+        for rnd in range(3):
+            base = 30 * rnd
+            time.sleep(0.3)  # CAT_GEN_POLL_MS: the next request polls
+            for n in range(base + 1, base + 9):  # warm, in both workers
+                assert list_ids_titles(path + str(n))[0][2] == pname
+            name = "%s r%d" % (pname, rnd)
+            rename_provider_and_bump("scale", name)
+            for n in range(base + 9, base + 25):
+                got = list_ids_titles(path + str(n))[0]
+                assert got[0] == iid
+                if got[2] != name:
+                    stale.append((rnd, n, got[2]))
+            rename_provider_and_bump("scale", pname)
+    finally:
+        rename_provider_and_bump("scale", pname)
+    assert stale == [], (len(stale), stale[:4])
+
+
 def test_page_equals_vasctl_page_with_cold_and_warm_fragments(scale_items):
     """A page assembled from cached fragments is byte for byte the page
     rendered from MariaDB (vasctl has no fragment cache), for every sort, a
