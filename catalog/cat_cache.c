@@ -14,6 +14,9 @@
 #include "gw_status.h"
 #include "gw_util.h"
 
+/* polled_ms, stored_ms and fill_ms are on CLOCK_MONOTONIC (cat_now_ms),
+ * which every process of the host shares: a wall clock stepped back by N
+ * seconds stopped the polls and kept every entry fresh for N seconds. */
 struct cat_gen_shared {
     _Atomic int64_t gen;
     _Atomic int64_t polled_ms;
@@ -44,6 +47,12 @@ static struct cat_gen_shared *cat_gen_shm;
 static int                    cat_m_hit = -1, cat_m_stale = -1, cat_m_miss = -1;
 static struct cat_cache_slot  cat_slots[CAT_CACHE_SLOTS];
 static pthread_once_t         cat_slots_once = PTHREAD_ONCE_INIT;
+
+static int64_t
+cat_now_ms(void)
+{
+    return gw_mono_us() / 1000;
+}
 
 static void
 cat_slots_init(void)
@@ -104,7 +113,7 @@ cat_cache_refresh(struct gw_db *db, struct gw_arena *a)
     int64_t gen;
 
     if (cat_gen_shm != NULL && cat_generation_get(db, a, &gen) == GW_OK) {
-        atomic_store(&cat_gen_shm->polled_ms, gw_now_ms());
+        atomic_store(&cat_gen_shm->polled_ms, cat_now_ms());
         cat_gen_store_max(gen);
     }
 }
@@ -120,7 +129,7 @@ cat_cache_advance(int64_t gen)
 int64_t
 cat_cache_generation(struct gw_db *db, struct gw_arena *a)
 {
-    int64_t now = gw_now_ms(), last, gen = 0;
+    int64_t now = cat_now_ms(), last, gen = 0;
 
     if (cat_gen_shm == NULL) {
         return cat_generation_get(db, a, &gen) == GW_OK ? gen : -1;
@@ -157,7 +166,7 @@ cat_cache_get(const char *key, int64_t gen, struct gw_arena *a,
     s = cat_cache_slot(key);
     pthread_mutex_lock(&s->lock);
     if (s->body != NULL && s->gen == gen && strcmp(s->key, key) == 0
-        && gw_now_ms() - s->stored_ms < CAT_CACHE_TTL_MS) {
+        && cat_now_ms() - s->stored_ms < CAT_CACHE_TTL_MS) {
         char *b = gw_arena_strndup(a, s->body, s->len);
         char *e = gw_arena_strdup(a, s->etag);
         if (b != NULL && e != NULL) {
@@ -191,7 +200,7 @@ cat_cache_put(const char *key, int64_t gen, const char *body, size_t len,
     s->body = copy;
     s->len = len;
     s->gen = gen;
-    s->stored_ms = gw_now_ms();
+    s->stored_ms = cat_now_ms();
     memcpy(s->key, key, klen + 1);
     memcpy(s->etag, etag, strlen(etag) + 1);
     if (s->filling && strcmp(s->fill_key, key) == 0) {
@@ -278,7 +287,7 @@ cat_cache_lookup(const char *key, int64_t gen, struct gw_arena *a,
                  const char **body, size_t *len, const char **etag)
 {
     struct cat_cache_slot *s;
-    int64_t                now = gw_now_ms();
+    int64_t                now = cat_now_ms();
     int                    same, fresh, busy, rc;
 
     if (gen < 0 || strlen(key) >= CAT_CACHE_KEY_MAX) {
