@@ -480,6 +480,10 @@ svc_lobby_create(struct gw_request *r)
         return rc;
     }
     rc = lob_create(&r->thr->redis, r->arena, r->cfg, r->user_id, &n, res);
+    if (rc == GW_OK && res->lobby.id != NULL) {
+        r->location =
+            gw_arena_printf(r->arena, "/v1/lobbies/%s", res->lobby.id);
+    }
     return svc_lobby_done(r, rc, res, 201);
 }
 

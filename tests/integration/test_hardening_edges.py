@@ -312,3 +312,16 @@ def test_two_idempotency_keys_are_refused(subscriber, shop):
         assert status == 400, out
         assert b"Idempotency-Key" in out, out
     assert money_state(sub["msisdn"]) == before
+
+
+def test_lobby_201_carries_its_location(games):
+    """POST /v1/lobbies answered 201 without Location, so by RFC 9110 the
+    new resource was /v1/lobbies itself (every other 201 of the API names
+    what it made: test_hardening.py's test_http_edges_401_415_location)."""
+    from lobby_helpers import User, create
+    u = User()
+    r = create(u, games.game8)
+    assert r.status == 201, r
+    assert r.headers.get("location") == f"/v1/lobbies/{r.json()['id']}", \
+        r.headers
+    assert u.call("GET", r.headers["location"]).status == 200
