@@ -153,7 +153,9 @@ gw_http_prepare(struct gw_request *r, size_t *body_max)
     }
     rc = gw_request_parse_query(r);
     if (rc != GW_OK) {
-        gw_request_problem(r, "malformed query string");
+        if (r->problem_detail == NULL) {
+            gw_request_problem(r, "malformed query string");
+        }
         return rc;
     }
 

@@ -102,6 +102,7 @@ gw_request_parse_query(struct gw_request *r)
         return GW_OK;
     }
     if (strlen(p) > GW_QUERY_BYTES_MAX) {
+        gw_request_problem(r, "query string over %d bytes", GW_QUERY_BYTES_MAX);
         return GW_EINVAL;
     }
     while (*p) {
@@ -109,6 +110,8 @@ gw_request_parse_query(struct gw_request *r)
         len = amp ? (size_t) (amp - p) : strlen(p);
         if (len > 0) {
             if (r->nargs == GW_QUERY_ARGS_MAX) {
+                gw_request_problem(r, "more than %d query parameters",
+                                   GW_QUERY_ARGS_MAX);
                 return GW_EINVAL;
             }
             eq = memchr(p, '=', len);

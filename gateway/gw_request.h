@@ -92,7 +92,8 @@ const char *gw_request_arg(const struct gw_request *r, const char *name);
 
 /*
  * Splits and percent-decodes r->query into r->args. GW_OK or GW_EINVAL
- * (bad escape, too many args, NUL byte).
+ * (bad escape, too many args, NUL byte); a limit that refused it is named
+ * in r's problem detail.
  */
 int gw_request_parse_query(struct gw_request *r);
 

@@ -325,3 +325,20 @@ def test_lobby_201_carries_its_location(games):
     assert r.headers.get("location") == f"/v1/lobbies/{r.json()['id']}", \
         r.headers
     assert u.call("GET", r.headers["location"]).status == 200
+
+
+def test_query_limits_say_which_limit():
+    """A search for 600 CJK characters (5,400 bytes percent-encoded) or a
+    page link with 40 parameters was answered "malformed query string",
+    though nothing in it was malformed: the detail now names the limit
+    (GW_QUERY_BYTES_MAX, GW_QUERY_ARGS_MAX) that refused it."""
+    r = http("GET", "/v1/catalog/items?q=" + "%e4%b8%ad" * 600)
+    p = assert_problem(r, 400, "invalid_request")
+    assert "2048" in p["detail"], p
+    r = http("GET", "/v1/catalog/items?" + "&".join(f"x{i}=1"
+                                                    for i in range(40)))
+    p = assert_problem(r, 400, "invalid_request")
+    assert "32" in p["detail"], p
+    r = http("GET", "/v1/catalog/items?q=a%zz")
+    p = assert_problem(r, 400, "invalid_request")
+    assert p["detail"] == "malformed query string", p
