@@ -340,10 +340,13 @@ svc_store_download(struct gw_request *r)
     if (rc != GW_OK) {
         return svc_store_refused(r, &ctx, rc);
     }
-    /* Delivered: reconciliation's "charged but never delivered" reads it. */
-    rc = fin_download_record(&r->thr->db, link.entitlement_id, link.format);
-    if (rc != GW_OK) {
-        return rc;
+    /* Delivered: reconciliation's "charged but never delivered" reads it.
+     * A HEAD (a chat's link preview, a scanner) sends no byte of the file. */
+    if (strcmp(r->method, "HEAD") != 0) {
+        rc = fin_download_record(&r->thr->db, link.entitlement_id, link.format);
+        if (rc != GW_OK) {
+            return rc;
+        }
     }
     loc = gw_arena_printf(r->arena, "%s%s", r->cfg->downloads.internal_prefix,
                           d.path);

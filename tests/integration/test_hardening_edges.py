@@ -342,3 +342,31 @@ def test_query_limits_say_which_limit():
     r = http("GET", "/v1/catalog/items?q=a%zz")
     p = assert_problem(r, 400, "invalid_request")
     assert p["detail"] == "malformed query string", p
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+
+def test_head_of_a_download_link_is_no_delivery(subscriber, shop):
+    """HEAD /v1/downloads/{token} (a chat's link preview, a scanner)
+    recorded the ringtone as delivered though no byte of it was sent, and
+    reconciliation then never reported the charge charged_not_delivered
+    (docs/reconciliation.md). Only a GET records the delivery."""
+    sub = subscriber(balance=1000)
+    r = http("POST", "/v1/purchases", {"item_id": shop[1]},
+             token=sub["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
+    p = r.json()
+
+    def delivered():
+        return db_query("SELECT COUNT(*) FROM entitlement_downloads WHERE"
+                        " entitlement_id = %s", (p["entitlement_id"],))[0][0]
+
+    r = http("HEAD", p["download"]["url"])
+    assert r.status == 200 and r.body == b"", r
+    assert "attachment" in r.headers.get("content-disposition", "")
+    assert delivered() == 0
+    r = http("GET", p["download"]["url"])
+    assert r.status == 200 and r.body.startswith(b"MThd"), r
+    assert delivered() == 1
