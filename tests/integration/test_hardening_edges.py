@@ -370,3 +370,29 @@ def test_head_of_a_download_link_is_no_delivery(subscriber, shop):
     r = http("GET", p["download"]["url"])
     assert r.status == 200 and r.body.startswith(b"MThd"), r
     assert delivered() == 1
+
+
+def test_lobby_name_may_hold_a_backslash_u_text(games):
+    """A lobby named C:\\u0000 (the six characters, JSON "C:\\\\u0000") was
+    refused as "strings may not contain NUL": the handlers searched the
+    raw body for the text \\u0000, escaped backslash or not (the body's
+    real NUL escapes are refused once, exactly, by gw_json_text_check)."""
+    from lobby_helpers import User
+    u = User()
+    name = "C:\\u0000 \\u0000x"
+    r = u.call("POST", "/v1/lobbies", raw=json.dumps(
+        {"game_id": games.game8, "name": name}).encode())
+    assert r.status == 201, r
+    assert r.json()["name"] == name
+    lid = r.json()["id"]
+    r = u.call("POST", f"/v1/lobbies/{lid}/invite",
+               raw=json.dumps({"user_ids": [User().user],
+                               "note": "\\u0000"}).encode())
+    assert r.status == 202, r
+    # The real escape stays refused, and creates nothing.
+    v = User()
+    r = v.call("POST", "/v1/lobbies",
+               raw=b'{"game_id":%d,"name":"a\\u0000"}' % games.game8)
+    assert_problem(r, 400, "invalid_request")
+    r = v.call("POST", "/v1/lobbies", {"game_id": games.game8})
+    assert r.status == 201, r                  # v was in no lobby
