@@ -17,6 +17,7 @@ import pytest
 from conftest import (BASE, assert_problem, http, mint_token, new_user,
                       redis_client)
 from gw_helpers import restart_vasgw, stack, wait_until, worker_pids
+from store_helpers import feed_items
 
 SMALL = {
     "VASGW_RATELIMIT_READ_PER_MIN": "60",    # one token per second
@@ -34,6 +35,16 @@ def small_limits():
     restart_vasgw(env=SMALL)
     yield
     restart_vasgw()
+
+
+@pytest.fixture(scope="module")
+def item_path():
+    """A public read that answers 200: an active item of this module's own
+    (never a fixed id such as 1, which is whichever item the suites before
+    made first: test_catalog_scale's, retired when it ends, if it ran
+    first)."""
+    ids, _ = feed_items(1, price=100)
+    return "/v1/catalog/items/%d" % ids[0]
 
 
 def from_addr(src, path, headers=None):
@@ -81,17 +92,17 @@ def test_money_writes_stricter_than_reads(subscriber):
     assert http("GET", "/v1/me", token=s["token"]).status == 200
 
 
-def test_address_bucket_and_unauthenticated_guessing():
+def test_address_bucket_and_unauthenticated_guessing(item_path):
     """Requests from one address with no or bad tokens share the address
     bucket (addr_factor x burst = 20 reads): token guessing ends in 429."""
     src = "127.0.0.2"
-    got = [from_addr(src, "/v1/catalog/items/1") for _ in range(30)]
+    got = [from_addr(src, item_path) for _ in range(30)]
     codes = [g[0] for g in got]
     assert 429 not in codes[:20], codes
     st, h, body = next(g for g in got if g[0] == 429)
     assert int(h["retry-after"]) >= 1
     assert json.loads(body)["code"] == "rate_limited"
-    st, _, _ = from_addr("127.0.0.3", "/v1/catalog/items/1")
+    st, _, _ = from_addr("127.0.0.3", item_path)
     assert st != 429
     guesses = [from_addr("127.0.0.4", "/v1/me",
                          {"Authorization": "Bearer x" + str(i)})[0]
@@ -99,13 +110,13 @@ def test_address_bucket_and_unauthenticated_guessing():
     assert guesses[0] == 401 and 429 in guesses, guesses
 
 
-def test_redis_down_fails_open():
+def test_redis_down_fails_open(item_path):
     """Redis down: reads (and, by the documented default, writes) are
     served, not refused; limits apply again once it is back."""
     tok = mint_token(new_user())
     assert stack("stop-part", "redis").returncode == 0
     try:
-        codes = [http("GET", "/v1/catalog/items/1", token=tok).status
+        codes = [http("GET", item_path, token=tok).status
                  for _ in range(10)]
         assert 429 not in codes and 500 not in codes, codes
     finally:
@@ -200,7 +211,7 @@ def test_leases_bound_concurrent_bursts():
         restart_vasgw(env=SMALL)
 
 
-def test_lease_top_ups_leave_the_request_path():
+def test_lease_top_ups_leave_the_request_path(item_path):
     """One worker with a lease of 64; Redis is paused (CLIENT PAUSE, shorter
     than redis.timeout_ms) just before the lease runs down past its top-up
     mark (half a lease): every request is still answered at once from the
@@ -215,22 +226,25 @@ def test_lease_top_ups_leave_the_request_path():
                            VASGW_RATELIMIT_LEASE_MAX="64",
                            VASGW_RATELIMIT_LEASE_MS="10000"))
     try:
-        src, path = "127.0.0.5", "/v1/catalog/items/1"
+        src, path = "127.0.0.5", item_path
         rc = redis_client()
         rc.delete("vas:rl:{ip:%s}:read" % src)
         for _ in range(29):  # the first takes the lease: 35 left after
-            assert from_addr(src, path)[0] == 200
+            got = from_addr(src, path)
+            assert got[0] == 200, got
         calls = evalsha_calls(rc)
         rc.execute_command("CLIENT", "PAUSE", "800", "ALL")
         slow = []
         for _ in range(10):  # crosses the top-up mark (32 left)
             t = time.time()
-            assert from_addr(src, path)[0] == 200
+            got = from_addr(src, path)
+            assert got[0] == 200, got
             slow += [time.time() - t] if time.time() - t > 0.5 else []
         assert slow == [], slow
         # The top-up went out during the pause and is answered after it.
         assert wait_until(lambda: evalsha_calls(rc) > calls, timeout=10)
-        assert from_addr(src, path)[0] == 200
+        got = from_addr(src, path)
+        assert got[0] == 200, got
     finally:
         restart_vasgw(env=SMALL)
 
