@@ -129,6 +129,12 @@ gw_json_text_check(const char *text, size_t len, const char **why)
             i++;
         } else if (c == '"') {
             in_str = !in_str;
+        } else if (!in_str && c < 0x20 && c != ' ' && c != '\t' && c != '\n'
+                   && c != '\r') {
+            /* cJSON skips every byte up to 0x20 as white space. */
+            *why = "a control character between JSON tokens (white space"
+                   " is space, tab, LF and CR)";
+            return GW_EINVAL;
         } else if (!in_str && (c == '-' || (c >= '0' && c <= '9'))) {
             k = gw_json_number_len(text + i, len - i);
             if (k == 0) {

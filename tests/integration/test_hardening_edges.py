@@ -396,3 +396,22 @@ def test_lobby_name_may_hold_a_backslash_u_text(games):
     assert_problem(r, 400, "invalid_request")
     r = v.call("POST", "/v1/lobbies", {"game_id": games.game8})
     assert r.status == 201, r                  # v was in no lobby
+
+
+def test_control_bytes_between_json_tokens_are_refused(subscriber, shop):
+    """cJSON skips every byte up to 0x20 as white space, so a body
+    "\\x01{...}" or {"item_id":\\x0b<id>} bought the item; JSON's white
+    space is only space, tab, LF and CR (RFC 8259 section 2)."""
+    sub = subscriber(balance=1000)
+    before = money_state(sub["msisdn"])
+    item = shop[1]
+    for body in (b'\x01{"item_id":%d}' % item, b'{"item_id":\x0b%d}' % item,
+                 b'{\x0c"item_id":%d}' % item, b'\x1f{"item_id":%d}' % item):
+        r = http("POST", "/v1/purchases", raw=body, token=sub["token"],
+                 headers={"Idempotency-Key": secrets.token_hex(8)})
+        assert_problem(r, 400, "invalid_request")
+    assert money_state(sub["msisdn"]) == before
+    r = http("POST", "/v1/purchases", raw=b' \t\r\n{ "item_id" :\t%d }\r\n'
+             % item, token=sub["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
