@@ -3,7 +3,8 @@
  *
  * GET /v1/admin/cdrs streams: the range is checked and the ended days are
  * closed while the handler can still answer a problem; then the CSV is
- * written batch by batch by gw_reply_stream's callback.
+ * written batch by batch by gw_reply_stream's callback. A HEAD checks the
+ * range and answers the same headers, closing nothing.
  */
 #include <string.h>
 
@@ -72,7 +73,7 @@ svc_admin_cdrs(struct gw_request *r)
 {
     struct svc_cdr_stream *s = gw_arena_alloc(r->arena, sizeof(*s));
     char                   f[11], t[11];
-    int                    rc;
+    int                    rc, head;
 
     if (s == NULL) {
         return GW_ERROR;
@@ -81,10 +82,16 @@ svc_admin_cdrs(struct gw_request *r)
     if (rc != GW_OK) {
         return rc;
     }
-    rc = fin_days_close(&r->thr->db, r->arena, r->cfg, s->from, s->to,
-                        r->caller);
-    if (rc != GW_OK) {
-        return rc;
+    /* A HEAD must be safe (RFC 9110 §9.2.1): a link checker or a proxy
+     * gets the GET's status and headers, but no day is closed and no
+     * export runs (its first run of a closed day records the totals). */
+    head = strcmp(r->method, "HEAD") == 0;
+    if (!head) {
+        rc = fin_days_close(&r->thr->db, r->arena, r->cfg, s->from, s->to,
+                            r->caller);
+        if (rc != GW_OK) {
+            return rc;
+        }
     }
     fin_day_format(s->from, f);
     fin_day_format(s->to, t);
@@ -93,6 +100,9 @@ svc_admin_cdrs(struct gw_request *r)
                                     "attachment; filename=\"cdrs-%s-%s.csv\"",
                                     f, t));
     gw_reply_header(r, "Cache-Control", "no-store");
+    if (head) {
+        return gw_reply_raw(r, 200, "text/csv; charset=utf-8", NULL, 0);
+    }
     return gw_reply_stream(r, 200, "text/csv; charset=utf-8",
                            svc_cdr_stream_run, s);
 }

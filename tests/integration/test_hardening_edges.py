@@ -415,3 +415,33 @@ def test_control_bytes_between_json_tokens_are_refused(subscriber, shop):
              % item, token=sub["token"],
              headers={"Idempotency-Key": secrets.token_hex(8)})
     assert r.status == 201, r
+
+
+# --- HEAD is safe: no day is closed, no delivery recorded -----------------------------------
+
+
+def test_head_of_the_cdr_export_closes_no_day(admin_key):
+    """HEAD /v1/admin/cdrs (a link checker, a proxy revalidating) closed
+    the ended days of the range exactly as a GET does, and ran the whole
+    export (recording the first export's totals and hash) for a body
+    nginx threw away: a HEAD must be safe (RFC 9110 §9.2.1). It answers
+    the GET's status and headers and closes nothing."""
+    from fin_helpers import add_cdrs, free_day
+    day = free_day()
+    add_cdrs(day, [{"amount": 10}])
+    q = f"/v1/admin/cdrs?from={day}&to={day}"
+
+    def closed():
+        return db_query("SELECT COUNT(*) FROM cdr_days WHERE day = %s",
+                        (day,))[0][0]
+
+    h = http("HEAD", q, token=admin_key)
+    assert h.status == 200 and h.body == b"", h
+    assert closed() == 0
+    assert http("HEAD", f"/v1/admin/cdrs?from={day}&to=x",
+                token=admin_key).status == 400
+    g = http("GET", q, token=admin_key)
+    assert g.status == 200 and b'"final"' in g.body, g
+    assert closed() == 1
+    for k in ("content-type", "content-disposition", "cache-control"):
+        assert h.headers.get(k) == g.headers.get(k), k
