@@ -9,9 +9,6 @@ be written (row counts and balances compared before and after). Then the
 log, the HTTP edges (415, WWW-Authenticate, Location, nginx's own answers
 with the request id) and the NO PAD collations.
 """
-import base64
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -22,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gw_helpers import jwt_raw
 from conftest import (BASE, ENV, assert_problem, audit_clean, db_query, http,
                       new_msisdn, new_user)
 from store_helpers import import_feed, make_feed, midi_bytes, write_file
@@ -66,16 +64,6 @@ BAD_STRINGS = [
 TRAILING = "trailing-space"
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def jwt_raw(payload: bytes):
-    """An HS256 token over payload bytes exactly as given."""
-    key = Path(ENV["VAS_TOKEN_SECRET_FILE"]).read_bytes()
-    head = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(payload)
-    sig = hmac.new(key, head.encode(), hashlib.sha256).digest()
-    return head + "." + b64url(sig)
 
 
 def counts():

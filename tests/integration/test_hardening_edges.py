@@ -4,30 +4,17 @@ names the bug it was written against and failed on before its fix).
 The rule throughout: bad input is a clear problem+json answer and changes
 nothing (row counts, balances, Redis, the audit).
 """
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 import time
-from pathlib import Path
 
 import pytest
 
+from gw_helpers import jwt_raw
 from conftest import ENV, assert_problem, audit_clean, db_query, http
 from store_helpers import feed_items
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def jwt_raw(payload: bytes):
-    """An HS256 token over the payload bytes exactly as given."""
-    key = Path(ENV["VAS_TOKEN_SECRET_FILE"]).read_bytes()
-    head = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(payload)
-    sig = hmac.new(key, head.encode(), hashlib.sha256).digest()
-    return head + "." + b64url(sig)
 
 
 def money_state(msisdn):
