@@ -2,8 +2,11 @@
  * svc_store_library.c — the caller's purchases and library, download
  * links and downloads. Another user's objects answer 404 (API.md).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "cat.h"
 #include "cat_cache.h"
@@ -315,6 +318,99 @@ svc_disposition(struct gw_request *r, const char *sku, const char *format)
                            cat_format_ext(format));
 }
 
+/*
+ * 1 when nginx will answer this download 416 (no byte of the file sent):
+ * the Range is read as ngx_http_range_parse reads it against the file's
+ * size. 0 (deliver, record) when there is no Range, an If-Range (nginx may
+ * then send the whole file), or the file cannot be stat'ed here.
+ */
+static int
+svc_range_unsatisfiable(struct gw_request *r, const char *path)
+{
+    const char *p = gw_request_param(r, "HTTP_RANGE");
+    struct stat st;
+    int64_t     size, start, end;
+    int         suffix, any = 0;
+    char       *file;
+
+    if (p == NULL || strncasecmp(p, "bytes=", 6) != 0
+        || gw_request_param(r, "HTTP_IF_RANGE") != NULL) {
+        return 0;
+    }
+    file =
+        gw_arena_printf(r->arena, "%s/%s", r->cfg->downloads.content_dir, path);
+    if (file == NULL || stat(file, &st) != 0) {
+        return 0;
+    }
+    size = (int64_t) st.st_size;
+    p += 6;
+    for (;;) { /* each pass consumes at least one byte of the header */
+        start = 0;
+        end = 0;
+        suffix = 0;
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p != '-') {
+            if (*p < '0' || *p > '9') {
+                return 1;
+            }
+            while (*p >= '0' && *p <= '9') {
+                if (start > (INT64_MAX - 9) / 10) {
+                    return 1;
+                }
+                start = start * 10 + (*p++ - '0');
+            }
+            while (*p == ' ') {
+                p++;
+            }
+            if (*p++ != '-') {
+                return 1;
+            }
+            while (*p == ' ') {
+                p++;
+            }
+            if (*p == ',' || *p == '\0') {
+                end = size;
+                goto found;
+            }
+        } else {
+            suffix = 1;
+            p++;
+        }
+        if (*p < '0' || *p > '9') {
+            return 1;
+        }
+        while (*p >= '0' && *p <= '9') {
+            if (end > (INT64_MAX - 9) / 10) {
+                return 1;
+            }
+            end = end * 10 + (*p++ - '0');
+        }
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p != ',' && *p != '\0') {
+            return 1;
+        }
+        if (suffix) {
+            start = end < size ? size - end : 0;
+            end = size - 1;
+        }
+        end = end >= size ? size : end + 1;
+    found:
+        if (start < end) {
+            any = 1;
+        } else if (start == 0) {
+            return 0; /* nginx sends the whole file */
+        }
+        if (*p++ != ',') {
+            break;
+        }
+    }
+    return !any;
+}
+
 int
 svc_store_download(struct gw_request *r)
 {
@@ -341,8 +437,9 @@ svc_store_download(struct gw_request *r)
         return svc_store_refused(r, &ctx, rc);
     }
     /* Delivered: reconciliation's "charged but never delivered" reads it.
-     * A HEAD (a chat's link preview, a scanner) sends no byte of the file. */
-    if (strcmp(r->method, "HEAD") != 0) {
+     * A HEAD (a chat's link preview, a scanner) and a Range nginx will
+     * answer 416 send no byte of the file. */
+    if (strcmp(r->method, "HEAD") != 0 && !svc_range_unsatisfiable(r, d.path)) {
         rc = fin_download_record(&r->thr->db, link.entitlement_id, link.format);
         if (rc != GW_OK) {
             return rc;

@@ -432,3 +432,29 @@ def test_head_of_the_cdr_export_closes_no_day(admin_key):
     assert closed() == 1
     for k in ("content-type", "content-disposition", "cache-control"):
         assert h.headers.get(k) == g.headers.get(k), k
+
+
+def test_unsatisfiable_range_of_a_download_is_no_delivery(subscriber, shop):
+    """GET /v1/downloads/{token} with a Range past the end of the file
+    recorded the ringtone as delivered before nginx answered 416 with no
+    byte of it; reconciliation then never reported the charge
+    charged_not_delivered. A satisfiable Range (206) still records it."""
+    sub = subscriber(balance=1000)
+    r = http("POST", "/v1/purchases", {"item_id": shop[0]},
+             token=sub["token"],
+             headers={"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status == 201, r
+    p = r.json()
+
+    def delivered():
+        return db_query("SELECT COUNT(*) FROM entitlement_downloads WHERE"
+                        " entitlement_id = %s", (p["entitlement_id"],))[0][0]
+
+    for rng in ("bytes=99999999-", "bytes=99999999-99999999999",
+                "bytes=-0", "bytes=99999999-, 99999998-"):
+        r = http("GET", p["download"]["url"], headers={"Range": rng})
+        assert r.status == 416, (rng, r)
+        assert delivered() == 0, rng
+    r = http("GET", p["download"]["url"], headers={"Range": "bytes=0-3"})
+    assert r.status == 206 and r.body == b"MThd", r
+    assert delivered() == 1
