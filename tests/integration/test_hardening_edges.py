@@ -334,13 +334,11 @@ def test_query_limits_say_which_limit():
 # --- downloads -----------------------------------------------------------------------------
 
 
-def test_head_of_a_download_link_is_no_delivery(subscriber, shop):
-    """HEAD /v1/downloads/{token} (a chat's link preview, a scanner)
-    recorded the ringtone as delivered though no byte of it was sent, and
-    reconciliation then never reported the charge charged_not_delivered
-    (docs/reconciliation.md). Only a GET records the delivery."""
+def bought_with_deliveries(subscriber, item_id):
+    """A new subscriber's purchase of item_id, and a function counting the
+    deliveries recorded for its entitlement."""
     sub = subscriber(balance=1000)
-    r = http("POST", "/v1/purchases", {"item_id": shop[1]},
+    r = http("POST", "/v1/purchases", {"item_id": item_id},
              token=sub["token"],
              headers={"Idempotency-Key": secrets.token_hex(8)})
     assert r.status == 201, r
@@ -349,6 +347,15 @@ def test_head_of_a_download_link_is_no_delivery(subscriber, shop):
     def delivered():
         return db_query("SELECT COUNT(*) FROM entitlement_downloads WHERE"
                         " entitlement_id = %s", (p["entitlement_id"],))[0][0]
+    return p, delivered
+
+
+def test_head_of_a_download_link_is_no_delivery(subscriber, shop):
+    """HEAD /v1/downloads/{token} (a chat's link preview, a scanner)
+    recorded the ringtone as delivered though no byte of it was sent, and
+    reconciliation then never reported the charge charged_not_delivered
+    (docs/reconciliation.md). Only a GET records the delivery."""
+    p, delivered = bought_with_deliveries(subscriber, shop[1])
 
     r = http("HEAD", p["download"]["url"])
     assert r.status == 200 and r.body == b"", r
@@ -439,16 +446,7 @@ def test_unsatisfiable_range_of_a_download_is_no_delivery(subscriber, shop):
     recorded the ringtone as delivered before nginx answered 416 with no
     byte of it; reconciliation then never reported the charge
     charged_not_delivered. A satisfiable Range (206) still records it."""
-    sub = subscriber(balance=1000)
-    r = http("POST", "/v1/purchases", {"item_id": shop[0]},
-             token=sub["token"],
-             headers={"Idempotency-Key": secrets.token_hex(8)})
-    assert r.status == 201, r
-    p = r.json()
-
-    def delivered():
-        return db_query("SELECT COUNT(*) FROM entitlement_downloads WHERE"
-                        " entitlement_id = %s", (p["entitlement_id"],))[0][0]
+    p, delivered = bought_with_deliveries(subscriber, shop[0])
 
     for rng in ("bytes=99999999-", "bytes=99999999-99999999999",
                 "bytes=-0", "bytes=99999999-, 99999998-"):
