@@ -154,8 +154,12 @@ gw_router_match(struct gw_arena *a, const char *method, const char *path,
         if (strcmp(c->route->method, method) != 0
             && !(strcmp(method, "HEAD") == 0
                  && strcmp(c->route->method, "GET") == 0)) {
-            int w = snprintf(allow + alen, allow_len - alen, "%s%s",
-                             path_seen ? ", " : "", c->route->method);
+            /* HEAD is served wherever GET is, so Allow names it too
+             * (RFC 9110 10.2.1: the methods the resource supports). */
+            int w =
+                snprintf(allow + alen, allow_len - alen, "%s%s%s",
+                         path_seen ? ", " : "", c->route->method,
+                         strcmp(c->route->method, "GET") == 0 ? ", HEAD" : "");
             if (w > 0 && alen + (size_t) w < allow_len) {
                 alen += (size_t) w;
             }

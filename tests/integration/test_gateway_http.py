@@ -152,11 +152,11 @@ def test_wrong_method_405_with_allow():
     lacks Allow (RFC 9110 requires it)."""
     r = http("DELETE", "/healthz")
     assert_problem(r, 405, "method_not_allowed")
-    assert r.headers.get("allow") == "GET"
+    assert r.headers.get("allow") == "GET, HEAD"
     r = http("PUT", "/v1/admin/subscribers/8613812345678", body={})
     assert_problem(r, 405, "method_not_allowed")
     assert set(m.strip() for m in r.headers["allow"].split(",")) == {
-        "GET", "PATCH"}
+        "GET", "HEAD", "PATCH"}
 
 
 def test_head_served_as_get():

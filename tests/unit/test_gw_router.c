@@ -184,7 +184,8 @@ test_not_found(void **state)
 }
 
 /* 405: the path exists under other methods; Allow lists all of them, in
- * table order, and only them. */
+ * table order, and only them, with HEAD after each GET (HEAD is served by
+ * the GET row). */
 static void
 test_method_not_allowed(void **state)
 {
@@ -193,20 +194,20 @@ test_method_not_allowed(void **state)
     (void) state;
     x = m("POST", "/v1/catalog/items");
     assert_int_equal(x.idx, -2);
-    assert_string_equal(x.allow, "GET");
+    assert_string_equal(x.allow, "GET, HEAD");
     x = m("DELETE", "/v1/admin/subscribers/86138");
     assert_int_equal(x.idx, -2);
-    assert_string_equal(x.allow, "PATCH, GET");
+    assert_string_equal(x.allow, "PATCH, GET, HEAD");
     x = m("DELETE", "/v1/lobbies/quick-match");
     assert_int_equal(x.idx, -2);
-    assert_string_equal(x.allow, "POST, GET");
+    assert_string_equal(x.allow, "POST, GET, HEAD");
     x = m("GET", "/v1/lobbies/L1/join");
     assert_int_equal(x.idx, -2);
     assert_string_equal(x.allow, "POST");
     /* Methods are case-sensitive (RFC 9110). */
     x = m("get", "/healthz");
     assert_int_equal(x.idx, -2);
-    assert_string_equal(x.allow, "GET");
+    assert_string_equal(x.allow, "GET, HEAD");
 }
 
 /* A small Allow buffer is never overrun and stays a C string. */
