@@ -318,6 +318,29 @@ svc_disposition(struct gw_request *r, const char *sku, const char *format)
                            cat_format_ext(format));
 }
 
+/* The decimal number at *p (at least one digit, no overflow) into v, then
+ * the spaces after it; -1 when there is none or it overflows. */
+static int
+svc_range_number(const char **p, int64_t *v)
+{
+    const char *q = *p;
+
+    if (*q < '0' || *q > '9') {
+        return -1;
+    }
+    for (*v = 0; *q >= '0' && *q <= '9'; q++) {
+        if (*v > (INT64_MAX - 9) / 10) {
+            return -1;
+        }
+        *v = *v * 10 + (*q - '0');
+    }
+    while (*q == ' ') {
+        q++;
+    }
+    *p = q;
+    return 0;
+}
+
 /*
  * 1 when nginx will answer this download 416 (no byte of the file sent):
  * the Range is read as ngx_http_range_parse reads it against the file's
@@ -330,7 +353,7 @@ svc_range_unsatisfiable(struct gw_request *r, const char *path)
     const char *p = gw_request_param(r, "HTTP_RANGE");
     struct stat st;
     int64_t     size, start, end;
-    int         suffix, any = 0;
+    int         suffix, to_end, any = 0;
     char       *file;
 
     if (p == NULL || strncasecmp(p, "bytes=", 6) != 0
@@ -348,57 +371,34 @@ svc_range_unsatisfiable(struct gw_request *r, const char *path)
         start = 0;
         end = 0;
         suffix = 0;
+        to_end = 0;
         while (*p == ' ') {
             p++;
         }
-        if (*p != '-') {
-            if (*p < '0' || *p > '9') {
-                return 1;
-            }
-            while (*p >= '0' && *p <= '9') {
-                if (start > (INT64_MAX - 9) / 10) {
-                    return 1;
-                }
-                start = start * 10 + (*p++ - '0');
-            }
-            while (*p == ' ') {
-                p++;
-            }
-            if (*p++ != '-') {
-                return 1;
-            }
-            while (*p == ' ') {
-                p++;
-            }
-            if (*p == ',' || *p == '\0') {
-                end = size;
-                goto found;
-            }
-        } else {
+        if (*p == '-') { /* "-N": the last N bytes */
             suffix = 1;
             p++;
-        }
-        if (*p < '0' || *p > '9') {
-            return 1;
-        }
-        while (*p >= '0' && *p <= '9') {
-            if (end > (INT64_MAX - 9) / 10) {
+        } else {
+            if (svc_range_number(&p, &start) != 0 || *p++ != '-') {
                 return 1;
             }
-            end = end * 10 + (*p++ - '0');
+            while (*p == ' ') {
+                p++;
+            }
+            to_end = *p == ',' || *p == '\0'; /* "N-": to the end */
         }
-        while (*p == ' ') {
-            p++;
+        if (to_end) {
+            end = size;
+        } else {
+            if (svc_range_number(&p, &end) != 0 || (*p != ',' && *p != '\0')) {
+                return 1;
+            }
+            if (suffix) {
+                start = end < size ? size - end : 0;
+                end = size - 1;
+            }
+            end = end >= size ? size : end + 1;
         }
-        if (*p != ',' && *p != '\0') {
-            return 1;
-        }
-        if (suffix) {
-            start = end < size ? size - end : 0;
-            end = size - 1;
-        }
-        end = end >= size ? size : end + 1;
-    found:
         if (start < end) {
             any = 1;
         } else if (start == 0) {
