@@ -64,6 +64,12 @@ struct ctl {
 typedef int (*ctl_cmd_pt)(struct ctl *c, int argc, char **argv);
 
 #define CTL_OPT_REQUIRED 0x1 /* the command refuses to run without it */
+/* One line of text kept in the database (a reason, a reference): the rule
+ * the HTTP API applies to JSON strings (gw_text_fault: valid UTF-8, no
+ * control characters, no white space at either end), at most CTL_TEXT_MAX
+ * characters; the framework refuses anything else with exit 2. */
+#define CTL_OPT_TEXT 0x2
+#define CTL_TEXT_MAX 255
 
 /* An option of a command. A table ends with {0}. */
 struct ctl_option {

@@ -18,6 +18,7 @@
 #include "bill.h"
 #include "ctl.h"
 #include "gw_idem.h"
+#include "gw_json.h"
 #include "store.h"
 #include "gw_status.h"
 #include "gw_util.h"
@@ -40,26 +41,28 @@ static const struct ctl_option ctl_opts_subscriber_add[] = {
     {0}};
 
 static const struct ctl_option ctl_opts_reason[] = {
-    {"--reason", "TEXT", "why (kept in the audit trail)", 0}, {0}};
+    {"--reason", "TEXT", "why (kept in the audit trail)", CTL_OPT_TEXT}, {0}};
 
 static const struct ctl_option ctl_opts_topup[] = {
     {"--reference", "REF",
      "the payment's reference; a re-run with the same one changes nothing",
-     CTL_OPT_REQUIRED},
-    {"--reason", "TEXT", "why (kept in the audit trail)", 0},
+     CTL_OPT_REQUIRED | CTL_OPT_TEXT},
+    {"--reason", "TEXT", "why (kept in the audit trail)", CTL_OPT_TEXT},
     {0}};
 
 static const struct ctl_option ctl_opts_refund[] = {
-    {"--reason", "TEXT", "why (kept in the audit trail)", CTL_OPT_REQUIRED},
+    {"--reason", "TEXT", "why (kept in the audit trail)",
+     CTL_OPT_REQUIRED | CTL_OPT_TEXT},
     {"--key", "KEY",
-     "idempotency key (default: TXN:AMOUNT:REASON); a re-run replays", 0},
+     "idempotency key (default: TXN:AMOUNT:REASON); a re-run replays",
+     CTL_OPT_TEXT},
     {0}};
 
 static const struct ctl_option ctl_opts_hold_reserve[] = {
     {"--provider", "ID", "content provider who shares the revenue", 0},
     {"--share-bp", "BP", "the provider's share in basis points", 0},
-    {"--reference", "REF", "the caller's reference for the hold", 0},
-    {"--reason", "TEXT", "why (kept in the audit trail)", 0},
+    {"--reference", "REF", "the caller's reference for the hold", CTL_OPT_TEXT},
+    {"--reason", "TEXT", "why (kept in the audit trail)", CTL_OPT_TEXT},
     {0}};
 
 const struct ctl_command ctl_billing_commands[] = {
@@ -327,8 +330,12 @@ ctl_topup(struct ctl *c, int argc, char **argv)
     int64_t                amount;
     int                    rc;
 
-    if (argc < 2 || ref == NULL || strlen(ref) > BILL_REFERENCE_MAX) {
-        fprintf(stderr, "vasctl: --reference of at most %d bytes is required\n",
+    /* The HTTP top-up's rule: 1 to BILL_REFERENCE_MAX characters (the
+     * framework has checked the rest of it, CTL_OPT_TEXT). */
+    if (argc < 2 || ref == NULL
+        || gw_text_fault(ref, BILL_REFERENCE_MAX, 0) != NULL) {
+        fprintf(stderr,
+                "vasctl: --reference of 1 to %d characters is required\n",
                 BILL_REFERENCE_MAX);
         return 2;
     }

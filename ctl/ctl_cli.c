@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "gw_json.h"
 #include "gw_log.h"
 #include "gw_version.h"
 
@@ -322,6 +323,26 @@ ctl_option_find(const struct ctl_command *cmd, const char *name, size_t len)
  * "--name VALUE" in table order. tok[0..n) are the tokens after the
  * command words; tokens from index dd on are positionals ("--" seen).
  */
+/* An option's text that the HTTP API would refuse (CTL_OPT_TEXT): says
+ * why on stderr, 1. */
+static int
+ctl_text_refused(const struct ctl_command *cmd, const struct ctl_option *o,
+                 const char *v)
+{
+    const char *fault = gw_text_fault(v, CTL_TEXT_MAX, 0);
+
+    if (fault == NULL) {
+        return 0;
+    }
+    if (strcmp(fault, "length") == 0) {
+        fprintf(stderr, "vasctl %s: %s must be 1 to %d characters\n", cmd->name,
+                o->name, CTL_TEXT_MAX);
+    } else {
+        fprintf(stderr, "vasctl %s: %s %s\n", cmd->name, o->name, fault);
+    }
+    return 1;
+}
+
 static int
 ctl_args_build(const struct ctl_command *cmd, char **tok, int n, int dd,
                char **out, int *nout, int *npos)
@@ -365,6 +386,10 @@ ctl_args_build(const struct ctl_command *cmd, char **tok, int n, int dd,
         given[o - cmd->options] = 1;
         if (o->arg != NULL) {
             val[o - cmd->options] = eq != NULL ? eq + 1 : tok[++i];
+        }
+        if ((o->flags & CTL_OPT_TEXT)
+            && ctl_text_refused(cmd, o, val[o - cmd->options])) {
+            return CTL_EXIT_USAGE;
         }
     }
     *npos = k;

@@ -64,8 +64,10 @@ static const struct ctl_option ctl_opts_statement[] = {
 
 static const struct ctl_option ctl_opts_purchase_refund[] = {
     {"--amount", "FEN", "refund this much (default: all that is left)", 0},
-    {"--reason", "TEXT", "why (kept with the refund)", CTL_OPT_REQUIRED},
-    {"--key", "KEY", "idempotency key (default: ID, amount and reason)", 0},
+    {"--reason", "TEXT", "why (kept with the refund)",
+     CTL_OPT_REQUIRED | CTL_OPT_TEXT},
+    {"--key", "KEY", "idempotency key (default: ID, amount and reason)",
+     CTL_OPT_TEXT},
     {0}};
 
 static const struct ctl_option ctl_opts_page[] = {

@@ -338,9 +338,8 @@ gw_json_get_i64(struct gw_arena *a, const cJSON *obj, const char *name,
     return GW_OK;
 }
 
-/* Why s breaks the string rule (see gw_json.h), or NULL when it keeps it. */
-static const char *
-gw_json_str_fault(const char *s, size_t max_chars, unsigned flags)
+const char *
+gw_text_fault(const char *s, size_t max_chars, unsigned flags)
 {
     const unsigned char *p = (const unsigned char *) s;
     size_t               len = strlen(s), i;
@@ -391,7 +390,7 @@ gw_json_get_text(struct gw_arena *a, const cJSON *obj, const char *name,
         *why = gw_arena_printf(a, "'%s' must be a string", name);
         return GW_EINVAL;
     }
-    fault = gw_json_str_fault(f->valuestring, max_chars, flags);
+    fault = gw_text_fault(f->valuestring, max_chars, flags);
     if (fault != NULL && strcmp(fault, "length") == 0) {
         *why = gw_arena_printf(a, "'%s' must be 1 to %zu characters", name,
                                max_chars);

@@ -74,6 +74,13 @@ enum gw_json_str_flags {
     GW_STR_ID = 1 << 1,    /* an IM user id (gw_user_id_valid) */
 };
 
+/*
+ * Why s breaks that rule ("length" when it is empty or longer than
+ * max_chars), or NULL when it keeps it. For text that arrives other than
+ * in JSON (vasctl's options), so both doors refuse the same bytes.
+ */
+const char *gw_text_fault(const char *s, size_t max_chars, unsigned flags);
+
 int gw_json_get_text(struct gw_arena *a, const cJSON *obj, const char *name,
                      int required, size_t max_chars, unsigned flags,
                      const char **out, int *present, const char **why);

@@ -71,6 +71,34 @@ def test_topup_reference_is_unique_per_subscriber(admin_key, subscriber):
     assert_audit()
 
 
+@pytest.mark.parametrize("opts, reason", [
+    (["--reference", "bank-1\nbank-2"], "must not contain control characters"),
+    (["--reference", " bank-3"], "must not start or end with white space"),
+    (["--reference", "r" * 129], "1 to 128 characters"),
+    (["--reference", "bank-\xc2\x85"], "must not contain control characters"),
+    (["--reference", "ok-ref", "--reason", "why\tnot"],
+     "must not contain control characters"),
+])
+def test_topup_cli_refuses_what_http_refuses(admin_key, subscriber, opts,
+                                             reason):
+    """Bug: `vasctl topup --reference` stored a newline (and a reason any
+    control byte) that the HTTP top-up refuses: a reference that breaks
+    the CDR export's lines for the finance clerk. Now the command line
+    applies the API's text rule: exit 2, the reason, nothing credited."""
+    s = subscriber(balance=0)
+    http_ref = opts[1]
+    if len(opts) == 2:
+        assert_problem(topup(admin_key, s["msisdn"], 5, http_ref), 400,
+                       "invalid_request")
+    cli = vasctl("topup", s["msisdn"], 5, *opts, check=False)
+    assert cli.returncode == 2, cli
+    assert reason in cli.stderr, cli.stderr
+    assert balance(s) == 0
+    assert db_query("SELECT COUNT(*) FROM ledger_txns t JOIN subscribers b"
+                    " ON b.id = t.subscriber_id WHERE b.msisdn = %s",
+                    (s["msisdn"],))[0][0] == 0
+
+
 # --- credit limits -----------------------------------------------------------
 
 def test_credit_limit_cannot_go_below_the_debt(admin_key, subscriber,
