@@ -700,14 +700,14 @@ static int
 ctl_admin_key_revoke(struct ctl *c, int argc, char **argv)
 {
     int64_t id;
-    int     rc;
+    int     rc, last;
 
     (void) argc;
     if (gw_parse_i64(argv[0], strlen(argv[0]), &id) != 0 || id < 1) {
         fprintf(stderr, "vasctl: KEY_ID is a positive number\n");
         return 2;
     }
-    rc = fin_admin_key_revoke(&c->t.db, id);
+    rc = fin_admin_key_revoke(&c->t.db, id, 0, &last);
     if (rc == GW_ENOTFOUND || rc == GW_ECONFLICT) {
         return ctl_fin_fail(rc, "admin-key revoke",
                             rc == GW_ENOTFOUND ? "no such admin key"

@@ -235,8 +235,13 @@ int fin_subscriber_purchases(struct gw_db *db, struct gw_arena *a,
 /* Admin keys (never their hash) as a JSON array. */
 int fin_admin_keys_list(struct gw_db *db, struct gw_arena *a, cJSON **items);
 
-/* Revokes an admin key; GW_ENOTFOUND, GW_ECONFLICT if already revoked. */
-int fin_admin_key_revoke(struct gw_db *db, int64_t id);
+/*
+ * Revokes an admin key; GW_ENOTFOUND, GW_ECONFLICT if already revoked or,
+ * with keep_one, if it is the only active key (*last = 1): the HTTP API
+ * never leaves the carrier without an admin key (vasctl, the operator's
+ * way in on the host, may: a leaked last key must go at once).
+ */
+int fin_admin_key_revoke(struct gw_db *db, int64_t id, int keep_one, int *last);
 
 /* Records the first download of an entitlement's format (idempotent). */
 int fin_download_record(struct gw_db *db, int64_t entitlement_id,

@@ -245,17 +245,59 @@ fin_admin_keys_list(struct gw_db *db, struct gw_arena *a, cJSON **items)
     return GW_OK;
 }
 
+/* With keep_one: locks every active key's row, so two revocations of the
+ * last two keys at once cannot each see the other still active. 1 when
+ * id is the only active key (and the transaction is rolled back). */
+static int
+fin_admin_key_last(struct gw_db *db, int64_t id, int *rc)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW  row;
+    int        n = 0, found = 0;
+
+    *rc = gw_db_begin(db);
+    if (*rc == GW_OK) {
+        *rc = gw_db_query(db, NULL, &res,
+                          "SELECT id FROM admin_keys WHERE revoked_at IS NULL"
+                          " FOR UPDATE");
+    }
+    if (*rc != GW_OK) {
+        gw_db_rollback(db);
+        return 0;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        n++;
+        found |= gw_db_col_i64(row, 0) == id;
+    }
+    mysql_free_result(res);
+    if (found && n == 1) {
+        gw_db_rollback(db);
+        return 1;
+    }
+    return 0;
+}
+
 int
-fin_admin_key_revoke(struct gw_db *db, int64_t id)
+fin_admin_key_revoke(struct gw_db *db, int64_t id, int keep_one, int *last)
 {
     MYSQL_RES *res;
     MYSQL_ROW  row;
     int        rc, exists;
 
+    *last = 0;
+    if (keep_one && (*last = fin_admin_key_last(db, id, &rc)) != 0) {
+        return GW_ECONFLICT;
+    }
+    if (keep_one && rc != GW_OK) {
+        return rc;
+    }
     rc = gw_db_exec(db,
                     "UPDATE admin_keys SET revoked_at = UTC_TIMESTAMP() WHERE"
                     " id = %lld AND revoked_at IS NULL",
                     (long long) id);
+    if (keep_one) {
+        rc = rc == GW_OK ? gw_db_commit(db) : (gw_db_rollback(db), rc);
+    }
     if (rc != GW_OK || db->affected == 1) {
         return rc;
     }

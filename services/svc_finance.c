@@ -331,13 +331,17 @@ svc_admin_key_revoke(struct gw_request *r)
 {
     cJSON  *body;
     int64_t id;
-    int     rc = svc_fin_path_id(r, &id);
+    int     rc = svc_fin_path_id(r, &id), last = 0;
 
     if (rc == GW_OK) {
-        rc = fin_admin_key_revoke(&r->thr->db, id);
+        rc = fin_admin_key_revoke(&r->thr->db, id, 1, &last);
     }
     if (rc == GW_ENOTFOUND) {
         gw_request_problem(r, "no such admin key");
+    } else if (rc == GW_ECONFLICT && last) {
+        gw_request_problem(r,
+                           "this is the only active admin key: create"
+                           " another (vasctl admin-key create) first");
     } else if (rc == GW_ECONFLICT) {
         gw_request_problem(r, "this admin key is already revoked");
     }

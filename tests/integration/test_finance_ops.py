@@ -190,6 +190,36 @@ def test_unknown_subscriber_purchases_404(admin_key):
                         token=admin_key), 404, "not_found")
 
 
+def test_only_active_admin_key_is_not_revoked_over_http(admin_key):
+    """Bug: POST /v1/admin/keys/{id}/revoke revoked the last active key,
+    leaving the carrier no way into the admin API but the host. Now 409
+    conflict saying so, and the key keeps working; vasctl on the host may
+    still revoke it (a leaked last key must go at once)."""
+    key = vasctl("admin-key", "create", "last-" + secrets.token_hex(3))
+    key = key.stdout.strip()
+    kid = db_query("SELECT MAX(id) FROM admin_keys")[0][0]
+    others = [r[0] for r in db_query(
+        "SELECT id FROM admin_keys WHERE revoked_at IS NULL AND id <> %s",
+        (kid,))]
+    assert others
+    ids = ",".join(str(i) for i in others)
+    db_query(f"UPDATE admin_keys SET revoked_at = UTC_TIMESTAMP()"
+             f" WHERE id IN ({ids})")
+    try:
+        p = assert_problem(http("POST", f"/v1/admin/keys/{kid}/revoke",
+                                token=key), 409, "conflict")
+        assert "only active admin key" in p["detail"], p
+        assert db_query("SELECT revoked_at FROM admin_keys WHERE id = %s",
+                        (kid,))[0][0] is None
+        assert http("GET", "/v1/admin/keys", token=key).status == 200
+        out = vasctl("admin-key", "revoke", kid)
+        assert "revoked" in out.stdout
+    finally:
+        db_query(f"UPDATE admin_keys SET revoked_at = NULL WHERE id IN ({ids})")
+    assert wait_until(lambda: http("GET", "/v1/admin/keys", token=admin_key)
+                      .status == 200, timeout=8)
+
+
 def test_admin_key_list_and_revoke_within_window(admin_key):
     # Catches: a revoked key that keeps working past the documented window,
     # a list that leaks key hashes.
