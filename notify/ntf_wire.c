@@ -140,14 +140,17 @@ ntf_inbox_key(const char *user, char *out, size_t cap)
 int
 ntf_seq_key(const char *user, char *out, size_t cap)
 {
-    size_t u = strlen(user);
-    int    n;
+    size_t n = strlen(NTF_SEQ_PREFIX), u = strlen(user);
 
-    if (u == 0 || u > GW_USER_ID_MAX) {
+    if (u == 0 || u > GW_USER_ID_MAX || n + u + 3 > cap) {
         return -1;
     }
-    n = snprintf(out, cap, NTF_SEQ_PREFIX "{%s}", user);
-    return n < 0 || (size_t) n >= cap ? -1 : 0;
+    memcpy(out, NTF_SEQ_PREFIX, n);
+    out[n] = '{';
+    memcpy(out + n + 1, user, u);
+    out[n + 1 + u] = '}';
+    out[n + 2 + u] = '\0';
+    return 0;
 }
 
 int
@@ -168,49 +171,80 @@ ntf_item_json(const struct ntf_item *it, struct gw_buf *out)
     return 0;
 }
 
+/*
+ * The numbers every append sends (stream length, inbox trim rank, log
+ * length, TTL) as text: the same for every item of a thread until the
+ * configuration changes, so printed once, not four times per item.
+ */
+struct ntf_nums {
+    long long v[4];
+    char      s[4][24];
+    size_t    len[4];
+};
+
+static const struct ntf_nums *
+ntf_nums_get(const struct gw_config *cfg)
+{
+    static _Thread_local struct ntf_nums n;
+    static _Thread_local int             set;
+    long long v[4] = {(long long) cfg->redis.stream_maxlen,
+                      -(long long) cfg->redis.inbox_max - 1,
+                      (long long) cfg->redis.inbox_max,
+                      (long long) cfg->redis.inbox_ttl_s};
+    int       i;
+
+    if (!set || memcmp(v, n.v, sizeof(v)) != 0) {
+        for (i = 0; i < 4; i++) {
+            n.v[i] = v[i];
+            snprintf(n.s[i], sizeof(n.s[i]), "%lld", v[i]);
+            n.len[i] = strlen(n.s[i]);
+        }
+        set = 1;
+    }
+    return &n;
+}
+
 int
 ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
            size_t item_len)
 {
-    char        key[NTF_INBOX_KEY_MAX], log[NTF_INBOX_KEY_MAX], ts[32];
-    char        maxlen[24], keep[24], logmax[24], ttl[24];
-    const char *xadd[16], *zadd[4], *trim[4], *lg[8], *ex[3];
-    size_t      xlen[16], zlen[4], tlen[4], llen[8], exlen[3];
-    int         i;
+    char                   key[NTF_INBOX_KEY_MAX], log[NTF_INBOX_KEY_MAX];
+    char                   ts[32];
+    const struct ntf_nums *nums = ntf_nums_get(r->cfg);
+    const char            *xadd[16], *zadd[4], *trim[4], *lg[8], *ex[3];
+    size_t                 xlen[16], zlen[4], tlen[4], llen[8], exlen[3];
+    size_t                 klen, loglen, idlen, ulen;
 
     if (ntf_inbox_key(it->user, key, sizeof(key)) != 0
         || ntf_seq_key(it->user, log, sizeof(log)) != 0) {
         return -1;
     }
     gw_time_rfc3339_ms(it->created_ms, ts, sizeof(ts));
-    snprintf(maxlen, sizeof(maxlen), "%lld",
-             (long long) r->cfg->redis.stream_maxlen);
-    snprintf(keep, sizeof(keep), "%lld",
-             -(long long) r->cfg->redis.inbox_max - 1);
-    snprintf(logmax, sizeof(logmax), "%lld",
-             (long long) r->cfg->redis.inbox_max);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long) r->cfg->redis.inbox_ttl_s);
-    xadd[0] = "XADD", xadd[1] = r->cfg->redis.notify_stream;
-    xadd[2] = "MAXLEN", xadd[3] = "~", xadd[4] = maxlen, xadd[5] = "*";
-    xadd[6] = "id", xadd[7] = it->id, xadd[8] = "user", xadd[9] = it->user;
-    xadd[10] = "type", xadd[11] = it->type, xadd[12] = "payload";
-    xadd[13] = it->payload, xadd[14] = "created_at", xadd[15] = ts;
-    for (i = 0; i < 16; i++) {
-        xlen[i] = strlen(xadd[i]);
-    }
+    klen = strlen(key), loglen = strlen(log);
+    idlen = strlen(it->id), ulen = strlen(it->user);
+    xadd[0] = "XADD", xlen[0] = 4;
+    xadd[1] = r->cfg->redis.notify_stream, xlen[1] = strlen(xadd[1]);
+    xadd[2] = "MAXLEN", xlen[2] = 6, xadd[3] = "~", xlen[3] = 1;
+    xadd[4] = nums->s[0], xlen[4] = nums->len[0];
+    xadd[5] = "*", xlen[5] = 1, xadd[6] = "id", xlen[6] = 2;
+    xadd[7] = it->id, xlen[7] = idlen, xadd[8] = "user", xlen[8] = 4;
+    xadd[9] = it->user, xlen[9] = ulen, xadd[10] = "type", xlen[10] = 4;
+    xadd[11] = it->type, xlen[11] = strlen(it->type);
+    xadd[12] = "payload", xlen[12] = 7;
+    xadd[13] = it->payload, xlen[13] = strlen(it->payload);
+    xadd[14] = "created_at", xlen[14] = 10, xadd[15] = ts;
+    xlen[15] = strlen(ts);
     zadd[0] = "ZADD", zadd[1] = key, zadd[2] = "0", zadd[3] = item_json;
-    zlen[0] = 4, zlen[1] = strlen(key), zlen[2] = 1, zlen[3] = item_len;
-    trim[0] = "ZREMRANGEBYRANK", trim[1] = key, trim[2] = "0", trim[3] = keep;
+    zlen[0] = 4, zlen[1] = klen, zlen[2] = 1, zlen[3] = item_len;
+    trim[0] = "ZREMRANGEBYRANK", trim[1] = key, trim[2] = "0";
+    trim[3] = nums->s[1];
+    tlen[0] = 15, tlen[1] = klen, tlen[2] = 1, tlen[3] = nums->len[1];
     lg[0] = "XADD", lg[1] = log, lg[2] = "MAXLEN", lg[3] = "~";
-    lg[4] = logmax, lg[5] = "*", lg[6] = "id", lg[7] = it->id;
-    for (i = 0; i < 4; i++) {
-        tlen[i] = strlen(trim[i]);
-    }
-    for (i = 0; i < 8; i++) {
-        llen[i] = strlen(lg[i]);
-    }
-    ex[0] = "EXPIRE", ex[2] = ttl;
-    exlen[0] = 6, exlen[2] = strlen(ttl);
+    lg[4] = nums->s[2], lg[5] = "*", lg[6] = "id", lg[7] = it->id;
+    llen[0] = 4, llen[1] = loglen, llen[2] = 6, llen[3] = 1;
+    llen[4] = nums->len[2], llen[5] = 1, llen[6] = 2, llen[7] = idlen;
+    ex[0] = "EXPIRE", ex[2] = nums->s[3];
+    exlen[0] = 6, exlen[2] = nums->len[3];
     if (gw_redis_append_argv(r->ctx, 16, xadd, xlen) != REDIS_OK
         || gw_redis_append_argv(r->ctx, 4, zadd, zlen) != REDIS_OK
         || gw_redis_append_argv(r->ctx, 4, trim, tlen) != REDIS_OK
@@ -218,11 +252,11 @@ ntf_append(struct gw_redis *r, const struct ntf_item *it, const char *item_json,
         return -1;
     }
     /* The TTL of both inbox keys starts again with each append. */
-    ex[1] = key, exlen[1] = strlen(key);
+    ex[1] = key, exlen[1] = klen;
     if (gw_redis_append_argv(r->ctx, 3, ex, exlen) != REDIS_OK) {
         return -1;
     }
-    ex[1] = log, exlen[1] = strlen(log);
+    ex[1] = log, exlen[1] = loglen;
     if (gw_redis_append_argv(r->ctx, 3, ex, exlen) != REDIS_OK) {
         return -1;
     }
