@@ -99,6 +99,8 @@ struct lob_lobby {
     struct lob_member members[LOB_PLAYERS_MAX];
     size_t            nmembers;
     int               index_due; /* the listing entry needs refreshing */
+    const char       *json;      /* lob_json_get's text (arena), or NULL */
+    size_t            json_len;
 };
 
 /* What a transition did, for the notifications the caller sends. */
@@ -216,6 +218,13 @@ int lob_start_abort(struct gw_redis *r, struct gw_arena *a,
 /* The lobby as API JSON (members, match…) appended to out. 0 or -1. */
 int lob_json(const struct gw_config *cfg, const struct lob_lobby *l,
              struct gw_buf *out);
+
+/*
+ * The same text, rendered once per lobby read (l->json, in a; the
+ * listing's row and the response share it); NULL out of memory.
+ */
+const char *lob_json_get(const struct gw_config *cfg, struct gw_arena *a,
+                         struct lob_lobby *l);
 
 /*
  * The work a transition leaves in OTHER slots (lob_lobby.c: the game's

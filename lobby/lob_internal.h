@@ -125,6 +125,10 @@ int lob_is_noscript(const redisReply *rep);
 void lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
                  const char *value);
 
+/* v in decimal into out (NUL-terminated); returns its length. */
+#define LOB_NUM_MAX 24
+size_t lob_i64_text(char out[LOB_NUM_MAX], int64_t v);
+
 /* Key names into out[LOB_KEY_MAX]. */
 void lob_key_user(const char *user, char *out);
 void lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX]);

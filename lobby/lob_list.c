@@ -78,16 +78,26 @@ lob_user_valid(const char *s)
     return s != NULL && gw_user_id_valid(s, strlen(s));
 }
 
+/*
+ * The lobby's JSON is rendered for every transition (the response and the
+ * listing's row): its pieces are appended, not printed (printf was a
+ * third of it).
+ */
 static int
 lob_json_time(struct gw_buf *out, const char *name, int64_t ms)
 {
     char ts[32];
 
+    if (gw_buf_appends(out, ",\"") != 0 || gw_buf_appends(out, name) != 0) {
+        return -1;
+    }
     if (ms <= 0) {
-        return gw_buf_printf(out, ",\"%s\":null", name);
+        return gw_buf_appends(out, "\":null");
     }
     gw_time_rfc3339_ms(ms, ts, sizeof(ts));
-    return gw_buf_printf(out, ",\"%s\":\"%s\"", name, ts);
+    return gw_buf_appends(out, "\":\"") != 0 || gw_buf_appends(out, ts) != 0
+        ? -1
+        : gw_buf_appends(out, "\"");
 }
 
 static int
@@ -103,9 +113,13 @@ lob_json_members(const struct lob_lobby *l, struct gw_buf *out)
         gw_time_rfc3339_ms(l->members[i].joined_ms, ts, sizeof(ts));
         if (gw_buf_appends(out, i ? ",{\"user_id\":" : "{\"user_id\":") != 0
             || gw_buf_append_json_str(out, l->members[i].user_id) != 0
-            || gw_buf_printf(out, ",\"ready\":%s,\"joined_at\":\"%s\"}",
-                             l->members[i].ready ? "true" : "false", ts)
-                != 0) {
+            || gw_buf_appends(out,
+                              l->members[i].ready
+                                  ? ",\"ready\":true,\"joined_at\":\""
+                                  : ",\"ready\":false,\"joined_at\":\"")
+                != 0
+            || gw_buf_appends(out, ts) != 0
+            || gw_buf_appends(out, "\"}") != 0) {
             return -1;
         }
     }
@@ -160,12 +174,40 @@ lob_json(const struct gw_config *cfg, const struct lob_lobby *l,
         : -1;
 }
 
+const char *
+lob_json_get(const struct gw_config *cfg, struct gw_arena *a,
+             struct lob_lobby *l)
+{
+    struct gw_buf *b;
+
+    if (l->json == NULL && (b = gw_arena_buf_new(a)) != NULL
+        && lob_json(cfg, l, b) == 0) {
+        l->json = b->data;
+        l->json_len = b->len;
+    }
+    return l->json;
+}
+
+/* ms (0..LOB_ROW_MS_MAX) in LOB_ROW_MS_DIGITS digits, zero-padded. */
+static char *
+lob_row_ms(char *out, int64_t ms)
+{
+    int i;
+
+    for (i = LOB_ROW_MS_DIGITS - 1; i >= 0; i--) {
+        out[i] = (char) ('0' + ms % 10);
+        ms /= 10;
+    }
+    return out;
+}
+
 int
 lob_row_args(const struct gw_config *cfg, const struct lob_lobby *l,
              struct lob_row *row)
 {
     int64_t idle_ms = cfg->janitor.lobby_idle_s * 1000;
     int64_t exp = l->active_ms + idle_ms;
+    char    head[LOB_ROW_MS_DIGITS];
     int     listed;
 
     memset(row, 0, sizeof(*row));
@@ -178,18 +220,28 @@ lob_row_args(const struct gw_config *cfg, const struct lob_lobby *l,
         && (int64_t) l->nmembers < l->max_players && exp > 0
         && exp <= LOB_ROW_MS_MAX;
     lob_keys_index(l->game_id, row->keys);
-    snprintf(row->key, sizeof(row->key), "%0*lld.%s", LOB_ROW_MS_DIGITS,
-             (long long) l->created_ms, l->id);
-    snprintf(row->lo, sizeof(row->lo), "[%s.", row->key);
-    snprintf(row->hi, sizeof(row->hi), "[%s/", row->key);
-    snprintf(row->exp, sizeof(row->exp), "%lld", (long long) exp);
-    snprintf(row->ttl, sizeof(row->ttl), "%lld", (long long) idle_ms);
-    snprintf(row->now, sizeof(row->now), "%lld", (long long) gw_now_ms());
+    lob_row_ms(row->key, l->created_ms);
+    row->key[LOB_ROW_MS_DIGITS] = '.';
+    memcpy(row->key + LOB_ROW_MS_DIGITS + 1, l->id, LOB_ID_LEN + 1);
+    row->lo[0] = row->hi[0] = '[';
+    memcpy(row->lo + 1, row->key, LOB_ROW_KEY_LEN);
+    memcpy(row->hi + 1, row->key, LOB_ROW_KEY_LEN);
+    memcpy(row->lo + 1 + LOB_ROW_KEY_LEN, ".", 2);
+    memcpy(row->hi + 1 + LOB_ROW_KEY_LEN, "/", 2);
+    lob_i64_text(row->exp, exp);
+    lob_i64_text(row->ttl, idle_ms);
+    lob_i64_text(row->now, gw_now_ms());
     if (listed
-        && (gw_buf_printf(&row->member, "%s.%0*lld.", row->key,
-                          LOB_ROW_MS_DIGITS, (long long) exp)
+        && (gw_buf_append(&row->member, row->key, LOB_ROW_KEY_LEN) != 0
+            || gw_buf_append(&row->member, ".", 1) != 0
+            || gw_buf_append(&row->member, lob_row_ms(head, exp),
+                             LOB_ROW_MS_DIGITS)
                 != 0
-            || lob_json(cfg, l, &row->member) != 0)) {
+            || gw_buf_append(&row->member, ".", 1) != 0
+            || (l->json != NULL
+                    ? gw_buf_append(&row->member, l->json, l->json_len)
+                    : lob_json(cfg, l, &row->member))
+                != 0)) {
         gw_buf_free(&row->member);
         return -1;
     }

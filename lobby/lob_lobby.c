@@ -275,7 +275,7 @@ lob_parse(const redisReply *rep, const redisReply *hash, struct lob_result *out)
 static void
 lob_script_head(const struct gw_config *cfg, const char *id, const char *user,
                 char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX],
-                const char *kp[LOB_LOBBY_KEYS], char num[4][24],
+                const char *kp[LOB_LOBBY_KEYS], char num[4][LOB_NUM_MAX + 1],
                 const char **argv)
 {
     int64_t now = gw_now_ms(), idle = cfg->janitor.lobby_idle_s * 1000;
@@ -285,11 +285,11 @@ lob_script_head(const struct gw_config *cfg, const char *id, const char *user,
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
         kp[i] = keys[i];
     }
-    snprintf(num[0], sizeof(num[0]), "%lld", (long long) now);
-    snprintf(num[1], sizeof(num[1]), "%lld", (long long) idle);
-    snprintf(num[2], sizeof(num[2]), "%lld",
-             (long long) cfg->lobby.closed_ttl_s * 1000);
-    snprintf(num[3], sizeof(num[3]), "(%lld", (long long) (now - idle));
+    lob_i64_text(num[0], now);
+    lob_i64_text(num[1], idle);
+    lob_i64_text(num[2], cfg->lobby.closed_ttl_s * 1000);
+    num[3][0] = '(';
+    lob_i64_text(num[3] + 1, now - idle);
     argv[0] = num[0];
     argv[1] = num[1];
     argv[2] = num[2];
@@ -304,7 +304,7 @@ lob_run(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
         const char *const *args, int nargs, int refresh, struct lob_result *out)
 {
     char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], ukey[LOB_KEY_MAX];
-    char        num[4][24];
+    char        num[4][LOB_NUM_MAX + 1];
     const char *kp[LOB_LOBBY_KEYS], *argv[LOB_ARGS_MAX];
     redisReply *rep, *hash;
     int         i, rc;
@@ -358,7 +358,7 @@ static int
 lob_fence(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
           const char *user, const char *other, const char *token, int *live)
 {
-    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], num[4][24];
+    char        keys[LOB_LOBBY_KEYS][LOB_KEY_MAX], num[4][LOB_NUM_MAX + 1];
     const char *kp[LOB_LOBBY_KEYS], *argv[LOB_HEAD_ARGS + 1];
     redisReply *rep;
     int         rc;
@@ -409,8 +409,10 @@ lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     char          fresh[LOB_TOKEN_LEN + 1];
     unsigned char rnd[LOB_TOKEN_LEN / 2];
     const char   *kp[1] = {key}, *argv[3], *other, *tok;
+    const char   *set[7] = {"SET", key, want, "NX", "GET", "PX", ttl};
+    size_t        setlen[7];
     redisReply   *rep;
-    int           tries, rc, live;
+    int           tries, rc, live, i;
 
     *had = 0;
     if (gw_random_bytes(rnd, sizeof(rnd)) != 0) {
@@ -422,9 +424,12 @@ lob_claim(struct gw_redis *r, struct gw_arena *a, const struct gw_config *cfg,
     lob_key_user(user, key);
     snprintf(ttl, sizeof(ttl), "%lld",
              (long long) cfg->janitor.lobby_idle_s * 1000);
+    for (i = 0; i < 7; i++) {
+        setlen[i] = strlen(set[i]);
+    }
     for (tries = 0; *token != NULL && tries < LOB_USER_CLAIM_TRIES; tries++) {
         /* One round trip: set when free (nil), else the claim there. */
-        rc = gw_redis_cmd(r, a, &rep, "SET %s %s NX GET PX %s", key, want, ttl);
+        rc = gw_redis_cmdv(r, a, &rep, 7, set, setlen);
         if (rc != GW_OK || rep->type == REDIS_REPLY_NIL) {
             return rc;
         }
@@ -703,6 +708,9 @@ lob_after_send(struct gw_redis *r, struct gw_arena *a,
         return 0;
     }
     row = res->lobby.index_due ? gw_arena_alloc(a, sizeof(*row)) : NULL;
+    if (row != NULL) {
+        lob_json_get(cfg, a, &res->lobby); /* the response uses it too */
+    }
     if (row != NULL && lob_row_args(cfg, &res->lobby, row) == 1) {
         res->after_index = lob_row_append(r, row);
         n += res->after_index;

@@ -14,11 +14,63 @@
 #include "lob_internal.h"
 
 #define LOB_ARGV_MAX (3 + LOB_LOBBY_KEYS + 4 + LOB_ARGS_MAX)
+/* RESP framing of a call's words, MULTI, HGETALL, EXEC and a PEXPIRE */
+#define LOB_SEND_SLACK 512
+
+/*
+ * Key names and numbers are written without printf: a transition builds
+ * about twenty of them, and snprintf's format parsing was 3% of the
+ * worker's CPU on the join+leave row.
+ */
+size_t
+lob_i64_text(char out[LOB_NUM_MAX], int64_t v)
+{
+    char     d[LOB_NUM_MAX];
+    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+    size_t   k = 0, n = 0;
+
+    do {
+        d[k++] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0) {
+        out[n++] = '-';
+    }
+    while (k > 0) {
+        out[n++] = d[--k];
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* prefix "{" tag "}" suffix into out[LOB_KEY_MAX] (tags are bounded ids). */
+static void
+lob_key(char *out, const char *prefix, const char *tag, const char *suffix)
+{
+    size_t n = 0;
+
+    while (*prefix != '\0' && n < LOB_KEY_MAX - 1) {
+        out[n++] = *prefix++;
+    }
+    if (n < LOB_KEY_MAX - 1) {
+        out[n++] = '{';
+    }
+    while (*tag != '\0' && n < LOB_KEY_MAX - 1) {
+        out[n++] = *tag++;
+    }
+    if (n < LOB_KEY_MAX - 1) {
+        out[n++] = '}';
+    }
+    while (*suffix != '\0' && n < LOB_KEY_MAX - 1) {
+        out[n++] = *suffix++;
+    }
+    out[n] = '\0';
+}
 
 void
 lob_key_user(const char *user, char *out)
 {
-    snprintf(out, LOB_KEY_MAX, "vas:lobbyuser:{%s}", user);
+    lob_key(out, "vas:lobbyuser:", user, "");
 }
 
 void
@@ -28,7 +80,7 @@ lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
     int                      i;
 
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
-        snprintf(out[i], LOB_KEY_MAX, "vas:lobby:{%s}%s", id, sfx[i]);
+        lob_key(out[i], "vas:lobby:", id, sfx[i]);
     }
 }
 
@@ -36,11 +88,13 @@ void
 lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX])
 {
     static const char *const sfx[LOB_INDEX_KEYS] = {":rows", ":exps"};
+    char                     tag[LOB_NUM_MAX + 1];
     int                      i;
 
+    tag[0] = 'g';
+    lob_i64_text(tag + 1, game_id);
     for (i = 0; i < LOB_INDEX_KEYS; i++) {
-        snprintf(out[i], LOB_KEY_MAX, "vas:lobbies:{g%lld}%s",
-                 (long long) game_id, sfx[i]);
+        lob_key(out[i], "vas:lobbies:", tag, sfx[i]);
     }
 }
 
@@ -87,6 +141,100 @@ lob_read(struct gw_redis *r, redisReply **rep, int *rc)
     }
 }
 
+/*
+ * The replies of a lobby call live in the request's arena: hiredis' own
+ * functions calloc every element and malloc every string, and a lobby
+ * transition reads its whole hash (HGETALL: 30 to 50 elements), so those
+ * allocations and their frees at the arena's reset were a fifth of the
+ * worker's user CPU on the join+leave row (perf). lob_send_once puts these
+ * functions on the connection's reader while it reads its own replies and
+ * gives hiredis' back before it returns; nothing it read is freed with
+ * freeReplyObject. lob_reply_arena is the arena of that read (one thread,
+ * one connection).
+ */
+static _Thread_local struct gw_arena *lob_reply_arena;
+
+static void *
+lob_reply_new(const redisReadTask *task, int type)
+{
+    redisReply *r = gw_arena_calloc(lob_reply_arena, sizeof(*r));
+    redisReply *parent;
+
+    if (r == NULL) {
+        return NULL;
+    }
+    r->type = type;
+    if (task->parent != NULL) {
+        parent = task->parent->obj;
+        parent->element[task->idx] = r;
+    }
+    return r;
+}
+
+static void *
+lob_reply_string(const redisReadTask *task, char *str, size_t len)
+{
+    char       *buf = gw_arena_alloc(lob_reply_arena, len + 1);
+    redisReply *r;
+
+    if (buf == NULL || (r = lob_reply_new(task, task->type)) == NULL) {
+        return NULL;
+    }
+    memcpy(buf, str, len);
+    buf[len] = '\0';
+    r->str = buf;
+    r->len = len;
+    return r;
+}
+
+static void *
+lob_reply_array(const redisReadTask *task, int elements)
+{
+    redisReply **el = NULL;
+    redisReply  *r;
+
+    if (elements > 0
+        && (el = gw_arena_calloc(lob_reply_arena,
+                                 sizeof(redisReply *) * (size_t) elements))
+            == NULL) {
+        return NULL;
+    }
+    if ((r = lob_reply_new(task, REDIS_REPLY_ARRAY)) == NULL) {
+        return NULL;
+    }
+    r->element = el;
+    r->elements = elements > 0 ? (size_t) elements : 0;
+    return r;
+}
+
+static void *
+lob_reply_integer(const redisReadTask *task, long long value)
+{
+    redisReply *r = lob_reply_new(task, REDIS_REPLY_INTEGER);
+
+    if (r != NULL) {
+        r->integer = value;
+    }
+    return r;
+}
+
+static void *
+lob_reply_nil(const redisReadTask *task)
+{
+    return lob_reply_new(task, REDIS_REPLY_NIL);
+}
+
+static void
+lob_reply_keep(void *reply)
+{
+    (void) reply; /* freed with the arena */
+}
+
+static redisReplyObjectFunctions lob_reply_fns = {
+    lob_reply_string, lob_reply_array, lob_reply_integer,
+    lob_reply_nil,    lob_reply_keep,
+};
+
 /* One transition's call: what lob_send_once sends and where it answers. */
 struct lob_call {
     struct gw_arena *a;
@@ -117,18 +265,26 @@ lob_word(struct gw_redis *r, const char *name, const char *a, const char *b)
  * and followed by HGETALL render, EXEC — then, when asked, the PEXPIRE of
  * refresh_key (in another slot, so after the EXEC). *reply is the
  * script's answer and *hash the HGETALL's (the state the script left);
- * both live until a's reset. GW_ERROR when Redis refused the script
+ * both are in a (read with lob_reply_fns). GW_ERROR when Redis refused the
+ * script
  * (*reply is its error).
  */
 static int
 lob_send_once(struct gw_redis *r, void *arg)
 {
-    struct lob_call *c = arg;
-    redisReply      *rep[5] = {NULL, NULL, NULL, NULL, NULL}, *exec;
-    char             ms[24];
-    int              rc = GW_OK, n, i;
+    struct lob_call           *c = arg;
+    redisReply                *rep[5] = {NULL, NULL, NULL, NULL, NULL}, *exec;
+    redisContext              *ctx = r->ctx;
+    redisReplyObjectFunctions *fns;
+    char                       ms[LOB_NUM_MAX];
+    int                        rc = GW_OK, n, i;
 
     *c->reply = *c->hash = NULL;
+    for (n = 0, i = 0; i < c->argc; i++) {
+        n += (int) c->lens[i];
+    }
+    /* one allocation of hiredis' output buffer, not a doubling per word */
+    gw_redis_reserve(r, (size_t) n + LOB_SEND_SLACK);
     if ((c->render != NULL && lob_word(r, "MULTI", NULL, NULL) != REDIS_OK)
         || gw_redis_append_argv(r->ctx, c->argc, c->argv, c->lens) != REDIS_OK
         || (c->render != NULL
@@ -137,26 +293,25 @@ lob_send_once(struct gw_redis *r, void *arg)
         return GW_ERROR;
     }
     if (c->refresh_key != NULL) {
-        snprintf(ms, sizeof(ms), "%lld", (long long) c->refresh_ms);
+        lob_i64_text(ms, c->refresh_ms);
         if (lob_word(r, "PEXPIRE", c->refresh_key, ms) != REDIS_OK) {
             return GW_ERROR;
         }
     }
     n = (c->render != NULL ? 4 : 1) + (c->refresh_key != NULL);
+    /* Read into the arena (a broken connection is freed by hiredis with
+     * lob_reply_keep, which leaves the arena's memory alone). */
+    fns = ctx->reader->fn;
+    lob_reply_arena = c->a;
+    ctx->reader->fn = &lob_reply_fns;
     for (i = 0; i < n; i++) {
         lob_read(r, &rep[i], &rc);
     }
+    if (r->ctx == ctx) {
+        ctx->reader->fn = fns;
+    }
+    lob_reply_arena = NULL;
     exec = rep[c->render != NULL ? 3 : 0];
-    for (i = 0; i < n; i++) {
-        if (rep[i] != NULL && rep[i] != exec) {
-            freeReplyObject(rep[i]);
-        }
-    }
-    if (exec != NULL
-        && gw_arena_cleanup_add(c->a, freeReplyObject, exec) != 0) {
-        freeReplyObject(exec);
-        return GW_ERROR;
-    }
     if (rc == GW_EUNAVAIL || exec == NULL) {
         return GW_EUNAVAIL;
     }
@@ -183,7 +338,7 @@ lob_argv(enum lob_script_id s, int nkeys, const char *const *keys, int nargs,
     if (3 + nkeys + nargs > LOB_ARGV_MAX) {
         return -1;
     }
-    snprintf(nk, 16, "%d", nkeys);
+    lob_i64_text(nk, nkeys);
     argv[argc++] = "EVALSHA";
     argv[argc++] = lob_script_sha(s);
     argv[argc++] = nk;
@@ -205,7 +360,7 @@ lob_append(struct gw_redis *r, enum lob_script_id s, int nkeys,
 {
     const char *argv[LOB_ARGV_MAX];
     size_t      lens[LOB_ARGV_MAX];
-    char        nk[16];
+    char        nk[LOB_NUM_MAX];
     int         argc = lob_argv(s, nkeys, keys, nargs, args, nk, argv, lens);
 
     if (argc < 0 || r->ctx == NULL
@@ -224,7 +379,7 @@ lob_eval_render(struct gw_redis *r, struct gw_arena *a, enum lob_script_id s,
 {
     const char     *argv[LOB_ARGV_MAX];
     size_t          lens[LOB_ARGV_MAX];
-    char            nk[16];
+    char            nk[LOB_NUM_MAX];
     struct lob_call call;
     int             argc, rc, attempt;
 

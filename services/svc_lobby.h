@@ -34,8 +34,7 @@ int svc_lobby_ticket(struct gw_request *r);
 int svc_lobby_init(void);
 
 /* (svc_lobby.c, for svc_lobby_start.c) */
-int svc_lobby_reply(struct gw_request *r, int status,
-                    const struct lob_lobby *l);
+int svc_lobby_reply(struct gw_request *r, int status, struct lob_lobby *l);
 int svc_lobby_refused(struct gw_request *r, int rc,
                       const struct lob_result *res);
 /* res's events as notifications and its lob_after work: one round trip. */

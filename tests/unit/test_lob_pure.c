@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "gw_arena.h"
 #include "gw_config.h"
 #include "gw_status.h"
 #include "lob.h"
@@ -153,6 +154,54 @@ test_listing_row(void **state)
     assert_int_equal(lob_row_args(&cfg, &l, &row), 0);
 }
 
+/*
+ * Catches: the hand-written number and key formatting (lob_redis.c, no
+ * printf) dropping a sign, a digit of INT64_MIN or a key's suffix, and a
+ * listing row whose JSON is not the lobby's rendered text.
+ */
+static void
+test_numbers_and_keys(void **state)
+{
+    static struct lob_lobby l;
+    struct lob_row          row;
+    struct gw_arena         a;
+    char                    n[LOB_NUM_MAX], k[LOB_LOBBY_KEYS][LOB_KEY_MAX];
+    const char             *id = "01a2323a33dadba11bada102f4f5a5d1";
+    const char             *json;
+
+    (void) state;
+    assert_int_equal(lob_i64_text(n, 0), 1);
+    assert_string_equal(n, "0");
+    assert_int_equal(lob_i64_text(n, -42), 3);
+    assert_string_equal(n, "-42");
+    lob_i64_text(n, INT64_MAX);
+    assert_string_equal(n, "9223372036854775807");
+    lob_i64_text(n, INT64_MIN);
+    assert_string_equal(n, "-9223372036854775808");
+    lob_key_user("u-1", k[0]);
+    assert_string_equal(k[0], "vas:lobbyuser:{u-1}");
+    lob_keys_lobby(id, k);
+    assert_string_equal(k[0], "vas:lobby:{01a2323a33dadba11bada102f4f5a5d1}");
+    assert_string_equal(k[1], "vas:lobby:{01a2323a33dadba11bada102f4f5a5d1}:s");
+    assert_string_equal(k[2], "vas:lobby:{01a2323a33dadba11bada102f4f5a5d1}:f");
+    assert_int_equal(gw_arena_init(&a), 0);
+    memset(&l, 0, sizeof(l));
+    cfg.janitor.lobby_idle_s = 300;
+    l.id = id, l.game_id = 17, l.game_title = "G", l.name = "n";
+    l.owner = "u1", l.state = "open", l.visibility = "public";
+    l.max_players = 4, l.min_players = 2;
+    l.created_ms = 5, l.active_ms = 1796000000000LL;
+    l.nmembers = 1, l.members[0].user_id = "u1", l.members[0].joined_ms = 5;
+    json = lob_json_get(&cfg, &a, &l);
+    assert_non_null(json);
+    assert_ptr_equal(lob_json_get(&cfg, &a, &l), json); /* rendered once */
+    assert_int_equal(lob_row_args(&cfg, &l, &row), 1);
+    assert_int_equal(row.member.len, LOB_ROW_HEAD + l.json_len);
+    assert_memory_equal(row.member.data + LOB_ROW_HEAD, json, l.json_len);
+    gw_buf_free(&row.member);
+    gw_arena_fini(&a);
+}
+
 int
 main(void)
 {
@@ -161,6 +210,7 @@ main(void)
         cmocka_unit_test(test_text_valid),
         cmocka_unit_test(test_ticket),
         cmocka_unit_test(test_listing_row),
+        cmocka_unit_test(test_numbers_and_keys),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
