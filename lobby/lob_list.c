@@ -174,13 +174,18 @@ lob_json(const struct gw_config *cfg, const struct lob_lobby *l,
         : -1;
 }
 
+#define LOB_JSON_GUESS 512
+
 const char *
 lob_json_get(const struct gw_config *cfg, struct gw_arena *a,
              struct lob_lobby *l)
 {
     struct gw_buf *b;
 
+    /* about 300 bytes and 100 a member: one allocation, not a doubling
+     * per string */
     if (l->json == NULL && (b = gw_arena_buf_new(a)) != NULL
+        && gw_buf_reserve(b, LOB_JSON_GUESS + 128 * l->nmembers) == 0
         && lob_json(cfg, l, b) == 0) {
         l->json = b->data;
         l->json_len = b->len;

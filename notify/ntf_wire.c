@@ -163,7 +163,9 @@ ntf_item_json(const struct ntf_item *it, struct gw_buf *out)
         || gw_buf_appends(out, it->id) != 0
         || gw_buf_appends(out, "\",\"type\":") != 0
         || gw_buf_append_json_str(out, it->type) != 0
-        || gw_buf_printf(out, ",\"created_at\":\"%s\",\"data\":", ts) != 0
+        || gw_buf_appends(out, ",\"created_at\":\"") != 0
+        || gw_buf_appends(out, ts) != 0
+        || gw_buf_appends(out, "\",\"data\":") != 0
         || gw_buf_appends(out, it->payload) != 0
         || gw_buf_appends(out, "}") != 0) {
         return -1;
