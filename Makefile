@@ -14,7 +14,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libmariadb hiredis libcjson libcurl openssl inih
+PKGS     := libmariadb hiredis libcjson libcurl openssl inih libxxhash
 OPT      ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wmissing-prototypes \
             -Wstrict-prototypes -Wshadow -Wpointer-arith -Wvla \

@@ -92,7 +92,7 @@ void cat_cache_abandon(const char *key);
 void cat_cache_put(const char *key, int64_t gen, const char *body, size_t len,
                    const char *etag);
 
-/* Strong ETag of a body: 16 hex digits of its SHA-256, in quotes. */
+/* Strong ETag of a body: its XXH3-64 as 16 hex digits, in quotes. */
 void cat_cache_etag(const char *body, size_t len, char out[CAT_ETAG_MAX]);
 
 #endif /* CAT_CACHE_H */

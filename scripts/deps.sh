@@ -22,6 +22,7 @@ PACKAGES=(
     libcsv-dev            # CSV for CDR exports and catalog imports
     libcurl4-openssl-dev  # game allocators, provider webhooks
     libssl-dev            # HMAC-SHA256 for tokens and signed links, random bytes
+    libxxhash-dev         # XXH3: the catalog replies' ETags (a fast non-cryptographic hash)
     libcmocka-dev         # unit tests
     libopencore-amrnb-dev # vas-ringgen: AMR-NB ringtones for the demo catalog
     nginx-light           # the front web server of the private stack

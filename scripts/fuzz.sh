@@ -33,7 +33,7 @@ command -v "$CLANG" >/dev/null || die "$CLANG not found (scripts/deps.sh install
 
 OUT=build-fuzz
 mkdir -p "$OUT/obj" "$OUT/artifacts"
-PKGS="libmariadb hiredis libcjson libcurl openssl inih"
+PKGS="libmariadb hiredis libcjson libcurl openssl inih libxxhash"
 # shellcheck disable=SC2046 # pkg-config prints a list of words
 CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread
     -fsanitize=address,undefined -fno-sanitize-recover=all

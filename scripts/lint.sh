@@ -118,7 +118,7 @@ if [[ ${LINT_TIDY:-1} == 1 ]] && command -v clang-tidy >/dev/null 2>&1; then
     checks+=',-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
     read -ra cflags <<<"-std=c11 -D_GNU_SOURCE -Igateway -Ibilling -Icatalog -Inotify -Ilobby \
         -Istore -Ifinance -Iservices \
-        $(pkg-config --cflags libmariadb hiredis libcjson libcurl openssl inih 2>/dev/null)"
+        $(pkg-config --cflags libmariadb hiredis libcjson libcurl openssl inih libxxhash 2>/dev/null)"
     warned=0
     for f in "${files[@]}"; do
         [[ $f == *.c ]] || continue

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cat.h"
+#include "cat_cache.h"
 #include "cat_frag.h"
 #include "cat_link.h"
 
@@ -171,6 +172,25 @@ test_frag_cache(void **state)
     cat_frag_free(c);
 }
 
+/* The ETag is XXH3-64 of the body, big-endian hex in quotes: known
+ * answers (the empty input's is xxHash's published one), and a body that
+ * changes in one byte changes its ETag. */
+static void
+test_cache_etag(void **state)
+{
+    char e1[CAT_ETAG_MAX], e2[CAT_ETAG_MAX];
+
+    (void) state;
+    cat_cache_etag("", 0, e1);
+    assert_string_equal(e1, "\"2d06800538d394c2\"");
+    cat_cache_etag("{\"items\":[]}", 12, e1);
+    assert_string_equal(e1, "\"ab6c3e086fed5ec0\"");
+    cat_cache_etag("{\"items\":[1]}", 13, e1);
+    cat_cache_etag("{\"items\":[2]}", 13, e2);
+    assert_int_equal(strlen(e1), 18);
+    assert_string_not_equal(e1, e2);
+}
+
 int
 main(void)
 {
@@ -182,6 +202,7 @@ main(void)
         cmocka_unit_test(test_search_like),
         cmocka_unit_test(test_search_grams),
         cmocka_unit_test(test_frag_cache),
+        cmocka_unit_test(test_cache_etag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
