@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cat.h"
@@ -191,6 +192,34 @@ test_cache_etag(void **state)
     assert_string_not_equal(e1, e2);
 }
 
+/* A slot's buffer is reused or replaced as bodies grow and shrink: each
+ * lookup returns exactly the last body stored, NUL-terminated, with its
+ * ETag. */
+static void
+test_cache_put_sizes(void **state)
+{
+    static const size_t sizes[] = {100, 80, 100, 300, 10, 10, 2000, 0, 51};
+    struct gw_arena     a;
+    char                body[2001], etag[CAT_ETAG_MAX];
+    const char         *b, *e;
+    size_t              i, n;
+
+    (void) state;
+    assert_int_equal(gw_arena_init(&a), 0);
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        memset(body, 'a' + (int) i, sizes[i]);
+        body[sizes[i]] = '\0';
+        snprintf(etag, sizeof(etag), "\"e%zu\"", i);
+        cat_cache_put("test\x1fsizes", 7, body, sizes[i], etag);
+        assert_int_equal(cat_cache_get("test\x1fsizes", 7, &a, &b, &n, &e), 1);
+        assert_int_equal(n, sizes[i]);
+        assert_memory_equal(b, body, sizes[i] + 1);
+        assert_string_equal(e, etag);
+        assert_int_equal(cat_cache_get("test\x1fsizes", 8, &a, &b, &n, &e), 0);
+    }
+    gw_arena_fini(&a);
+}
+
 int
 main(void)
 {
@@ -203,6 +232,7 @@ main(void)
         cmocka_unit_test(test_search_grams),
         cmocka_unit_test(test_frag_cache),
         cmocka_unit_test(test_cache_etag),
+        cmocka_unit_test(test_cache_put_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
