@@ -33,11 +33,17 @@ gw_arena_chunk_new(size_t size)
     return c;
 }
 
+/*
+ * The first chunk is kept across resets and big enough for a 20-item
+ * catalog page (18 KB; 24 KB when its items are read) and most other
+ * requests, so they malloc nothing: with 16 KB a list miss allocated and
+ * freed a second chunk every time. 256 threads hold 16 MB.
+ */
 int
 gw_arena_init(struct gw_arena *a)
 {
     a->ncleanups = 0;
-    a->first = gw_arena_chunk_new(GW_ARENA_CHUNK_BYTES);
+    a->first = gw_arena_chunk_new(GW_ARENA_FIRST_BYTES);
     a->head = a->first;
     return a->first == NULL ? -1 : 0;
 }
@@ -132,18 +138,30 @@ gw_arena_strdup(struct gw_arena *a, const char *s)
     return gw_arena_strndup(a, s, strlen(s));
 }
 
+/*
+ * Formats straight into the free space of the current chunk, and only
+ * when it does not fit measures, allocates and formats again: one
+ * vsnprintf instead of two for the keys and details most requests make.
+ */
 char *
 gw_arena_vprintf(struct gw_arena *a, const char *fmt, va_list ap)
 {
-    va_list ap2;
-    int     n;
-    char   *p;
+    struct gw_arena_chunk *c = a->head;
+    size_t                 room = c != NULL ? c->size - c->used : 0;
+    char                  *p = room > 0 ? (char *) c->data + c->used : NULL;
+    va_list                ap2;
+    int                    n;
 
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(p, room, fmt, ap2);
     va_end(ap2);
     if (n < 0) {
         return NULL;
+    }
+    if ((size_t) n < room) {
+        /* size and used are multiples of 16, so this stays in the chunk */
+        c->used += ((size_t) n + 1 + 15) & ~(size_t) 15;
+        return p;
     }
     p = gw_arena_alloc(a, (size_t) n + 1);
     if (p != NULL) {

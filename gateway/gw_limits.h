@@ -33,6 +33,7 @@
 #define GW_IDEM_WAIT_S        1
 #define GW_SECRET_BYTES_MAX   4096
 #define GW_ARENA_CHUNK_BYTES  (16 * 1024)
+#define GW_ARENA_FIRST_BYTES  (64 * 1024) /* kept: gw_arena_init says why */
 #define GW_ARENA_CLEANUPS_MAX 256
 #define GW_SQL_BYTES_MAX      (256 * 1024)       /* one formatted statement */
 #define GW_BUF_BYTES_MAX      (64 * 1024 * 1024) /* one growable gw_buf */

@@ -1,6 +1,7 @@
 /*
  * test_gw_util.c — base64url, strict integers, tokens, JSON string escaping,
- * hex/hash/HMAC helpers and the growable buffer (gateway/gw_util.c).
+ * hex/hash/HMAC helpers and the growable buffer (gateway/gw_util.c), and
+ * the arena's printf (gateway/gw_arena.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cJSON.h>
 
+#include "gw_arena.h"
 #include "gw_limits.h"
 #include "gw_util.h"
 
@@ -532,6 +534,45 @@ test_random_fork(void **state)
     assert_memory_not_equal(mine, child, sizeof(child));
 }
 
+/* gw_arena_printf formats in place when the text fits the current
+ * chunk's free space (exactly, with its NUL), else into a new chunk; what
+ * it returned is never handed out again. */
+static void
+test_arena_printf(void **state)
+{
+    struct gw_arena a;
+    char           *base, *p, *q, *r, long_text[200];
+
+    (void) state;
+    assert_int_equal(gw_arena_init(&a), 0);
+    base = gw_arena_alloc(&a, GW_ARENA_FIRST_BYTES - 32); /* 32 bytes left */
+    assert_non_null(base);
+    p = gw_arena_printf(&a, "%s-%d", "0123456789012345678901234", 12345);
+    assert_ptr_equal(p, base + GW_ARENA_FIRST_BYTES - 32); /* 31 + NUL */
+    assert_string_equal(p, "0123456789012345678901234-12345");
+    q = gw_arena_alloc(&a, 16); /* the first chunk is full */
+    assert_non_null(q);
+    assert_true(q < base || q >= base + GW_ARENA_FIRST_BYTES);
+    memset(q, 'q', 16);
+    assert_string_equal(p, "0123456789012345678901234-12345");
+    memset(long_text, 'x', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    r = gw_arena_alloc(&a, GW_ARENA_CHUNK_BYTES - 16 - 64); /* 64 left */
+    assert_non_null(r);
+    p = gw_arena_printf(&a, "<%s>", long_text); /* does not fit: new chunk */
+    assert_non_null(p);
+    assert_int_equal(strlen(p), sizeof(long_text) + 1);
+    assert_true(p[0] == '<' && p[sizeof(long_text)] == '>');
+    q = gw_arena_printf(&a, "%d", 7);
+    assert_true(q >= p + sizeof(long_text) + 2 || q + 2 <= p);
+    assert_string_equal(q, "7");
+    assert_int_equal(p[sizeof(long_text)], '>');
+    gw_arena_reset(&a);
+    p = gw_arena_printf(&a, "%s", "after reset");
+    assert_ptr_equal(p, base);
+    gw_arena_fini(&a);
+}
+
 int
 main(void)
 {
@@ -553,6 +594,7 @@ main(void)
         cmocka_unit_test(test_time_format_ms_memo),
         cmocka_unit_test(test_random_distinct),
         cmocka_unit_test(test_random_fork),
+        cmocka_unit_test(test_arena_printf),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
