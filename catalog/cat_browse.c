@@ -695,6 +695,7 @@ cat_items_fragments(struct gw_db *db, struct gw_arena *a,
     size_t          k;
     int             missing = 0;
 
+    cat_frag_prefetch(frags, ids, n);
     for (k = 0; k < n; k++) {
         frag[k] = NULL;
         if (!cat_frag_get(frags, ids[k], versions[k], gen, a, &frag[k],

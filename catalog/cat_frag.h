@@ -38,6 +38,16 @@ int cat_frag_get(struct cat_frag_cache *c, int64_t id, int64_t version,
                  int64_t gen, struct gw_arena *a, const char **body,
                  size_t *len);
 
+/*
+ * Starts loading the fragments of ids[0..n) into the CPU's cache, so that
+ * their misses overlap instead of coming one after the other in each
+ * cat_frag_get: the cache of 100,000 items is ~40 MB, so every lookup of
+ * a page's 20 misses the CPU's caches and TLB (~11% of a worker's user
+ * CPU on the list rows went to copying fragments). Only a hint: nothing
+ * is copied or checked. c may be NULL.
+ */
+void cat_frag_prefetch(struct cat_frag_cache *c, const int64_t *ids, size_t n);
+
 /* Stores a copy of body for (id, version, gen), replacing the slot's. A
  * negative gen (generation unknown) stores nothing. c may be NULL. */
 void cat_frag_put(struct cat_frag_cache *c, int64_t id, int64_t version,
