@@ -332,12 +332,16 @@ static size_t
 gw_log_field(char *buf, size_t pos, size_t cap, const char *name,
              const char *value, size_t max)
 {
-    size_t room;
+    size_t room, n = strlen(name);
 
-    if (value == NULL || pos + strlen(name) + 8 >= cap) {
+    if (value == NULL || pos + n + 8 >= cap) {
         return pos;
     }
-    pos = gw_log_addf(buf, pos, cap, ",\"%s\":\"", name);
+    /* memcpy, not snprintf: eight fields on every request's line */
+    memcpy(buf + pos, ",\"", 2);
+    memcpy(buf + pos + 2, name, n);
+    memcpy(buf + pos + 2 + n, "\":\"", 3);
+    pos += n + 5;
     room = cap - pos - 1;
     if (room > max) {
         room = max;

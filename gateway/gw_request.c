@@ -20,7 +20,9 @@ gw_request_param(const struct gw_request *r, const char *name)
         return NULL;
     }
     for (e = r->envp; *e != NULL; e++) {
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+        /* The first byte rules most params out without a call: a request
+         * looks up about ten names among nginx's ~18 params. */
+        if ((*e)[0] == name[0] && strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
             return *e + n + 1;
         }
     }
@@ -148,18 +150,21 @@ int
 gw_reply_header(struct gw_request *r, const char *name, const char *value)
 {
     size_t room = sizeof(r->headers) - r->headers_len;
-    int    n;
+    size_t nlen = strlen(name), vlen = strlen(value);
+    char  *p = r->headers + r->headers_len;
 
     /* Header injection: values come from our code, but never trust. */
     if (strpbrk(value, "\r\n") != NULL) {
         return -1;
     }
-    n = snprintf(r->headers + r->headers_len, room, "%s: %s\r\n", name, value);
-    if (n < 0 || (size_t) n >= room) {
-        r->headers[r->headers_len] = '\0';
+    if (nlen + vlen + 4 >= room) { /* "name: value\r\n" and its NUL */
         return -1;
     }
-    r->headers_len += (size_t) n;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, value, vlen);
+    memcpy(p + nlen + 2 + vlen, "\r\n", 3);
+    r->headers_len += nlen + vlen + 4;
     return 0;
 }
 
