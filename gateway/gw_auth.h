@@ -7,8 +7,8 @@
  * "header.payload" with the exact bytes of the secret file, compared in
  * constant time; "sub" must be a non-empty string of at most
  * GW_USER_ID_MAX bytes; "exp" is required and numeric; "nbf"/"iat" in the
- * future beyond the skew are refused. gw_auth_jwt_verify is pure (no I/O)
- * and thread-safe.
+ * future beyond the skew are refused. gw_auth_jwt_verify does no I/O and
+ * is thread-safe.
  *
  * Admin keys: "vasadm_" + 43 base64url chars (32 random bytes). Only the
  * SHA-256 of a key is stored (keys are random, so a fast hash is enough:
@@ -47,6 +47,23 @@ enum gw_jwt_result gw_auth_jwt_verify(const unsigned char *key, size_t key_len,
                                       const char *token, size_t len,
                                       int64_t now, int64_t skew_s,
                                       struct gw_jwt_claims *claims);
+
+/*
+ * Each process remembers its last verified tokens (about
+ * GW_AUTH_CACHE_SETS x GW_AUTH_CACHE_WAYS; the whole token bytes and key,
+ * compared in full) with their claims; a remembered token is answered
+ * GW_JWT_OK only before its exp and under the same nbf/iat rules. Tokens
+ * over GW_AUTH_CACHE_TOKEN_MAX bytes, keys over GW_AUTH_CACHE_KEY_MAX and
+ * refused tokens are never remembered. About 650 KB per process.
+ */
+#define GW_AUTH_CACHE_SETS      256
+#define GW_AUTH_CACHE_WAYS      4
+#define GW_AUTH_CACHE_TOKEN_MAX 384
+#define GW_AUTH_CACHE_KEY_MAX   128
+
+/* Cache hits of the calling thread so far; and emptying the cache (tests). */
+uint64_t gw_auth_jwt_cache_hits(void);
+void     gw_auth_jwt_cache_clear(void);
 
 /* Short reason text for a result. */
 const char *gw_auth_jwt_reason(enum gw_jwt_result res);

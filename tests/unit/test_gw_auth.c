@@ -379,6 +379,91 @@ test_admin_key(void **state)
     assert_int_equal(strlen(h), 64);
 }
 
+/*
+ * The per-thread cache of verified tokens answers exactly what the full
+ * path would: a token seen before is a hit, but one differing in its last
+ * byte, verified with another key, or past its exp never is; nbf/iat are
+ * judged at the time of the call.
+ */
+static void
+test_cache(void **state)
+{
+    struct gw_jwt_claims c;
+    char                 tok[1024], other[1024];
+    uint64_t             hits;
+    size_t               n;
+
+    (void) state;
+    gw_auth_jwt_cache_clear();
+    gw_auth_jwt_mint(KEY, KEY_LEN, "im-alice", NOW, 3600, tok, sizeof(tok));
+    n = strlen(tok);
+    assert_int_equal(verify(tok, &c), GW_JWT_OK);
+    hits = gw_auth_jwt_cache_hits();
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(verify(tok, &c), GW_JWT_OK);
+    assert_int_equal(gw_auth_jwt_cache_hits(), hits + 1);
+    assert_string_equal(c.sub, "im-alice");
+    assert_int_equal(c.exp, NOW + 3600);
+    assert_int_equal(c.iat, NOW);
+
+    /* The last byte (the signature's last character) changed; the same
+     * token one byte shorter; the same token one byte longer. */
+    memcpy(other, tok, n + 1);
+    other[n - 1] = other[n - 1] == 'A' ? 'Q' : 'A';
+    assert_int_equal(verify(other, &c), GW_JWT_SIGNATURE);
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n - 1, NOW, SKEW, &c),
+        GW_JWT_SIGNATURE);
+    snprintf(other, sizeof(other), "%sA", tok);
+    assert_int_not_equal(verify(other, &c), GW_JWT_OK);
+    /* A byte of the payload changed, the signature kept. */
+    memcpy(other, tok, n + 1);
+    other[strchr(tok, '.') - tok + 5] ^= 1;
+    assert_int_not_equal(verify(other, &c), GW_JWT_OK);
+    /* The same bytes under another key (one byte shorter, last differs). */
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN - 1, tok, n, NOW, SKEW, &c),
+        GW_JWT_SIGNATURE);
+    assert_int_equal(
+        gw_auth_jwt_verify(
+            (const unsigned char *) "0123456789abcdef-test-secreX\n", KEY_LEN,
+            tok, n, NOW, SKEW, &c),
+        GW_JWT_SIGNATURE);
+    assert_int_equal(gw_auth_jwt_cache_hits(), hits + 1);
+    /* Still a hit with the right key after the other key was tried. */
+    assert_int_equal(verify(tok, &c), GW_JWT_OK);
+
+    /* Time: at exp + skew the token is expired, cached or not; just
+     * before exp a hit; inside the skew window after exp verified again. */
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW + 3600 + SKEW, SKEW, &c),
+        GW_JWT_EXPIRED);
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW + 3600, 0, &c),
+        GW_JWT_EXPIRED);
+    hits = gw_auth_jwt_cache_hits();
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW + 3599, SKEW, &c),
+        GW_JWT_OK);
+    assert_int_equal(gw_auth_jwt_cache_hits(), hits + 1);
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW + 3600, SKEW, &c),
+        GW_JWT_OK);
+    assert_int_equal(gw_auth_jwt_cache_hits(), hits + 1);
+    /* iat is NOW: before NOW - skew it is not yet valid, cached or not. */
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW - SKEW - 1, SKEW, &c),
+        GW_JWT_NOT_YET);
+    /* A refused token is never remembered: an expired one stays expired
+     * and a later call at a valid time is a miss, not a stale answer. */
+    gw_auth_jwt_cache_clear();
+    assert_int_equal(
+        gw_auth_jwt_verify(KEY, KEY_LEN, tok, n, NOW + 7200, SKEW, &c),
+        GW_JWT_EXPIRED);
+    assert_int_equal(verify(tok, &c), GW_JWT_OK);
+    assert_int_equal(gw_auth_jwt_cache_hits(), 0);
+}
+
 int
 main(void)
 {
@@ -387,6 +472,7 @@ main(void)
         cmocka_unit_test(test_algorithms),  cmocka_unit_test(test_time_claims),
         cmocka_unit_test(test_sub_claim),   cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_admin_key),   cmocka_unit_test(test_mint_rule),
+        cmocka_unit_test(test_cache),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
