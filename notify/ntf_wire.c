@@ -121,15 +121,16 @@ ntf_id_valid(const char *s)
     return 1;
 }
 
-int
-ntf_inbox_key(const char *user, char *out, size_t cap)
+/* prefix "{" user "}" into out[cap]: one user's keys share its hash tag. */
+static int
+ntf_user_key(const char *prefix, const char *user, char *out, size_t cap)
 {
-    size_t n = strlen(NTF_INBOX_PREFIX), u = strlen(user);
+    size_t n = strlen(prefix), u = strlen(user);
 
     if (u == 0 || u > GW_USER_ID_MAX || n + u + 3 > cap) {
         return -1;
     }
-    memcpy(out, NTF_INBOX_PREFIX, n);
+    memcpy(out, prefix, n);
     out[n] = '{';
     memcpy(out + n + 1, user, u);
     out[n + 1 + u] = '}';
@@ -138,19 +139,15 @@ ntf_inbox_key(const char *user, char *out, size_t cap)
 }
 
 int
+ntf_inbox_key(const char *user, char *out, size_t cap)
+{
+    return ntf_user_key(NTF_INBOX_PREFIX, user, out, cap);
+}
+
+int
 ntf_seq_key(const char *user, char *out, size_t cap)
 {
-    size_t n = strlen(NTF_SEQ_PREFIX), u = strlen(user);
-
-    if (u == 0 || u > GW_USER_ID_MAX || n + u + 3 > cap) {
-        return -1;
-    }
-    memcpy(out, NTF_SEQ_PREFIX, n);
-    out[n] = '{';
-    memcpy(out + n + 1, user, u);
-    out[n + 1 + u] = '}';
-    out[n + 2 + u] = '\0';
-    return 0;
+    return ntf_user_key(NTF_SEQ_PREFIX, user, out, cap);
 }
 
 int

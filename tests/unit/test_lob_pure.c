@@ -109,6 +109,19 @@ test_ticket(void **state)
                      GW_EINVAL);
 }
 
+/* An open public lobby of game 17 with one member, u1, its owner. */
+static void
+lob_fixture(struct lob_lobby *l, const char *id, int64_t max_players)
+{
+    memset(l, 0, sizeof(*l));
+    cfg.janitor.lobby_idle_s = 300;
+    l->id = id, l->game_id = 17, l->game_title = "G", l->name = "n";
+    l->owner = "u1", l->state = "open", l->visibility = "public";
+    l->max_players = max_players, l->min_players = 2;
+    l->created_ms = 5, l->active_ms = 1796000000000LL;
+    l->nmembers = 1, l->members[0].user_id = "u1", l->members[0].joined_ms = 5;
+}
+
 /*
  * Catches: a listing row whose created or expiry ms are not padded to 13
  * digits (lexical order is then not the list's order), a row not shaped
@@ -123,13 +136,7 @@ test_listing_row(void **state)
     const char             *id = "01a2323a33dadba11bada102f4f5a5d1";
 
     (void) state;
-    memset(&l, 0, sizeof(l));
-    cfg.janitor.lobby_idle_s = 300;
-    l.id = id, l.game_id = 17, l.game_title = "G", l.name = "n";
-    l.owner = "u1", l.state = "open", l.visibility = "public";
-    l.max_players = 2, l.min_players = 2;
-    l.created_ms = 5, l.active_ms = 1796000000000LL;
-    l.nmembers = 1, l.members[0].user_id = "u1", l.members[0].joined_ms = 5;
+    lob_fixture(&l, id, 2);
     assert_int_equal(lob_row_args(&cfg, &l, &row), 1);
     assert_string_equal(row.keys[0], "vas:lobbies:{g17}:rows");
     assert_string_equal(row.keys[1], "vas:lobbies:{g17}:exps");
@@ -185,13 +192,7 @@ test_numbers_and_keys(void **state)
     assert_string_equal(k[1], "vas:lobby:{01a2323a33dadba11bada102f4f5a5d1}:s");
     assert_string_equal(k[2], "vas:lobby:{01a2323a33dadba11bada102f4f5a5d1}:f");
     assert_int_equal(gw_arena_init(&a), 0);
-    memset(&l, 0, sizeof(l));
-    cfg.janitor.lobby_idle_s = 300;
-    l.id = id, l.game_id = 17, l.game_title = "G", l.name = "n";
-    l.owner = "u1", l.state = "open", l.visibility = "public";
-    l.max_players = 4, l.min_players = 2;
-    l.created_ms = 5, l.active_ms = 1796000000000LL;
-    l.nmembers = 1, l.members[0].user_id = "u1", l.members[0].joined_ms = 5;
+    lob_fixture(&l, id, 4);
     json = lob_json_get(&cfg, &a, &l);
     assert_non_null(json);
     assert_ptr_equal(lob_json_get(&cfg, &a, &l), json); /* rendered once */
