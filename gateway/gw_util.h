@@ -62,6 +62,18 @@ void gw_time_rfc3339_ms(int64_t t_ms, char *out, size_t cap);
  */
 int gw_parse_i64(const char *s, size_t n, int64_t *out);
 
+/* v in decimal into out (NUL-terminated), without printf; its length. */
+#define GW_I64_TEXT_MAX 24
+size_t gw_i64_text(char out[GW_I64_TEXT_MAX], int64_t v);
+
+/*
+ * A Redis key whose hash tag is tag: prefix "{" tag "}" suffix into
+ * out[cap] (every key of one user, one lobby, one game lands in one Cluster
+ * slot). 0, or -1 and out empty when it does not fit.
+ */
+int gw_tagged_key(char *out, size_t cap, const char *prefix, const char *tag,
+                  const char *suffix);
+
 /* 1 when s (len n) is 1..max printable ASCII (0x21..0x7e), else 0. */
 int gw_is_token(const char *s, size_t n, size_t max);
 

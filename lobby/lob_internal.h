@@ -5,6 +5,7 @@
 #ifndef LOB_INTERNAL_H
 #define LOB_INTERNAL_H
 
+#include "gw_util.h"
 #include "lob.h"
 
 /* The scripts (lob_script.c), one per transition. */
@@ -125,9 +126,8 @@ int lob_is_noscript(const redisReply *rep);
 void lob_unclaim(struct gw_redis *r, struct gw_arena *a, const char *user,
                  const char *value);
 
-/* v in decimal into out (NUL-terminated); returns its length. */
-#define LOB_NUM_MAX 24
-size_t lob_i64_text(char out[LOB_NUM_MAX], int64_t v);
+/* Numbers sent to Redis: gw_i64_text's size. */
+#define LOB_NUM_MAX GW_I64_TEXT_MAX
 
 /* Key names into out[LOB_KEY_MAX]. */
 void lob_key_user(const char *user, char *out);

@@ -233,9 +233,9 @@ lob_row_args(const struct gw_config *cfg, const struct lob_lobby *l,
     memcpy(row->hi + 1, row->key, LOB_ROW_KEY_LEN);
     memcpy(row->lo + 1 + LOB_ROW_KEY_LEN, ".", 2);
     memcpy(row->hi + 1 + LOB_ROW_KEY_LEN, "/", 2);
-    lob_i64_text(row->exp, exp);
-    lob_i64_text(row->ttl, idle_ms);
-    lob_i64_text(row->now, gw_now_ms());
+    gw_i64_text(row->exp, exp);
+    gw_i64_text(row->ttl, idle_ms);
+    gw_i64_text(row->now, gw_now_ms());
     if (listed
         && (gw_buf_append(&row->member, row->key, LOB_ROW_KEY_LEN) != 0
             || gw_buf_append(&row->member, ".", 1) != 0

@@ -285,11 +285,11 @@ lob_script_head(const struct gw_config *cfg, const char *id, const char *user,
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
         kp[i] = keys[i];
     }
-    lob_i64_text(num[0], now);
-    lob_i64_text(num[1], idle);
-    lob_i64_text(num[2], cfg->lobby.closed_ttl_s * 1000);
+    gw_i64_text(num[0], now);
+    gw_i64_text(num[1], idle);
+    gw_i64_text(num[2], cfg->lobby.closed_ttl_s * 1000);
     num[3][0] = '(';
-    lob_i64_text(num[3] + 1, now - idle);
+    gw_i64_text(num[3] + 1, now - idle);
     argv[0] = num[0];
     argv[1] = num[1];
     argv[2] = num[2];

@@ -17,60 +17,10 @@
 /* RESP framing of a call's words, MULTI, HGETALL, EXEC and a PEXPIRE */
 #define LOB_SEND_SLACK 512
 
-/*
- * Key names and numbers are written without printf: a transition builds
- * about twenty of them, and snprintf's format parsing was 3% of the
- * worker's CPU on the join+leave row.
- */
-size_t
-lob_i64_text(char out[LOB_NUM_MAX], int64_t v)
-{
-    char     d[LOB_NUM_MAX];
-    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
-    size_t   k = 0, n = 0;
-
-    do {
-        d[k++] = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0) {
-        out[n++] = '-';
-    }
-    while (k > 0) {
-        out[n++] = d[--k];
-    }
-    out[n] = '\0';
-    return n;
-}
-
-/* prefix "{" tag "}" suffix into out[LOB_KEY_MAX] (tags are bounded ids). */
-static void
-lob_key(char *out, const char *prefix, const char *tag, const char *suffix)
-{
-    size_t n = 0;
-
-    while (*prefix != '\0' && n < LOB_KEY_MAX - 1) {
-        out[n++] = *prefix++;
-    }
-    if (n < LOB_KEY_MAX - 1) {
-        out[n++] = '{';
-    }
-    while (*tag != '\0' && n < LOB_KEY_MAX - 1) {
-        out[n++] = *tag++;
-    }
-    if (n < LOB_KEY_MAX - 1) {
-        out[n++] = '}';
-    }
-    while (*suffix != '\0' && n < LOB_KEY_MAX - 1) {
-        out[n++] = *suffix++;
-    }
-    out[n] = '\0';
-}
-
 void
 lob_key_user(const char *user, char *out)
 {
-    lob_key(out, "vas:lobbyuser:", user, "");
+    gw_tagged_key(out, LOB_KEY_MAX, "vas:lobbyuser:", user, "");
 }
 
 void
@@ -80,7 +30,7 @@ lob_keys_lobby(const char *id, char out[LOB_LOBBY_KEYS][LOB_KEY_MAX])
     int                      i;
 
     for (i = 0; i < LOB_LOBBY_KEYS; i++) {
-        lob_key(out[i], "vas:lobby:", id, sfx[i]);
+        gw_tagged_key(out[i], LOB_KEY_MAX, "vas:lobby:", id, sfx[i]);
     }
 }
 
@@ -92,9 +42,9 @@ lob_keys_index(int64_t game_id, char out[LOB_INDEX_KEYS][LOB_KEY_MAX])
     int                      i;
 
     tag[0] = 'g';
-    lob_i64_text(tag + 1, game_id);
+    gw_i64_text(tag + 1, game_id);
     for (i = 0; i < LOB_INDEX_KEYS; i++) {
-        lob_key(out[i], "vas:lobbies:", tag, sfx[i]);
+        gw_tagged_key(out[i], LOB_KEY_MAX, "vas:lobbies:", tag, sfx[i]);
     }
 }
 
@@ -293,7 +243,7 @@ lob_send_once(struct gw_redis *r, void *arg)
         return GW_ERROR;
     }
     if (c->refresh_key != NULL) {
-        lob_i64_text(ms, c->refresh_ms);
+        gw_i64_text(ms, c->refresh_ms);
         if (lob_word(r, "PEXPIRE", c->refresh_key, ms) != REDIS_OK) {
             return GW_ERROR;
         }
@@ -338,7 +288,7 @@ lob_argv(enum lob_script_id s, int nkeys, const char *const *keys, int nargs,
     if (3 + nkeys + nargs > LOB_ARGV_MAX) {
         return -1;
     }
-    lob_i64_text(nk, nkeys);
+    gw_i64_text(nk, nkeys);
     argv[argc++] = "EVALSHA";
     argv[argc++] = lob_script_sha(s);
     argv[argc++] = nk;

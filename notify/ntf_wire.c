@@ -121,21 +121,16 @@ ntf_id_valid(const char *s)
     return 1;
 }
 
-/* prefix "{" user "}" into out[cap]: one user's keys share its hash tag. */
+/* One user's keys share its hash tag (gw_tagged_key). */
 static int
 ntf_user_key(const char *prefix, const char *user, char *out, size_t cap)
 {
-    size_t n = strlen(prefix), u = strlen(user);
+    size_t u = strlen(user);
 
-    if (u == 0 || u > GW_USER_ID_MAX || n + u + 3 > cap) {
+    if (u == 0 || u > GW_USER_ID_MAX) {
         return -1;
     }
-    memcpy(out, prefix, n);
-    out[n] = '{';
-    memcpy(out + n + 1, user, u);
-    out[n + 1 + u] = '}';
-    out[n + 2 + u] = '\0';
-    return 0;
+    return gw_tagged_key(out, cap, prefix, user, "");
 }
 
 int

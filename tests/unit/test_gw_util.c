@@ -537,6 +537,23 @@ test_random_fork(void **state)
 /* gw_arena_printf formats in place when the text fits the current
  * chunk's free space (exactly, with its NUL), else into a new chunk; what
  * it returned is never handed out again. */
+/* Catches: a key past its buffer, a wrong tag position, a NUL left out. */
+static void
+test_tagged_key(void **state)
+{
+    char out[16];
+
+    (void) state;
+    assert_int_equal(gw_tagged_key(out, sizeof(out), "vas:x:", "u1", ":s"), 0);
+    assert_string_equal(out, "vas:x:{u1}:s");
+    /* 6 + 2 + 6 + 3 = 17 bytes with the NUL: one too many */
+    assert_int_equal(gw_tagged_key(out, sizeof(out), "vas:x:", "u1", ":seqs"),
+                     0);
+    assert_int_equal(gw_tagged_key(out, sizeof(out), "vas:x:", "u1", ":seqss"),
+                     -1);
+    assert_string_equal(out, "");
+}
+
 static void
 test_arena_printf(void **state)
 {
@@ -595,6 +612,7 @@ main(void)
         cmocka_unit_test(test_random_distinct),
         cmocka_unit_test(test_random_fork),
         cmocka_unit_test(test_arena_printf),
+        cmocka_unit_test(test_tagged_key),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,13 +177,13 @@ test_numbers_and_keys(void **state)
     const char             *json;
 
     (void) state;
-    assert_int_equal(lob_i64_text(n, 0), 1);
+    assert_int_equal(gw_i64_text(n, 0), 1);
     assert_string_equal(n, "0");
-    assert_int_equal(lob_i64_text(n, -42), 3);
+    assert_int_equal(gw_i64_text(n, -42), 3);
     assert_string_equal(n, "-42");
-    lob_i64_text(n, INT64_MAX);
+    gw_i64_text(n, INT64_MAX);
     assert_string_equal(n, "9223372036854775807");
-    lob_i64_text(n, INT64_MIN);
+    gw_i64_text(n, INT64_MIN);
     assert_string_equal(n, "-9223372036854775808");
     lob_key_user("u-1", k[0]);
     assert_string_equal(k[0], "vas:lobbyuser:{u-1}");
