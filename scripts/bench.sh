@@ -31,6 +31,10 @@ export BENCH_THREADS=$THREADS # scripts/bench/money.lua splits the refund ids by
 #   script      wrk Lua script (repo-relative) for POSTs or headers, or "-". Scripts can read the
 #               stack's env (os.getenv("VAS_ADMIN_KEY"), VAS_TOKEN_SECRET_FILE, ...).
 #   baseline    the row whose req/s and p99 this one is divided by, or "-"
+#   pace        optional: "half:ROW" paces the row (scripts/bench/pace.lua) to offer half the req/s
+#               that ROW reached earlier in the same run, so its p99 is the latency at 50% of what
+#               the stack can do; without it wrk keeps every connection busy and the p99 is the
+#               queue of a saturated stack (connections / throughput: 64 / 700 req/s is 91 ms)
 BENCH_ROWS=(
     "nginx-static  /bench/static.json  64  -  fcgi-floor"
     "fcgi-floor    /floor              64  -  -"
@@ -62,11 +66,18 @@ BENCH_ROWS=(
     "purchase-hot  /buy-hot            16  scripts/bench/money.lua  floor-tx@16"
     "gift@16       /gift               16  scripts/bench/money.lua  floor-tx@16"
     "refund@16     /refund             16  scripts/bench/money.lua  floor-tx@16"
+    # The money rows' latency at half load (issue 8's "p99 at 64 connections"): each row offers
+    # half of what it reached above, against floor-tx at half of its own.
+    "floor-tx@64-paced  /floor-tx      64  scripts/bench/pace.lua   -                  half:floor-tx@64"
+    "purchase@64-paced  /buy           64  scripts/bench/money.lua  floor-tx@64-paced  half:purchase@64"
+    "topup@64-paced     /topups        64  scripts/bench/topup.lua  floor-tx@64-paced  half:topup@64"
     # Lobbies (issue 9): a floor with one Redis round trip, then join/leave (alternating per
     # joiner) and the listing against it; setup in scripts/bench/lobby_setup.py.
     "fcgi-redis    /floor-redis        64  -  fcgi-floor"
     "lobby-join-leave /joinleave       64  scripts/bench/lobby.lua  fcgi-redis"
     "lobby-list    /list               64  scripts/bench/lobby.lua  fcgi-redis"
+    "fcgi-redis-paced  /floor-redis    64  scripts/bench/pace.lua   -  half:fcgi-redis"
+    "lobby-join-leave-paced /joinleave 64  scripts/bench/lobby.lua  fcgi-redis-paced  half:lobby-join-leave"
     # Hardening (issue 11): the same item read with the rate limiter off and on (on: one
     # pipelined EVALSHA per request; the bench stack's limits are never reached).
     "catalog-item-nolimit  /v1/catalog/items/1  64  scripts/bench/store.lua  fcgi-floor"
@@ -214,13 +225,25 @@ per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / 
 declare -A RPS P50 P99 ERRS CONNS BASE DBMS STMTS RDRT RDCMD RDMS
 names=()
 for row in "${BENCH_ROWS[@]}"; do
-    read -r name path conns script base <<<"$row"
+    read -r name path conns script base pace <<<"$row"
     selected "$name" || continue
+    unset BENCH_PACE_MS
+    if [[ -n ${pace:-} ]]; then
+        ref=${pace#half:}
+        if [[ -z ${RPS[$ref]:-} || ${RPS[$ref]} == 0 ]]; then
+            warn "$name: skipped, it is paced by $ref, which did not run (add it to BENCH_ONLY)"
+            continue
+        fi
+        # half of ref's req/s over conns connections: each waits conns / (rps / 2) s on average
+        BENCH_PACE_MS=$(awk -v c="$conns" -v r="${RPS[$ref]}" 'BEGIN { printf "%.0f", c * 2000 / r }')
+        export BENCH_PACE_MS
+    fi
     if [[ $name == *-nolimit ]]; then vasgw_limiter 1; else vasgw_limiter 0; fi
     names+=("$name")
     CONNS[$name]=$conns
     BASE[$name]=$base
-    log "$name: $path, $conns connections, ${WARMUP}s warm-up + ${SECONDS_RUN}s"
+    log "$name: $path, $conns connections${pace:+, paced: ${BENCH_PACE_MS} ms between requests},\
+ ${WARMUP}s warm-up + ${SECONDS_RUN}s"
     BENCH_PHASE=warmup wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
     out=$DIR/wrk-$name.txt
     t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)

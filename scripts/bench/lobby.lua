@@ -36,3 +36,6 @@ function request()
     return wrk.format("POST", "/v1/lobbies/" .. lobby .. (leave and "/leave" or "/join"),
                       {["Authorization"] = "Bearer " .. tok})
 end
+
+-- Paced rows: scripts/bench/pace.lua.
+dofile((os.getenv("VAS_ROOT") or ".") .. "/scripts/bench/pace.lua")

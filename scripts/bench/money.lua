@@ -81,3 +81,6 @@ function request()
     end
     return wrk.format("GET", p)
 end
+
+-- Paced rows: scripts/bench/pace.lua.
+dofile((os.getenv("VAS_ROOT") or ".") .. "/scripts/bench/pace.lua")

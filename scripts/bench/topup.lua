@@ -25,3 +25,6 @@ request = function()
           ["Idempotency-Key"] = prefix .. counter },
         '{"amount":1,"reference":"' .. prefix .. counter .. '"}')
 end
+
+-- Paced rows: scripts/bench/pace.lua.
+dofile((os.getenv("VAS_ROOT") or ".") .. "/scripts/bench/pace.lua")
