@@ -199,14 +199,17 @@ cat_spec_assets_write(struct gw_db *db, const struct cat_item_spec *s,
     return rc;
 }
 
-/* Writes the item row (insert when *id == 0, else update). */
+/* Writes the item row (insert when *id == 0, else update). A new item's
+ * id comes from the sequence items_ids (migration 035), not from
+ * AUTO_INCREMENT: RETURNING reads it (there is no insert id). */
 static int
-cat_spec_row_write(struct gw_db *db, const struct cat_item_spec *s,
-                   int64_t cat_id, const char *search, const char *hash,
-                   int64_t *id)
+cat_spec_row_write(struct gw_db *db, struct gw_arena *a,
+                   const struct cat_item_spec *s, int64_t cat_id,
+                   const char *search, const char *hash, int64_t *id)
 {
     const struct cat_file *pv = s->has_preview ? &s->preview : NULL;
     int                    game = strcmp(s->kind, "game") == 0, rc;
+    MYSQL_ROW              row;
 
 #define CAT_ROW_VALUES                                                         \
     s->title, s->artist, (long long) cat_id, (long long) s->price,             \
@@ -216,8 +219,8 @@ cat_spec_row_write(struct gw_db *db, const struct cat_item_spec *s,
         game ? s->pricing : NULL, game && s->pass_days > 0,                    \
         (long long) s->pass_days, game ? s->allocator_url : NULL, hash
     if (*id == 0) {
-        rc = gw_db_exec(
-            db,
+        rc = gw_db_row(
+            db, a, &row,
             "INSERT INTO items (provider_id, sku, kind, title, artist,"
             " category_id, price, currency, search_text, preview_path,"
             " preview_bytes, preview_sha256, min_players, max_players,"
@@ -225,9 +228,12 @@ cat_spec_row_write(struct gw_db *db, const struct cat_item_spec *s,
             " updated_at) VALUES (%lld, %s, %s, %s, %s, %lld, %lld, %s, %s,"
             " %s, NULLIF(%lld, 0), %s, IF(%d, %lld, NULL), IF(%d, %lld, NULL),"
             " %s, IF(%d, %lld, NULL), %s, %s, UTC_TIMESTAMP(3),"
-            " UTC_TIMESTAMP(3))",
+            " UTC_TIMESTAMP(3)) RETURNING id",
             (long long) s->provider_id, s->sku, s->kind, CAT_ROW_VALUES);
-        *id = db->insert_id;
+        if (rc == GW_OK && row == NULL) {
+            rc = GW_ERROR;
+        }
+        *id = rc == GW_OK ? gw_db_col_i64(row, 0) : 0;
         return rc;
     }
     return gw_db_exec(
@@ -288,6 +294,6 @@ cat_item_upsert(struct gw_db *db, struct gw_arena *a,
         return GW_OK;
     }
     *outcome = row ? CAT_UPDATED : CAT_CREATED;
-    rc = cat_spec_row_write(db, s, cat_id, search, hash, id);
+    rc = cat_spec_row_write(db, a, s, cat_id, search, hash, id);
     return rc == GW_OK ? cat_spec_assets_write(db, s, *id) : rc;
 }

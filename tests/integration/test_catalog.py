@@ -181,3 +181,51 @@ def test_search_terms_that_are_not_utf8_are_refused_clearly():
             p = assert_problem(http("GET", f"/v1/catalog/items?q={raw}{extra}"),
                                400, "invalid_request")
             assert "UTF-8" in p["detail"], p
+
+
+def test_cursors_at_the_edges_of_the_packed_sort_keys():
+    """The popularity and price keysets are one range on key * 2^32 + id
+    (migration 035, cat_packed_bound): a cursor's (key, id) anywhere, ours
+    or not (keys past the 32-bit range, ids past 2^32, negative keys),
+    pages exactly as the (key, id) order says."""
+    feed, tag = make_feed(6, price=100)
+    import_feed(feed)
+    cat = f"t-{tag}"
+    rows = db_query("SELECT i.id FROM items i JOIN categories c ON"
+                    " c.id = i.category_id WHERE c.slug = %s ORDER BY i.id",
+                    (cat,))
+    ids = [r[0] for r in rows]
+    top, big = 2**31 - 1, 2**63 - 1
+    keys = [(top, 5), (top, 0), (0, top), (-2**31, 7), (7, 7), (7, 0)]
+    for iid, (pop, price) in zip(ids, keys):
+        db_query("UPDATE items SET popularity = %s, price = %s WHERE id = %s",
+                 (pop, price, iid))
+    items = {iid: keys[k] for k, iid in enumerate(ids)}
+
+    def cursor(sort, key, cid):
+        raw = f"v1.{sort}.{key}.{cid}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    edges = {-big - 1, -2**32, -2**31 - 1, -2**31, -1, 0, 1, 6, 7, 8,
+             top - 1, top, top + 1, 2**32, big}
+    cids = {0, 1, 2**32 - 1, 2**32, 2**32 + 1, big} | set(ids) \
+        | {i + 1 for i in ids} | {i - 1 for i in ids}
+    try:
+        for sort, name, col, desc in ((0, "popular", 0, True),
+                                      (2, "price_asc", 1, False),
+                                      (3, "price_desc", 1, True)):
+            order = sorted(items, key=lambda i: (items[i][col], i),
+                           reverse=desc)
+            for key in edges:
+                for cid in cids:
+                    after = (key, cid)
+                    want = [i for i in order
+                            if ((items[i][col], i) < after if desc
+                                else (items[i][col], i) > after)]
+                    got = page(category=cat, sort=name, limit=100,
+                               cursor=cursor(sort, key, cid))
+                    assert [i["id"] for i in got["items"]] == want, \
+                        (name, key, cid)
+    finally:
+        db_query("UPDATE items SET status = 'retired', popularity = 0,"
+                 " price = 100 WHERE id IN (%s)" % ",".join(map(str, ids)))

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENV, ROOT, db_query, http, vasctl
+from conftest import ENV, ROOT, db_connect, db_query, http, vasctl
 
 ITEMS = 3000
 LIMIT = 10
@@ -311,6 +311,42 @@ def test_gram_repair_restores_items_written_during_a_trigger_swap(
         db_query(st)
     assert db_query("SELECT COUNT(*) FROM item_grams")[0][0] == (
         before + removed)
+
+
+def test_sort_key_migration_reruns_and_ids_continue(scale_items):
+    """Migration 035 run again over a catalog with items (as `vasctl
+    migrate` runs it on a server upgraded with data): the id sequence never
+    goes back below an existing id, items inserted by plain SQL get the next
+    ids and both packed sort keys, and every item's keys are key * 2^32 +
+    id."""
+    conn = db_connect()
+    try:
+        with conn.cursor() as cur:
+            for st in migration_statements("035_item_sort_keys.sql"):
+                cur.execute(st)
+            cur.execute("SELECT MAX(id) FROM items")
+            top = cur.fetchall()[0][0]
+            cur.execute(
+                "INSERT INTO items (provider_id, sku, kind, title,"
+                " category_id, price, currency, status, search_text,"
+                " popularity, created_at, updated_at) SELECT provider_id,"
+                " 'SC-seq', kind, 'x', category_id, 7, 'CNY', 'retired',"
+                " 'x', 3, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM items"
+                " ORDER BY id LIMIT 1 RETURNING id, sort_popular,"
+                " sort_price")
+            (iid, sp, spr), = cur.fetchall()
+            conn.commit()
+    finally:
+        conn.close()
+    try:
+        assert iid > top
+        assert (sp, spr) == (3 * 2**32 + iid, 7 * 2**32 + iid)
+        assert db_query(
+            "SELECT COUNT(*) FROM items WHERE sort_popular <>"
+            " popularity * 4294967296 + id OR sort_price <>"
+            " price * 4294967296 + id")[0][0] == 0
+    finally:
+        db_query("DELETE FROM items WHERE sku = 'SC-seq'")
 
 
 def test_http_list_matches_vasctl_page(scale_items):
