@@ -2,11 +2,15 @@
  * gw_json.c — limits and typed access around cJSON.
  */
 #include <ctype.h>
+#include <float.h>
+#include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw_json.h"
+#include "gw_limits.h"
 #include "gw_status.h"
 #include "gw_util.h"
 
@@ -441,16 +445,175 @@ gw_json_get_bool(struct gw_arena *a, const cJSON *obj, const char *name,
     return GW_OK;
 }
 
+/*
+ * The printer: the bytes cJSON_PrintUnformatted makes (test_gw_json
+ * compares the two on many trees), without its costs on every reply: a
+ * number went through "%1.15g" formatting and a scan back (the C library),
+ * the text through a realloc'd buffer and a second copy into the arena.
+ */
+static int gw_json_put(struct gw_buf *b, const cJSON *item);
+
+/* cJSON's print_string_ptr: NULL prints "". */
+static int
+gw_json_put_str(struct gw_buf *b, const char *s)
+{
+    static const char    hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *) (s != NULL ? s : "");
+    size_t               n = strlen((const char *) p), i, o;
+    char                *d;
+
+    if (gw_buf_reserve(b, n * 6 + 2) != 0) {
+        return -1;
+    }
+    d = b->data + b->len;
+    o = 0;
+    d[o++] = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+
+        if (c >= 32 && c != '"' && c != '\\') {
+            d[o++] = (char) c;
+            continue;
+        }
+        d[o++] = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            d[o++] = (char) c;
+            break;
+        case '\b':
+            d[o++] = 'b';
+            break;
+        case '\f':
+            d[o++] = 'f';
+            break;
+        case '\n':
+            d[o++] = 'n';
+            break;
+        case '\r':
+            d[o++] = 'r';
+            break;
+        case '\t':
+            d[o++] = 't';
+            break;
+        default:
+            d[o++] = 'u';
+            d[o++] = '0';
+            d[o++] = '0';
+            d[o++] = hex[c >> 4];
+            d[o++] = hex[c & 15];
+        }
+    }
+    d[o++] = '"';
+    b->len += o;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/*
+ * cJSON 1.7.15's print_number: NaN and infinities print null; anything
+ * else "%1.15g" when it reads back equal (within DBL_EPSILON), else
+ * "%1.17g". An integral value below 1e15 prints its digits under "%1.15g"
+ * ("-0" for minus zero) and reads back exactly, so it skips printf.
+ */
+static int
+gw_json_put_num(struct gw_buf *b, const cJSON *item)
+{
+    double d = item->valuedouble, test, big;
+    char   text[32], point;
+    size_t n;
+    int    len;
+
+    if (isnan(d) || isinf(d)) {
+        return gw_buf_append(b, "null", 4);
+    }
+    if (d == floor(d) && fabs(d) < 1e15) {
+        if (d == 0 && signbit(d)) {
+            return gw_buf_append(b, "-0", 2);
+        }
+        n = gw_i64_text(text, (int64_t) d);
+        return gw_buf_append(b, text, n);
+    }
+    len = snprintf(text, sizeof(text), "%1.15g", d);
+    test = strtod(text, NULL);
+    big = fabs(test) > fabs(d) ? fabs(test) : fabs(d);
+    if (!(fabs(test - d) <= big * DBL_EPSILON)) {
+        len = snprintf(text, sizeof(text), "%1.17g", d);
+    }
+    if (len < 0 || (size_t) len >= sizeof(text)) {
+        return -1;
+    }
+    point = localeconv()->decimal_point[0];
+    for (n = 0; n < (size_t) len; n++) {
+        if (text[n] == point) {
+            text[n] = '.';
+        }
+    }
+    return gw_buf_append(b, text, (size_t) len);
+}
+
+/* Members of an object (keys) or elements of an array, comma separated. */
+static int
+gw_json_put_kids(struct gw_buf *b, const cJSON *item, int keys)
+{
+    const cJSON *c;
+
+    if (gw_buf_append(b, keys ? "{" : "[", 1) != 0) {
+        return -1;
+    }
+    for (c = item->child; c != NULL; c = c->next) {
+        if (keys
+            && (gw_json_put_str(b, c->string) != 0
+                || gw_buf_append(b, ":", 1) != 0)) {
+            return -1;
+        }
+        if (gw_json_put(b, c) != 0
+            || (c->next != NULL && gw_buf_append(b, ",", 1) != 0)) {
+            return -1;
+        }
+    }
+    return gw_buf_append(b, keys ? "}" : "]", 1);
+}
+
+static int
+gw_json_put(struct gw_buf *b, const cJSON *item)
+{
+    switch (item->type & 0xFF) {
+    case cJSON_NULL:
+        return gw_buf_append(b, "null", 4);
+    case cJSON_False:
+        return gw_buf_append(b, "false", 5);
+    case cJSON_True:
+        return gw_buf_append(b, "true", 4);
+    case cJSON_Number:
+        return gw_json_put_num(b, item);
+    case cJSON_Raw:
+        return item->valuestring != NULL ? gw_buf_appends(b, item->valuestring)
+                                         : -1;
+    case cJSON_String:
+        return gw_json_put_str(b, item->valuestring);
+    case cJSON_Array:
+        return gw_json_put_kids(b, item, 0);
+    case cJSON_Object:
+        return gw_json_put_kids(b, item, 1);
+    default:
+        return -1;
+    }
+}
+
 char *
 gw_json_print(struct gw_arena *a, const cJSON *item)
 {
-    char *s, *copy;
+    struct gw_buf b = {0};
+    char         *out = NULL;
 
-    s = cJSON_PrintUnformatted(item);
-    if (s == NULL) {
-        return NULL;
+    if (item != NULL && gw_buf_reserve(&b, GW_JSON_PRINT_START) == 0
+        && gw_json_put(&b, item) == 0) {
+        out = gw_arena_alloc(a, b.len + 1);
+        if (out != NULL) {
+            memcpy(out, b.data, b.len + 1);
+        }
     }
-    copy = gw_arena_strdup(a, s);
-    cJSON_free(s);
-    return copy;
+    gw_buf_free(&b);
+    return out;
 }

@@ -18,9 +18,10 @@
 #define GW_QUERY_ARGS_MAX     32            /* name=value pairs in a query */
 #define GW_BODY_BYTES_MAX     (1024 * 1024) /* absolute ceiling of any body */
 #define GW_BODY_DRAIN_MAX     (4 * 1024 * 1024) /* read and dropped on 413 */
-#define GW_JSON_DEPTH_MAX     64 /* ceiling for limits.json_depth_max */
-#define GW_ROUTE_PARAMS_MAX   4  /* {placeholders} in one route */
-#define GW_ROUTE_SEGMENTS_MAX 12 /* path segments in a route */
+#define GW_JSON_DEPTH_MAX     64  /* ceiling for limits.json_depth_max */
+#define GW_JSON_PRINT_START   512 /* gw_json_print's first buffer */
+#define GW_ROUTE_PARAMS_MAX   4   /* {placeholders} in one route */
+#define GW_ROUTE_SEGMENTS_MAX 12  /* path segments in a route */
 #define GW_ROUTES_MAX         128
 #define GW_REPLY_HEADERS_MAX  2048 /* bytes of extra reply headers */
 #define GW_REQUEST_ID_MAX     64

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,128 @@ test_get_bool(void **state)
     gw_arena_reset(a);
 }
 
+/* gw_json_print against cJSON_PrintUnformatted: same bytes. */
+static void
+print_same(struct gw_arena *a, cJSON *j)
+{
+    char *want = cJSON_PrintUnformatted(j), *got = gw_json_print(a, j);
+
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    cJSON_free(want);
+}
+
+/*
+ * Catches a printer that differs from cJSON's on any value: a number
+ * rule (integral doubles up to and past 1e15, fractions that
+ * need 17 digits, -0, NaN, huge and tiny magnitudes, INT_MIN/INT_MAX
+ * edges), an escape (every control byte, quote, backslash, DEL, UTF-8),
+ * a NULL string or key, empty containers, nesting, raw text.
+ */
+static void
+test_print_like_cjson(void **state)
+{
+    static const double nums[] = {0,
+                                  -0.0,
+                                  1,
+                                  -1,
+                                  7,
+                                  42,
+                                  300,
+                                  9700,
+                                  2147483647.0,
+                                  -2147483648.0,
+                                  2147483648.0,
+                                  -2147483649.0,
+                                  4294967296.0,
+                                  1733155200000.0,
+                                  999999999999999.0,
+                                  1e15,
+                                  1e15 + 1,
+                                  1e16,
+                                  9007199254740992.0,
+                                  -9007199254740993.0,
+                                  1e300,
+                                  -1e300,
+                                  1e-300,
+                                  5e-324,
+                                  0.1,
+                                  0.5,
+                                  -0.25,
+                                  1.0 / 3,
+                                  2.0 / 3,
+                                  0.1 + 0.2,
+                                  123.456,
+                                  1e21,
+                                  1.7976931348623157e308,
+                                  3.14159265358979,
+                                  100.5,
+                                  -7.75e-5};
+    struct gw_arena    *a = *state;
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray(), *n;
+    char   s[2], key[8], bytes[64];
+    size_t i;
+
+    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        n = cJSON_CreateNumber(nums[i]);
+        print_same(a, n);
+        cJSON_AddItemToArray(arr, n);
+    }
+    n = cJSON_CreateNumber(0);
+    n->valuedouble = NAN;
+    print_same(a, n);
+    n->valuedouble = INFINITY;
+    print_same(a, n);
+    n->valuedouble = -INFINITY;
+    print_same(a, n);
+    n->valuedouble = 12.5; /* valueint left at 0 */
+    print_same(a, n);
+    cJSON_Delete(n);
+    for (i = 1; i < 256; i++) {
+        s[0] = (char) i;
+        s[1] = '\0';
+        n = cJSON_CreateString(s);
+        print_same(a, n);
+        cJSON_Delete(n);
+        snprintf(key, sizeof(key), "k%zu", i);
+        cJSON_AddStringToObject(o, key, s);
+    }
+    snprintf(bytes, sizeof(bytes), "%s",
+             "a\"b\\c\n\u00e9\u4e2d\U0001f600\x7f/");
+    cJSON_AddStringToObject(o, "mixed \"key\"\t", bytes);
+    cJSON_AddItemToObject(o, "nums", arr);
+    cJSON_AddItemToObject(o, "empty_o", cJSON_CreateObject());
+    cJSON_AddItemToObject(o, "empty_a", cJSON_CreateArray());
+    cJSON_AddNullToObject(o, "null");
+    cJSON_AddTrueToObject(o, "t");
+    cJSON_AddFalseToObject(o, "f");
+    cJSON_AddRawToObject(o, "raw", "{\"x\":[1,2]}");
+    n = cJSON_CreateString("x");
+    cJSON_free(n->valuestring);
+    n->valuestring = NULL;
+    cJSON_AddItemToObject(o, "nullstr", n);
+    n = cJSON_CreateArray();
+    cJSON_AddItemToArray(n, cJSON_CreateObject());
+    cJSON_AddItemToArray(cJSON_GetArrayItem(n, 0), cJSON_CreateNumber(1));
+    cJSON_AddItemToObject(o, "nested", n);
+    print_same(a, o);
+    print_same(a, arr);
+    /* a member without a name (cJSON prints "") */
+    n = cJSON_CreateObject();
+    cJSON_AddItemToArray(n, cJSON_CreateNumber(5));
+    print_same(a, n);
+    cJSON_Delete(n);
+    /* an item of no type fails in both */
+    n = cJSON_CreateNull();
+    n->type = cJSON_Invalid;
+    assert_null(cJSON_PrintUnformatted(n));
+    assert_null(gw_json_print(a, n));
+    cJSON_Delete(n);
+    cJSON_Delete(o);
+    gw_arena_reset(a);
+}
+
 int
 main(void)
 {
@@ -475,6 +598,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_get_str, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_bool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strict_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_print_like_cjson, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
