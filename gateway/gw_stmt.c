@@ -78,7 +78,6 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
     struct gw_stmt_slot *s, *victim = NULL;
     size_t               len = strlen(sql), i;
     uint64_t             h = gw_hash_bytes(sql, len);
-    my_bool              on = 1;
     int                  rc;
 
     if (db->stmts == NULL
@@ -109,7 +108,6 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
     victim->len = len;
     victim->hash = h;
     victim->used = db->stmt_tick;
-    mysql_stmt_attr_set(victim->stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
     if (mysql_stmt_prepare(victim->stmt, sql, (unsigned long) len) != 0) {
         rc = gw_stmt_error(db, victim->stmt, sql);
         if (db->stmts != NULL) { /* not dropped by a lost connection */
@@ -229,34 +227,31 @@ gw_stmt_exec(struct gw_db *db, const char *sql, const struct gw_param *p,
     return gw_stmt_drain(db, st, sql);
 }
 
-/* Binds every column as a string buffer sized from the stored result. */
+/*
+ * Binds every column as a string buffer of GW_STMT_COL_BYTES; a longer
+ * value is fetched whole by gw_stmt_row_copy. Not sized from the result's
+ * metadata: mysql_stmt_result_metadata copies every column's names into a
+ * fresh allocation on each call, and the max_length it would read costs a
+ * pass over the stored rows (STMT_ATTR_UPDATE_MAX_LENGTH).
+ */
 static int
 gw_stmt_bind_result(struct gw_arena *a, MYSQL_STMT *st, unsigned ncols,
                     MYSQL_BIND *b, unsigned long *lens, my_bool *nulls)
 {
-    MYSQL_RES   *meta = mysql_stmt_result_metadata(st);
-    MYSQL_FIELD *f;
-    unsigned     i;
-    size_t       cap;
+    char    *buf = gw_arena_alloc(a, (size_t) ncols * GW_STMT_COL_BYTES);
+    unsigned i;
 
-    if (meta == NULL) {
+    if (buf == NULL) {
         return GW_ERROR;
     }
-    f = mysql_fetch_fields(meta);
     memset(b, 0, ncols * sizeof(*b));
     for (i = 0; i < ncols; i++) {
-        cap = f[i].max_length > 63 ? f[i].max_length + 1 : 64;
         b[i].buffer_type = MYSQL_TYPE_STRING;
-        b[i].buffer = gw_arena_alloc(a, cap);
-        b[i].buffer_length = cap;
+        b[i].buffer = buf + (size_t) i * GW_STMT_COL_BYTES;
+        b[i].buffer_length = GW_STMT_COL_BYTES;
         b[i].length = &lens[i];
         b[i].is_null = &nulls[i];
-        if (b[i].buffer == NULL) {
-            mysql_free_result(meta);
-            return GW_ERROR;
-        }
     }
-    mysql_free_result(meta);
     return mysql_stmt_bind_result(st, b) == 0 ? GW_OK : GW_ERROR;
 }
 

@@ -55,6 +55,7 @@
 #define GW_STMT_PARAMS_MAX 64     /* '?' in one statement */
 #define GW_STMT_COLS_MAX   64     /* columns in one result */
 #define GW_STMT_ROWS_MAX   100000 /* rows stored from one result */
+#define GW_STMT_COL_BYTES  64     /* a column's fetch buffer (longer: whole) */
 
 enum gw_param_type { GW_PARAM_NULL, GW_PARAM_I64, GW_PARAM_STR };
 
