@@ -240,16 +240,19 @@ int
 cat_cursor_encode(enum cat_sort sort, int64_t key, int64_t id, char *out,
                   size_t cap)
 {
-    char raw[80];
-    int  n;
+    char   raw[8 + 2 * GW_I64_TEXT_MAX];
+    size_t n = 5;
 
-    n = snprintf(raw, sizeof(raw), "v1.%d.%lld.%lld", (int) sort,
-                 (long long) key, (long long) id);
-    if (n < 0 || (size_t) n >= sizeof(raw)
-        || GW_B64URL_LEN((size_t) n) + 1 > cap) {
+    /* "v1.<sort>.<key>.<id>" without printf: a page's last step. */
+    memcpy(raw, "v1.0.", 5);
+    raw[3] = (char) ('0' + (int) sort);
+    n += gw_i64_text(raw + n, key);
+    raw[n++] = '.';
+    n += gw_i64_text(raw + n, id);
+    if (GW_B64URL_LEN(n) + 1 > cap) {
         return -1;
     }
-    gw_b64url_encode((const unsigned char *) raw, (size_t) n, out);
+    gw_b64url_encode((const unsigned char *) raw, n, out);
     return 0;
 }
 
@@ -807,6 +810,31 @@ struct cat_page {
     size_t       n;
 };
 
+/* Appends `],"next_cursor":"c"}` (or null) and a NUL at out + o (room for
+ * 64 bytes and the cursor: cat_page_join's cap); the new length. */
+static size_t
+cat_page_tail(char *out, size_t o, const char *cursor)
+{
+    static const char head[] = "],\"next_cursor\":";
+    size_t            n;
+
+    memcpy(out + o, head, sizeof(head) - 1);
+    o += sizeof(head) - 1;
+    if (cursor == NULL) {
+        memcpy(out + o, "null", 4);
+        o += 4;
+    } else {
+        n = strlen(cursor);
+        out[o++] = '"';
+        memcpy(out + o, cursor, n);
+        o += n;
+        out[o++] = '"';
+    }
+    out[o++] = '}';
+    out[o] = '\0';
+    return o;
+}
+
 int
 cat_page_join(struct gw_arena *a, const char *const *part, const size_t *len,
               size_t n, const char *cursor, const char **body, size_t *body_len)
@@ -820,7 +848,8 @@ cat_page_join(struct gw_arena *a, const char *const *part, const size_t *len,
     if ((out = gw_arena_alloc(a, cap)) == NULL) {
         return GW_ERROR;
     }
-    o = (size_t) snprintf(out, cap, "{\"items\":[");
+    memcpy(out, "{\"items\":[", 10);
+    o = 10;
     for (k = 0; k < n; k++) {
         if (part[k] != NULL) {
             if (out[o - 1] != '[') {
@@ -830,9 +859,7 @@ cat_page_join(struct gw_arena *a, const char *const *part, const size_t *len,
             o += len[k];
         }
     }
-    o += (size_t) snprintf(out + o, cap - o, "],\"next_cursor\":%s%s%s}",
-                           cursor ? "\"" : "", cursor ? cursor : "null",
-                           cursor ? "\"" : "");
+    o = cat_page_tail(out, o, cursor);
     *body = out;
     *body_len = o;
     return GW_OK;
@@ -983,6 +1010,42 @@ cat_charts_new(struct gw_db *db, struct gw_arena *a, const char *kind, int week,
     return page != NULL ? GW_OK : GW_ERROR;
 }
 
+/*
+ * "items" and the fields, each after a 0x1f: kind, category, text, sort,
+ * limit, has_cursor, after_key, after_id (every page's key: memcpy and
+ * gw_i64_text, not a printf of eight fields).
+ */
+static const char *
+cat_key_join(struct gw_arena *a, const char *kind, const char *category,
+             const char *text, const struct cat_query *q)
+{
+    const char *s[3] = {kind, category, text};
+    int64_t v[5] = {(int64_t) q->sort, q->limit, q->has_cursor, q->after_key,
+                    q->after_id};
+    size_t  len[3], i, o = 5;
+    char   *out;
+
+    for (i = 0; i < 3; i++) {
+        len[i] = strlen(s[i]);
+    }
+    out = gw_arena_alloc(
+        a, 5 + len[0] + len[1] + len[2] + 5 * (1 + GW_I64_TEXT_MAX) + 4);
+    if (out == NULL) {
+        return NULL;
+    }
+    memcpy(out, "items", 5);
+    for (i = 0; i < 3; i++) {
+        out[o++] = '\x1f';
+        memcpy(out + o, s[i], len[i]);
+        o += len[i];
+    }
+    for (i = 0; i < 5; i++) {
+        out[o++] = '\x1f';
+        o += gw_i64_text(out + o, v[i]);
+    }
+    return out;
+}
+
 const char *
 cat_query_key(struct gw_arena *a, const struct cat_query *q)
 {
@@ -995,9 +1058,6 @@ cat_query_key(struct gw_arena *a, const struct cat_query *q)
     if (text != NULL && cat_search_normalize(text, norm, sizeof(norm)) >= 0) {
         text = norm[0] != '\0' ? norm : NULL;
     }
-    return gw_arena_printf(
-        a, "items\x1f%s\x1f%s\x1f%s\x1f%d\x1f%lld\x1f%d\x1f%lld\x1f%lld",
-        q->kind ? q->kind : "", q->category ? q->category : "",
-        text ? text : "", (int) q->sort, (long long) q->limit, q->has_cursor,
-        (long long) q->after_key, (long long) q->after_id);
+    return cat_key_join(a, q->kind ? q->kind : "",
+                        q->category ? q->category : "", text ? text : "", q);
 }

@@ -21,6 +21,7 @@
 #include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_thread.h"
+#include "gw_util.h"
 
 int
 gw_fcgi_listen(const char *path, int backlog, const char *mode)
@@ -259,6 +260,52 @@ gw_fcgi_write_direct(FCGX_Request *req, const char *head, size_t head_len,
 }
 
 /*
+ * The reply's FastCGI header lines into head[cap]: Status, X-Request-Id,
+ * Content-Type, Content-Length (when `length`), the handler's headers and
+ * the blank line; copied, not printed (every reply). Its length, or 0
+ * when it does not fit.
+ */
+static size_t
+gw_fcgi_head(const struct gw_request *r, int length, char *head, size_t cap)
+{
+    char        status[GW_I64_TEXT_MAX], clen[GW_I64_TEXT_MAX];
+    const char *ct = r->content_type;
+    struct {
+        const char *p;
+        size_t      n;
+    } part[] = {
+        {"Status: ", 8},
+        {status, gw_i64_text(status, r->status)},
+        {" ", 1},
+        {gw_fcgi_reason(r->status), 0},
+        {"\r\nX-Request-Id: ", 16},
+        {r->request_id, 0},
+        {"\r\n", 2},
+        {ct != NULL ? "Content-Type: " : "", ct != NULL ? 14 : 0},
+        {ct != NULL ? ct : "", 0},
+        {ct != NULL ? "\r\n" : "", ct != NULL ? 2 : 0},
+        {length ? "Content-Length: " : "", length ? 16 : 0},
+        {clen, length ? gw_i64_text(clen, (int64_t) r->reply_len) : 0},
+        {length ? "\r\n" : "", length ? 2 : 0},
+        {r->headers, r->headers_len},
+        {"\r\n", 2},
+    };
+    size_t i, o = 0;
+
+    part[3].n = strlen(part[3].p);
+    part[5].n = strlen(part[5].p);
+    part[8].n = strlen(part[8].p);
+    for (i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+        if (part[i].n >= cap - o) {
+            return 0;
+        }
+        memcpy(head + o, part[i].p, part[i].n);
+        o += part[i].n;
+    }
+    return o;
+}
+
+/*
  * A reply whose body is known up front says how long it is: without a
  * Content-Length nginx answers the client chunked and sends the last
  * chunk ("0\r\n\r\n") in a writev(2) of its own after the body's — a
@@ -271,22 +318,14 @@ gw_fcgi_write(struct gw_request *r, FCGX_Request *req)
 {
     FCGX_Stream *out = req->out;
     char         head[GW_REPLY_HEADERS_MAX + 512];
-    char         length[48] = "";
     int          streamed = r->stream != NULL && r->status < 300;
-    int          n;
+    int          n = (int) gw_fcgi_head(r, !streamed && r->reply_len > 0, head,
+                                        sizeof(head));
 
-    if (!streamed && r->reply_len > 0) {
-        snprintf(length, sizeof(length), "Content-Length: %zu\r\n",
-                 r->reply_len);
-    }
-    n = snprintf(head, sizeof(head),
-                 "Status: %d %s\r\nX-Request-Id: %s\r\n%s%s%s%s%s\r\n",
-                 r->status, gw_fcgi_reason(r->status), r->request_id,
-                 r->content_type ? "Content-Type: " : "",
-                 r->content_type ? r->content_type : "",
-                 r->content_type ? "\r\n" : "", length, r->headers);
-    if (n < 0 || (size_t) n >= sizeof(head)) {
-        n = snprintf(head, sizeof(head), "Status: 500 Server Error\r\n\r\n");
+    if (n == 0) {
+        static const char fail[] = "Status: 500 Server Error\r\n\r\n";
+        memcpy(head, fail, sizeof(fail));
+        n = (int) sizeof(fail) - 1;
     }
     if (!streamed && (size_t) n + r->reply_len > GW_FCGI_BUFFER_CONTENT) {
         int rc = gw_fcgi_write_direct(req, head, (size_t) n, r->reply_body,
