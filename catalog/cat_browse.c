@@ -288,15 +288,15 @@ cat_cursor_decode(const char *s, enum cat_sort sort, int64_t *key, int64_t *id)
 
 /* The sort key of an id-query row (id, version, popularity, price). */
 static int64_t
-cat_sort_key(enum cat_sort sort, MYSQL_ROW row)
+cat_sort_key(enum cat_sort sort, const int64_t *row)
 {
     switch (sort) {
     case CAT_SORT_POPULAR:
-        return gw_db_col_i64(row, 2);
+        return row[2];
     case CAT_SORT_NEW:
-        return gw_db_col_i64(row, 0);
+        return row[0];
     default:
-        return gw_db_col_i64(row, 3);
+        return row[3];
     }
 }
 
@@ -566,7 +566,7 @@ cat_packed_bound(const struct cat_query *q, int64_t *bound)
 static int
 cat_page_browse(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
                 const char *sql, const struct gw_param *filter,
-                struct gw_rows *rows)
+                struct gw_irows *rows)
 {
     struct gw_param p[4];
     size_t          n = 0;
@@ -587,14 +587,14 @@ cat_page_browse(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
     p[n++] = GW_I64(bounded);
     p[n++] = GW_I64(bound);
     p[n++] = GW_I64(q->limit + 1);
-    return gw_stmt_query(db, a, rows, sql, p, n);
+    return gw_stmt_query_i64(db, a, rows, sql, p, n);
 }
 
 /* A category's page: none (no rows) when the slug is no category or
  * the kind is not the category's (nothing is read for it). */
 static int
 cat_page_category(struct gw_db *db, struct gw_arena *a,
-                  const struct cat_query *q, int64_t gen, struct gw_rows *rows)
+                  const struct cat_query *q, int64_t gen, struct gw_irows *rows)
 {
     const char *const *sql = cat_page_sql[CAT_FILTER_CATEGORY];
     char               kind[CAT_CATEGORY_KIND_MAX];
@@ -608,23 +608,30 @@ cat_page_category(struct gw_db *db, struct gw_arena *a,
     return cat_page_browse(db, a, q, sql[q->sort], &GW_I64(cid), rows);
 }
 
-/* A search's result (NULL: none) as rows (borrowed from res). */
+/* A search's result (NULL: none) as the id statements' rows. */
 static int
-cat_rows_of(struct gw_arena *a, MYSQL_RES *res, struct gw_rows *rows)
+cat_rows_of(struct gw_arena *a, MYSQL_RES *res, struct gw_irows *rows)
 {
     MYSQL_ROW row;
+    size_t    at;
+    unsigned  i;
 
     if (res == NULL) {
         return GW_OK;
     }
     rows->ncols = mysql_num_fields(res);
-    rows->row =
-        gw_arena_alloc(a, ((size_t) mysql_num_rows(res) + 1) * sizeof(row));
-    if (rows->row == NULL) {
+    at = ((size_t) mysql_num_rows(res) + 1) * rows->ncols;
+    rows->v = gw_arena_alloc(a, at * sizeof(*rows->v));
+    rows->null = gw_arena_alloc(a, at);
+    if (rows->v == NULL || rows->null == NULL) {
         return GW_ERROR;
     }
     while ((row = mysql_fetch_row(res)) != NULL) {
-        rows->row[rows->n++] = row;
+        at = rows->n++ * rows->ncols;
+        for (i = 0; i < rows->ncols; i++) {
+            rows->v[at + i] = gw_db_col_i64(row, i);
+            rows->null[at + i] = row[i] == NULL;
+        }
     }
     return GW_OK;
 }
@@ -633,7 +640,7 @@ cat_rows_of(struct gw_arena *a, MYSQL_RES *res, struct gw_rows *rows)
  * search known to match nothing at gen, cat_page_search). */
 static int
 cat_page_ids(struct gw_db *db, struct gw_arena *a, const struct cat_query *q,
-             int64_t gen, struct gw_rows *rows)
+             int64_t gen, struct gw_irows *rows)
 {
     const char *t[CAT_QUERY_TERMS_MAX], *const *sql;
     char       norm[CAT_QUERY_BYTES_MAX * 3 + 1] = "";
@@ -804,10 +811,10 @@ cat_items_fragments(struct gw_db *db, struct gw_arena *a,
 /* One page being assembled: the id query's rows (the last one makes the
  * cursor) and each item's fragment. */
 struct cat_page {
-    MYSQL_ROW   *rows;
-    const char **frag;
-    size_t      *len;
-    size_t       n;
+    const struct gw_irows *rows;
+    const char           **frag;
+    size_t                *len;
+    size_t                 n;
 };
 
 /* Appends `],"next_cursor":"c"}` (or null) and a NUL at out + o (room for
@@ -871,12 +878,13 @@ static int
 cat_page_body(struct gw_arena *a, const struct cat_query *q,
               const struct cat_page *pg, int more, const char **body)
 {
-    char      cursor[CAT_CURSOR_MAX + 1];
-    size_t    len;
-    MYSQL_ROW last = pg->n > 0 ? pg->rows[pg->n - 1] : NULL;
-    int       has_cursor = more && last != NULL
-        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, last),
-                             gw_db_col_i64(last, 0), cursor, sizeof(cursor))
+    char           cursor[CAT_CURSOR_MAX + 1];
+    size_t         len;
+    const int64_t *last =
+        pg->n > 0 ? pg->rows->v + (pg->n - 1) * pg->rows->ncols : NULL;
+    int has_cursor = more && last != NULL
+        && cat_cursor_encode(q->sort, cat_sort_key(q->sort, last), last[0],
+                             cursor, sizeof(cursor))
             == 0;
 
     return cat_page_join(a, pg->frag, pg->len, pg->n,
@@ -888,7 +896,7 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
                       const struct cat_query *q, struct cat_frag_cache *frags,
                       int64_t *gen, const char **body)
 {
-    struct gw_rows  rows;
+    struct gw_irows rows;
     struct cat_page pg = {0};
     size_t          cap = (size_t) q->limit, k;
     int64_t        *ids, *versions, read_gen = -1;
@@ -897,14 +905,14 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
     if (rc != GW_OK) {
         return rc;
     }
-    if (rows.n > 0 && rows.row[0][CAT_IDS_GEN_COL] != NULL) {
+    if (rows.n > 0 && !rows.null[CAT_IDS_GEN_COL]) {
         /* The generation of the page's snapshot: the host's copy may be
          * up to CAT_GEN_POLL_MS behind it; now every worker has it. */
-        read_gen = gw_db_col_i64(rows.row[0], CAT_IDS_GEN_COL);
+        read_gen = rows.v[CAT_IDS_GEN_COL];
         cat_cache_advance(read_gen);
         *gen = read_gen;
     }
-    pg.rows = rows.row;
+    pg.rows = &rows;
     pg.n = rows.n < cap ? rows.n : cap; /* the limit + 1st: a next page */
     pg.frag = gw_arena_alloc(a, (pg.n + 1) * sizeof(*pg.frag));
     pg.len = gw_arena_alloc(a, (pg.n + 1) * sizeof(*pg.len));
@@ -914,8 +922,8 @@ cat_items_page_render(struct gw_db *db, struct gw_arena *a,
         return GW_ERROR;
     }
     for (k = 0; k < pg.n; k++) {
-        ids[k] = gw_db_col_i64(pg.rows[k], 0);
-        versions[k] = gw_db_col_i64(pg.rows[k], 1);
+        ids[k] = rows.v[k * rows.ncols];
+        versions[k] = rows.v[k * rows.ncols + 1];
     }
     rc = cat_items_fragments(db, a, frags, read_gen, pg.n, ids, versions,
                              pg.frag, pg.len);

@@ -289,6 +289,46 @@ gw_stmt_row_copy(struct gw_arena *a, MYSQL_STMT *st, unsigned ncols,
     return row;
 }
 
+/* Runs the statement and stores its result; the number of rows in *cap
+ * (at most GW_STMT_ROWS_MAX) and of columns in *ncols. */
+static int
+gw_stmt_store(struct gw_db *db, const char *sql, const struct gw_param *p,
+              size_t n, MYSQL_STMT **st, size_t *cap, unsigned *ncols)
+{
+    int rc = gw_stmt_run(db, sql, p, n, st);
+
+    if (rc != GW_OK) {
+        return rc;
+    }
+    *ncols = mysql_stmt_field_count(*st);
+    gw_assert(*ncols > 0 && *ncols <= GW_STMT_COLS_MAX);
+    if (mysql_stmt_store_result(*st) != 0) {
+        return gw_stmt_error(db, *st, sql);
+    }
+    *cap = (size_t) mysql_stmt_num_rows(*st);
+    if (*cap > GW_STMT_ROWS_MAX) {
+        gw_log_error(db->rid, "%zu rows over %d: %.200s", *cap,
+                     GW_STMT_ROWS_MAX, sql);
+        mysql_stmt_free_result(*st);
+        return GW_ERROR;
+    }
+    return GW_OK;
+}
+
+/* Frees the stored result and reads what follows it; rc or the drain's. */
+static int
+gw_stmt_done(struct gw_db *db, MYSQL_STMT *st, const char *sql, int rc)
+{
+    int f;
+
+    if (db->conn != NULL) {
+        mysql_stmt_free_result(st);
+        f = gw_stmt_drain(db, st, sql);
+        rc = rc == GW_OK ? f : rc;
+    }
+    return rc;
+}
+
 int
 gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
               const char *sql, const struct gw_param *p, size_t n)
@@ -302,21 +342,9 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
     int           rc, f;
 
     memset(out, 0, sizeof(*out));
-    rc = gw_stmt_run(db, sql, p, n, &st);
+    rc = gw_stmt_store(db, sql, p, n, &st, &cap, &ncols);
     if (rc != GW_OK) {
         return rc;
-    }
-    ncols = mysql_stmt_field_count(st);
-    gw_assert(ncols > 0 && ncols <= GW_STMT_COLS_MAX);
-    if (mysql_stmt_store_result(st) != 0) {
-        return gw_stmt_error(db, st, sql);
-    }
-    cap = (size_t) mysql_stmt_num_rows(st);
-    if (cap > GW_STMT_ROWS_MAX) {
-        gw_log_error(db->rid, "%zu rows over %d: %.200s", cap, GW_STMT_ROWS_MAX,
-                     sql);
-        mysql_stmt_free_result(st);
-        return GW_ERROR;
     }
     out->ncols = ncols;
     out->row = gw_arena_alloc(a, (cap + 1) * sizeof(MYSQL_ROW));
@@ -338,12 +366,61 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
         }
         out->n++;
     }
-    if (db->conn != NULL) {
-        mysql_stmt_free_result(st);
-        f = gw_stmt_drain(db, st, sql);
-        rc = rc == GW_OK ? f : rc;
+    return gw_stmt_done(db, st, sql, rc);
+}
+
+/*
+ * Every column bound as a BIGINT: Connector/C copies the binary value
+ * (no text made, no MYSQL_RES of metadata per call, nothing parsed back:
+ * a catalog page's id statement turned 105 integers into text and back).
+ */
+int
+gw_stmt_query_i64(struct gw_db *db, struct gw_arena *a, struct gw_irows *out,
+                  const char *sql, const struct gw_param *p, size_t n)
+{
+    MYSQL_BIND  b[GW_STMT_COLS_MAX];
+    int64_t     v[GW_STMT_COLS_MAX];
+    my_bool     nulls[GW_STMT_COLS_MAX];
+    MYSQL_STMT *st = NULL;
+    unsigned    ncols, i;
+    size_t      cap, at;
+    int         rc, f;
+
+    memset(out, 0, sizeof(*out));
+    rc = gw_stmt_store(db, sql, p, n, &st, &cap, &ncols);
+    if (rc != GW_OK) {
+        return rc;
     }
-    return rc;
+    out->ncols = ncols;
+    out->v = gw_arena_alloc(a, (cap + 1) * ncols * sizeof(*out->v));
+    out->null = gw_arena_alloc(a, (cap + 1) * ncols);
+    memset(b, 0, ncols * sizeof(*b));
+    for (i = 0; i < ncols; i++) {
+        b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[i].buffer = &v[i];
+        b[i].is_null = &nulls[i];
+    }
+    rc = out->v != NULL && out->null != NULL
+            && mysql_stmt_bind_result(st, b) == 0
+        ? GW_OK
+        : GW_ERROR;
+    while (rc == GW_OK && out->n < cap) {
+        f = mysql_stmt_fetch(st);
+        if (f == MYSQL_NO_DATA) {
+            break;
+        }
+        if (f != 0) { /* 1, or MYSQL_DATA_TRUNCATED: not an integer */
+            rc = f == 1 ? gw_stmt_error(db, st, sql) : GW_ERROR;
+            break;
+        }
+        at = out->n * ncols;
+        for (i = 0; i < ncols; i++) {
+            out->v[at + i] = nulls[i] ? 0 : v[i];
+            out->null[at + i] = nulls[i] != 0;
+        }
+        out->n++;
+    }
+    return gw_stmt_done(db, st, sql, rc);
 }
 
 int

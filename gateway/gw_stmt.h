@@ -94,6 +94,22 @@ int gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
                   const char *sql, const struct gw_param *p,
                   size_t n) GW_MUST_CHECK;
 
+/* A stored result of integer columns, in the arena: row k's column i is
+ * v[k * ncols + i] (0 for SQL NULL, and then null[k * ncols + i] is 1). */
+struct gw_irows {
+    int64_t       *v;
+    unsigned char *null;
+    size_t         n;
+    unsigned       ncols;
+};
+
+/* gw_stmt_query for a statement whose every column is an integer (in
+ * BIGINT's range): each arrives as a binary BIGINT, never as text. A
+ * column that is not (a fetch would truncate it) is GW_ERROR. */
+int gw_stmt_query_i64(struct gw_db *db, struct gw_arena *a,
+                      struct gw_irows *out, const char *sql,
+                      const struct gw_param *p, size_t n) GW_MUST_CHECK;
+
 /* Runs a query expected to return at most one row; *row NULL when none. */
 int gw_stmt_row(struct gw_db *db, struct gw_arena *a, MYSQL_ROW *row,
                 const char *sql, const struct gw_param *p,
