@@ -337,8 +337,8 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
     unsigned long lens[GW_STMT_COLS_MAX];
     my_bool       nulls[GW_STMT_COLS_MAX];
     MYSQL_STMT   *st = NULL;
-    unsigned      ncols;
-    size_t        cap;
+    unsigned      ncols = 0;
+    size_t        cap = 0;
     int           rc, f;
 
     memset(out, 0, sizeof(*out));
@@ -369,10 +369,39 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
     return gw_stmt_done(db, st, sql, rc);
 }
 
+/* Room for at least n + 1 rows of out in the arena (doubling; the rows
+ * so far are copied). 0 or -1. */
+static int
+gw_irows_grow(struct gw_arena *a, struct gw_irows *out, size_t *cap)
+{
+    size_t         want = *cap == 0 ? 32 : 2 * *cap, w = out->ncols;
+    int64_t       *v;
+    unsigned char *null;
+
+    if (out->n < *cap) {
+        return 0;
+    }
+    v = gw_arena_alloc(a, want * w * sizeof(*v));
+    null = gw_arena_alloc(a, want * w);
+    if (v == NULL || null == NULL) {
+        return -1;
+    }
+    if (out->n > 0) {
+        memcpy(v, out->v, out->n * w * sizeof(*v));
+        memcpy(null, out->null, out->n * w);
+    }
+    out->v = v;
+    out->null = null;
+    *cap = want;
+    return 0;
+}
+
 /*
  * Every column bound as a BIGINT: Connector/C copies the binary value
  * (no text made, no MYSQL_RES of metadata per call, nothing parsed back:
  * a catalog page's id statement turned 105 integers into text and back).
+ * The rows are fetched as they come (no mysql_stmt_store_result, which
+ * copied each row into a list of its own before the fetch copied it out).
  */
 int
 gw_stmt_query_i64(struct gw_db *db, struct gw_arena *a, struct gw_irows *out,
@@ -383,34 +412,41 @@ gw_stmt_query_i64(struct gw_db *db, struct gw_arena *a, struct gw_irows *out,
     my_bool     nulls[GW_STMT_COLS_MAX];
     MYSQL_STMT *st = NULL;
     unsigned    ncols, i;
-    size_t      cap, at;
+    size_t      cap = 0, at;
     int         rc, f;
 
     memset(out, 0, sizeof(*out));
-    rc = gw_stmt_store(db, sql, p, n, &st, &cap, &ncols);
+    rc = gw_stmt_run(db, sql, p, n, &st);
     if (rc != GW_OK) {
         return rc;
     }
+    ncols = mysql_stmt_field_count(st);
+    gw_assert(ncols > 0 && ncols <= GW_STMT_COLS_MAX);
     out->ncols = ncols;
-    out->v = gw_arena_alloc(a, (cap + 1) * ncols * sizeof(*out->v));
-    out->null = gw_arena_alloc(a, (cap + 1) * ncols);
     memset(b, 0, ncols * sizeof(*b));
     for (i = 0; i < ncols; i++) {
         b[i].buffer_type = MYSQL_TYPE_LONGLONG;
         b[i].buffer = &v[i];
         b[i].is_null = &nulls[i];
     }
-    rc = out->v != NULL && out->null != NULL
-            && mysql_stmt_bind_result(st, b) == 0
-        ? GW_OK
-        : GW_ERROR;
-    while (rc == GW_OK && out->n < cap) {
+    rc = mysql_stmt_bind_result(st, b) == 0 ? GW_OK : GW_ERROR;
+    while (rc == GW_OK) {
         f = mysql_stmt_fetch(st);
         if (f == MYSQL_NO_DATA) {
             break;
         }
         if (f != 0) { /* 1, or MYSQL_DATA_TRUNCATED: not an integer */
             rc = f == 1 ? gw_stmt_error(db, st, sql) : GW_ERROR;
+            break;
+        }
+        if (out->n == GW_STMT_ROWS_MAX) {
+            gw_log_error(db->rid, "rows over %d: %.200s", GW_STMT_ROWS_MAX,
+                         sql);
+            rc = GW_ERROR;
+            break;
+        }
+        if (gw_irows_grow(a, out, &cap) != 0) {
+            rc = GW_ERROR;
             break;
         }
         at = out->n * ncols;
