@@ -645,6 +645,22 @@ gw_json_escape(char *out, size_t cap, const char *s, size_t n, size_t *consumed)
     char                 esc[8];
 
     while (i < n) {
+        /* Printable ASCII other than '"' and '\\' stands for itself: a run
+         * of it is copied without a call per byte (every access line's
+         * fields are such runs). */
+        for (k = i; k < n && (unsigned) (p[k] - 0x20) < 0x5f && p[k] != '"'
+             && p[k] != '\\';
+             k++) {
+        }
+        e = k - i < cap - o ? k - i : cap - o;
+        if (e > 0) {
+            memcpy(out + o, p + i, e);
+            o += e;
+            i += e;
+        }
+        if (i == n || o == cap) {
+            break;
+        }
         k = gw_utf8_seq_len(p + i, n - i);
         e = gw_json_escape_unit(p + i, k, esc);
         if (o + e > cap) {
