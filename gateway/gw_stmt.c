@@ -14,7 +14,8 @@
 #include "gw_util.h"
 
 struct gw_stmt_slot {
-    char       *sql; /* owned copy: the key */
+    char       *sql;  /* owned copy: the key */
+    uintptr_t   seen; /* where the caller's text was last time */
     size_t      len;
     uint64_t    hash;
     uint64_t    used; /* db->stmt_tick of the last use */
@@ -77,7 +78,7 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
 {
     struct gw_stmt_slot *s, *victim = NULL;
     size_t               len = strlen(sql), i;
-    uint64_t             h = gw_hash_bytes(sql, len);
+    uint64_t             h;
     int                  rc;
 
     if (db->stmts == NULL
@@ -85,11 +86,24 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
         return GW_ERROR;
     }
     db->stmt_tick++;
+    /* Most texts are constants, at the same address every call: found by
+     * it (and checked whole) before the text is hashed. */
+    for (i = 0; i < GW_STMT_CACHE_MAX; i++) {
+        s = &db->stmts->slot[i];
+        if (s->stmt != NULL && s->seen == (uintptr_t) sql && s->len == len
+            && memcmp(s->sql, sql, len) == 0) {
+            s->used = db->stmt_tick;
+            *out = s->stmt;
+            return GW_OK;
+        }
+    }
+    h = gw_hash_bytes(sql, len);
     for (i = 0; i < GW_STMT_CACHE_MAX; i++) {
         s = &db->stmts->slot[i];
         if (s->stmt != NULL && s->hash == h && s->len == len
             && memcmp(s->sql, sql, len) == 0) {
             s->used = db->stmt_tick;
+            s->seen = (uintptr_t) sql;
             *out = s->stmt;
             return GW_OK;
         }
@@ -105,6 +119,7 @@ gw_stmt_get(struct gw_db *db, const char *sql, MYSQL_STMT **out)
         return GW_ERROR;
     }
     memcpy(victim->sql, sql, len + 1);
+    victim->seen = (uintptr_t) sql;
     victim->len = len;
     victim->hash = h;
     victim->used = db->stmt_tick;
