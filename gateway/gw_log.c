@@ -277,7 +277,6 @@ gw_log_head(char *buf, size_t cap, const char *level)
     }
     gw_time_rfc3339_ms(gw_now_ms(), ts, sizeof(ts));
     /* Pieces copied, not snprintf: every request's access line. */
-
     for (i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
         k = strlen(part[i]);
         if (o + k + GW_I64_TEXT_MAX >= cap) {

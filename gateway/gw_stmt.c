@@ -304,32 +304,6 @@ gw_stmt_row_copy(struct gw_arena *a, MYSQL_STMT *st, unsigned ncols,
     return row;
 }
 
-/* Runs the statement and stores its result; the number of rows in *cap
- * (at most GW_STMT_ROWS_MAX) and of columns in *ncols. */
-static int
-gw_stmt_store(struct gw_db *db, const char *sql, const struct gw_param *p,
-              size_t n, MYSQL_STMT **st, size_t *cap, unsigned *ncols)
-{
-    int rc = gw_stmt_run(db, sql, p, n, st);
-
-    if (rc != GW_OK) {
-        return rc;
-    }
-    *ncols = mysql_stmt_field_count(*st);
-    gw_assert(*ncols > 0 && *ncols <= GW_STMT_COLS_MAX);
-    if (mysql_stmt_store_result(*st) != 0) {
-        return gw_stmt_error(db, *st, sql);
-    }
-    *cap = (size_t) mysql_stmt_num_rows(*st);
-    if (*cap > GW_STMT_ROWS_MAX) {
-        gw_log_error(db->rid, "%zu rows over %d: %.200s", *cap,
-                     GW_STMT_ROWS_MAX, sql);
-        mysql_stmt_free_result(*st);
-        return GW_ERROR;
-    }
-    return GW_OK;
-}
-
 /* Frees the stored result and reads what follows it; rc or the drain's. */
 static int
 gw_stmt_done(struct gw_db *db, MYSQL_STMT *st, const char *sql, int rc)
@@ -352,14 +326,26 @@ gw_stmt_query(struct gw_db *db, struct gw_arena *a, struct gw_rows *out,
     unsigned long lens[GW_STMT_COLS_MAX];
     my_bool       nulls[GW_STMT_COLS_MAX];
     MYSQL_STMT   *st = NULL;
-    unsigned      ncols = 0;
-    size_t        cap = 0;
+    unsigned      ncols;
+    size_t        cap;
     int           rc, f;
 
     memset(out, 0, sizeof(*out));
-    rc = gw_stmt_store(db, sql, p, n, &st, &cap, &ncols);
+    rc = gw_stmt_run(db, sql, p, n, &st);
     if (rc != GW_OK) {
         return rc;
+    }
+    ncols = mysql_stmt_field_count(st);
+    gw_assert(ncols > 0 && ncols <= GW_STMT_COLS_MAX);
+    if (mysql_stmt_store_result(st) != 0) {
+        return gw_stmt_error(db, st, sql);
+    }
+    cap = (size_t) mysql_stmt_num_rows(st);
+    if (cap > GW_STMT_ROWS_MAX) {
+        gw_log_error(db->rid, "%zu rows over %d: %.200s", cap, GW_STMT_ROWS_MAX,
+                     sql);
+        mysql_stmt_free_result(st);
+        return GW_ERROR;
     }
     out->ncols = ncols;
     out->row = gw_arena_alloc(a, (cap + 1) * sizeof(MYSQL_ROW));
