@@ -60,9 +60,20 @@ gw_fcgi_stop_accepting(int listen_fd)
     return rc;
 }
 
+/*
+ * What libfcgi is given as its listening socket: an unbound one, so that
+ * its own accept (OS_Accept) always fails at once and every connection is
+ * accepted by gw_fcgi_accept(). Per process (gw_fcgi_init).
+ */
+static int gw_fcgi_no_listen_fd = -1;
+
 int
 gw_fcgi_init(void)
 {
+    gw_fcgi_no_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (gw_fcgi_no_listen_fd < 0) {
+        return -1;
+    }
     return FCGX_Init() == 0 ? 0 : -1;
 }
 
@@ -383,6 +394,55 @@ gw_fcgi_state(struct gw_fcgi_slot *slot, enum gw_fcgi_state state)
     pthread_mutex_unlock(&slot->mu);
 }
 
+/*
+ * A new connection, accepted here and not by libfcgi: after accept(2)
+ * its OS_Accept waits up to 2 s in poll(2) for the first bytes (a Linux
+ * 2.0 work-around, is_af_unix_keeper) and closes the connection when the
+ * poll fails. poll(2) fails with EINTR on any signal that runs a handler,
+ * SA_RESTART or not (signal(7)), so GW_FCGI_RETIRE_SIGNAL closed
+ * connections nginx had just opened and was sending a request on (nginx:
+ * "writev() failed (32: Broken pipe) while sending request to upstream",
+ * a 502 for a POST). accept4(2) is restarted by RETIRE (and then fails:
+ * gw_fcgi_stop_accepting) and interrupted by WAKE. Without libfcgi's 2 s
+ * limit a connection that never sends holds its thread until nginx
+ * closes it, as a kept one does (a retiring worker's drain deadline
+ * ends both). The fd, or -1.
+ */
+static int
+gw_fcgi_accept(int listen_fd)
+{
+    int fd;
+
+    do {
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    } while (fd < 0 && (errno == ECONNABORTED || errno == EPROTO));
+    return fd;
+}
+
+/*
+ * The next request: on the kept connection, else on a new one. libfcgi
+ * reads from ipcFd when it is open (fields below its "don't use" line,
+ * like keepConnection in gw_fcgi_serve); keepConnection set keeps the
+ * FCGX_Finish_r that FCGX_Accept_r begins with from closing the new fd.
+ * When the kept connection ends, FCGX_Accept_r fails on
+ * gw_fcgi_no_listen_fd and the next call accepts here. 0 or < 0.
+ */
+static int
+gw_fcgi_next(FCGX_Request *req, int listen_fd)
+{
+    int fd;
+
+    if (req->ipcFd < 0) {
+        fd = gw_fcgi_accept(listen_fd);
+        if (fd < 0) {
+            return -1;
+        }
+        req->ipcFd = fd;
+        req->keepConnection = 1;
+    }
+    return FCGX_Accept_r(req);
+}
+
 void
 gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
               struct gw_thread *t)
@@ -392,22 +452,23 @@ gw_fcgi_serve(struct gw_fcgi_shared *sh, struct gw_fcgi_slot *slot,
     int          rc;
 
     gw_log_thread_init();
-    if (FCGX_InitRequest(&req, sh->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+    if (FCGX_InitRequest(&req, gw_fcgi_no_listen_fd, 0) != 0) {
         gw_log_error(NULL, "FCGX_InitRequest failed");
         gw_fcgi_state(slot, GW_FCGI_EXITED);
         return;
     }
-    /* The loop ends only when FCGX_Accept_r fails while stopping: a kept
+    /* The loop ends only when gw_fcgi_next fails while stopping: a kept
      * connection is then already closed (by nginx, or by close_kept), so
      * leaving never closes one nginx may be sending on. */
     for (;;) {
-        rc = FCGX_Accept_r(&req);
+        rc = gw_fcgi_next(&req, sh->listen_fd);
         /* BUSY before anything else can block: from here on the drainer
          * will not signal this thread. */
         gw_fcgi_state(slot, GW_FCGI_BUSY);
         if (rc < 0) {
-            /* Woken by the drainer, accept refused (stop_accepting), or a
-             * peer gone mid-handshake. */
+            /* Woken by the drainer, accept refused (stop_accepting), or
+             * the connection ended (nginx closed it, or it carried no
+             * request). */
             gw_fcgi_state(slot, GW_FCGI_IDLE);
             if (sh->stopping) {
                 break;

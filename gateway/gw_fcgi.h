@@ -1,10 +1,11 @@
 /*
  * gw_fcgi.h — the FastCGI transport: the only file that touches libfcgi.
  *
- * Each serving thread owns one FCGX_Request and loops in FCGX_Accept_r.
- * With nginx's fastcgi_keep_conn a thread keeps its connection between
- * requests, so a worker can hold as many kept connections as it has
- * threads (see README: "Connection handling").
+ * Each serving thread owns one FCGX_Request, accepts connections itself
+ * (never in libfcgi: see gw_fcgi_accept) and reads requests with
+ * FCGX_Accept_r. With nginx's fastcgi_keep_conn a thread keeps its
+ * connection between requests, so a worker can hold as many kept
+ * connections as it has threads (see README: "Connection handling").
  */
 #ifndef GW_FCGI_H
 #define GW_FCGI_H
@@ -68,10 +69,11 @@ struct gw_fcgi_shared {
 };
 
 /*
- * Thread body: accept/serve until sh->stopping. The thread waits for
- * requests with FCGI_FAIL_ACCEPT_ON_INTR, so the drainer can wake it out
- * of accept(2) with a signal while it is IDLE (never while BUSY: the
- * state is changed and read under slot->mu).
+ * Thread body: accept/serve until sh->stopping. The drainer can wake it
+ * out of accept(2) with a signal while it is IDLE (never while BUSY: the
+ * state is changed and read under slot->mu). Between accept(2) and the
+ * request it waits only in read(2), which RETIRE restarts: no signal of
+ * a retirement can close a connection nginx has opened.
  *
  * Kept connections are closed by the gateway only with sh->close_kept
  * (SIGTERM: no successor will serve them anyway). Otherwise nginx is the
