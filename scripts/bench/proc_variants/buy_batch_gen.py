@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes buy_batch.sql from buy_batch.tmpl.sql (issue 8, batching measured):
+"""Prints the batch procedures of buy_batch.tmpl.sql (batch_cost.py installs them) (issue 8, batching measured):
 {J:cols} is a JSON_TABLE over p_json with those columns (alias j), {M:cols} one over
-the batch map v_map (alias m). Run: buy_batch_gen.py buy_batch.tmpl.sql >buy_batch.sql"""
+the batch map v_map (alias m). Run: buy_batch_gen.py buy_batch.tmpl.sql"""
 S = "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
 COLS = [
     ("o", "FOR ORDINALITY", None),
