@@ -411,6 +411,14 @@ store_buy_paid_row(struct store_ctx *ctx, struct store_buy *b,
     }
     b->purchase_id = gw_db_col_i64(row, 1);
     end_ms = b->pass ? gw_db_col_i64(row, 3) : b->now_ms;
+    if (b->pass && end_ms == 0) {
+        /* vas_buy's UNIX_TIMESTAMP() of the new end is NULL past
+         * 2038-01-19 03:14:07 UTC (MariaDB 10.11): a pass stacked that
+         * far ahead. Refused; the caller rolls the purchase back. */
+        return store_refuse(ctx, GW_ECONFLICT,
+                            "this pass cannot be extended past"
+                            " 2038-01-19T03:14:07Z");
+    }
     gw_assert(!b->pass || end_ms - days * STORE_DAY_MS >= b->now_ms);
     if (b->pass) {
         store_time_rfc3339(end_ms, b->expires_at);

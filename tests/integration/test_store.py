@@ -206,6 +206,31 @@ def test_gift_and_pass(subscriber, shop):
     assert balance(a) == 10000 - 303 - 600
 
 
+def test_pass_extended_past_2038_is_refused_and_changes_nothing(
+        subscriber, shop):
+    """A pass stacked until its end would pass 2038-01-19 (UNIX_TIMESTAMP()
+    of MariaDB 10.11 is NULL there): 409 and nothing charged. Fails on a
+    worker that asserted on the end instead (abort: 502 and a dead
+    worker)."""
+    _, passgame, _ = ids(shop)
+    s = subscriber(balance=10000)
+    assert buy(s, {"item_id": passgame}).status == 201
+    db_query("UPDATE entitlements SET expires_at = '2038-01-18 00:00:00'"
+             " WHERE owner_user_id = %s AND item_id = %s",
+             (s["user"], passgame))
+    before = balance(s), state(s)
+    r = buy(s, {"item_id": passgame})
+    assert_problem(r, 409, "conflict")
+    assert "2038" in r.json()["detail"], r.json()
+    assert (balance(s), state(s)) == before
+    assert db_query("SELECT expires_at FROM entitlements WHERE owner_user_id"
+                    " = %s AND item_id = %s", (s["user"], passgame))[0][0] \
+        .isoformat() == "2038-01-18T00:00:00"
+    assert http("GET", "/healthz").status == 200
+    ok, out = audit_clean()
+    assert ok, out
+
+
 def test_refund_revokes_a_link_already_served_from_cache(subscriber, shop,
                                                         admin_key):
     """Downloads read the entitlement through the per-process catalog
