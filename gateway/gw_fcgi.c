@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -411,10 +412,26 @@ gw_fcgi_state(struct gw_fcgi_slot *slot, enum gw_fcgi_state state)
 static int
 gw_fcgi_accept(int listen_fd)
 {
-    int fd;
+    /* Out of descriptors: the connection stays queued; wait a little
+     * instead of spinning on accept(2), as nginx disables accepting. */
+    struct timespec pause = {0, 10 * 1000000L};
+    int             fd;
 
     do {
         fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            static int64_t logged_s; /* one line a second, not per thread */
+            int64_t        now = gw_now_s(), was = logged_s;
+
+            if (now != was
+                && __atomic_compare_exchange_n(&logged_s, &was, now, 0,
+                                               __ATOMIC_RELAXED,
+                                               __ATOMIC_RELAXED)) {
+                gw_log_error(NULL, "accept: %s", strerror(errno));
+            }
+            nanosleep(&pause, NULL);
+            return -1;
+        }
     } while (fd < 0 && (errno == ECONNABORTED || errno == EPROTO));
     return fd;
 }
