@@ -59,7 +59,7 @@ BENCH_ROWS=(
     "catalog-search-latin-nohit /search-latin-nohit 16 scripts/bench/catalog.lua fcgi-pk"
     "library-first         /library-first  16  scripts/bench/catalog.lua  fcgi-pk"
     "library-deep          /library-deep   16  scripts/bench/catalog.lua  fcgi-pk"
-    # Money (issue 8): buyers drawn from BENCH_SUBSCRIBERS (10,000) accounts; one hot buyer;
+    # Money (issue 8): buyers drawn from BENCH_SUBSCRIBERS (10,000) accounts; one hot buyer at a time (money.lua: a new one every 1,000 requests);
     # gifts between random buyers; full refunds of the purchases made above.
     "purchase@16   /buy                16  scripts/bench/money.lua  floor-tx@16"
     "purchase@64   /buy                64  scripts/bench/money.lua  floor-tx@64"
