@@ -421,7 +421,8 @@ gw_fcgi_accept(int listen_fd)
         fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
             static int64_t logged_s; /* one line a second, not per thread */
-            int64_t        now = gw_now_s(), was = logged_s;
+            int64_t        now = gw_now_s();
+            int64_t        was = __atomic_load_n(&logged_s, __ATOMIC_RELAXED);
 
             if (now != was
                 && __atomic_compare_exchange_n(&logged_s, &was, now, 0,
