@@ -10,7 +10,7 @@
  * order IS the sort order (one per filter and sort, migrations 003 and
  * 012), so it reads `limit + 1` index entries from the cursor on and
  * those rows by primary key, and the catalog generation in the same
- * snapshot. Each item's JSON comes from the worker's fragment cache when
+ * snapshot. Each item's JSON comes from the host's fragment cache when
  * its (id, version, that generation) is there (cat_frag.h): keyed by the
  * host's polled copy instead, a fragment made before a bump was joined
  * into pages read after it until the next poll (up to CAT_GEN_POLL_MS);

@@ -1,16 +1,29 @@
 /*
  * cat_frag.h — each item's rendered JSON object (API.md's catalog item),
- * cached in the worker process, keyed by item id and valid for one
+ * cached for the whole host, keyed by item id and valid for one
  * (version, generation): items.version moves with every UPDATE of the row
  * (migration 015), the catalog generation with every change of assets,
  * providers and categories (cat_cache.h). A list page is one index-range
  * query for the page's (id, version) pairs; only the items whose fragment
  * is missing or stale are read and rendered (cat_browse.c).
  *
- * Direct-mapped by id (CAT_FRAG_SLOTS; ids are dense, so a catalog of up
- * to that many items has no collisions), one malloc'd copy per slot,
- * CAT_FRAG_LOCKS striped mutexes. Thread-safe; lookups copy into the
- * caller's arena. Memory: at most CAT_FRAG_SLOTS * CAT_FRAG_BODY_MAX.
+ * Shared memory, like php-fpm's opcache and nginx's shared zones: the
+ * master maps the cache before it forks, so every worker reads and fills
+ * the same copy and a recycled or restarted worker starts warm (a
+ * per-worker cache of 100,000 items was lost with every recycle —
+ * [server] max_requests, about once a minute per worker at bench rates —
+ * and held once per worker). Fixed memory whatever the fragments' sizes:
+ * CAT_FRAG_SLOTS slots direct-mapped by id (ids are dense, so a catalog
+ * of up to that many items has no collisions) point into a ring of
+ * CAT_FRAG_RING_BYTES that new fragments overwrite oldest first.
+ *
+ * Lock-free for readers: a slot is a seqlock (a read that overlapped a
+ * write, or whose bytes the ring has since overwritten, is a miss, never
+ * a torn fragment); a writer that finds the slot being written skips the
+ * put (it is only a cache). A slot left mid-write by a killed worker is
+ * taken over by the next writer that finds its writer gone.
+ *
+ * Thread- and process-safe; lookups copy into the caller's arena.
  */
 #ifndef CAT_FRAG_H
 #define CAT_FRAG_H
@@ -20,16 +33,18 @@
 
 #include "gw_arena.h"
 
-#define CAT_FRAG_SLOTS    (1 << 17) /* 131,072 items per worker process */
-#define CAT_FRAG_LOCKS    256
-#define CAT_FRAG_BODY_MAX 4096 /* a larger item is rendered every time */
+#define CAT_FRAG_SLOTS      (1 << 17)  /* 131,072 items per host */
+#define CAT_FRAG_RING_BYTES (64 << 20) /* 64 MiB: ~200,000 items of ~330 B */
+/* A larger item is rendered every time. */
+#define CAT_FRAG_BODY_MAX 4096
 
 struct cat_frag_cache;
 
-/* A new, empty cache; NULL when out of memory. */
+/* A new, empty cache in shared anonymous memory (children forked after
+ * it share it); NULL when it cannot be mapped. */
 struct cat_frag_cache *cat_frag_new(void);
 
-/* Frees the cache and its fragments. */
+/* Unmaps the cache (this process's mapping). */
 void cat_frag_free(struct cat_frag_cache *c);
 
 /* 1 and a copy of the fragment in a when (id, version, gen) is cached,
@@ -48,8 +63,10 @@ int cat_frag_get(struct cat_frag_cache *c, int64_t id, int64_t version,
  */
 void cat_frag_prefetch(struct cat_frag_cache *c, const int64_t *ids, size_t n);
 
-/* Stores a copy of body for (id, version, gen), replacing the slot's. A
- * negative gen (generation unknown) stores nothing. c may be NULL. */
+/* Stores a copy of body for (id, version, gen), replacing the slot's;
+ * skipped while another thread or worker writes that slot. A negative gen
+ * (generation unknown), an empty or an oversized body stores nothing. c
+ * may be NULL. */
 void cat_frag_put(struct cat_frag_cache *c, int64_t id, int64_t version,
                   int64_t gen, const char *body, size_t len);
 

@@ -24,8 +24,9 @@
 typedef int (*svc_render_pt)(struct gw_request *r, void *arg, int64_t *gen,
                              const char **body);
 
-/* Rendered item objects of this worker process (made before the fork,
- * filled in each worker; [catalog] fragment_cache turns their use off). */
+/* Rendered item objects of the host (shared memory mapped before the
+ * fork, filled by every worker; [catalog] fragment_cache turns their use
+ * off). */
 static struct cat_frag_cache *svc_frags;
 
 int

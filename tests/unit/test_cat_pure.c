@@ -6,11 +6,15 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cat.h"
 #include "cat_cache.h"
 #include "cat_frag.h"
+#include "cat_frag_internal.h"
 #include "cat_link.h"
 
 static const unsigned char key[] = "test-secret";
@@ -173,6 +177,176 @@ test_frag_cache(void **state)
     cat_frag_free(c);
 }
 
+/* One cache for the host: what a forked child (a worker) stores, its
+ * parent (and every later child: a recycled worker) reads. */
+static void
+test_frag_cache_shared_by_forked_workers(void **state)
+{
+    struct cat_frag_cache *c = cat_frag_new();
+    struct gw_arena        a;
+    const char            *b;
+    size_t                 n;
+    pid_t                  pid;
+    int                    st;
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(gw_arena_init(&a), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cat_frag_put(c, 11, 3, 9, "{\"id\":11}", 9);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(cat_frag_get(c, 11, 3, 9, &a, &b, &n), 1);
+    assert_int_equal(n, 9);
+    assert_memory_equal(b, "{\"id\":11}", 9);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* a new worker finds it too */
+        _exit(cat_frag_get(c, 11, 3, 9, &a, &b, &n) == 1 && n == 9 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
+/* The ring: a fragment whose bytes newer ones overwrote is a miss, never
+ * their bytes; the newest ones read back whole, also one that wraps
+ * around the ring's end. */
+static void
+test_frag_cache_ring_overwrites_oldest(void **state)
+{
+    struct cat_frag_cache *c = cat_frag_new();
+    struct gw_arena        a;
+    const char            *b;
+    size_t                 n, k, laps = CAT_FRAG_RING_BYTES / 4000 + 2;
+    static char            body[4000], want[4000];
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(gw_arena_init(&a), 0);
+    for (k = 1; k <= laps; k++) {
+        memset(body, (int) ('a' + k % 26), sizeof(body));
+        snprintf(body, sizeof(body), "{\"id\":%zu}", k);
+        cat_frag_put(c, (int64_t) k, 1, 9, body, sizeof(body));
+    }
+    assert_int_equal(cat_frag_get(c, 1, 1, 9, &a, &b, &n), 0);
+    assert_int_equal(cat_frag_get(c, 2, 1, 9, &a, &b, &n), 0);
+    for (k = laps - 20; k <= laps; k++) { /* the wrap is among them */
+        memset(want, (int) ('a' + k % 26), sizeof(want));
+        snprintf(want, sizeof(want), "{\"id\":%zu}", k);
+        assert_int_equal(cat_frag_get(c, (int64_t) k, 1, 9, &a, &b, &n), 1);
+        assert_int_equal(n, sizeof(want));
+        assert_memory_equal(b, want, sizeof(want));
+    }
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
+/* A slot left mid-write by a killed worker is taken over by the next
+ * writer; one being written by a live writer is skipped and reads as a
+ * miss. */
+static void
+test_frag_cache_dead_writer_slot_is_taken_over(void **state)
+{
+    struct cat_frag_cache *c = cat_frag_new();
+    struct gw_arena        a;
+    const char            *b;
+    size_t                 n;
+    pid_t                  dead;
+    int                    st;
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(gw_arena_init(&a), 0);
+    cat_frag_put(c, 21, 1, 9, "old", 3);
+    dead = fork();
+    assert_true(dead >= 0);
+    if (dead == 0) {
+        _exit(0);
+    }
+    assert_int_equal(waitpid(dead, &st, 0), dead); /* gone: reaped */
+    c->slots[21].word = CAT_FRAG_WORD(dead, 7);
+    assert_int_equal(cat_frag_get(c, 21, 1, 9, &a, &b, &n), 0);
+    cat_frag_put(c, 21, 2, 9, "new", 3);
+    assert_int_equal(cat_frag_get(c, 21, 2, 9, &a, &b, &n), 1);
+    assert_memory_equal(b, "new", 3);
+    c->slots[22].word = CAT_FRAG_WORD(getppid(), 7); /* alive */
+    cat_frag_put(c, 22, 1, 9, "x", 1);
+    assert_int_equal(c->slots[22].word, CAT_FRAG_WORD(getppid(), 7));
+    assert_int_equal(cat_frag_get(c, 22, 1, 9, &a, &b, &n), 0);
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
+/* Readers racing writers in other processes (two ids sharing one slot,
+ * bodies that lap the ring many times over): every hit is the whole body
+ * of the (id, version) asked for, never a torn or overwritten one. */
+static void
+frag_stress_body(char *body, size_t n, int64_t id, int64_t version)
+{
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        body[k] = (char) ('A' + (id * 7 + version * 3 + (int64_t) k) % 26);
+    }
+}
+
+static void
+test_frag_cache_readers_never_see_torn_fragments(void **state)
+{
+    struct cat_frag_cache *c = cat_frag_new();
+    struct gw_arena        a;
+    const int64_t          ids[2] = {31, 31 + CAT_FRAG_SLOTS};
+    static char            want[3000];
+    pid_t                  w[2];
+    int                    i, st, hits = 0;
+    long                   round;
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(gw_arena_init(&a), 0);
+    for (i = 0; i < 2; i++) {
+        w[i] = fork();
+        assert_true(w[i] >= 0);
+        if (w[i] == 0) {
+            static char body[3000];
+            int64_t     v;
+            for (v = 0; v < 60000; v++) {
+                size_t  len = 1000 + (size_t) (v * 37 % 2000);
+                int64_t id = ids[(v + i) % 2];
+                frag_stress_body(body, len, id, v % 4);
+                cat_frag_put(c, id, v % 4, 9, body, len);
+                cat_frag_put(c, 100000 + (v % 5000), 0, 9, body, 3000);
+            }
+            _exit(0);
+        }
+    }
+    for (round = 0; round < 400000; round++) {
+        const char *b;
+        size_t      n;
+        int64_t     id = ids[round % 2], version = (round / 2) % 4;
+        if (cat_frag_get(c, id, version, 9, &a, &b, &n)) {
+            assert_true(n >= 1000 && n < 3000);
+            frag_stress_body(want, n, id, version);
+            assert_memory_equal(b, want, n);
+            hits++;
+        }
+        if (round % 1000 == 0) {
+            gw_arena_reset(&a);
+        }
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(waitpid(w[i], &st, 0), w[i]);
+    }
+    assert_true(hits > 0);
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
 /* The ETag is XXH3-64 of the body, big-endian hex in quotes: known
  * answers (the empty input's is xxHash's published one), and a body that
  * changes in one byte changes its ETag. */
@@ -231,6 +405,10 @@ main(void)
         cmocka_unit_test(test_search_like),
         cmocka_unit_test(test_search_grams),
         cmocka_unit_test(test_frag_cache),
+        cmocka_unit_test(test_frag_cache_shared_by_forked_workers),
+        cmocka_unit_test(test_frag_cache_ring_overwrites_oldest),
+        cmocka_unit_test(test_frag_cache_dead_writer_slot_is_taken_over),
+        cmocka_unit_test(test_frag_cache_readers_never_see_torn_fragments),
         cmocka_unit_test(test_cache_etag),
         cmocka_unit_test(test_cache_put_sizes),
     };
