@@ -1,7 +1,7 @@
 -- make bench, uncached catalog rows (issue 15): every request is a different page, so the
 -- reply cache misses on purpose, as varied real traffic does. The row's path names the kind:
 --   /list      sort=popular from a random keyset cursor (any page costs what the first does)
---   /new       sort=new from a random id
+--   /new       sort=new from a random id (a cursor whose id is past its key: see cursor())
 --   /category  one of the 12 generated categories, random sort and cursor
 --   /search    one of the 100 generated Chinese words (each in ~1% of the items), random limit,
 --              half of them from a random cursor
@@ -82,6 +82,10 @@ local function cursor(sort)
     local key = id
     if sort == 0 then key = math.random(0, 100000) end
     if sort >= 2 then key = math.random(100, 999) end
+    -- sort=new's key is the id, so key = id would give only BENCH_ITEMS distinct cursors
+    -- (and reply-cache keys: a quarter of the /new row hit the cache in a 5 s run at
+    -- 100,000 items); a larger id after the same key is the same page under another key.
+    if sort == 1 then id = key + math.random(0, 1000000) end
     return b64url(string.format("v1.%d.%d.%d", sort, key, id))
 end
 
