@@ -185,9 +185,11 @@ def test_search_terms_that_are_not_utf8_are_refused_clearly():
 
 def test_cursors_at_the_edges_of_the_packed_sort_keys():
     """The popularity and price keysets are one range on key * 2^32 + id
-    (migration 035, cat_packed_bound): a cursor's (key, id) anywhere, ours
-    or not (keys past the 32-bit range, ids past 2^32, negative keys),
-    pages exactly as the (key, id) order says."""
+    (migration 035, cat_packed_bound), sort=new's on the id itself, each
+    an inclusive range from the end of the order (cat_page_range): a
+    cursor's (key, id) anywhere, ours or not (keys past the 32-bit range,
+    ids past 2^32, negative keys, the int64 extremes), pages
+    exactly as the (key, id) order says."""
     feed, tag = make_feed(6, price=100)
     import_feed(feed)
     cat = f"t-{tag}"
@@ -212,16 +214,19 @@ def test_cursors_at_the_edges_of_the_packed_sort_keys():
         | {i + 1 for i in ids} | {i - 1 for i in ids}
     try:
         for sort, name, col, desc in ((0, "popular", 0, True),
+                                      (1, "new", None, True),
                                       (2, "price_asc", 1, False),
                                       (3, "price_desc", 1, True)):
-            order = sorted(items, key=lambda i: (items[i][col], i),
-                           reverse=desc)
-            for key in edges:
+            def sort_key(i):  # sort=new's key is the id
+                return (i if col is None else items[i][col], i)
+            order = sorted(items, key=sort_key, reverse=desc)
+            for key in edges | ({-big - 1, -1} | set(cids) if col is None
+                                else set()):
                 for cid in cids:
                     after = (key, cid)
                     want = [i for i in order
-                            if ((items[i][col], i) < after if desc
-                                else (items[i][col], i) > after)]
+                            if (sort_key(i) < after if desc
+                                else sort_key(i) > after)]
                     got = page(category=cat, sort=name, limit=100,
                                cursor=cursor(sort, key, cid))
                     assert [i["id"] for i in got["items"]] == want, \
