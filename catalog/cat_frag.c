@@ -6,7 +6,7 @@
  * and the ring's head tells whether a body's bytes were overwritten while
  * they were copied: reservations advance the head before their bytes are
  * written, so bytes at ring position off are intact while head <= off +
- * CAT_FRAG_RING_BYTES. The copy that raced a writer is thrown away.
+ * the ring's size. The copy that raced a writer is thrown away.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,28 +18,57 @@
 
 #define CAT_FRAG_LINE_BYTES 64 /* a CPU cache line (x86-64, most arm64) */
 
-struct cat_frag_cache *
-cat_frag_new(void)
-{
-    void *p = mmap(NULL, sizeof(struct cat_frag_cache), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+/* Where the slots start in the mapping: after the header, a line apart. */
+#define CAT_FRAG_SLOTS_AT                                                      \
+    ((sizeof(struct cat_frag_cache) + CAT_FRAG_LINE_BYTES - 1)                 \
+     / CAT_FRAG_LINE_BYTES * CAT_FRAG_LINE_BYTES)
 
+struct cat_frag_cache *
+cat_frag_new(size_t ring_bytes)
+{
+    size_t                 nslots, size;
+    void                  *p;
+    struct cat_frag_cache *c;
+
+    if (ring_bytes < CAT_FRAG_RING_MIN) {
+        return NULL;
+    }
+    nslots = ring_bytes / CAT_FRAG_BYTES_PER_SLOT;
+    size =
+        CAT_FRAG_SLOTS_AT + nslots * sizeof(struct cat_frag_slot) + ring_bytes;
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
     /* Zero-filled and touched page by page as slots and ring fill. */
-    return p == MAP_FAILED ? NULL : p;
+    c = p;
+    c->nslots = nslots;
+    c->ring_bytes = ring_bytes;
+    c->map_bytes = size;
+    c->slots = (struct cat_frag_slot *) ((char *) p + CAT_FRAG_SLOTS_AT);
+    c->ring = (char *) (c->slots + nslots);
+    return c;
+}
+
+size_t
+cat_frag_slots(const struct cat_frag_cache *c)
+{
+    return c != NULL ? c->nslots : 0;
 }
 
 void
 cat_frag_free(struct cat_frag_cache *c)
 {
     if (c != NULL) {
-        munmap(c, sizeof(*c));
+        munmap(c, c->map_bytes);
     }
 }
 
 static struct cat_frag_slot *
 cat_frag_slot(struct cat_frag_cache *c, int64_t id)
 {
-    return &c->slots[(uint64_t) id % CAT_FRAG_SLOTS];
+    return &c->slots[(uint64_t) id % c->nslots];
 }
 
 /* Copies n ring bytes from position off into dst (the ring wraps). */
@@ -47,8 +76,8 @@ static void
 cat_frag_ring_read(const struct cat_frag_cache *c, uint64_t off, char *dst,
                    size_t n)
 {
-    size_t at = (size_t) (off % CAT_FRAG_RING_BYTES);
-    size_t first = n < CAT_FRAG_RING_BYTES - at ? n : CAT_FRAG_RING_BYTES - at;
+    size_t at = (size_t) (off % c->ring_bytes);
+    size_t first = n < c->ring_bytes - at ? n : c->ring_bytes - at;
 
     memcpy(dst, c->ring + at, first);
     memcpy(dst + first, c->ring, n - first);
@@ -58,8 +87,8 @@ static void
 cat_frag_ring_write(struct cat_frag_cache *c, uint64_t off, const char *src,
                     size_t n)
 {
-    size_t at = (size_t) (off % CAT_FRAG_RING_BYTES);
-    size_t first = n < CAT_FRAG_RING_BYTES - at ? n : CAT_FRAG_RING_BYTES - at;
+    size_t at = (size_t) (off % c->ring_bytes);
+    size_t first = n < c->ring_bytes - at ? n : c->ring_bytes - at;
 
     memcpy(c->ring + at, src, first);
     memcpy(c->ring, src + first, n - first);
@@ -86,7 +115,7 @@ cat_frag_prefetch(struct cat_frag_cache *c, const int64_t *ids, size_t n)
          * addresses stale, never outside the ring. */
         for (o = 0; len <= CAT_FRAG_BODY_MAX && o < len;
              o += CAT_FRAG_LINE_BYTES) {
-            __builtin_prefetch(c->ring + (off + o) % CAT_FRAG_RING_BYTES);
+            __builtin_prefetch(c->ring + (off + o) % c->ring_bytes);
         }
     }
 }
@@ -125,8 +154,7 @@ cat_frag_get(struct cat_frag_cache *c, int64_t id, int64_t version, int64_t gen,
     }
     cat_frag_ring_read(c, off, copy, n);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&c->head, __ATOMIC_RELAXED)
-        > off + CAT_FRAG_RING_BYTES) {
+    if (__atomic_load_n(&c->head, __ATOMIC_RELAXED) > off + c->ring_bytes) {
         return 0; /* overwritten by newer fragments, maybe while copied */
     }
     copy[n] = '\0';

@@ -13,9 +13,10 @@
  * per-worker cache of 100,000 items was lost with every recycle —
  * [server] max_requests, about once a minute per worker at bench rates —
  * and held once per worker). Fixed memory whatever the fragments' sizes:
- * CAT_FRAG_SLOTS slots direct-mapped by id (ids are dense, so a catalog
- * of up to that many items has no collisions) point into a ring of
- * CAT_FRAG_RING_BYTES that new fragments overwrite oldest first.
+ * a ring of [catalog] fragment_cache_mb that new fragments overwrite
+ * oldest first, and one slot per CAT_FRAG_BYTES_PER_SLOT of it,
+ * direct-mapped by id (ids are dense, so a catalog of up to that many
+ * items has no collisions), pointing into the ring.
  *
  * Lock-free for readers: a slot is a seqlock (a read that overlapped a
  * write, or whose bytes the ring has since overwritten, is a miss, never
@@ -33,16 +34,22 @@
 
 #include "gw_arena.h"
 
-#define CAT_FRAG_SLOTS      (1 << 17)  /* 131,072 items per host */
-#define CAT_FRAG_RING_BYTES (64 << 20) /* 64 MiB: ~200,000 items of ~330 B */
+/* Ring bytes per slot: 64 MiB (the default) has 131,072 slots, room for
+ * ~200,000 items of ~330 B; 512 MiB ~1,000,000 items. */
+#define CAT_FRAG_BYTES_PER_SLOT 512
+#define CAT_FRAG_RING_MIN       (1 << 20) /* [catalog] fragment_cache_mb >= 1 */
 /* A larger item is rendered every time. */
 #define CAT_FRAG_BODY_MAX 4096
 
 struct cat_frag_cache;
 
-/* A new, empty cache in shared anonymous memory (children forked after
- * it share it); NULL when it cannot be mapped. */
-struct cat_frag_cache *cat_frag_new(void);
+/* A new, empty cache of ring_bytes (at least CAT_FRAG_RING_MIN) in
+ * shared anonymous memory (children forked after it share it); NULL when
+ * it cannot be mapped. */
+struct cat_frag_cache *cat_frag_new(size_t ring_bytes);
+
+/* The cache's slots: ids this many apart share one. */
+size_t cat_frag_slots(const struct cat_frag_cache *c);
 
 /* Unmaps the cache (this process's mapping). */
 void cat_frag_free(struct cat_frag_cache *c);

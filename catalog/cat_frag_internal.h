@@ -24,11 +24,12 @@ struct cat_frag_slot {
     uint32_t unused;
 };
 
+/* The mapping: this header, then nslots slots, then the ring. */
 struct cat_frag_cache {
-    uint64_t             head; /* ring bytes ever reserved, monotonic */
-    char                 pad[64 - sizeof(uint64_t)];
-    struct cat_frag_slot slots[CAT_FRAG_SLOTS];
-    char                 ring[CAT_FRAG_RING_BYTES];
+    uint64_t              head; /* ring bytes ever reserved, monotonic */
+    size_t                nslots, ring_bytes, map_bytes;
+    struct cat_frag_slot *slots; /* in the mapping, after this header */
+    char                 *ring;  /* in the mapping, after the slots */
 };
 
 #endif /* CAT_FRAG_INTERNAL_H */

@@ -85,7 +85,7 @@ main(int argc, char **argv)
         return 1;
     }
     /* libcurl (webhooks, feed URLs): once, before threads and forks. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || svc_init() != 0
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || svc_init(&cfg) != 0
         || gw_router_init(svc_routes, svc_routes_count) != 0
         || gw_metrics_init(svc_routes_count) != 0) {
         fprintf(stderr, "vasgw: initialisation failed\n");

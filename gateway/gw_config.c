@@ -137,6 +137,8 @@ static const struct gw_config_key gw_config_keys[] = {
       120000),
 
     I("catalog", "fragment_cache", catalog.fragment_cache, "1", 0, 1),
+    I("catalog", "fragment_cache_mb", catalog.fragment_cache_mb, "64", 1,
+      65536),
 
     I("ratelimit", "enabled", ratelimit.enabled, "1", 0, 1),
     I("ratelimit", "read_per_min", ratelimit.read_per_min, "600", 1,

@@ -125,6 +125,7 @@ struct gw_config {
 
     struct {
         int64_t fragment_cache;
+        int64_t fragment_cache_mb;
     } catalog;
 
     struct {

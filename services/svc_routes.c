@@ -115,9 +115,9 @@ const struct gw_role svc_roles[] = {
 const int svc_roles_count = sizeof(svc_roles) / sizeof(svc_roles[0]);
 
 int
-svc_init(void)
+svc_init(const struct gw_config *cfg)
 {
-    if (svc_store_init() != 0 || svc_notify_init() != 0
+    if (svc_store_init(cfg) != 0 || svc_notify_init() != 0
         || svc_lobby_init() != 0) {
         return -1;
     }

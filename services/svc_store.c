@@ -30,9 +30,12 @@ typedef int (*svc_render_pt)(struct gw_request *r, void *arg, int64_t *gen,
 static struct cat_frag_cache *svc_frags;
 
 int
-svc_store_init(void)
+svc_store_init(const struct gw_config *cfg)
 {
-    if (svc_frags == NULL && (svc_frags = cat_frag_new()) == NULL) {
+    if (svc_frags == NULL
+        && (svc_frags =
+                cat_frag_new((size_t) cfg->catalog.fragment_cache_mb << 20))
+            == NULL) {
         return -1; /* SIGHUP re-runs the init chain: keep the cache */
     }
     return cat_cache_init() == 0 && store_init() == 0 ? 0 : -1;

@@ -5,6 +5,7 @@
 #ifndef SVC_STORE_H
 #define SVC_STORE_H
 
+struct gw_config;
 struct gw_request;
 
 int svc_catalog_categories(struct gw_request *r);
@@ -22,7 +23,8 @@ int svc_admin_item_create(struct gw_request *r);
 int svc_admin_item_patch(struct gw_request *r);
 int svc_admin_refund(struct gw_request *r);
 
-/* Registers the store's metrics; before the master forks. */
-int svc_store_init(void);
+/* Registers the store's metrics and maps the host's fragment cache
+ * ([catalog] fragment_cache_mb); before the master forks. */
+int svc_store_init(const struct gw_config *cfg);
 
 #endif /* SVC_STORE_H */

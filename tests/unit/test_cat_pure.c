@@ -17,6 +17,8 @@
 #include "cat_frag_internal.h"
 #include "cat_link.h"
 
+#define FRAG_RING (64 << 20) /* [catalog] fragment_cache_mb = 64 */
+
 static const unsigned char key[] = "test-secret";
 
 static void
@@ -147,7 +149,7 @@ test_search_grams(void **state)
 static void
 test_frag_cache(void **state)
 {
-    struct cat_frag_cache *c = cat_frag_new();
+    struct cat_frag_cache *c = cat_frag_new(FRAG_RING);
     struct gw_arena        a;
     const char            *b;
     size_t                 n;
@@ -163,9 +165,10 @@ test_frag_cache(void **state)
     assert_memory_equal(b, "{\"id\":5}", 8);
     assert_int_equal(cat_frag_get(c, 5, 2, 9, &a, &b, &n), 0);  /* version */
     assert_int_equal(cat_frag_get(c, 5, 1, 10, &a, &b, &n), 0); /* gen */
-    cat_frag_put(c, 5 + CAT_FRAG_SLOTS, 1, 9, "x", 1);
+    cat_frag_put(c, 5 + (int64_t) cat_frag_slots(c), 1, 9, "x", 1);
     assert_int_equal(cat_frag_get(c, 5, 1, 9, &a, &b, &n), 0);
-    assert_int_equal(cat_frag_get(c, 5 + CAT_FRAG_SLOTS, 1, 9, &a, &b, &n), 1);
+    assert_int_equal(
+        cat_frag_get(c, 5 + (int64_t) cat_frag_slots(c), 1, 9, &a, &b, &n), 1);
     memset(big, 'x', sizeof(big) - 1);
     cat_frag_put(c, 6, 1, 9, big, sizeof(big) - 1);
     assert_int_equal(cat_frag_get(c, 6, 1, 9, &a, &b, &n), 0);
@@ -177,12 +180,46 @@ test_frag_cache(void **state)
     cat_frag_free(c);
 }
 
+/* [catalog] fragment_cache_mb sizes the ring and the slots with it; a
+ * ring under the minimum is refused. */
+static void
+test_frag_cache_sizes(void **state)
+{
+    struct cat_frag_cache *c;
+    struct gw_arena        a;
+    const char            *b;
+    size_t                 n, slots;
+
+    (void) state;
+    assert_null(cat_frag_new(CAT_FRAG_RING_MIN - 1));
+    assert_int_equal(cat_frag_slots(NULL), 0);
+    assert_int_equal(gw_arena_init(&a), 0);
+    c = cat_frag_new(CAT_FRAG_RING_MIN);
+    assert_non_null(c);
+    slots = cat_frag_slots(c);
+    assert_int_equal(slots, CAT_FRAG_RING_MIN / CAT_FRAG_BYTES_PER_SLOT);
+    cat_frag_put(c, 3, 1, 9, "three", 5);
+    assert_int_equal(cat_frag_get(c, 3, 1, 9, &a, &b, &n), 1);
+    cat_frag_put(c, 3 + (int64_t) slots, 1, 9, "other", 5); /* same slot */
+    assert_int_equal(cat_frag_get(c, 3, 1, 9, &a, &b, &n), 0);
+    assert_int_equal(cat_frag_get(c, 3 + (int64_t) slots, 1, 9, &a, &b, &n), 1);
+    cat_frag_free(c);
+    c = cat_frag_new((size_t) 512 << 20);
+    assert_non_null(c);
+    assert_int_equal(cat_frag_slots(c), 1048576);
+    cat_frag_put(c, 1000000, 1, 9, "million", 7);
+    assert_int_equal(cat_frag_get(c, 1000000, 1, 9, &a, &b, &n), 1);
+    assert_memory_equal(b, "million", 7);
+    gw_arena_fini(&a);
+    cat_frag_free(c);
+}
+
 /* One cache for the host: what a forked child (a worker) stores, its
  * parent (and every later child: a recycled worker) reads. */
 static void
 test_frag_cache_shared_by_forked_workers(void **state)
 {
-    struct cat_frag_cache *c = cat_frag_new();
+    struct cat_frag_cache *c = cat_frag_new(FRAG_RING);
     struct gw_arena        a;
     const char            *b;
     size_t                 n;
@@ -219,10 +256,10 @@ test_frag_cache_shared_by_forked_workers(void **state)
 static void
 test_frag_cache_ring_overwrites_oldest(void **state)
 {
-    struct cat_frag_cache *c = cat_frag_new();
+    struct cat_frag_cache *c = cat_frag_new(FRAG_RING);
     struct gw_arena        a;
     const char            *b;
-    size_t                 n, k, laps = CAT_FRAG_RING_BYTES / 4000 + 2;
+    size_t                 n, k, laps = FRAG_RING / 4000 + 2;
     static char            body[4000], want[4000];
 
     (void) state;
@@ -252,7 +289,7 @@ test_frag_cache_ring_overwrites_oldest(void **state)
 static void
 test_frag_cache_dead_writer_slot_is_taken_over(void **state)
 {
-    struct cat_frag_cache *c = cat_frag_new();
+    struct cat_frag_cache *c = cat_frag_new(FRAG_RING);
     struct gw_arena        a;
     const char            *b;
     size_t                 n;
@@ -298,9 +335,9 @@ frag_stress_body(char *body, size_t n, int64_t id, int64_t version)
 static void
 test_frag_cache_readers_never_see_torn_fragments(void **state)
 {
-    struct cat_frag_cache *c = cat_frag_new();
+    struct cat_frag_cache *c = cat_frag_new(FRAG_RING);
     struct gw_arena        a;
-    const int64_t          ids[2] = {31, 31 + CAT_FRAG_SLOTS};
+    const int64_t          ids[2] = {31, 31 + (int64_t) (FRAG_RING / 512)};
     static char            want[3000];
     pid_t                  w[2];
     int                    i, st, hits = 0, alive = 2;
@@ -421,6 +458,7 @@ main(void)
         cmocka_unit_test(test_search_like),
         cmocka_unit_test(test_search_grams),
         cmocka_unit_test(test_frag_cache),
+        cmocka_unit_test(test_frag_cache_sizes),
         cmocka_unit_test(test_frag_cache_shared_by_forked_workers),
         cmocka_unit_test(test_frag_cache_ring_overwrites_oldest),
         cmocka_unit_test(test_frag_cache_dead_writer_slot_is_taken_over),
