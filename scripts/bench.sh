@@ -8,7 +8,8 @@
 # BENCH_ONLY     comma-separated row names to run, e.g. BENCH_ONLY=fcgi-floor,healthz
 # KEEP_STACK=1   leave the bench stack running afterwards
 # BENCH_ITEMS    generate that many catalog items (default 1000; scripts/bench/catalog_data.sh, set-based SQL;
-#                from 500,000 MariaDB gets a 4G buffer pool unless VAS_MYSQL_BUFFER_POOL says otherwise)
+#                from 500,000 MariaDB gets a 4G buffer pool unless VAS_MYSQL_BUFFER_POOL says otherwise,
+#                above 131,072 vasgw a fragment cache with a slot per item unless VAS_FRAGMENT_CACHE_MB does)
 #                plus BENCH_ENTITLEMENTS (default: BENCH_ITEMS) entitlements of one subscriber
 #                before measuring, e.g. BENCH_ITEMS=100000 BENCH_ONLY=fcgi-floor,fcgi-pk,catalog-
 #                list,catalog-list-miss,catalog-new-miss,catalog-category-miss,catalog-search-miss
@@ -103,6 +104,11 @@ trap finish EXIT
 # (1,000,000 items are ~3.4 GB with the search grams; 256M would measure the disk).
 if [[ -z ${VAS_MYSQL_BUFFER_POOL:-} && ${BENCH_ITEMS:-0} -ge 500000 ]]; then
     export VAS_MYSQL_BUFFER_POOL=4G
+fi
+# The fragment cache as an operator sizes it for the catalog: a slot per item (one per 512 bytes
+# of ring, so MiB = items / 2048; the default 64 MiB has 131,072 slots).
+if [[ -z ${VAS_FRAGMENT_CACHE_MB:-} && ${BENCH_ITEMS:-0} -gt 131072 ]]; then
+    export VAS_FRAGMENT_CACHE_MB=$(((BENCH_ITEMS + 2047) / 2048))
 fi
 scripts/stack.sh stop "$STACK"
 rm -rf "$DIR"

@@ -15,6 +15,7 @@
 # Overrides (mainly for sanitizer builds): VASGW_BIN, VASCTL_BIN, FLOOR_BIN, FLOOR_THREADS,
 # STACK_START_TIMEOUT (seconds each part gets to answer, default 30), VAS_PORT_OFFSET (added to
 # the nginx and Redis ports, so several checkouts on one machine run their stacks at once),
+# VAS_FRAGMENT_CACHE_MB (vasgw's [catalog] fragment_cache_mb; make bench sizes it for its catalog),
 # VAS_MYSQL_BUFFER_POOL (MariaDB's innodb_buffer_pool_size, default 256M; make bench sizes it
 # for BENCH_ITEMS of 500,000 and more).
 # FLOOR_THREADS defaults to
@@ -292,6 +293,11 @@ downloads.content_dir=$CONTENT_DIR"
         overrides+=$'\n'"server.debug_routes=1"
         # The webhook tests' fake provider listens on 127.0.0.1: allowed here, explicitly.
         overrides+=$'\n'"relay.webhook_allow_nets=127.0.0.0/8"
+    fi
+    # The fragment cache's size (make bench sizes it for a large BENCH_ITEMS, as an operator
+    # would for the catalog: [catalog] fragment_cache_mb).
+    if [[ -n ${VAS_FRAGMENT_CACHE_MB:-} ]]; then
+        overrides+=$'\n'"catalog.fragment_cache_mb=$VAS_FRAGMENT_CACHE_MB"
     fi
     # The test and bench stacks keep the limiter on but never let it refuse
     # their suites (hundreds of requests from one user and one address);
