@@ -30,6 +30,7 @@
 #include "cat_cache.h"
 #include "cat_frag.h"
 #include "cat_internal.h"
+#include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_stmt.h"
 #include "gw_util.h"
@@ -813,6 +814,24 @@ cat_fill_missing(struct gw_db *db, struct gw_arena *a,
     return rc;
 }
 
+/* Items of pages found in the fragment cache or read from MariaDB: a miss
+ * rate that stays up on a warm server means a cache smaller than the
+ * catalog ([catalog] fragment_cache_mb) or items that keep changing. */
+static int cat_m_frag_hit = -1, cat_m_frag_miss = -1;
+
+void
+cat_frag_metrics_init(void)
+{
+    cat_m_frag_hit = gw_metrics_register(
+        "vasgw_catalog_fragment_hits_total",
+        "Items of catalog pages served from the fragment cache",
+        GW_METRIC_COUNTER);
+    cat_m_frag_miss = gw_metrics_register(
+        "vasgw_catalog_fragment_misses_total",
+        "Items of catalog pages read and rendered from MariaDB",
+        GW_METRIC_COUNTER);
+}
+
 int
 cat_items_fragments(struct gw_db *db, struct gw_arena *a,
                     struct cat_frag_cache *frags, int64_t gen, size_t n,
@@ -820,8 +839,7 @@ cat_items_fragments(struct gw_db *db, struct gw_arena *a,
                     const char **frag, size_t *len)
 {
     struct cat_fill f = {ids, frag, len, NULL, NULL, NULL, n};
-    size_t          k;
-    int             missing = 0;
+    size_t          k, missing = 0;
 
     cat_frag_prefetch(frags, ids, n);
     for (k = 0; k < n; k++) {
@@ -829,8 +847,12 @@ cat_items_fragments(struct gw_db *db, struct gw_arena *a,
         if (!cat_frag_get(frags, ids[k], versions[k], gen, a, &frag[k],
                           &len[k])) {
             frag[k] = NULL;
-            missing = 1;
+            missing++;
         }
+    }
+    if (frags != NULL && n > 0) { /* fragment_cache = 0 counts nothing */
+        gw_metrics_add(cat_m_frag_hit, (int64_t) (n - missing));
+        gw_metrics_add(cat_m_frag_miss, (int64_t) missing);
     }
     return missing ? cat_fill_missing(db, a, frags, gen, &f) : GW_OK;
 }

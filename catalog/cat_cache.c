@@ -12,6 +12,7 @@
 
 #include "cat.h"
 #include "cat_cache.h"
+#include "cat_internal.h"
 #include "gw_metrics.h"
 #include "gw_status.h"
 #include "gw_util.h"
@@ -89,6 +90,7 @@ cat_cache_init(void)
     cat_m_miss = gw_metrics_register("vasgw_catalog_cache_misses_total",
                                      "Catalog replies rendered from MariaDB",
                                      GW_METRIC_COUNTER);
+    cat_frag_metrics_init();
     p = mmap(NULL, sizeof(*cat_gen_shm), PROT_READ | PROT_WRITE,
              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {

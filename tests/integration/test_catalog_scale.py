@@ -8,6 +8,7 @@ driven from providers, every active item read, sorted, then LIMIT) reads
 thousands; a page from an index in sort order reads a small multiple of
 `limit` whatever the catalog's size.
 """
+import json
 import os
 import re
 import subprocess
@@ -545,6 +546,52 @@ def test_page_equals_vasctl_page_with_cold_and_warm_fragments(scale_items):
                          % (limit, query))
                 assert r.status == 200
                 assert r.body.decode() == want, (args, limit)
+
+
+def fragment_metrics():
+    r = http("GET", "/metrics")
+    assert r.status == 200
+    text = r.body.decode()
+    out = {}
+    for name in ("hits", "misses"):
+        m = re.search(r"^vasgw_catalog_fragment_%s_total (\d+)$" % name, text,
+                      re.M)
+        assert m, name
+        out[name] = int(m.group(1))
+    return out
+
+
+def test_fragment_cache_hits_and_misses_are_metrics(scale_items):
+    """vasgw_catalog_fragment_{hits,misses}_total count the items of
+    uncached pages: one page read twice under two reply-cache keys is its
+    items' misses or hits, then only hits (the cache is the host's, so
+    either worker finds them); an item whose row changed is one miss
+    (catches counters per page instead of per item, and a cache that
+    serves a changed item)."""
+    base = "/v1/catalog/items?sort=new&category=scale-rt-2&limit=%d"
+    limit = 30 + int.from_bytes(os.urandom(1), "big") % 40
+    before = fragment_metrics()
+    r = http("GET", base % limit)
+    assert r.status == 200
+    ids = [i["id"] for i in json.loads(r.body)["items"]]
+    assert len(ids) == limit
+    first = fragment_metrics()
+    assert (first["hits"] + first["misses"]
+            - before["hits"] - before["misses"]) == limit
+    for k in (1, 2):
+        r = http("GET", base % (limit - k))
+        assert r.status == 200
+        now = fragment_metrics()
+        assert now["misses"] == first["misses"], k
+        assert now["hits"] - first["hits"] == limit - k, k
+        first = now
+    db_query("UPDATE items SET popularity = popularity + 1 WHERE id = %s",
+             (ids[0],))
+    r = http("GET", base % (limit - 3))
+    assert r.status == 200
+    now = fragment_metrics()
+    assert now["misses"] - first["misses"] == 1
+    assert now["hits"] - first["hits"] == limit - 4
 
 
 # --- the reply cache -----------------------------------------------------
