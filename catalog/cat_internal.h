@@ -36,16 +36,16 @@ void cat_item_from_row(struct gw_arena *a, MYSQL_ROW row, struct cat_item *it);
 /* The same without the assets (columns 0..18, CAT_ITEM_BASE_COLS). */
 void cat_item_base_from_row(MYSQL_ROW row, struct cat_item *it);
 
+/* Registers the item fragment cache's hit and miss counters; from
+ * cat_cache_init, before the fork. */
+void cat_frag_metrics_init(void);
+
 /*
  * Search grams' estimated postings, cached per process (cat_memo.c):
  * cat_gramstat_get gives 1 and *est for gram's estimate stored within
  * CAT_GRAMSTAT_TTL_MS, else 0; cat_gramstat_put stores one (replacing the
  * slot's). Safe from any thread.
  */
-/* Registers the item fragment cache's hit and miss counters; from
- * cat_cache_init, before the fork. */
-void cat_frag_metrics_init(void);
-
 int  cat_gramstat_get(const char *gram, int64_t *est);
 void cat_gramstat_put(const char *gram, int64_t est);
 

@@ -548,17 +548,22 @@ def test_page_equals_vasctl_page_with_cold_and_warm_fragments(scale_items):
                 assert r.body.decode() == want, (args, limit)
 
 
-def fragment_metrics():
+def catalog_counters(cache, names):
+    """vasgw_catalog_<cache>_<name>_total of /metrics, for each name."""
     r = http("GET", "/metrics")
     assert r.status == 200
     text = r.body.decode()
     out = {}
-    for name in ("hits", "misses"):
-        m = re.search(r"^vasgw_catalog_fragment_%s_total (\d+)$" % name, text,
-                      re.M)
+    for name in names:
+        m = re.search(r"^vasgw_catalog_%s_%s_total (\d+)$" % (cache, name),
+                      text, re.M)
         assert m, name
         out[name] = int(m.group(1))
     return out
+
+
+def fragment_metrics():
+    return catalog_counters("fragment", ("hits", "misses"))
 
 
 def test_fragment_cache_hits_and_misses_are_metrics(scale_items):
@@ -597,16 +602,7 @@ def test_fragment_cache_hits_and_misses_are_metrics(scale_items):
 # --- the reply cache -----------------------------------------------------
 
 def cache_metrics():
-    r = http("GET", "/metrics")
-    assert r.status == 200
-    text = r.body.decode()
-    out = {}
-    for name in ("hits", "stale", "misses"):
-        m = re.search(r"^vasgw_catalog_cache_%s_total (\d+)$" % name, text,
-                      re.M)
-        assert m, name
-        out[name] = int(m.group(1))
-    return out
+    return catalog_counters("cache", ("hits", "stale", "misses"))
 
 
 def test_cache_key_is_the_normalised_query(scale_items):
