@@ -5,6 +5,11 @@
 #
 # BENCH_SECONDS  measured seconds per row (default 10), after a BENCH_WARMUP (default 2) s warm-up
 # BENCH_THREADS  wrk threads (default 2)
+# BENCH_ROUNDS   run the selected rows that many times in turn (default 1); the table then shows
+#                each figure's median over the rounds, a ratio as the median of its per-round
+#                ratios (row and baseline of the same round) with their min-max beside it, and
+#                run/bench/bench-rounds.txt every round's figures: on 2 shared CPUs one row's
+#                ratio moves by +-10% between identical runs
 # BENCH_ONLY     comma-separated row names to run, e.g. BENCH_ONLY=fcgi-floor,healthz
 # KEEP_STACK=1   leave the bench stack running afterwards
 # BENCH_ITEMS    generate that many catalog items (default 1000; scripts/bench/catalog_data.sh, set-based SQL;
@@ -23,6 +28,8 @@ DIR=$VAS_ROOT/run/$STACK
 SECONDS_RUN=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-1}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer (got $ROUNDS)"
 export BENCH_THREADS=$THREADS # scripts/bench/money.lua splits the refund ids by thread
 
 # One row per endpoint; later issues add theirs. Fields (whitespace-separated):
@@ -228,8 +235,12 @@ rd_stats() {
 }
 per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / n; else print "-" }'; }
 
-declare -A RPS P50 P99 ERRS CONNS BASE DBMS STMTS RDRT RDCMD RDMS
+# Every figure of the table per row and round: R[figure#name#round]. RPS has each row's req/s of
+# the round that ran last, for the rows paced by it.
+declare -A RPS CONNS BASE R
 names=()
+for ((round = 1; round <= ROUNDS; round++)); do
+(( ROUNDS > 1 )) && log "round $round of $ROUNDS"
 for row in "${BENCH_ROWS[@]}"; do
     read -r name path conns script base pace <<<"$row"
     selected "$name" || continue
@@ -245,13 +256,14 @@ for row in "${BENCH_ROWS[@]}"; do
         export BENCH_PACE_MS
     fi
     if [[ $name == *-nolimit ]]; then vasgw_limiter 1; else vasgw_limiter 0; fi
-    names+=("$name")
+    ((round == 1)) && names+=("$name")
     CONNS[$name]=$conns
     BASE[$name]=$base
     log "$name: $path, $conns connections${pace:+, paced: ${BENCH_PACE_MS} ms between requests},\
  ${WARMUP}s warm-up + ${SECONDS_RUN}s"
     BENCH_PHASE=warmup wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
     out=$DIR/wrk-$name.txt
+    ((ROUNDS > 1)) && out=$DIR/wrk-$name.r$round.txt
     t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
     read -r rt0 rc0 < <(rd_stats)
     if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
@@ -260,47 +272,113 @@ for row in "${BENCH_ROWS[@]}"; do
     t1=$(db_ticks) q1=$(db_questions) r1=$(rd_ticks)
     read -r rt1 rc1 < <(rd_stats)
     reqs=$(awk '/requests in/ { print $1 }' "$out")
-    RDRT[$name]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
-    RDCMD[$name]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
-    RDMS[$name]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
+    R[rdrt#$name#$round]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
+    R[rdcmd#$name#$round]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
+    R[rdms#$name#$round]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
         'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
-    DBMS[$name]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
+    R[dbms#$name#$round]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
         'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
-    STMTS[$name]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
+    R[stmts#$name#$round]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
         'BEGIN { if (n > 0) printf "%.1f", (q - 2) / n; else print "-" }')
     RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-    P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+    : "${RPS[$name]:=0}"
+    R[rps#$name#$round]=${RPS[$name]}
+    R[p50#$name#$round]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+    R[p99#$name#$round]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
     # Non-2xx/3xx answers plus socket errors: a row with errors measured the wrong thing.
-    ERRS[$name]=$(awk '
+    R[errs#$name#$round]=$(awk '
         /Non-2xx or 3xx responses:/ { n += $NF }
         /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
         END { print n + 0 }' "$out")
-    : "${RPS[$name]:=0}"
+done
 done
 
 # --- the table -------------------------------------------------------------------------------
+# median: the middle of the numbers on stdin, one per line (the mean of the two middle ones),
+# "-" when there is none.
+median() {
+    awk '$1 ~ /^-?[0-9.]+$/ { v[n++] = $1 + 0 }
+        END {
+            if (n == 0) { print "-"; exit }
+            for (i = 1; i < n; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+            }
+            print (n % 2) ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+        }'
+}
+
+# rounds_of FIGURE NAME: the row's figure of every round, one line each.
+rounds_of() {
+    local r
+    for ((r = 1; r <= ROUNDS; r++)); do printf '%s\n' "${R[$1#$2#$r]:--}"; done
+}
+
+# fmt PRINTF-FORMAT V: V formatted, or "-".
+fmt() { awk -v f="$1" -v v="$2" 'BEGIN { if (v ~ /^-?[0-9.]+$/) printf f, v; else printf "-" }'; }
+
 table() {
-    printf '# make bench %s, %s CPUs, wrk -t%s, %ss per row after %ss warm-up\n' \
+    printf '# make bench %s, %s CPUs, wrk -t%s, %ss per row after %ss warm-up' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$THREADS" "$SECONDS_RUN" "$WARMUP"
-    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s\n' \
+    ((ROUNDS > 1)) && printf ', %s rounds: medians, ratio range min-max of the rounds' "$ROUNDS"
+    printf '\n'
+    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s' \
         endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors "db ms/r" "stmt/r" \
         "rd rt/r" "rd cmd/r" "rd ms/r"
-    local name base rr pr
+    ((ROUNDS > 1)) && printf '  %s' "req/s x range"
+    printf '\n'
+    local name base rr pr r rrs prs errs range
     for name in "${names[@]}"; do
         base=${BASE[$name]}
-        rr=- pr=-
-        if [[ $base != - && -n ${RPS[$base]:-} ]]; then
-            rr=$(ratio "${RPS[$name]}" "${RPS[$base]}")
-            pr=$(ratio "${P99[$name]}" "${P99[$base]}")
+        rrs=() prs=()
+        for ((r = 1; r <= ROUNDS; r++)); do
+            if [[ $base != - && -n ${R[rps#$base#$r]:-} ]]; then
+                rrs+=("$(awk -v a="${R[rps#$name#$r]:-0}" -v b="${R[rps#$base#$r]}" \
+                    'BEGIN { if (b + 0 > 0) printf "%.4f", a / b; else print "-" }')")
+                prs+=("$(awk -v a="${R[p99#$name#$r]:-0}" -v b="${R[p99#$base#$r]:-0}" \
+                    'BEGIN { if (b + 0 > 0) printf "%.4f", a / b; else print "-" }')")
+            fi
+        done
+        rr=- pr=- range=-
+        if ((${#rrs[@]} > 0)); then
+            rr=$(fmt %.2f "$(printf '%s\n' "${rrs[@]}" | median)")
+            pr=$(fmt %.2f "$(printf '%s\n' "${prs[@]}" | median)")
+            range=$(printf '%s\n' "${rrs[@]}" | awk '$1 ~ /^[0-9.]+$/ {
+                if (n++ == 0 || $1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+                END { if (n) printf "%.2f-%.2f", lo, hi; else printf "-" }')
         fi
-        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s\n' "$name" \
-            "${CONNS[$name]}" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$base" "$rr" "$pr" \
-            "${ERRS[$name]}" "${DBMS[$name]}" "${STMTS[$name]}" "${RDRT[$name]}" \
-            "${RDCMD[$name]}" "${RDMS[$name]}"
+        errs=$(rounds_of errs "$name" | awk '{ n += $1 } END { print n + 0 }')
+        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s' "$name" \
+            "${CONNS[$name]}" "$(fmt %.0f "$(rounds_of rps "$name" | median)")" \
+            "$(fmt %.2f "$(rounds_of p50 "$name" | median)")" \
+            "$(fmt %.2f "$(rounds_of p99 "$name" | median)")" "$base" "$rr" "$pr" "$errs" \
+            "$(fmt %.3f "$(rounds_of dbms "$name" | median)")" \
+            "$(fmt %.1f "$(rounds_of stmts "$name" | median)")" \
+            "$(fmt %.2f "$(rounds_of rdrt "$name" | median)")" \
+            "$(fmt %.2f "$(rounds_of rdcmd "$name" | median)")" \
+            "$(fmt %.3f "$(rounds_of rdms "$name" | median)")"
+        ((ROUNDS > 1)) && printf '  %s' "$range"
+        printf '\n'
     done
 }
+
+# Every round's req/s, p99 and ratio per row (BENCH_ROUNDS > 1).
+rounds_table() {
+    local name base r rr
+    printf '# make bench rounds: per row, each round: req/s, p99 ms, req/s x baseline\n'
+    for name in "${names[@]}"; do
+        base=${BASE[$name]}
+        printf '%-26s' "$name"
+        for ((r = 1; r <= ROUNDS; r++)); do
+            rr=-
+            [[ $base != - ]] && rr=$(ratio "${R[rps#$name#$r]:-0}" "${R[rps#$base#$r]:-0}")
+            printf '  %s %s %s' "${R[rps#$name#$r]:--}" "${R[p99#$name#$r]:--}" "$rr"
+        done
+        printf '\n'
+    done
+}
+
 table | tee "$DIR/bench.txt"
+((ROUNDS > 1)) && rounds_table >"$DIR/bench-rounds.txt"
 log "table saved to $DIR/bench.txt (wrk output: $DIR/wrk-*.txt)"
 
 # --- notifications relay (issues 5, 12) ------------------------------------------------------
