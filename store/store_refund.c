@@ -24,12 +24,22 @@ struct store_refund_row {
 };
 
 /*
- * Locks the purchase and its entitlement and reads what the refund needs.
+ * Locks the entitlement, then the purchase, and reads what the refund
+ * needs. The entitlement first, as a purchase does (vas_buy writes it
+ * before its purchase row): a full refund of a pass moves the later
+ * periods of the entitlement's other purchases, so two refunds of one
+ * pass that each locked their own purchase first then waited for each
+ * other's (a deadlock per pair; 16 concurrent refunds of one pass ran out
+ * of retries). The purchase's entitlement is read first without a lock
+ * (it never changes); the locking read then names both rows, entitlement
+ * first (STRAIGHT_JOIN), and finds none if they no longer belong together.
  * The item's columns come from scalar subqueries, which FOR UPDATE does
  * not lock: a join locked the item's row, so every refund of one item
  * (a popular one; every refund of the bench) queued on it until the one
  * before committed (0.95 lock waits per refund at 8 clients).
  */
+#define STORE_REFUND_ENTITLEMENT_SQL                                           \
+    "SELECT entitlement_id FROM purchases WHERE id = ?"
 #define STORE_REFUND_LOAD_SQL                                                  \
     "SELECT p.charge_txn_id, p.entitlement_id, p.buyer_user_id,"               \
     " p.recipient_user_id, p.currency, (SELECT i.provider_id FROM items i"     \
@@ -37,19 +47,25 @@ struct store_refund_row {
     " WHERE i.id = p.item_id), COALESCE(CAST(ROUND(UNIX_TIMESTAMP("            \
     "p.period_start) * 1000) AS SIGNED), 0), COALESCE(CAST(ROUND("             \
     "UNIX_TIMESTAMP(p.period_end) * 1000) AS SIGNED), 0), e.kind FROM"         \
-    " purchases p JOIN entitlements e ON e.id = p.entitlement_id WHERE"        \
-    " p.id = ? FOR UPDATE"
+    " entitlements e STRAIGHT_JOIN purchases p ON p.entitlement_id = e.id"     \
+    " WHERE e.id = ? AND p.id = ? FOR UPDATE"
 
 static int
 store_refund_load(struct store_ctx *ctx, struct store_refund *f,
                   struct store_refund_row *p)
 {
     MYSQL_ROW row;
+    int64_t   ent = 0;
     int       rc;
 
-    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_REFUND_LOAD_SQL,
+    rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_REFUND_ENTITLEMENT_SQL,
                      GW_ARGS(GW_I64(f->purchase_id)));
-    if (rc != GW_OK || row == NULL) {
+    if (rc == GW_OK && row != NULL && row[0] != NULL) {
+        ent = gw_db_col_i64(row, 0);
+        rc = gw_stmt_row(ctx->db, ctx->a, &row, STORE_REFUND_LOAD_SQL,
+                         GW_ARGS(GW_I64(ent), GW_I64(f->purchase_id)));
+    }
+    if (rc != GW_OK || ent == 0 || row == NULL) {
         return rc != GW_OK
             ? rc
             : store_refuse(ctx, GW_ENOTFOUND, "no such purchase");
