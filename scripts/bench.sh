@@ -240,7 +240,13 @@ per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / 
 declare -A RPS CONNS BASE R
 names=()
 for ((round = 1; round <= ROUNDS; round++)); do
-(( ROUNDS > 1 )) && log "round $round of $ROUNDS"
+if ((ROUNDS > 1)); then
+    log "round $round of $ROUNDS"
+    # The lobby rows' lobbies and users are set up afresh each round: the round before left
+    # its joiners in them, and its lobbies may have reached lobby_idle_s since (409
+    # lobby_closed). The refund row needs nothing: each round's purchase rows make new ones.
+    rm -f "$DIR/lobby-bench.env"
+fi
 for row in "${BENCH_ROWS[@]}"; do
     read -r name path conns script base pace <<<"$row"
     selected "$name" || continue
