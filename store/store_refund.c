@@ -33,6 +33,9 @@ struct store_refund_row {
  * of retries). The purchase's entitlement is read first without a lock
  * (it never changes); the locking read then names both rows, entitlement
  * first (STRAIGHT_JOIN), and finds none if they no longer belong together.
+ * That first read opens the transaction's snapshot before the lock waits,
+ * so what a refund decides by must be read by locking reads (they read the
+ * latest rows): the charge (bill_charge_lock), this load, the UPDATEs.
  * The item's columns come from scalar subqueries, which FOR UPDATE does
  * not lock: a join locked the item's row, so every refund of one item
  * (a popular one; every refund of the bench) queued on it until the one
