@@ -184,8 +184,10 @@ to_ms() {
     }'
 }
 
+# ratio A B [FORMAT]: A / B (default %.2f), or "-" when B is not positive.
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
+    awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" \
+        'BEGIN { if (b + 0 > 0) printf f, a / b; else printf "-" }'
 }
 
 wrk_cmd() {
@@ -240,63 +242,64 @@ per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / 
 declare -A RPS CONNS BASE R
 names=()
 for ((round = 1; round <= ROUNDS; round++)); do
-if ((ROUNDS > 1)); then
-    log "round $round of $ROUNDS"
-    # The lobby rows' lobbies and users are set up afresh each round: the round before left
-    # its joiners in them, and its lobbies may have reached lobby_idle_s since (409
-    # lobby_closed). The refund row needs nothing: each round's purchase rows make new ones.
-    rm -f "$DIR/lobby-bench.env"
-fi
-for row in "${BENCH_ROWS[@]}"; do
-    read -r name path conns script base pace <<<"$row"
-    selected "$name" || continue
-    unset BENCH_PACE_MS
-    if [[ -n ${pace:-} ]]; then
-        ref=${pace#half:}
-        if [[ -z ${RPS[$ref]:-} || ${RPS[$ref]} == 0 ]]; then
-            warn "$name: skipped, it is paced by $ref, which did not run (add it to BENCH_ONLY)"
-            continue
+    if ((ROUNDS > 1)); then
+        log "round $round of $ROUNDS"
+        # The lobby rows' lobbies and users are set up afresh each round: the round before left
+        # its joiners in them, and its lobbies may have reached lobby_idle_s since (409
+        # lobby_closed). The refund row needs nothing: each round's purchase rows make new ones.
+        rm -f "$DIR/lobby-bench.env"
+    fi
+    for row in "${BENCH_ROWS[@]}"; do
+        read -r name path conns script base pace <<<"$row"
+        selected "$name" || continue
+        unset BENCH_PACE_MS
+        if [[ -n ${pace:-} ]]; then
+            ref=${pace#half:}
+            if [[ -z ${RPS[$ref]:-} || ${RPS[$ref]} == 0 ]]; then
+                warn "$name: skipped, it is paced by $ref, which did not run (add it to BENCH_ONLY)"
+                continue
+            fi
+            # half of ref's req/s over conns connections: each waits conns / (rps / 2) s on average
+            BENCH_PACE_MS=$(awk -v c="$conns" -v r="${RPS[$ref]}" \
+                'BEGIN { printf "%.0f", c * 2000 / r }')
+            export BENCH_PACE_MS
         fi
-        # half of ref's req/s over conns connections: each waits conns / (rps / 2) s on average
-        BENCH_PACE_MS=$(awk -v c="$conns" -v r="${RPS[$ref]}" 'BEGIN { printf "%.0f", c * 2000 / r }')
-        export BENCH_PACE_MS
-    fi
-    if [[ $name == *-nolimit ]]; then vasgw_limiter 1; else vasgw_limiter 0; fi
-    ((round == 1)) && names+=("$name")
-    CONNS[$name]=$conns
-    BASE[$name]=$base
-    log "$name: $path, $conns connections${pace:+, paced: ${BENCH_PACE_MS} ms between requests},\
- ${WARMUP}s warm-up + ${SECONDS_RUN}s"
-    BENCH_PHASE=warmup wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
-    out=$DIR/wrk-$name.txt
-    ((ROUNDS > 1)) && out=$DIR/wrk-$name.r$round.txt
-    t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
-    read -r rt0 rc0 < <(rd_stats)
-    if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
-        warn "wrk failed for $name (see $out)"
-    fi
-    t1=$(db_ticks) q1=$(db_questions) r1=$(rd_ticks)
-    read -r rt1 rc1 < <(rd_stats)
-    reqs=$(awk '/requests in/ { print $1 }' "$out")
-    R[rdrt#$name#$round]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
-    R[rdcmd#$name#$round]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
-    R[rdms#$name#$round]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
-        'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
-    R[dbms#$name#$round]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
-        'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
-    R[stmts#$name#$round]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
-        'BEGIN { if (n > 0) printf "%.1f", (q - 2) / n; else print "-" }')
-    RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-    : "${RPS[$name]:=0}"
-    R[rps#$name#$round]=${RPS[$name]}
-    R[p50#$name#$round]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    R[p99#$name#$round]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    # Non-2xx/3xx answers plus socket errors: a row with errors measured the wrong thing.
-    R[errs#$name#$round]=$(awk '
-        /Non-2xx or 3xx responses:/ { n += $NF }
-        /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
-        END { print n + 0 }' "$out")
-done
+        if [[ $name == *-nolimit ]]; then vasgw_limiter 1; else vasgw_limiter 0; fi
+        ((round == 1)) && names+=("$name")
+        CONNS[$name]=$conns
+        BASE[$name]=$base
+        paced=${pace:+, paced: ${BENCH_PACE_MS} ms between requests}
+        log "$name: $path, $conns connections$paced, ${WARMUP}s warm-up + ${SECONDS_RUN}s"
+        BENCH_PHASE=warmup wrk_cmd "$conns" "$path" "$script" "$WARMUP" >/dev/null 2>&1 || true
+        out=$DIR/wrk-$name.txt
+        ((ROUNDS > 1)) && out=$DIR/wrk-$name.r$round.txt
+        t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
+        read -r rt0 rc0 < <(rd_stats)
+        if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
+            warn "wrk failed for $name (see $out)"
+        fi
+        t1=$(db_ticks) q1=$(db_questions) r1=$(rd_ticks)
+        read -r rt1 rc1 < <(rd_stats)
+        reqs=$(awk '/requests in/ { print $1 }' "$out")
+        R[rdrt#$name#$round]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
+        R[rdcmd#$name#$round]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
+        R[rdms#$name#$round]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
+            'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
+        R[dbms#$name#$round]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
+            'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
+        R[stmts#$name#$round]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
+            'BEGIN { if (n > 0) printf "%.1f", (q - 2) / n; else print "-" }')
+        RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+        : "${RPS[$name]:=0}"
+        R[rps#$name#$round]=${RPS[$name]}
+        R[p50#$name#$round]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+        R[p99#$name#$round]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+        # Non-2xx/3xx answers plus socket errors: a row with errors measured the wrong thing.
+        R[errs#$name#$round]=$(awk '
+            /Non-2xx or 3xx responses:/ { n += $NF }
+            /Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+            END { print n + 0 }' "$out")
+    done
 done
 
 # --- the table -------------------------------------------------------------------------------
@@ -338,10 +341,8 @@ table() {
         rrs=() prs=()
         for ((r = 1; r <= ROUNDS; r++)); do
             if [[ $base != - && -n ${R[rps#$base#$r]:-} ]]; then
-                rrs+=("$(awk -v a="${R[rps#$name#$r]:-0}" -v b="${R[rps#$base#$r]}" \
-                    'BEGIN { if (b + 0 > 0) printf "%.4f", a / b; else print "-" }')")
-                prs+=("$(awk -v a="${R[p99#$name#$r]:-0}" -v b="${R[p99#$base#$r]:-0}" \
-                    'BEGIN { if (b + 0 > 0) printf "%.4f", a / b; else print "-" }')")
+                rrs+=("$(ratio "${R[rps#$name#$r]:-0}" "${R[rps#$base#$r]}" %.4f)")
+                prs+=("$(ratio "${R[p99#$name#$r]:-0}" "${R[p99#$base#$r]:-0}" %.4f)")
             fi
         done
         rr=- pr=- range=-
