@@ -11,6 +11,9 @@
 #                run/bench/bench-rounds.txt every round's figures: on 2 shared CPUs one row's
 #                ratio moves by +-10% between identical runs
 # BENCH_ONLY     comma-separated row names to run, e.g. BENCH_ONLY=fcgi-floor,healthz
+# The "other %" column is the CPU that neither the stack nor wrk used during the row (another
+# worktree's build or tests, the hypervisor's steal), as a share of all CPUs: a row with more than
+# a few percent was measured on a shared machine, and its ratio is that machine's.
 # KEEP_STACK=1   leave the bench stack running afterwards
 # BENCH_ITEMS    generate that many catalog items (default 1000; scripts/bench/catalog_data.sh, set-based SQL;
 #                from 500,000 MariaDB gets a 4G buffer pool unless VAS_MYSQL_BUFFER_POOL says otherwise,
@@ -235,6 +238,28 @@ rd_stats() {
         awk -F: '/^total_reads_processed:/ { r = $2 } /^total_commands_processed:/ { c = $2 }
             END { print r + 0, c + 0 }'
 }
+# The machine's CPU that the row did not use: busy ticks of every CPU (/proc/stat: user, nice,
+# system, irq, softirq, steal) less the stack's processes (each part's pid file and its children;
+# a master's cutime holds its recycled workers) and this script's children (wrk, awk). On a shared
+# machine another worktree's build or tests take it from the row: the "other %" column, as a share
+# of all CPUs over the row, says how much, so a ratio measured beside other work can be told apart.
+cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+stack_ticks() {
+    local f p pids=()
+    for f in mysql/mariadbd.pid redis/redis.pid nginx/nginx.pid vasgw.pid floor.pid allocator.pid; do
+        p=$(cat "$DIR/$f" 2>/dev/null) || continue
+        [[ $p =~ ^[0-9]+$ ]] || continue
+        # shellcheck disable=SC2207 # pids, one word each
+        pids+=("$p" $(pgrep -P "$p" || true))
+    done
+    { for p in "${pids[@]}"; do cat "/proc/$p/stat" 2>/dev/null || true; done; } |
+        sed 's/.*) //' | awk '{ n += $12 + $13 + $14 + $15 } END { print n + 0 }'
+}
+own_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }'; }
+other_pct() { # other_pct BUSY STACK OWN WALL_NS: BUSY less the rest, % of all CPUs over WALL_NS
+    awk -v b="$1" -v s="$2" -v o="$3" -v w="$4" -v k="$TCK" -v c="$(nproc)" \
+        'BEGIN { v = (b - s - o) / k / (w / 1e9 * c) * 100; printf "%.0f", v < 0 ? 0 : v }'
+}
 per_req() { awk -v d="$1" -v n="${2:-0}" 'BEGIN { if (n > 0) printf "%.2f", d / n; else print "-" }'; }
 
 # Every figure of the table per row and round: R[figure#name#round]. RPS has each row's req/s of
@@ -275,11 +300,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         ((ROUNDS > 1)) && out=$DIR/wrk-$name.r$round.txt
         t0=$(db_ticks) q0=$(db_questions) r0=$(rd_ticks)
         read -r rt0 rc0 < <(rd_stats)
+        c0=$(cpu_busy) s0=$(stack_ticks) o0=$(own_ticks) w0=$(date +%s%N)
         if ! wrk_cmd "$conns" "$path" "$script" "$SECONDS_RUN" >"$out" 2>&1; then
             warn "wrk failed for $name (see $out)"
         fi
+        c1=$(cpu_busy) s1=$(stack_ticks) o1=$(own_ticks) w1=$(date +%s%N)
         t1=$(db_ticks) q1=$(db_questions) r1=$(rd_ticks)
         read -r rt1 rc1 < <(rd_stats)
+        R[other#$name#$round]=$(other_pct "$((c1 - c0))" "$((s1 - s0))" "$((o1 - o0))" "$((w1 - w0))")
         reqs=$(awk '/requests in/ { print $1 }' "$out")
         R[rdrt#$name#$round]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
         R[rdcmd#$name#$round]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
@@ -330,9 +358,9 @@ table() {
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$THREADS" "$SECONDS_RUN" "$WARMUP"
     ((ROUNDS > 1)) && printf ', %s rounds: medians, ratio range min-max of the rounds' "$ROUNDS"
     printf '\n'
-    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s' \
+    printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s %7s' \
         endpoint conns req/s "p50 ms" "p99 ms" baseline "req/s x" "p99 x" errors "db ms/r" "stmt/r" \
-        "rd rt/r" "rd cmd/r" "rd ms/r"
+        "rd rt/r" "rd cmd/r" "rd ms/r" "other %"
     ((ROUNDS > 1)) && printf '  %s' "req/s x range"
     printf '\n'
     local name base rr pr r rrs prs errs range
@@ -354,7 +382,7 @@ table() {
                 END { if (n) printf "%.2f-%.2f", lo, hi; else printf "-" }')
         fi
         errs=$(rounds_of errs "$name" | awk '{ n += $1 } END { print n + 0 }')
-        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s' "$name" \
+        printf '%-16s %5s %10s %8s %8s  %-14s %7s %7s %7s %8s %7s %6s %7s %8s %7s' "$name" \
             "${CONNS[$name]}" "$(fmt %.0f "$(rounds_of rps "$name" | median)")" \
             "$(fmt %.2f "$(rounds_of p50 "$name" | median)")" \
             "$(fmt %.2f "$(rounds_of p99 "$name" | median)")" "$base" "$rr" "$pr" "$errs" \
@@ -362,7 +390,8 @@ table() {
             "$(fmt %.1f "$(rounds_of stmts "$name" | median)")" \
             "$(fmt %.2f "$(rounds_of rdrt "$name" | median)")" \
             "$(fmt %.2f "$(rounds_of rdcmd "$name" | median)")" \
-            "$(fmt %.3f "$(rounds_of rdms "$name" | median)")"
+            "$(fmt %.3f "$(rounds_of rdms "$name" | median)")" \
+            "$(fmt %.0f "$(rounds_of other "$name" | median)")"
         ((ROUNDS > 1)) && printf '  %s' "$range"
         printf '\n'
     done
@@ -371,14 +400,15 @@ table() {
 # Every round's req/s, p99 and ratio per row (BENCH_ROUNDS > 1).
 rounds_table() {
     local name base r rr
-    printf '# make bench rounds: per row, each round: req/s, p99 ms, req/s x baseline\n'
+    printf '# make bench rounds: per row, each round: req/s, p99 ms, req/s x baseline, other %%\n'
     for name in "${names[@]}"; do
         base=${BASE[$name]}
         printf '%-26s' "$name"
         for ((r = 1; r <= ROUNDS; r++)); do
             rr=-
             [[ $base != - ]] && rr=$(ratio "${R[rps#$name#$r]:-0}" "${R[rps#$base#$r]:-0}")
-            printf '  %s %s %s' "${R[rps#$name#$r]:--}" "${R[p99#$name#$r]:--}" "$rr"
+            printf '  %s %s %s %s' "${R[rps#$name#$r]:--}" "${R[p99#$name#$r]:--}" "$rr" \
+                "${R[other#$name#$r]:--}"
         done
         printf '\n'
     done
