@@ -61,6 +61,10 @@ BENCH_ROWS=(
     # categories, sorts and search words; scripts/bench/catalog.lua) against a FastCGI floor that
     # does one primary-key SELECT; run with BENCH_ITEMS=100000 for the carrier-scale figures.
     "fcgi-pk               /floor-pk   16  -                         fcgi-floor"
+    # What a page's id statement asks of MariaDB (21 rows of an index in order from a random
+    # key), behind the floor instead of the gateway: a page's ratio to fcgi-pk divided by this
+    # row's is the page against a floor that does the same database work.
+    "fcgi-range            /floor-range 16 -                         fcgi-pk"
     "catalog-list-miss     /list       16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-new-miss      /new        16  scripts/bench/catalog.lua  fcgi-pk"
     "catalog-category-miss /category   16  scripts/bench/catalog.lua  fcgi-pk"

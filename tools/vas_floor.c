@@ -12,6 +12,10 @@
  *                     COMMIT. The floor for money endpoints.
  *   GET /floor-pk...  one primary-key SELECT on MariaDB (one of 1000 rows)
  *                     and a small JSON reply. The floor for reads.
+ *   GET /floor-range... one range SELECT of a page: 21 rows in key order
+ *                     from a random key down (ORDER BY id DESC LIMIT 21),
+ *                     and a small JSON reply. What a catalog page's id
+ *                     statement asks of MariaDB, without the gateway.
  *   GET /floor-redis... one Redis round trip (an HGET of one of 1000 small
  *                     hashes) and a small JSON reply. The floor for lobbies.
  *
@@ -293,21 +297,30 @@ floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
                  n, body);
 }
 
-/* One primary-key SELECT (autocommit), the floor of a read endpoint. */
+/* One autocommit SELECT of the accounts. A primary-key SELECT of one row
+ * (/floor-pk, the floor of a read endpoint), or with range set a page of
+ * FLOOR_RANGE_ROWS rows from a random key down (/floor-range). */
+#define FLOOR_RANGE_ROWS 21
 static void
-floor_pk_answer(struct floor_thread *th, FCGX_Request *req)
+floor_select_answer(struct floor_thread *th, FCGX_Request *req, int range)
 {
     int        account = 1 + (int) (rand_r(&th->seed) % FLOOR_ACCOUNTS);
-    char       sql[128], body[160];
+    char       sql[160], body[160];
     MYSQL_RES *res = NULL;
     MYSQL_ROW  row = NULL;
     int        n;
 
     if (th->db == NULL && th->cfg->mysql_socket != NULL)
         th->db = floor_db_connect(th->cfg);
-    snprintf(sql, sizeof(sql),
-             "SELECT id, balance FROM bench_floor_accounts WHERE id = %d",
-             account);
+    if (range)
+        snprintf(sql, sizeof(sql),
+                 "SELECT id, balance FROM bench_floor_accounts WHERE id <= %d"
+                 " ORDER BY id DESC LIMIT %d",
+                 account + FLOOR_RANGE_ROWS, FLOOR_RANGE_ROWS);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT id, balance FROM bench_floor_accounts WHERE id = %d",
+                 account);
     if (th->db != NULL && floor_db_exec(th->db, sql) == 0)
         res = mysql_store_result(th->db);
     if (res != NULL)
@@ -321,9 +334,15 @@ floor_pk_answer(struct floor_thread *th, FCGX_Request *req)
         floor_unavailable(req);
         return;
     }
-    n = snprintf(body, sizeof(body),
-                 "{\"status\":\"ok\",\"account_id\":%s,\"balance\":%s}\n",
-                 row[0], row[1]);
+    if (range)
+        n = snprintf(body, sizeof(body),
+                     "{\"status\":\"ok\",\"account_id\":%s,\"balance\":%s,"
+                     "\"rows\":%d}\n",
+                     row[0], row[1], (int) mysql_num_rows(res));
+    else
+        n = snprintf(body, sizeof(body),
+                     "{\"status\":\"ok\",\"account_id\":%s,\"balance\":%s}\n",
+                     row[0], row[1]);
     mysql_free_result(res);
     FCGX_FPrintF(req->out,
                  "Status: 200 OK\r\n"
@@ -406,7 +425,9 @@ floor_thread_main(void *arg)
         if (uri != NULL && strncmp(uri, "/floor-tx", 9) == 0)
             floor_tx_answer(th, &req);
         else if (uri != NULL && strncmp(uri, "/floor-pk", 9) == 0)
-            floor_pk_answer(th, &req);
+            floor_select_answer(th, &req, 0);
+        else if (uri != NULL && strncmp(uri, "/floor-range", 12) == 0)
+            floor_select_answer(th, &req, 1);
         else if (uri != NULL && strncmp(uri, "/floor-redis", 12) == 0)
             floor_redis_answer(th, &req);
         else
