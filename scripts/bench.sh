@@ -11,9 +11,6 @@
 #                run/bench/bench-rounds.txt every round's figures: on 2 shared CPUs one row's
 #                ratio moves by +-10% between identical runs
 # BENCH_ONLY     comma-separated row names to run, e.g. BENCH_ONLY=fcgi-floor,healthz
-# The "other %" column is the CPU that neither the stack nor wrk used during the row (another
-# worktree's build or tests, the hypervisor's steal), as a share of all CPUs: a row with more than
-# a few percent was measured on a shared machine, and its ratio is that machine's.
 # KEEP_STACK=1   leave the bench stack running afterwards
 # BENCH_ITEMS    generate that many catalog items (default 1000; scripts/bench/catalog_data.sh, set-based SQL;
 #                from 500,000 MariaDB gets a 4G buffer pool unless VAS_MYSQL_BUFFER_POOL says otherwise,
@@ -21,6 +18,10 @@
 #                plus BENCH_ENTITLEMENTS (default: BENCH_ITEMS) entitlements of one subscriber
 #                before measuring, e.g. BENCH_ITEMS=100000 BENCH_ONLY=fcgi-floor,fcgi-pk,catalog-
 #                list,catalog-list-miss,catalog-new-miss,catalog-category-miss,catalog-search-miss
+#
+# The "other %" column is the CPU that neither the stack nor wrk used during the row (another
+# worktree's build or tests, the hypervisor's steal), as a share of all CPUs: a row with more than
+# a few percent was measured on a shared machine, and its ratio is that machine's.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

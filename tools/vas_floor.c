@@ -46,6 +46,7 @@
 #define FLOOR_THREADS_MAX     1024
 #define FLOOR_BACKLOG_DEFAULT 1024
 #define FLOOR_ACCOUNTS        1000
+#define FLOOR_RANGE_ROWS      21 /* /floor-range: a catalog page's limit + 1 */
 #define FLOOR_BALANCE_START   1000000000000LL
 #define FLOOR_DB_TIMEOUT_S    5
 #define FLOOR_PASSWORD_MAX    256
@@ -300,7 +301,6 @@ floor_tx_answer(struct floor_thread *th, FCGX_Request *req)
 /* One autocommit SELECT of the accounts. A primary-key SELECT of one row
  * (/floor-pk, the floor of a read endpoint), or with range set a page of
  * FLOOR_RANGE_ROWS rows from a random key down (/floor-range). */
-#define FLOOR_RANGE_ROWS 21
 static void
 floor_select_answer(struct floor_thread *th, FCGX_Request *req, int range)
 {
