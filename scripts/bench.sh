@@ -225,7 +225,20 @@ vasgw_limiter() {
 # included), both divided by the requests wrk completed in the measured seconds.
 DB_PID=$(cat "$DIR/mysql/mariadbd.pid" 2>/dev/null || echo 0)
 TCK=$(getconf CLK_TCK)
-db_ticks() { awk '{ print $14 + $15 }' "/proc/$DB_PID/stat" 2>/dev/null || echo 0; }
+# proc_cpu PID [reaped]: utime + stime of a process (all its threads), clock ticks, 0 when it is
+# gone; with "reaped" also cutime + cstime (the children it has waited for: a master's recycled
+# workers, this script's wrk). The fields are counted after the ")" that ends the command name.
+proc_cpu() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null |
+        awk -v c="${2:-}" '{ print $12 + $13 + (c == "reaped" ? $14 + $15 : 0) }' | grep . ||
+        echo 0
+}
+# ms_per_req TICKS REQUESTS: CPU milliseconds per request, or "-" without requests.
+ms_per_req() {
+    awk -v t="$1" -v k="$TCK" -v n="${2:-0}" \
+        'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }'
+}
+db_ticks() { proc_cpu "$DB_PID"; }
 db_questions() {
     mariadb --no-defaults --socket="$VAS_MYSQL_SOCKET" --user="$VAS_MYSQL_USER" \
         --password="$VAS_MYSQL_PASSWORD" --batch --skip-column-names \
@@ -236,7 +249,7 @@ db_questions() {
 # pipelined batch a client sends), commands (total_commands_processed, scripts' inner calls
 # included) and redis-server CPU, per request; admin user of stack.env.
 RD_PID=$(cat "$DIR/redis/redis.pid" 2>/dev/null || echo 0)
-rd_ticks() { awk '{ print $14 + $15 }' "/proc/$RD_PID/stat" 2>/dev/null || echo 0; }
+rd_ticks() { proc_cpu "$RD_PID"; }
 rd_stats() {
     redis-cli -h "$VAS_REDIS_HOST" -p "$VAS_REDIS_PORT" --user "$VAS_REDIS_USER" \
         --pass "$VAS_REDIS_PASSWORD" --no-auth-warning INFO stats 2>/dev/null | tr -d '\r' |
@@ -257,10 +270,9 @@ stack_ticks() {
         # shellcheck disable=SC2207 # pids, one word each
         pids+=("$p" $(pgrep -P "$p" || true))
     done
-    { for p in "${pids[@]}"; do cat "/proc/$p/stat" 2>/dev/null || true; done; } |
-        sed 's/.*) //' | awk '{ n += $12 + $13 + $14 + $15 } END { print n + 0 }'
+    for p in "${pids[@]}"; do proc_cpu "$p" reaped; done | awk '{ n += $1 } END { print n + 0 }'
 }
-own_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $12 + $13 + $14 + $15 }'; }
+own_ticks() { proc_cpu $$ reaped; }
 other_pct() { # other_pct BUSY STACK OWN WALL_NS: BUSY less the rest, % of all CPUs over WALL_NS
     awk -v b="$1" -v s="$2" -v o="$3" -v w="$4" -v k="$TCK" -v c="$(nproc)" \
         'BEGIN { v = (b - s - o) / k / (w / 1e9 * c) * 100; printf "%.0f", v < 0 ? 0 : v }'
@@ -316,10 +328,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
         reqs=$(awk '/requests in/ { print $1 }' "$out")
         R[rdrt#$name#$round]=$(per_req "$((rt1 - rt0 - 1))" "${reqs:-0}")
         R[rdcmd#$name#$round]=$(per_req "$((rc1 - rc0 - 1))" "${reqs:-0}")
-        R[rdms#$name#$round]=$(awk -v t="$((r1 - r0))" -v k="$TCK" -v n="${reqs:-0}" \
-            'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
-        R[dbms#$name#$round]=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v n="${reqs:-0}" \
-            'BEGIN { if (n > 0) printf "%.3f", t / k * 1000 / n; else print "-" }')
+        R[rdms#$name#$round]=$(ms_per_req "$((r1 - r0))" "${reqs:-0}")
+        R[dbms#$name#$round]=$(ms_per_req "$((t1 - t0))" "${reqs:-0}")
         R[stmts#$name#$round]=$(awk -v q="$((q1 - q0))" -v n="${reqs:-0}" \
             'BEGIN { if (n > 0) printf "%.1f", (q - 2) / n; else print "-" }')
         RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
@@ -444,9 +454,6 @@ relay_sql() {
 
 # relay_stream MODE ARG: scripts/bench/relay_stream.py (drain TAG | latency MS).
 relay_stream() { /usr/bin/python3 scripts/bench/relay_stream.py "$@"; }
-
-# proc_cpu PID: utime + stime of a process (all its threads), clock ticks.
-proc_cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 relay_rows() {
     local n=${BENCH_RELAY_ROWS:-100000} batch out secs rps tag got t0 p50 p99 cnt
